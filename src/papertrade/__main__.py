@@ -1,0 +1,3 @@
+from papertrade.cli.app import main
+
+main()
