@@ -1,0 +1,1 @@
+"""Plain-Python trading domain: exact money, bars, the ledger, fills and signals. No I/O."""

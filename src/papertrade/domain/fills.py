@@ -1,0 +1,97 @@
+"""The fill model: how a BUY or SELL signal on a candle's close becomes a `Fill`.
+
+Shared by the live tick, replay and backtest, so all three produce identical trades.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+
+from papertrade.domain.ledger import Fill, Position, Side
+from papertrade.domain.money import QUANTUM, ZERO, divide_down, exact, round_to_ledger, round_up_to_ledger
+
+_BPS = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """What the exchange allows for one symbol: the amount step and the minimum order."""
+
+    symbol: str
+    base: str
+    quote: str
+    amount_step: Decimal
+    min_amount: Decimal = ZERO
+    min_cost: Decimal = ZERO
+
+    @classmethod
+    def unrestricted(cls, symbol: str) -> "Market":
+        """A market for offline data: amounts in steps of 1e-8, no minimum order."""
+        base, _, quote = symbol.partition("/")
+        return cls(symbol, base, quote, Decimal("0.00000001"))
+
+
+@dataclass(frozen=True, slots=True)
+class FillModel:
+    """A portfolio's execution settings.
+
+    - price: the close, moved against the trader by `slippage_bps` basis points;
+    - fee: `fee_rate` x quantity x price, in the quote currency;
+    - BUY spends `stake_fraction` of the cash including the fee, the quantity rounded down to
+      the market's amount step; SELL sells the whole position.
+    """
+
+    fee_rate: Decimal
+    slippage_bps: Decimal
+    stake_fraction: Decimal
+
+    def fill_price(self, close: Decimal, side: Side) -> Decimal:
+        with exact():
+            move = close * self.slippage_bps / _BPS
+            price = close + move if side is Side.BUY else close - move
+        return round_to_ledger(price, _against_trader(side))
+
+    def buy(self, market: Market, cash: Decimal, close: Decimal) -> Fill | None:
+        """The BUY fill for `cash`, or None when it would fall below the market's minimum."""
+        price = self.fill_price(close, Side.BUY)
+        with exact():
+            budget = cash * self.stake_fraction
+            unit_cost = price * (1 + self.fee_rate)
+        # Rounding the notional and then the fee up adds at most 2.1 ledger quanta to the cost, so if
+        # the first sizing overshoots the budget, sizing for 3 quanta less always fits.
+        for headroom in (ZERO, 3 * QUANTUM):
+            with exact():
+                spendable = budget - headroom
+            quantity = divide_down(spendable, unit_cost, market.amount_step)
+            if quantity <= 0 or not _meets_minimums(market, quantity, price):
+                return None
+            fill = self._fill(market.symbol, Side.BUY, quantity, price)
+            with exact():
+                if fill.notional + fill.fee <= budget:
+                    return fill
+        raise AssertionError(f"a buy of {quantity} at {price} overspends {budget}")
+
+    def sell(self, market: Market, position: Position, close: Decimal) -> Fill | None:
+        """The fill that closes `position`, or None when it is below the market's minimum."""
+        price = self.fill_price(close, Side.SELL)
+        if not position.is_open or not _meets_minimums(market, position.quantity, price):
+            return None
+        return self._fill(market.symbol, Side.SELL, position.quantity, price)
+
+    def _fill(self, symbol: str, side: Side, quantity: Decimal, price: Decimal) -> Fill:
+        with exact():
+            raw_notional = quantity * price
+        notional = round_to_ledger(raw_notional, _against_trader(side))
+        with exact():
+            raw_fee = self.fee_rate * notional
+        return Fill(symbol, side, quantity, price, round_up_to_ledger(raw_fee), notional)
+
+
+def _against_trader(side: Side) -> str:
+    """Buys round prices and amounts up, sells down: the paper trader never gets the better hair."""
+    return ROUND_UP if side is Side.BUY else ROUND_DOWN
+
+
+def _meets_minimums(market: Market, quantity: Decimal, price: Decimal) -> bool:
+    with exact():
+        cost = quantity * price
+    return quantity >= market.min_amount and cost >= market.min_cost

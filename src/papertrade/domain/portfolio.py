@@ -1,0 +1,87 @@
+"""A portfolio's settings, and the validation of everything a user types to create one."""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from papertrade.domain.fills import FillModel
+from papertrade.domain.money import MAX_CASH, parse_amount, to_plain
+from papertrade.domain.timeframes import Timeframe
+from papertrade.errors import InputError
+
+MAX_NAME_LENGTH = 100
+MAX_FEE_RATE = Decimal("0.1")
+MAX_SLIPPAGE_BPS = Decimal(1000)
+_CURRENCY = re.compile(r"[A-Z0-9]{2,20}")
+_EXCHANGE = re.compile(r"[a-z][a-z0-9]{1,49}")
+_SYMBOL = re.compile(r"([A-Z0-9]{1,20})/([A-Z0-9]{1,20})")
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioConfig:
+    """What a portfolio trades with: its strategy, market data source and fill model."""
+
+    name: str
+    quote: str
+    strategy: str
+    strategy_params: Mapping[str, Any]
+    exchange: str
+    timeframe: Timeframe
+    fills: FillModel
+
+
+def check_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise InputError("portfolio name must not be empty")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise InputError(f"portfolio name is longer than {MAX_NAME_LENGTH} characters")
+    if any(not ch.isprintable() for ch in cleaned):
+        raise InputError("portfolio name must not contain control characters")
+    return cleaned
+
+
+def parse_cash(text: str) -> Decimal:
+    cash = parse_amount(text, "cash")
+    if cash <= 0:
+        raise InputError(f"cash must be positive, not {text.strip()}")
+    if cash > MAX_CASH:
+        raise InputError(f"cash {text.strip()} is absurdly large (the limit is {to_plain(MAX_CASH)})")
+    return cash
+
+
+def parse_fill_model(fee_rate: str, slippage_bps: str, stake_fraction: str) -> FillModel:
+    fee = parse_amount(fee_rate, "fee rate")
+    if not 0 <= fee <= MAX_FEE_RATE:
+        raise InputError(f"fee rate must be between 0 and {MAX_FEE_RATE}, not {fee_rate.strip()}")
+    slippage = parse_amount(slippage_bps, "slippage")
+    if not 0 <= slippage <= MAX_SLIPPAGE_BPS:
+        raise InputError(f"slippage must be between 0 and {MAX_SLIPPAGE_BPS} bps, not {slippage_bps.strip()}")
+    stake = parse_amount(stake_fraction, "stake fraction")
+    if not 0 < stake <= 1:
+        raise InputError(f"stake fraction must be above 0 and at most 1, not {stake_fraction.strip()}")
+    return FillModel(fee, slippage, stake)
+
+
+def check_currency(code: str) -> str:
+    if not _CURRENCY.fullmatch(code):
+        raise InputError(f"quote currency must be 2-20 capital letters or digits, like USDT, not {code!r}")
+    return code
+
+
+def check_exchange(exchange_id: str) -> str:
+    if not _EXCHANGE.fullmatch(exchange_id):
+        raise InputError(f"exchange must be a ccxt exchange id like binance, not {exchange_id!r}")
+    return exchange_id
+
+
+def parse_symbol(text: str) -> tuple[str, str]:
+    """Split `BASE/QUOTE` (capitals and digits, as ccxt writes spot symbols) into its parts."""
+    match = _SYMBOL.fullmatch(text)
+    if match is None:
+        hint = f" (did you mean {text.upper()}?)" if _SYMBOL.fullmatch(text.upper()) else ""
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise InputError(f"malformed symbol {shown!r}: use BASE/QUOTE like BTC/USDT{hint}")
+    return match.group(1), match.group(2)
