@@ -1,0 +1,104 @@
+"""The strategy plug-in API.
+
+A strategy is a subclass of `Strategy` with a `name`, a pydantic `Params` model and one method,
+`decide`, that turns the latest closed candles plus a read-only view of the position into a
+signal. papertrade calls it once per tick, on closed candles only, and never lets it near the
+database. Register your own in the `papertrade.strategies` entry-point group or pass
+`--strategy package.module:ClassName`.
+
+    class Breakout(Strategy):
+        name = "breakout"
+
+        class Params(BaseModel):
+            model_config = ConfigDict(extra="forbid")
+            window: int = Field(20, ge=2, description="candles in the channel")
+
+        @property
+        def warmup(self) -> int:
+            return self.params.window + 1
+
+        def decide(self, candles, position):
+            channel_high = candles["high"].iloc[-self.params.window - 1 : -1].max()
+            if not position.is_open and candles["close"].iloc[-1] > channel_high:
+                return Decision(Signal.BUY, "close above the channel")
+            return Signal.HOLD
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from papertrade.domain.signals import Decision, PositionView, Signal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalSeries:
+    """Vectorized decisions over a whole history, for fast backtests.
+
+    For every row i (a candle), `buy[i]` says whether `decide` on the window ending at i would
+    answer BUY when flat, and `sell[i]` whether it would answer SELL when holding. Rows before
+    the warm-up are False. `indicators` holds the per-row values reported in decisions.
+    """
+
+    buy: "np.ndarray"
+    sell: "np.ndarray"
+    indicators: dict[str, "np.ndarray"]
+
+
+class Strategy(ABC):
+    """Base class of every strategy.
+
+    Subclasses set `name` (what `--strategy` accepts), optionally `Params` (a pydantic model of
+    the tunable parameters with their defaults) and `description`, and implement `decide`.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    def __init__(self, params: BaseModel | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @property
+    def warmup(self) -> int:
+        """Closed candles needed before `decide` is called; until then the tick holds. Default 1."""
+        return 1
+
+    @property
+    def lookback(self) -> int | None:
+        """How many of the latest closed candles `decide` receives; None means all stored.
+
+        Defaults to the warm-up, which keeps every tick equally fast however long the history.
+        """
+        return self.warmup
+
+    @abstractmethod
+    def decide(self, candles: "pd.DataFrame", position: PositionView) -> Decision | Signal:
+        """Answer BUY, SELL or HOLD for the last row of `candles`.
+
+        `candles` holds the last `lookback` closed candles, oldest first, indexed by their UTC
+        open time, with float columns open, high, low, close, volume and the integer open time
+        in milliseconds as `ts`. `position` is this strategy's holding in the symbol.
+        """
+
+    def decide_series(self, candles: "pd.DataFrame") -> SignalSeries | None:
+        """Optional fast path for backtests: the same decisions as `decide`, for every row.
+
+        Only for strategies whose decision depends on the position solely through whether it
+        is open. Return None (the default) and backtests call `decide` candle by candle.
+        """
+        return None
+
+    @classmethod
+    def parameter_schema(cls) -> dict[str, Any]:
+        return cls.Params.model_json_schema()

@@ -1,0 +1,91 @@
+"""Finding strategies by name: built-ins, the `papertrade.strategies` entry-point group, or a
+`package.module:ClassName` reference."""
+
+import importlib
+import json
+from collections.abc import Iterator, Mapping
+from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from papertrade.errors import InputError
+from papertrade.strategies.base import Strategy
+
+ENTRY_POINT_GROUP = "papertrade.strategies"
+BUILTINS = {
+    "rsi": "papertrade.strategies.rsi:RsiStrategy",
+    "sma-cross": "papertrade.strategies.sma_cross:SmaCrossStrategy",
+}
+
+
+def load_class(name: str) -> type[Strategy]:
+    """The strategy class called `name`. Built-in names win over entry points of the same name."""
+    if name in BUILTINS:
+        return _import(BUILTINS[name], name)
+    if ":" in name:
+        return _import(name, name)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name == name:
+            return _checked(_load_entry(entry), name)
+    raise InputError(f"unknown strategy {name!r}: run `papertrade strategies` to list them")
+
+
+def available() -> Iterator[tuple[str, type[Strategy]]]:
+    """Every strategy that can be named with `--strategy`, built-ins first."""
+    for name, target in BUILTINS.items():
+        yield name, _import(target, name)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name not in BUILTINS:
+            yield entry.name, _checked(_load_entry(entry), entry.name)
+
+
+def parse_params(cls: type[Strategy], raw: Mapping[str, Any]) -> BaseModel:
+    """Validate parameters (strings from the command line, or stored values) against `cls.Params`."""
+    try:
+        return cls.Params.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise InputError(f"invalid parameters for strategy {cls.name!r}: {_describe(exc)}") from None
+
+
+def build(name: str, raw_params: Mapping[str, Any]) -> Strategy:
+    cls = load_class(name)
+    return cls(parse_params(cls, raw_params))
+
+
+def params_json(params: BaseModel) -> str:
+    return json.dumps(params.model_dump(mode="json"), sort_keys=True)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = "unknown parameter" if error["type"] == "extra_forbidden" else error["msg"]
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _import(target: str, name: str) -> type[Strategy]:
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise InputError(f"strategy reference {name!r} must look like package.module:ClassName")
+    try:
+        module = importlib.import_module(module_name)
+        cls = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(f"cannot load strategy {name!r}: {exc}") from None
+    return _checked(cls, name)
+
+
+def _load_entry(entry) -> Any:
+    try:
+        return entry.load()
+    except Exception as exc:
+        raise InputError(f"cannot load strategy {entry.name!r} from {entry.value}: {exc}") from None
+
+
+def _checked(cls: Any, name: str) -> type[Strategy]:
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise InputError(f"{name!r} is not a papertrade Strategy subclass")
+    return cls

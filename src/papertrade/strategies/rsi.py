@@ -1,0 +1,69 @@
+"""`rsi`: buy oversold, sell overbought, on Wilder's RSI of closes."""
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from papertrade.domain.signals import Decision, PositionView, Signal
+from papertrade.strategies.base import SignalSeries, Strategy
+
+#: Closed candles the RSI strategy needs before it decides; also its lookback.
+WARMUP = 250
+
+
+class RsiParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    period: int = Field(14, ge=2, le=100, description="RSI period in candles")
+    oversold: float = Field(30, gt=0, lt=100, description="buy when flat and RSI is below this")
+    overbought: float = Field(70, gt=0, lt=100, description="sell when holding and RSI is above")
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> "RsiParams":
+        if self.oversold >= self.overbought:
+            raise ValueError("oversold must be below overbought")
+        return self
+
+
+class RsiStrategy(Strategy):
+    """BUY when flat and RSI < oversold; SELL when holding and RSI > overbought; else HOLD.
+
+    The RSI is Wilder's, computed as TA-Lib does over the last 250 closed candles.
+    """
+
+    name = "rsi"
+    description = "Wilder's RSI: buy when oversold, sell when overbought"
+    Params = RsiParams
+
+    @property
+    def warmup(self) -> int:
+        return WARMUP
+
+    def decide(self, candles, position: PositionView) -> Decision:
+        from papertrade.strategies.indicators import wilder_rsi
+
+        closes = candles["close"].to_numpy()[-self.warmup :]
+        rsi = float(wilder_rsi(closes.reshape(1, -1), self.params.period)[0])
+        return self._decide(rsi, position.is_open)
+
+    def decide_series(self, candles) -> SignalSeries:
+        import numpy as np
+
+        from papertrade.strategies.indicators import wilder_rsi
+
+        closes = candles["close"].to_numpy(dtype=float)
+        rsi = np.full(len(closes), np.nan)
+        if len(closes) >= self.warmup:
+            windows = np.lib.stride_tricks.sliding_window_view(closes, self.warmup)
+            rsi[self.warmup - 1 :] = wilder_rsi(windows, self.params.period)
+        with np.errstate(invalid="ignore"):
+            buy = rsi < self.params.oversold
+            sell = rsi > self.params.overbought
+        return SignalSeries(buy, sell, {"rsi": rsi})
+
+    def _decide(self, rsi: float, holding: bool) -> Decision:
+        p = self.params
+        indicators = {"rsi": rsi}
+        if not holding and rsi < p.oversold:
+            return Decision(Signal.BUY, f"RSI {rsi:.2f} below {p.oversold:g}", indicators)
+        if holding and rsi > p.overbought:
+            return Decision(Signal.SELL, f"RSI {rsi:.2f} above {p.overbought:g}", indicators)
+        return Decision(Signal.HOLD, f"RSI {rsi:.2f}", indicators)
