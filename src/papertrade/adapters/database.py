@@ -1,0 +1,137 @@
+"""Opening the ledger database: URLs, engines, SQLite pragmas and the schema-revision gate."""
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+from papertrade.errors import InputError, SetupError, TemporaryError
+
+#: Every schema revision this code knows, oldest first; the last is the one it needs.
+#: tests/integration/test_migrations.py checks this against the Alembic scripts.
+REVISIONS = ("0001_initial",)
+HEAD = REVISIONS[-1]
+
+_SUPPORTED = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
+
+
+def resolve_url(raw: str) -> URL:
+    """Parse a database URL or a plain file path (taken as SQLite, made absolute)."""
+    if "://" not in raw:
+        return URL.create("sqlite", database=str(Path(raw).expanduser().resolve()))
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise InputError(f"cannot parse database URL {raw!r}") from None
+    backend = url.get_backend_name()
+    if backend not in _SUPPORTED:
+        raise InputError(
+            f"unsupported database URL scheme {url.drivername!r}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/DB"
+        )
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise InputError("an in-memory SQLite database cannot hold a ledger: give a file path")
+        return url.set(database=str(Path(url.database).expanduser().resolve()))
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername=_SUPPORTED[backend])
+    return url
+
+
+def describe(url: URL) -> str:
+    """How to name the database in messages: its file, or its URL without the password."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or ""
+    return url.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: URL) -> Path | None:
+    return Path(url.database) if url.get_backend_name() == "sqlite" else None
+
+
+def create_sqlite_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only (0600), parents 0700."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        if path.is_file():
+            return  # another process created it first
+        raise SetupError(f"cannot create database {path}: a parent is not a directory") from None
+    except OSError as exc:
+        raise SetupError(f"cannot create database {path}: {exc.strerror}") from None
+    os.close(fd)
+
+
+def make_engine(url: URL, busy_timeout: float) -> Engine:
+    """An engine for `url`. SQLite gets WAL, a busy timeout, foreign keys, full fsync, and
+    transactions that papertrade begins itself (`BEGIN IMMEDIATE` for writers)."""
+    if url.get_backend_name() != "sqlite":
+        try:
+            return create_engine(url, pool_pre_ping=False)
+        except NoSuchModuleError:
+            raise InputError(f"no driver for {url.drivername}") from None
+        except ModuleNotFoundError:
+            raise SetupError(
+                "PostgreSQL needs the postgres extra: pip install 'papertrade[postgres]'"
+            ) from None
+    engine = create_engine(url, connect_args={"timeout": busy_timeout})
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # papertrade emits BEGIN itself, see _begin_sqlite
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # A writer takes the write lock when its transaction starts, so two writers serialize
+    # instead of one failing halfway with SQLITE_BUSY on lock upgrade.
+    mode = "IMMEDIATE" if connection.get_execution_options().get("papertrade_write") else "DEFERRED"
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def translated_errors(url: URL) -> Iterator[None]:
+    """Turn driver errors into papertrade's: a lock held too long is temporary, the rest setup."""
+    try:
+        yield
+    except OperationalError as exc:
+        message = str(exc.orig)
+        if "locked" in message or "could not obtain lock" in message:
+            raise TemporaryError(f"database {describe(url)} is locked by another process") from None
+        raise SetupError(f"cannot use database {describe(url)}: {_one_line(message)}") from None
+    except DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc.orig, sqlite3.DatabaseError):
+            raise SetupError(f"cannot use database {describe(url)}: {_one_line(str(exc.orig))}") from None
+        raise
+
+
+def read_revision(connection: Connection) -> str | None:
+    """The Alembic revision stamped in the database, or None for a database without one."""
+    if not connection.dialect.has_table(connection, "alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def has_tables(connection: Connection) -> bool:
+    """Whether the database holds tables other than Alembic's own bookkeeping."""
+    return any(name != "alembic_version" for name in connection.dialect.get_table_names(connection))
+
+
+def _one_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "unknown error"

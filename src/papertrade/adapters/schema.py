@@ -1,0 +1,170 @@
+"""The ledger's tables, as SQLAlchemy Core metadata.
+
+Alembic migrations create these tables; this module only describes them for queries and for the
+test that checks migrations and metadata do not drift apart. Timestamps are integer
+milliseconds since the epoch (UTC); amounts are `ExactDecimal`.
+"""
+
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from papertrade.domain.money import to_plain
+
+
+class ExactDecimal(TypeDecorator):
+    """A `Decimal` stored without loss: NUMERIC on PostgreSQL, canonical text on SQLite.
+
+    SQLite's NUMERIC affinity would turn 0.1 into a binary float, so there the value is kept as
+    its plain decimal text (which also compares correctly for equality).
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"ExactDecimal columns take Decimal, not {type(value).__name__}")
+        return to_plain(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(value)
+
+
+naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=naming_convention)
+
+portfolios = Table(
+    "portfolios",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("quote_currency", String(20), nullable=False),
+    Column("initial_cash", ExactDecimal, nullable=False),
+    Column("cash", ExactDecimal, nullable=False),
+    Column("strategy", String(200), nullable=False),
+    Column("strategy_params", Text, nullable=False),
+    Column("exchange", String(50), nullable=False),
+    Column("timeframe", String(10), nullable=False),
+    Column("fee_rate", ExactDecimal, nullable=False),
+    Column("slippage_bps", ExactDecimal, nullable=False),
+    Column("stake_fraction", ExactDecimal, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), primary_key=True),
+    Column("symbol", String(50), primary_key=True),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("avg_cost", ExactDecimal, nullable=False),
+    Column("cost_basis", ExactDecimal, nullable=False),
+    Column("realized_pnl", ExactDecimal, nullable=False),
+    Column("fees_paid", ExactDecimal, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+)
+
+# One row per processed candle, neutral ones included. The unique key is the idempotency
+# guard: a candle can be claimed by a (portfolio, strategy, symbol) only once.
+ticks = Table(
+    "ticks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), nullable=False),
+    Column("strategy", String(200), nullable=False),
+    Column("symbol", String(50), nullable=False),
+    Column("candle_ts", BigInteger, nullable=False),
+    Column("signal", String(4), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("indicators", Text, nullable=False),
+    Column("close", ExactDecimal, nullable=False),
+    Column("cash_after", ExactDecimal, nullable=False),
+    Column("position_after", ExactDecimal, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("processed_ts", BigInteger, nullable=False),
+    UniqueConstraint("portfolio_id", "strategy", "symbol", "candle_ts", name="uq_ticks_key"),
+    CheckConstraint("signal IN ('BUY', 'SELL', 'HOLD')", name="signal"),
+    CheckConstraint("status IN ('executed', 'neutral')", name="status"),
+)
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), nullable=False),
+    Column("tick_id", Integer, ForeignKey("ticks.id"), nullable=False, unique=True),
+    Column("symbol", String(50), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("candle_ts", BigInteger, nullable=False),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("price", ExactDecimal, nullable=False),
+    Column("notional", ExactDecimal, nullable=False),
+    Column("fee", ExactDecimal, nullable=False),
+    Column("realized_pnl", ExactDecimal, nullable=False),
+    Column("cash_after", ExactDecimal, nullable=False),
+    Column("executed_ts", BigInteger, nullable=False),
+    CheckConstraint("side IN ('BUY', 'SELL')", name="side"),
+    Index("ix_trades_portfolio_id_candle_ts", "portfolio_id", "candle_ts"),
+)
+
+# Append-only (the migration installs triggers that refuse UPDATE and DELETE). Each entry
+# carries the hash of the previous entry of its portfolio, so an edit anywhere breaks the chain.
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), nullable=False),
+    Column("tick_id", Integer, ForeignKey("ticks.id"), nullable=True),
+    Column("event", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("recorded_ts", BigInteger, nullable=False),
+    Index("ix_journal_portfolio_id_id", "portfolio_id", "id"),
+)
+
+candles = Table(
+    "candles",
+    metadata,
+    Column("exchange", String(50), primary_key=True),
+    Column("symbol", String(50), primary_key=True),
+    Column("timeframe", String(10), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("open", ExactDecimal, nullable=False),
+    Column("high", ExactDecimal, nullable=False),
+    Column("low", ExactDecimal, nullable=False),
+    Column("close", ExactDecimal, nullable=False),
+    Column("volume", ExactDecimal, nullable=False),
+    sqlite_with_rowid=False,
+)

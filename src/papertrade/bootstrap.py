@@ -1,0 +1,29 @@
+"""Build papertrade's parts from settings. Nothing is created at import time."""
+
+from papertrade.adapters.database import make_engine, resolve_url, sqlite_path
+from papertrade.adapters.migrator import ensure_current
+from papertrade.adapters.unit_of_work import Ledger
+from papertrade.errors import SetupError
+from papertrade.settings import Settings
+
+
+def open_ledger(settings: Settings, *, create: bool = False) -> Ledger | None:
+    """Open the ledger the settings name, checking (and for SQLite, upgrading) its schema.
+
+    A SQLite file that does not exist yet is created (mode 0600) only when `create` is true;
+    otherwise the result is None, so commands that only read never leave a file behind.
+    """
+    url = resolve_url(settings.database)
+    path = sqlite_path(url)
+    if path is not None:
+        if path.is_dir():
+            raise SetupError(f"cannot open database {path}: it is a directory")
+        if not path.exists():
+            if not create:
+                return None
+            from papertrade.adapters.database import create_sqlite_file
+
+            create_sqlite_file(path)
+    engine = make_engine(url, settings.db_busy_timeout)
+    ensure_current(engine, url, auto_upgrade=path is not None)
+    return Ledger(engine, url)

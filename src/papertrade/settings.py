@@ -1,0 +1,66 @@
+"""Settings from `PAPERTRADE_*` environment variables (pydantic-settings).
+
+| variable | default | meaning |
+|---|---|---|
+| PAPERTRADE_DATABASE_URL | SQLite file in the per-user data directory | any SQLAlchemy URL, or a file path |
+| PAPERTRADE_DB_BUSY_TIMEOUT | 10 | seconds to wait for a locked SQLite database |
+| PAPERTRADE_CCXT_CONFIG | {} | JSON object merged into ccxt's exchange constructor config |
+| PAPERTRADE_DEBUG | 0 | 1 shows tracebacks |
+"""
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from papertrade.errors import InputError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAPERTRADE_", extra="ignore")
+
+    database_url: str | None = None
+    db_busy_timeout: float = Field(10.0, gt=0, le=600)
+    ccxt_config: dict[str, Any] = Field(default_factory=dict)
+    debug: bool = False
+
+    @property
+    def database(self) -> str:
+        """The database URL to use: the configured one, or the per-user default SQLite file."""
+        return self.database_url or f"sqlite:///{default_database_path()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with explicit (command-line) values taking precedence."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except (ValidationError, SettingsError) as exc:
+        raise InputError(f"invalid PAPERTRADE_* setting: {_first_line(exc)}") from None
+
+
+def default_database_path() -> Path:
+    """`papertrade.db` in the per-user data directory, never relative to the working directory.
+
+    Linux and other Unix: $XDG_DATA_HOME/papertrade (default ~/.local/share/papertrade);
+    macOS: ~/Library/Application Support/papertrade; Windows: %LOCALAPPDATA%\\papertrade.
+    """
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "papertrade" / "papertrade.db"
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        text = f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    return text.splitlines()[0]

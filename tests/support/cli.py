@@ -1,0 +1,47 @@
+"""Running papertrade: in-process through the real entry point, or as the installed command."""
+
+import os
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from papertrade.cli.app import main
+from tests.support.paths import VENV_BIN
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+def run_inprocess(capsys: pytest.CaptureFixture, *args: str) -> Result:
+    """Call `papertrade.cli.app.main` as the console script does, capturing its output."""
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
+def run_command(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd=None) -> Result:
+    """Run the installed `papertrade` command as a separate process."""
+    full_env = {**os.environ, **(env or {})}
+    completed = subprocess.run(
+        [str(VENV_BIN / "papertrade"), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=cwd,
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
