@@ -1,0 +1,98 @@
+"""The `papertrade` application: global options, commands, and the one place exit codes live."""
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from papertrade import __version__
+from papertrade.cli import db, output, portfolios
+from papertrade.cli.context import CliState
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_TEMPORARY = 75  # EX_TEMPFAIL: a later run may succeed
+
+app = typer.Typer(
+    name="papertrade",
+    help="Paper-trade a strategy against live market data into an exact, exactly-once ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich's renderer would triple the start-up time
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"papertrade {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL|PATH",
+            help="Ledger database (SQLAlchemy URL or SQLite file); overrides PAPERTRADE_DATABASE_URL.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    ctx.obj = CliState(db=db_url, context=ctx)
+
+
+app.command("create-portfolio")(portfolios.create_portfolio)
+app.command("portfolios")(portfolios.list_portfolios)
+app.command("status")(portfolios.status)
+app.add_typer(db.app, name="db")
+
+
+def exit_code_for(exc: Exception) -> int:
+    from papertrade import errors
+
+    if isinstance(exc, errors.InputError):
+        return EXIT_USAGE
+    if isinstance(exc, errors.TemporaryError):
+        return EXIT_TEMPORARY
+    return EXIT_FAILURE
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; exceptions become one line on stderr and an exit code."""
+    from papertrade.errors import PapertradeError
+
+    debug = os.environ.get("PAPERTRADE_DEBUG", "").lower() in ("1", "true", "yes")
+    try:
+        code = app(args=argv, prog_name="papertrade", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors from typer's bundled click
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message(), err=True)  # bare `papertrade`: the help, as click does
+        else:
+            output.error_line(exc.format_message())
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        output.error_line("interrupted")
+        code = 130
+    except PapertradeError as exc:
+        if debug:
+            traceback.print_exc()
+        output.error_line(str(exc))
+        code = exit_code_for(exc)
+    except Exception as exc:
+        if debug:
+            raise
+        output.error_line(
+            f"internal error: {type(exc).__name__}: {exc} (PAPERTRADE_DEBUG=1 shows the traceback)"
+        )
+        code = EXIT_FAILURE
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

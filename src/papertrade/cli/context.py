@@ -1,0 +1,38 @@
+"""What every command shares: the global options, settings, the ledger and the clock."""
+
+import time
+from dataclasses import dataclass
+
+import typer
+
+
+@dataclass
+class CliState:
+    db: str | None = None
+    context: typer.Context | None = None
+
+    def settings(self):
+        from papertrade.settings import load_settings
+
+        return load_settings(database_url=self.db)
+
+    def ledger(self, *, create: bool = False):
+        """The ledger; None when a SQLite file does not exist and `create` is false."""
+        from papertrade.bootstrap import open_ledger
+
+        ledger = open_ledger(self.settings(), create=create)
+        if ledger is not None and self.context is not None:
+            # Closing every connection checkpoints SQLite's WAL into the file before exit.
+            self.context.call_on_close(ledger.dispose)
+        return ledger
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000

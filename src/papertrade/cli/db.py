@@ -1,0 +1,57 @@
+"""`db upgrade`, `db current`: schema operations for operators."""
+
+import typer
+
+from papertrade.cli.context import state
+
+app = typer.Typer(
+    help="Inspect and upgrade the ledger's schema.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@app.command()
+def upgrade(ctx: typer.Context) -> None:
+    """Upgrade the ledger's schema to this papertrade's revision (creates a new SQLite file)."""
+    from papertrade.adapters.database import (
+        create_sqlite_file,
+        make_engine,
+        resolve_url,
+        sqlite_path,
+    )
+    from papertrade.adapters.migrator import upgrade as run_upgrade
+
+    settings = state(ctx).settings()
+    url = resolve_url(settings.database)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        create_sqlite_file(path)
+    before, after = run_upgrade(make_engine(url, settings.db_busy_timeout), url)
+    if before == after:
+        typer.echo(f"Schema already at {after}")
+    else:
+        typer.echo(f"Upgraded schema from {before or 'empty'} to {after}")
+
+
+@app.command()
+def current(ctx: typer.Context) -> None:
+    """Print the ledger's schema revision and whether it is the one this papertrade needs."""
+    from papertrade.adapters.database import (
+        HEAD,
+        describe,
+        make_engine,
+        read_revision,
+        resolve_url,
+        sqlite_path,
+        translated_errors,
+    )
+    from papertrade.errors import SetupError
+
+    settings = state(ctx).settings()
+    url = resolve_url(settings.database)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
+    with translated_errors(url), make_engine(url, settings.db_busy_timeout).connect() as connection:
+        revision = read_revision(connection)
+    verdict = "(head)" if revision == HEAD else f"(this papertrade needs {HEAD})"
+    typer.echo(f"{describe(url)}: {revision or 'no schema'} {verdict}")

@@ -1,0 +1,168 @@
+"""`create-portfolio`, `portfolios`, `status`."""
+
+from typing import Annotated
+
+import typer
+
+from papertrade.cli import output
+from papertrade.cli.context import now_ms, state
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (decimals as strings).")]
+
+
+def create_portfolio(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help='A unique name, e.g. "My RSI Bot".')],
+    cash: Annotated[str, typer.Argument(help="Starting cash in the quote currency, e.g. 10000.")],
+    strategy: Annotated[
+        str,
+        typer.Option(help="Strategy name (see `papertrade strategies`) or package.module:Class."),
+    ] = "rsi",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Strategy parameter KEY=VALUE (repeatable).")
+    ] = None,
+    exchange: Annotated[str, typer.Option(help="ccxt exchange id to take market data from.")] = "binance",
+    timeframe: Annotated[str, typer.Option(help="Candle timeframe, e.g. 1m, 5m, 1h, 1d.")] = "1h",
+    quote: Annotated[str, typer.Option(help="Quote currency the cash is held in.")] = "USDT",
+    fee_rate: Annotated[
+        str, typer.Option(help="Fee per trade as a fraction of its value, 0 to 0.1.")
+    ] = "0.001",
+    slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in basis points.")] = "0",
+    stake_fraction: Annotated[
+        str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")
+    ] = "1",
+    json: JsonOption = False,
+) -> None:
+    """Create a portfolio in the ledger (the SQLite ledger is created on first use)."""
+    from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
+
+    request = parse_new_portfolio(
+        name=name,
+        cash=cash,
+        strategy=strategy,
+        params=param or (),
+        exchange=exchange,
+        timeframe=timeframe,
+        quote=quote,
+        fee_rate=fee_rate,
+        slippage_bps=slippage_bps,
+        stake_fraction=stake_fraction,
+    )
+    stored = create_portfolio(state(ctx).ledger(create=True), request, now_ms())
+    if json:
+        output.emit_json(_summary(stored))
+        return
+    typer.echo(
+        f'Created portfolio {stored.id} "{stored.config.name}" with '
+        f"{output.money(stored.book.cash)} {stored.config.quote}"
+    )
+
+
+def list_portfolios(ctx: typer.Context, json: JsonOption = False) -> None:
+    """List the portfolios in the ledger."""
+    from papertrade.services.portfolios import list_portfolios
+
+    stored = list_portfolios(state(ctx).ledger())
+    if json:
+        output.emit_json([_summary(p) for p in stored])
+        return
+    if not stored:
+        typer.echo("No portfolios yet: create one with `papertrade create-portfolio NAME CASH`.")
+        return
+    rows = [
+        [
+            str(p.id),
+            p.config.name,
+            p.config.strategy,
+            f"{p.config.exchange} {p.config.timeframe}",
+            f"{output.money(p.book.cash)} {p.config.quote}",
+            str(sum(1 for pos in p.book.positions.values() if pos.is_open)),
+        ]
+        for p in stored
+    ]
+    typer.echo(
+        output.table(
+            ["ID", "NAME", "STRATEGY", "MARKET DATA", "CASH", "OPEN POSITIONS"],
+            rows,
+            right=(0, 4, 5),
+        )
+    )
+
+
+def status(
+    ctx: typer.Context,
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    json: JsonOption = False,
+) -> None:
+    """Show a portfolio's cash, settings and open positions."""
+    from papertrade.services.portfolios import get_portfolio
+
+    stored = get_portfolio(state(ctx).ledger(), portfolio_id)
+    if json:
+        output.emit_json(_summary(stored))
+        return
+    config, book = stored.config, stored.book
+    quote = config.quote
+    lines = [
+        ("cash", f"{output.money(book.cash)} {quote} (started with {output.money(book.initial_cash)})"),
+        ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
+        ("market data", f"{config.exchange} {config.timeframe}"),
+        ("fills", _fills_text(config.fills)),
+        ("realized", f"{output.money(book.realized_pnl)} {quote}, fees paid {output.money(book.fees_paid)}"),
+    ]
+    typer.echo(f'Portfolio {stored.id} "{config.name}"')
+    for label, value in lines:
+        typer.echo(f"  {label:<12}{value}")
+    open_positions = [p for p in book.positions.values() if p.is_open]
+    if not open_positions:
+        typer.echo("  no open positions")
+        return
+    rows = [
+        [p.symbol, output.amount(p.quantity), output.money(p.avg_cost), output.money(p.cost_basis)]
+        for p in open_positions
+    ]
+    typer.echo(output.table(["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS"], rows, right=(1, 2, 3)))
+
+
+def _fills_text(fills) -> str:
+    return (
+        f"fee rate {output.amount(fills.fee_rate)}, slippage {output.amount(fills.slippage_bps)} bps, "
+        f"stake fraction {output.amount(fills.stake_fraction)}"
+    )
+
+
+def _params_text(params) -> str:
+    return " ".join(f"{key}={value}" for key, value in sorted(params.items()))
+
+
+def _summary(stored) -> dict:
+    config, book = stored.config, stored.book
+    return {
+        "id": stored.id,
+        "name": config.name,
+        "quote": config.quote,
+        "cash": book.cash,
+        "initial_cash": book.initial_cash,
+        "realized_pnl": book.realized_pnl,
+        "fees_paid": book.fees_paid,
+        "strategy": config.strategy,
+        "params": dict(config.strategy_params),
+        "exchange": config.exchange,
+        "timeframe": config.timeframe.name,
+        "fee_rate": config.fills.fee_rate,
+        "slippage_bps": config.fills.slippage_bps,
+        "stake_fraction": config.fills.stake_fraction,
+        "created_ts": stored.created_ts,
+        "positions": [
+            {
+                "symbol": p.symbol,
+                "quantity": p.quantity,
+                "avg_cost": p.avg_cost,
+                "cost_basis": p.cost_basis,
+                "realized_pnl": p.realized_pnl,
+                "fees_paid": p.fees_paid,
+            }
+            for p in book.positions.values()
+            if p.is_open
+        ],
+    }

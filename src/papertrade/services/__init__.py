@@ -1,0 +1,1 @@
+"""Use cases: each takes plain values and a ledger, and returns plain results for the CLI."""

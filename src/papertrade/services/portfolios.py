@@ -1,0 +1,102 @@
+"""Creating portfolios and reading them back."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from papertrade.adapters.repositories import StoredPortfolio
+from papertrade.adapters.unit_of_work import Ledger
+from papertrade.domain.portfolio import (
+    PortfolioConfig,
+    check_currency,
+    check_exchange,
+    check_name,
+    parse_cash,
+    parse_fill_model,
+)
+from papertrade.domain.timeframes import Timeframe
+from papertrade.errors import InputError, NotFound
+from papertrade.strategies import registry
+
+
+@dataclass(frozen=True, slots=True)
+class NewPortfolio:
+    """A validated request to create a portfolio."""
+
+    config: PortfolioConfig
+    cash: Decimal
+
+
+def parse_new_portfolio(
+    *,
+    name: str,
+    cash: str,
+    strategy: str = "rsi",
+    params: Iterable[str] = (),
+    exchange: str = "binance",
+    timeframe: str = "1h",
+    quote: str = "USDT",
+    fee_rate: str = "0.001",
+    slippage_bps: str = "0",
+    stake_fraction: str = "1",
+) -> NewPortfolio:
+    """Validate everything a user typed to create a portfolio, touching no database."""
+    strategy_cls = registry.load_class(strategy)
+    strategy_params = registry.parse_params(strategy_cls, parse_param_pairs(params))
+    config = PortfolioConfig(
+        name=check_name(name),
+        quote=check_currency(quote),
+        strategy=strategy,
+        strategy_params=strategy_params.model_dump(mode="json"),
+        exchange=check_exchange(exchange),
+        timeframe=Timeframe.parse(timeframe),
+        fills=parse_fill_model(fee_rate, slippage_bps, stake_fraction),
+    )
+    return NewPortfolio(config, parse_cash(cash))
+
+
+def parse_param_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings into a dict; each key at most once."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--param takes KEY=VALUE, not {pair!r}")
+        if key in params:
+            raise InputError(f"--param {key} given twice")
+        params[key] = value.strip()
+    return params
+
+
+def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int) -> StoredPortfolio:
+    """Store a new portfolio and journal its opening cash, in one transaction."""
+    config = request.config
+    with ledger.unit_of_work(write=True) as uow:
+        existing = uow.portfolios.id_by_name(config.name)
+        if existing is not None:
+            raise InputError(f"a portfolio named {config.name!r} already exists (id {existing})")
+        portfolio_id = uow.portfolios.add(config, request.cash, now)
+        uow.journal.append(
+            portfolio_id,
+            "portfolio.created",
+            {"name": config.name, "quote": config.quote, "initial_cash": request.cash},
+            now,
+        )
+        stored = uow.portfolios.get(portfolio_id)
+        uow.commit()
+    return stored
+
+
+def list_portfolios(ledger: Ledger | None) -> list[StoredPortfolio]:
+    if ledger is None:
+        return []
+    with ledger.unit_of_work() as uow:
+        return uow.portfolios.list()
+
+
+def get_portfolio(ledger: Ledger | None, portfolio_id: int) -> StoredPortfolio:
+    if ledger is None:
+        raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
+    with ledger.unit_of_work() as uow:
+        return uow.portfolios.get(portfolio_id)

@@ -1,0 +1,57 @@
+"""A plain (non-editable) install carries its migrations: build the wheel, install it apart, use it."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.support.paths import REPO
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("papertrade-*.whl")
+    return built
+
+
+def test_the_wheel_ships_the_migrations(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {
+        "papertrade/migrations/env.py",
+        "papertrade/migrations/script.py.mako",
+        "papertrade/migrations/versions/0001_initial.py",
+    } <= names
+
+
+def test_the_installed_wheel_creates_and_migrates_a_ledger(wheel, tmp_path):
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    db = tmp_path / "ledger.db"
+
+    def papertrade(*args):
+        code = "import sys, papertrade.cli.app as a; print(a.__file__, file=sys.stderr); a.main(sys.argv[1:])"
+        return subprocess.run(
+            [sys.executable, "-c", code, "--db", str(db), *args],
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(site), "HOME": str(tmp_path)},
+            cwd=tmp_path,
+        )
+
+    created = papertrade("create-portfolio", "My RSI Bot", "10000", "--json")
+    assert created.returncode == 0, created.stderr
+    assert created.stderr.startswith(str(site)), "ran the checkout instead of the installed wheel"
+    assert json.loads(papertrade("status", "1", "--json").stdout)["cash"] == "10000"
+    assert "(head)" in papertrade("db", "current").stdout
