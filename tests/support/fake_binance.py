@@ -1,0 +1,360 @@
+"""A local HTTP server that imitates Binance's public spot REST API for real ccxt.
+
+It serves the real candles in tests/data/ohlcv through `GET /api/v3/klines` (with `startTime`,
+`endTime`, `limit`, the still-forming candle last, as Binance does) and a small
+`GET /api/v3/exchangeInfo`. Its clock is injectable, and the data can be shifted in time so that
+a process using the real clock sees "live" candles. Faults can be switched on per endpoint to
+prove how papertrade behaves when an exchange misbehaves.
+
+    with FakeBinance(clock=lambda: now) as server:
+        os.environ["PAPERTRADE_CCXT_CONFIG"] = json.dumps(server.ccxt_config())
+"""
+
+import csv
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+from tests.support.paths import DATA
+
+INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000}
+DAY_MS = 86_400_000
+
+#: (exchange symbol id, interval) -> candle file in tests/data/ohlcv
+FILES = {
+    ("BTCUSDT", "1m"): "binance_BTC-USDT_1m.csv",
+    ("BTCUSDT", "5m"): "binance_BTC-USDT_5m.csv",
+    ("BTCUSDT", "1h"): "binance_BTC-USDT_1h.csv",
+    ("BTCUSDT", "1d"): "binance_BTC-USDT_1d.csv",
+    ("ETHUSDT", "1h"): "binance_ETH-USDT_1h.csv",
+}
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """One spot market in exchangeInfo."""
+
+    base: str
+    quote: str = "USDT"
+    step: str = "0.00001"
+    min_qty: str = "0.00001"
+    min_notional: str = "5.0"
+    status: str = "TRADING"
+
+    @property
+    def id(self) -> str:
+        return self.base + self.quote
+
+    def to_json(self) -> dict:
+        return {
+            "symbol": self.id,
+            "status": self.status,
+            "baseAsset": self.base,
+            "quoteAsset": self.quote,
+            "isSpotTradingAllowed": True,
+            "permissions": ["SPOT"],
+            "orderTypes": ["LIMIT", "MARKET"],
+            "filters": [
+                {"filterType": "PRICE_FILTER", "tickSize": "0.01", "minPrice": "0.01", "maxPrice": "1000000"},
+                {"filterType": "LOT_SIZE", "stepSize": self.step, "minQty": self.min_qty, "maxQty": "9000"},
+                {"filterType": "NOTIONAL", "minNotional": self.min_notional},
+            ],
+        }
+
+
+DEFAULT_MARKETS = (
+    MarketSpec("BTC"),
+    MarketSpec("ETH", step="0.0001", min_qty="0.0001"),
+    MarketSpec("LUNA", status="BREAK"),
+    MarketSpec("BTC", quote="EUR"),
+)
+
+
+@cache
+def load_rows(filename: str) -> tuple[tuple[int, str, str, str, str, str], ...]:
+    """The candles of a data file, with prices kept as the exact text in the file."""
+    with (DATA / filename).open() as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        return tuple((int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in reader)
+
+
+@dataclass
+class Fault:
+    """A misbehaviour for requests to `path` (a suffix like "/klines"); `times` None = forever."""
+
+    kind: str
+    path: str = "/klines"
+    times: int | None = None
+    payload: object = None
+
+
+@dataclass
+class FakeBinanceState:
+    clock: Callable[[], int]
+    offset_ms: int = 0
+    markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS
+    series: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: Counter = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FakeBinance:
+    """The server; a context manager that runs it on a free port in a background thread."""
+
+    def __init__(self, clock: Callable[[], int] | None = None, offset_ms: int = 0, markets=DEFAULT_MARKETS):
+        self.state = FakeBinanceState(
+            clock or (lambda: time.time_ns() // 1_000_000), offset_ms, tuple(markets)
+        )
+        for key, filename in FILES.items():
+            self.state.series[key] = load_rows(filename)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.state = self.state
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> "FakeBinance":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v3"
+
+    def ccxt_config(self, timeout_ms: int = 5000) -> dict:
+        """The PAPERTRADE_CCXT_CONFIG that points ccxt's Binance at this server.
+
+        ccxt's client-side rate limiter is off: this server has no limits to respect, and the
+        limiter's sleeps would only slow the tests down.
+        """
+        return {"urls": {"api": {"public": self.base_url}}, "timeout": timeout_ms, "enableRateLimit": False}
+
+    # -- control --------------------------------------------------------------------------
+
+    def add_series(self, symbol_id: str, interval: str, rows) -> None:
+        self.state.series[(symbol_id, interval)] = tuple(rows)
+
+    def inject(self, kind: str, path: str = "/klines", times: int | None = None, payload=None) -> None:
+        with self.state.lock:
+            self.state.faults.append(Fault(kind, path, times, payload))
+
+    def clear_faults(self) -> None:
+        with self.state.lock:
+            self.state.faults.clear()
+
+    def reset_counts(self) -> None:
+        with self.state.lock:
+            self.state.requests.clear()
+            self.state.log.clear()
+
+    def count(self, path_suffix: str) -> int:
+        return sum(n for path, n in self.state.requests.items() if path.endswith(path_suffix))
+
+    def align_now_to(self, dataset_ts: int, now: int | None = None) -> None:
+        """Shift the data by whole days so that the real `now` falls on the day of `dataset_ts`."""
+        now = self.state.clock() if now is None else now
+        self.state.offset_ms = (now - now % DAY_MS) - (dataset_ts - dataset_ts % DAY_MS)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeBinance/1.0"
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:
+        state: FakeBinanceState = self.server.state
+        url = urlparse(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        with state.lock:
+            state.requests[url.path] += 1
+            state.log.append(self.path)
+            fault = self._take_fault(state, url.path)
+        if fault is not None and self._misbehave(fault):
+            return
+        routes = {
+            "/api/v3/exchangeInfo": self._exchange_info,
+            "/api/v3/klines": self._klines,
+            "/api/v3/ping": lambda s, q: (200, {}),
+            "/api/v3/time": lambda s, q: (200, {"serverTime": s.clock()}),
+        }
+        route = routes.get(url.path)
+        if route is None:
+            self._send(404, {"code": -1, "msg": "not found"})
+            return
+        status, body = route(state, query)
+        if fault is not None:
+            body = _corrupt(fault, body, state, query)
+        self._send(status, body)
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def _exchange_info(self, state: FakeBinanceState, query: dict) -> tuple[int, object]:
+        return 200, {
+            "timezone": "UTC",
+            "serverTime": state.clock(),
+            "rateLimits": [],
+            "symbols": [m.to_json() for m in state.markets],
+        }
+
+    def _klines(self, state: FakeBinanceState, query: dict) -> tuple[int, object]:
+        symbol, interval = query.get("symbol"), query.get("interval")
+        if symbol not in {m.id for m in state.markets}:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        if interval not in INTERVAL_MS:
+            return 400, {"code": -1120, "msg": "Invalid interval."}
+        limit = min(int(query.get("limit", 500)), 1000)
+        rows = visible_rows(state, symbol, interval)
+        if "startTime" in query:
+            start = int(query["startTime"])
+            rows = [r for r in rows if r[0] >= start]
+        if "endTime" in query:
+            end = int(query["endTime"])
+            rows = [r for r in rows if r[0] <= end]
+        rows = rows[:limit] if "startTime" in query else rows[-limit:]
+        return 200, [to_kline(row, INTERVAL_MS[interval]) for row in rows]
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def _take_fault(self, state: FakeBinanceState, path: str) -> Fault | None:
+        for fault in state.faults:
+            if path.endswith(fault.path):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        state.faults.remove(fault)
+                return fault
+        return None
+
+    def _misbehave(self, fault: Fault) -> bool:
+        """Answer with a transport-level fault; False when the fault corrupts the body instead."""
+        kind = fault.kind
+        if kind == "hang":
+            time.sleep(float(fault.payload or 30))
+            self._send(200, [])
+        elif kind.startswith("http-"):
+            status = int(kind.split("-")[1])
+            if kind.endswith("-html"):
+                self._send_raw(
+                    status,
+                    b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+                    "text/html",
+                )
+            else:
+                self._send(status, {"code": -1003, "msg": f"fake error {status}"})
+        elif kind == "not-json":
+            self._send_raw(200, b"<html>maintenance</html>", "text/html")
+        elif kind == "truncated":
+            self._send_raw(200, b'[[1618963200000,"56425.0","56505.1","56420.64","56450.', "application/json")
+        elif kind == "reset":
+            self.close_connection = True
+            self.connection.shutdown(2)
+        else:
+            return False
+        return True
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _send(self, status: int, body: object) -> None:
+        self._send_raw(status, json.dumps(body).encode(), "application/json")
+
+    def _send_raw(self, status: int, payload: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def visible_rows(state: FakeBinanceState, symbol: str, interval: str) -> list[tuple]:
+    """Candles the exchange would show at its `now`: all closed ones, then the forming one.
+
+    The forming candle is made obviously partial (it closes at its open), so a test can tell
+    if it ever reaches a strategy.
+    """
+    now, step, offset = state.clock(), INTERVAL_MS[interval], state.offset_ms
+    rows = []
+    for ts, o, h, low, c, v in state.series.get((symbol, interval), ()):
+        shifted = ts + offset
+        if shifted > now:
+            break
+        if shifted + step > now:
+            rows.append((shifted, o, o, o, o, "0.001"))
+        else:
+            rows.append((shifted, o, h, low, c, v))
+    return rows
+
+
+def to_kline(row: tuple, step: int) -> list:
+    ts, o, h, low, c, v = row
+    return [ts, o, h, low, c, v, ts + step - 1, "0", 100, "0", "0", "0"]
+
+
+def _corrupt(fault: Fault, body, state: FakeBinanceState, query: dict):
+    """Bad data with a 200: what exchanges send on a bad day."""
+    kind = fault.kind
+    if not isinstance(body, list) or not body:
+        return body
+    if kind == "empty":
+        return []
+    if kind in ("null-price", "nan-price", "zero-price", "negative-price"):
+        value = {"null-price": None, "nan-price": "NaN", "zero-price": "0", "negative-price": "-5"}[kind]
+        body[-2][4] = value
+    elif kind == "out-of-order":
+        body[-2], body[-3] = body[-3], body[-2]
+    elif kind == "duplicate":
+        body.insert(-1, list(body[-2]))
+    elif kind == "only-forming":
+        return body[-1:]
+    elif kind == "stale":
+        return body[: -int(fault.payload or 4)]
+    elif kind == "high-below-close":
+        body[-2][2] = str(float(body[-2][4]) - 1)
+    elif kind == "off-grid":
+        body[-2][0] += 1
+    return body
+
+
+def main() -> None:
+    """Serve by hand: python -m tests.support.fake_binance --port 8999 [--at 2021-04-25T18] [--fault K]"""
+    import argparse
+    from datetime import UTC, datetime
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8999)
+    parser.add_argument("--at", default="2021-04-25T18:00", help="dataset time (UTC) that 'now' falls on")
+    parser.add_argument("--fault", help="misbehave on every klines request, e.g. http-503-html")
+    args = parser.parse_args()
+    server = FakeBinance()
+    server._server.server_close()
+    server._server = ThreadingHTTPServer(("127.0.0.1", args.port), _Handler)
+    server._server.state = server.state
+    dataset_now = int(datetime.fromisoformat(args.at).replace(tzinfo=UTC).timestamp() * 1000)
+    server.align_now_to(dataset_now)
+    if args.fault:
+        server.inject(args.fault)
+        server.inject(args.fault, path="/exchangeInfo")
+    print(f"PAPERTRADE_CCXT_CONFIG='{json.dumps(server.ccxt_config())}'", flush=True)
+    server._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
