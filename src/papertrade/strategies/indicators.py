@@ -15,22 +15,27 @@ def wilder_rsi(windows: np.ndarray, period: int) -> np.ndarray:
     The averages are seeded with the simple mean of the first `period` gains and losses in the
     window, then smoothed as avg = (avg * (period - 1) + value) / period. A window of n closes
     needs n > period. Where gains and losses are both (nearly) zero, the RSI is 0, as in TA-Lib.
+
+    Dividing by the period is done as multiplying by 1/period: the TA-Lib binaries on PyPI are
+    compiled that way, and only then are the results bit-identical to theirs (checked by
+    tests/unit/test_indicators.py against every window of the shared data).
     """
     count, length = windows.shape
     if length <= period:
         raise ValueError(f"RSI({period}) needs more than {period} closes, got {length}")
+    inverse = 1.0 / period
     gain = np.zeros(count)
     loss = np.zeros(count)
     for k in range(1, period + 1):
         _accumulate(windows[:, k] - windows[:, k - 1], gain, loss)
-    gain /= period
-    loss /= period
+    gain *= inverse
+    loss *= inverse
     for k in range(period + 1, length):
         gain *= period - 1
         loss *= period - 1
         _accumulate(windows[:, k] - windows[:, k - 1], gain, loss)
-        gain /= period
-        loss /= period
+        gain *= inverse
+        loss *= inverse
     total = gain + loss
     nonzero = ~((total > -1e-8) & (total < 1e-8))
     rsi = np.zeros(count)
@@ -50,4 +55,45 @@ def simple_mean(windows: np.ndarray, length: int, end_offset: int = 0) -> np.nda
     total = windows[:, stop - length].copy()
     for k in range(stop - length + 1, stop):
         total += windows[:, k]
+    return total / length
+
+
+def wilder_rsi_last(closes, period: int) -> float:
+    """`wilder_rsi` of a single window, in plain Python floats.
+
+    The same IEEE operations in the same order as the vectorized version, so the results are
+    bit-identical; a live tick uses this one because numpy's per-call overhead dominates when
+    there is a single window.
+    """
+    closes = [float(c) for c in closes]
+    if len(closes) <= period:
+        raise ValueError(f"RSI({period}) needs more than {period} closes, got {len(closes)}")
+    inverse = 1.0 / period
+    gain = loss = 0.0
+    for k in range(1, period + 1):
+        change = closes[k] - closes[k - 1]
+        gain += 0.0 if change < 0 else change
+        loss -= change if change < 0 else 0.0
+    gain *= inverse
+    loss *= inverse
+    for k in range(period + 1, len(closes)):
+        gain *= period - 1
+        loss *= period - 1
+        change = closes[k] - closes[k - 1]
+        gain += 0.0 if change < 0 else change
+        loss -= change if change < 0 else 0.0
+        gain *= inverse
+        loss *= inverse
+    total = gain + loss
+    if -1e-8 < total < 1e-8:
+        return 0.0
+    return gain / total * 100.0
+
+
+def simple_mean_last(closes, length: int, end_offset: int = 0) -> float:
+    """`simple_mean` of a single window, in plain Python floats (bit-identical)."""
+    stop = len(closes) - end_offset
+    total = float(closes[stop - length])
+    for k in range(stop - length + 1, stop):
+        total += float(closes[k])
     return total / length

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import talib
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from papertrade.strategies.indicators import simple_mean, simple_mean_last, wilder_rsi, wilder_rsi_last
+from tests.support.paths import DATA
+
+FILES = sorted(DATA.glob("*.csv"))
+
+
+def closes(path) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", skiprows=1, usecols=4)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("period", [14, 2, 30])
+def test_rsi_is_bit_identical_to_talib_on_every_window_of_real_data(path, period):
+    series = closes(path)[:6000]
+    windows = np.lib.stride_tricks.sliding_window_view(series, 250)
+    ours = wilder_rsi(windows, period)
+    theirs = np.array([talib.RSI(window, period)[-1] for window in windows])
+    assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("path", FILES[:2], ids=lambda p: p.stem)
+def test_the_single_window_rsi_is_bit_identical_to_the_vectorized_one(path):
+    windows = np.lib.stride_tricks.sliding_window_view(closes(path)[:3000], 250)
+    vectorized = wilder_rsi(windows, 14)
+    assert [wilder_rsi_last(w, 14) for w in windows] == list(vectorized)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0.01, max_value=1e6, allow_nan=False), min_size=20, max_size=60),
+    st.integers(min_value=2, max_value=18),
+)
+def test_both_rsi_forms_agree_with_talib_on_random_series(prices, period):
+    series = np.array(prices)
+    expected = talib.RSI(series, period)[-1]
+    assert wilder_rsi(series.reshape(1, -1), period)[0] == expected
+    assert wilder_rsi_last(series, period) == expected
+
+
+def test_a_flat_market_has_an_rsi_of_zero_as_in_talib():
+    flat = np.full(30, 100.0)
+    assert wilder_rsi_last(flat, 14) == 0.0 == talib.RSI(flat, 14)[-1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(min_value=0.01, max_value=1e6), min_size=12, max_size=40), st.integers(1, 10))
+def test_simple_means_agree_in_both_forms(prices, length):
+    series = np.array(prices)
+    windows = np.lib.stride_tricks.sliding_window_view(series, length + 1)
+    assert list(simple_mean(windows, length)) == [simple_mean_last(w, length) for w in windows]
+    assert list(simple_mean(windows, length, 1)) == [simple_mean_last(w, length, 1) for w in windows]
+    assert simple_mean_last(series, length) == pytest.approx(series[-length:].mean())
