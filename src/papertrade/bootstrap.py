@@ -27,3 +27,24 @@ def open_ledger(settings: Settings, *, create: bool = False) -> Ledger | None:
     engine = make_engine(url, settings.db_busy_timeout)
     ensure_current(engine, url, auto_upgrade=path is not None)
     return Ledger(engine, url)
+
+
+def market_data_factory(settings: Settings):
+    """A function from exchange id to the ccxt-backed market data source the settings describe.
+
+    Each exchange's client is built once and reused by every tick in the process.
+    """
+    from functools import cache
+
+    @cache
+    def market_data_for(exchange_id: str):
+        from papertrade.adapters.exchange import CcxtMarketData
+
+        return CcxtMarketData(
+            exchange_id,
+            settings.ccxt_config,
+            retries=settings.exchange_retries,
+            backoff=settings.exchange_backoff,
+        )
+
+    return market_data_for

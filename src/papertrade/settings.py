@@ -5,6 +5,8 @@
 | PAPERTRADE_DATABASE_URL | SQLite file in the per-user data directory | any SQLAlchemy URL, or a file path |
 | PAPERTRADE_DB_BUSY_TIMEOUT | 10 | seconds to wait for a locked SQLite database |
 | PAPERTRADE_CCXT_CONFIG | {} | JSON object merged into ccxt's exchange constructor config |
+| PAPERTRADE_EXCHANGE_RETRIES | 2 | retries of a request that failed on the network (not on rate limits) |
+| PAPERTRADE_EXCHANGE_BACKOFF | 0.5 | seconds before the first retry; doubles for each further one |
 | PAPERTRADE_DEBUG | 0 | 1 shows tracebacks |
 """
 
@@ -25,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     db_busy_timeout: float = Field(10.0, gt=0, le=600)
     ccxt_config: dict[str, Any] = Field(default_factory=dict)
+    exchange_retries: int = Field(2, ge=0, le=5)
+    exchange_backoff: float = Field(0.5, ge=0, le=10)
     debug: bool = False
 
     @property

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
 from papertrade.domain.fills import FillModel
@@ -18,6 +19,10 @@ from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import NotFound
 
 GENESIS_HASH = "0" * 64
+
+
+class AlreadyClaimed(Exception):
+    """Another run inserted the same tick key first (the unique constraint said no)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +218,175 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
 
 def _position(row: Mapping[str, Any]) -> Position:
     return Position(row["symbol"], row["quantity"], row["cost_basis"], row["realized_pnl"], row["fees_paid"])
+
+
+@dataclass(frozen=True, slots=True)
+class TickKey:
+    """The idempotency key: a candle is acted on once per (portfolio, strategy, symbol)."""
+
+    portfolio_id: int
+    strategy: str
+    symbol: str
+    candle_ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class TickRecord:
+    key: TickKey
+    signal: str
+    status: str
+    reason: str
+    indicators: dict[str, float]
+    close: Decimal
+    cash_after: Decimal
+    position_after: Decimal
+    skipped: int
+    processed_ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    id: int
+    portfolio_id: int
+    symbol: str
+    side: str
+    candle_ts: int
+    quantity: Decimal
+    price: Decimal
+    notional: Decimal
+    fee: Decimal
+    realized_pnl: Decimal
+    cash_after: Decimal
+    executed_ts: int
+
+
+class TickRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, key: TickKey) -> TickRecord | None:
+        c = t.ticks.c
+        row = (
+            self._c.execute(
+                select(t.ticks).where(
+                    c.portfolio_id == key.portfolio_id,
+                    c.strategy == key.strategy,
+                    c.symbol == key.symbol,
+                    c.candle_ts == key.candle_ts,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _tick(row) if row else None
+
+    def latest_candle_ts(self, portfolio_id: int, strategy: str, symbol: str) -> int | None:
+        c = t.ticks.c
+        return self._c.execute(
+            select(func.max(c.candle_ts)).where(
+                c.portfolio_id == portfolio_id, c.strategy == strategy, c.symbol == symbol
+            )
+        ).scalar()
+
+    def add(self, record: TickRecord) -> int:
+        """Claim the tick key. Raises IntegrityError if another run claimed it first."""
+        key = record.key
+        statement = insert(t.ticks).values(
+            portfolio_id=key.portfolio_id,
+            strategy=key.strategy,
+            symbol=key.symbol,
+            candle_ts=key.candle_ts,
+            signal=record.signal,
+            status=record.status,
+            reason=record.reason,
+            indicators=canonical_json(record.indicators),
+            close=record.close,
+            cash_after=record.cash_after,
+            position_after=record.position_after,
+            skipped=record.skipped,
+            processed_ts=record.processed_ts,
+        )
+        try:
+            return self._c.execute(statement).inserted_primary_key[0]
+        except IntegrityError as exc:
+            raise AlreadyClaimed(str(key)) from exc
+
+    def list(self, portfolio_id: int) -> list[TickRecord]:
+        c = t.ticks.c
+        rows = self._c.execute(
+            select(t.ticks).where(c.portfolio_id == portfolio_id).order_by(c.candle_ts, c.id)
+        ).mappings()
+        return [_tick(row) for row in rows]
+
+
+class TradeRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(
+        self,
+        portfolio_id: int,
+        tick_id: int,
+        candle_ts: int,
+        fill,
+        realized_pnl: Decimal,
+        cash_after: Decimal,
+        now: int,
+    ) -> int:
+        result = self._c.execute(
+            insert(t.trades).values(
+                portfolio_id=portfolio_id,
+                tick_id=tick_id,
+                symbol=fill.symbol,
+                side=str(fill.side),
+                candle_ts=candle_ts,
+                quantity=fill.quantity,
+                price=fill.price,
+                notional=fill.notional,
+                fee=fill.fee,
+                realized_pnl=realized_pnl,
+                cash_after=cash_after,
+                executed_ts=now,
+            )
+        )
+        return result.inserted_primary_key[0]
+
+    def list(self, portfolio_id: int, symbol: str | None = None) -> list[TradeRecord]:
+        c = t.trades.c
+        query = select(t.trades).where(c.portfolio_id == portfolio_id)
+        if symbol is not None:
+            query = query.where(c.symbol == symbol)
+        rows = self._c.execute(query.order_by(c.candle_ts, c.id)).mappings()
+        return [
+            TradeRecord(
+                r["id"],
+                r["portfolio_id"],
+                r["symbol"],
+                r["side"],
+                r["candle_ts"],
+                r["quantity"],
+                r["price"],
+                r["notional"],
+                r["fee"],
+                r["realized_pnl"],
+                r["cash_after"],
+                r["executed_ts"],
+            )
+            for r in rows
+        ]
+
+
+def _tick(row: Mapping[str, Any]) -> TickRecord:
+    key = TickKey(row["portfolio_id"], row["strategy"], row["symbol"], row["candle_ts"])
+    return TickRecord(
+        key,
+        row["signal"],
+        row["status"],
+        row["reason"],
+        json.loads(row["indicators"]),
+        row["close"],
+        row["cash_after"],
+        row["position_after"],
+        row["skipped"],
+        row["processed_ts"],
+    )

@@ -6,8 +6,14 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
+from papertrade.adapters.candle_store import CandleStore
 from papertrade.adapters.database import describe, translated_errors
-from papertrade.adapters.repositories import JournalRepository, PortfolioRepository
+from papertrade.adapters.repositories import (
+    JournalRepository,
+    PortfolioRepository,
+    TickRepository,
+    TradeRepository,
+)
 
 
 class UnitOfWork:
@@ -17,6 +23,9 @@ class UnitOfWork:
         self.connection = connection
         self.portfolios = PortfolioRepository(connection)
         self.journal = JournalRepository(connection)
+        self.ticks = TickRepository(connection)
+        self.trades = TradeRepository(connection)
+        self.candles = CandleStore(connection)
         self._transaction = connection.begin()
 
     def commit(self) -> None:

@@ -1,0 +1,210 @@
+"""Market data from an exchange through ccxt. No ccxt object or dict leaves this module.
+
+What can go wrong, and what papertrade makes of it:
+- connection refused or reset, timeouts, HTTP 5xx: retried a bounded number of times with
+  exponential backoff, then `TemporaryError` (exit 75);
+- rate limiting (HTTP 429, 418): `TemporaryError` at once, never retried (retrying is what gets
+  an IP banned);
+- a symbol the exchange does not list: `NotFound` (exit 2);
+- anything the exchange sends that fails validation: `DataError` (exit 1).
+"""
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from papertrade.domain.bars import Bar, validate_series
+from papertrade.domain.fills import Market
+from papertrade.domain.timeframes import Timeframe
+from papertrade.errors import DataError, InputError, NotFound, TemporaryError
+
+#: ccxt caps one klines request at 1000 candles; papertrade pages with `since`.
+PAGE_SIZE = 1000
+_DEFAULTS: dict[str, Any] = {"enableRateLimit": True, "timeout": 10_000}
+_PER_EXCHANGE: dict[str, dict[str, Any]] = {
+    # Spot only: skips the futures exchangeInfo requests a spot paper trader never needs.
+    "binance": {"options": {"fetchMarkets": {"types": ["spot"]}}},
+}
+
+
+def merge_config(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge `override` into `base` (nested objects merge, everything else replaces)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class CcxtMarketData:
+    """Markets and closed, validated candles of one ccxt exchange."""
+
+    def __init__(
+        self,
+        exchange_id: str,
+        config: Mapping[str, Any],
+        *,
+        retries: int = 2,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import ccxt
+
+        if exchange_id not in ccxt.exchanges:
+            raise InputError(f"ccxt has no exchange {exchange_id!r}")
+        settings = merge_config(merge_config(_DEFAULTS, _PER_EXCHANGE.get(exchange_id, {})), config)
+        self.exchange_id = exchange_id
+        self._ccxt = ccxt
+        self._exchange = getattr(ccxt, exchange_id)(settings)
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+
+    # -- markets ---------------------------------------------------------------------------
+
+    def load_market(self, symbol: str) -> dict[str, Any]:
+        """The exchange's description of `symbol` (one request for the whole market list)."""
+        markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
+        if symbol not in markets:
+            raise NotFound(f"{self.exchange_id} does not list {symbol}")
+        return dict(markets[symbol])
+
+    def market(self, symbol: str) -> Market:
+        """The domain `Market` for `symbol`, loading the exchange's market list."""
+        return self.use_market(self.load_market(symbol))
+
+    def use_market(self, description: Mapping[str, Any]) -> Market:
+        """Adopt a market description (fresh or cached) and return it as a domain `Market`."""
+        self._exchange.set_markets([dict(description)])
+        return self._to_market(description)
+
+    def _to_market(self, market: Mapping[str, Any]) -> Market:
+        symbol = market["symbol"]
+        if not market.get("spot", True):
+            raise InputError(f"{symbol} on {self.exchange_id} is not a spot market")
+        if market.get("active") is False:
+            raise InputError(f"{symbol} is not trading on {self.exchange_id} right now")
+        limits = market.get("limits") or {}
+        return Market(
+            symbol=symbol,
+            base=market["base"],
+            quote=market["quote"],
+            amount_step=self._amount_step(market),
+            min_amount=_decimal((limits.get("amount") or {}).get("min")) or Decimal(0),
+            min_cost=_decimal((limits.get("cost") or {}).get("min")) or Decimal(0),
+        )
+
+    def _amount_step(self, market: Mapping[str, Any]) -> Decimal:
+        precision = _decimal((market.get("precision") or {}).get("amount"))
+        if precision is None or precision <= 0:
+            return Decimal("0.00000001")
+        if self._exchange.precisionMode == self._ccxt.TICK_SIZE:
+            return precision
+        # DECIMAL_PLACES (and, approximately, SIGNIFICANT_DIGITS): a number of decimals.
+        return Decimal(1).scaleb(-int(precision))
+
+    # -- candles ---------------------------------------------------------------------------
+
+    def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
+        """Every closed candle from `since` (inclusive) up to `now`, validated, oldest first.
+
+        Pages through the history `PAGE_SIZE` candles at a time. The still-forming candle the
+        exchange sends last is validated like the rest, then dropped.
+        """
+        bars: list[Bar] = []
+        cursor = since
+        while True:
+            rows = self._call(
+                lambda start=cursor: self._exchange.fetch_ohlcv(symbol, timeframe.name, start, PAGE_SIZE),
+                f"fetch {symbol} {timeframe} candles",
+            )
+            page = [_to_bar(row) for row in _as_rows(rows)]
+            validate_series(page, timeframe)
+            closed = [bar for bar in page if bar.ts + timeframe.ms <= now]
+            bars.extend(bar for bar in closed if bar.ts >= cursor)
+            if len(page) < PAGE_SIZE or not closed or closed[-1].ts >= timeframe.last_closed(now):
+                break
+            cursor = closed[-1].ts + timeframe.ms
+        validate_series(bars, timeframe)
+        return bars
+
+    # -- error handling --------------------------------------------------------------------
+
+    def _call(self, request: Callable[[], Any], what: str) -> Any:
+        attempt = 0
+        while True:
+            try:
+                with self._translated(what):
+                    return request()
+            except _Retryable as exc:
+                if attempt >= self._retries:
+                    raise TemporaryError(str(exc)) from None
+                self._sleep(self._backoff * 2**attempt)
+                attempt += 1
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        ccxt, name = self._ccxt, self.exchange_id
+        try:
+            yield
+        except ccxt.BadSymbol as exc:
+            raise NotFound(f"{name} does not list that symbol: {_brief(exc)}") from None
+        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
+            raise TemporaryError(f"{name} is rate limiting us ({_brief(exc)}); not retried") from None
+        except ccxt.RequestTimeout:
+            raise _Retryable(f"{name} did not answer in time ({what})") from None
+        except ccxt.ExchangeNotAvailable as exc:
+            raise _Retryable(f"{name} is unavailable ({what}): {_brief(exc)}") from None
+        except ccxt.NetworkError as exc:
+            raise _Retryable(f"cannot reach {name} ({what}): {_brief(exc)}") from None
+        except ccxt.BaseError as exc:
+            raise DataError(f"{name} refused to {what}: {_brief(exc)}") from None
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise DataError(
+                f"{name} sent a response papertrade cannot read ({what}): {_brief(exc)}"
+            ) from None
+
+
+class _Retryable(Exception):
+    """A transient network failure, retried with backoff before it becomes a TemporaryError."""
+
+
+def _as_rows(rows: Any) -> list:
+    if not isinstance(rows, list):
+        raise DataError(f"exchange sent {type(rows).__name__} where a list of candles belongs")
+    return rows
+
+
+def _to_bar(row: Any) -> Bar:
+    if not isinstance(row, list | tuple) or len(row) < 6 or any(v is None for v in row[:6]):
+        raise DataError(f"exchange sent a candle with missing values: {str(row)[:80]}")
+    ts, *values = row[:6]
+    if isinstance(ts, bool) or not isinstance(ts, int | float) or ts != int(ts):
+        raise DataError(f"exchange sent a candle time that is not an integer: {ts!r}")
+    try:
+        prices = [_number(v) for v in values]
+    except (InvalidOperation, ValueError, TypeError):
+        raise DataError(f"exchange sent a candle with a non-numeric value: {str(row)[:80]}") from None
+    return Bar(int(ts), *prices)
+
+
+def _number(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise TypeError("boolean price")
+    # repr of a float is its shortest round-trip text: the exact decimal the exchange sent.
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return _number(value)
+
+
+def _brief(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
