@@ -47,8 +47,18 @@ def test_human_output_is_a_sentence_and_tables(capsys, db):
 
 def test_every_decimal_in_json_is_a_string(capsys, db):
     run_inprocess(
-        capsys, "--db", str(db), "create-portfolio", "b", "1234567890.12345678",
-        "--fee-rate", "0.00075", "--slippage-bps", "2.5", "--stake-fraction", "0.5",
+        capsys,
+        "--db",
+        str(db),
+        "create-portfolio",
+        "b",
+        "1234567890.12345678",
+        "--fee-rate",
+        "0.00075",
+        "--slippage-bps",
+        "2.5",
+        "--stake-fraction",
+        "0.5",
     )
     (entry,) = json.loads(run_inprocess(capsys, "--db", str(db), "portfolios", "--json").stdout)
     assert entry["cash"] == "1234567890.12345678"
@@ -118,7 +128,9 @@ def test_bad_input_as_a_real_process(tmp_path):
     before = file_state(db)
     result = run_command("--db", str(db), "create-portfolio", "bot", "1,000")
     assert (result.code, result.stdout) == (2, "")
-    assert result.error_lines == ["papertrade: error: cash must be a plain number like 10000 or 0.5, not '1,000'"]
+    assert result.error_lines == [
+        "papertrade: error: cash must be a plain number like 10000 or 0.5, not '1,000'"
+    ]
     assert file_state(db) == before
 
 

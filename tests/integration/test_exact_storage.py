@@ -15,7 +15,9 @@ def test_decimals_round_trip_exactly(ledger, text):
     candle = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1h", "ts": 0}
     with ledger.unit_of_work(write=True) as uow:
         uow.connection.execute(
-            sa.insert(t.candles).values(**candle, open=value, high=value, low=value, close=value, volume=value)
+            sa.insert(t.candles).values(
+                **candle, open=value, high=value, low=value, close=value, volume=value
+            )
         )
         uow.commit()
     with ledger.unit_of_work() as uow:
@@ -31,8 +33,14 @@ def test_sqlite_keeps_amounts_as_text_not_floats(ledger):
     with ledger.unit_of_work(write=True) as uow:
         uow.connection.execute(
             sa.insert(t.candles).values(
-                exchange="x", symbol="A/B", timeframe="1h", ts=0,
-                open=Decimal("0.1"), high=Decimal("0.1"), low=Decimal("0.1"), close=Decimal("0.1"),
+                exchange="x",
+                symbol="A/B",
+                timeframe="1h",
+                ts=0,
+                open=Decimal("0.1"),
+                high=Decimal("0.1"),
+                low=Decimal("0.1"),
+                close=Decimal("0.1"),
                 volume=Decimal("0.1"),
             )
         )
@@ -44,6 +52,14 @@ def test_refuses_floats_for_amounts(ledger):
     with ledger.unit_of_work(write=True) as uow, pytest.raises(sa.exc.StatementError, match="Decimal"):
         uow.connection.execute(
             sa.insert(t.candles).values(
-                exchange="x", symbol="A/B", timeframe="1h", ts=0, open=0.1, high=0.1, low=0.1, close=0.1, volume=0.1
+                exchange="x",
+                symbol="A/B",
+                timeframe="1h",
+                ts=0,
+                open=0.1,
+                high=0.1,
+                low=0.1,
+                close=0.1,
+                volume=0.1,
             )
         )

@@ -23,7 +23,9 @@ def test_accepts_a_reasonable_portfolio():
     assert request.config.timeframe == Timeframe("1h", 3_600_000)
 
 
-@pytest.mark.parametrize("cash", ["-5", "0", "0.0", "NaN", "inf", "-inf", "ten", "1,000", "1e400", "1e16", "1e-30"])
+@pytest.mark.parametrize(
+    "cash", ["-5", "0", "0.0", "NaN", "inf", "-inf", "ten", "1,000", "1e400", "1e16", "1e-30"]
+)
 def test_refuses_bad_cash(cash):
     with pytest.raises(InputError):
         parse_cash(cash)
@@ -37,7 +39,13 @@ def test_refuses_bad_names(name):
 
 @pytest.mark.parametrize(
     ("fee", "slippage", "stake"),
-    [("-0.001", "0", "1"), ("0.2", "0", "1"), ("0.001", "-1", "1"), ("0.001", "0", "0"), ("0.001", "0", "1.5")],
+    [
+        ("-0.001", "0", "1"),
+        ("0.2", "0", "1"),
+        ("0.001", "-1", "1"),
+        ("0.001", "0", "0"),
+        ("0.001", "0", "1.5"),
+    ],
 )
 def test_refuses_fill_settings_out_of_range(fee, slippage, stake):
     with pytest.raises(InputError):
@@ -89,7 +97,17 @@ def test_currency_and_exchange_ids():
 
 @pytest.mark.parametrize(
     "symbol",
-    ["BTC", "BTC/", "/USDT", "BTC//USDT", "btc/usdt", "BTC/USDT:USDT", "ВТС/USDT", "A" * 300, "BTC/USDT'; DROP TABLE x;--"],
+    [
+        "BTC",
+        "BTC/",
+        "/USDT",
+        "BTC//USDT",
+        "btc/usdt",
+        "BTC/USDT:USDT",
+        "ВТС/USDT",  # noqa: RUF001 (Cyrillic look-alikes on purpose)
+        "A" * 300,
+        "BTC/USDT'; DROP TABLE x;--",
+    ],
 )
 def test_refuses_malformed_symbols(symbol):
     with pytest.raises(InputError, match="malformed symbol"):

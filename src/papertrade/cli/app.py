@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from papertrade import __version__
-from papertrade.cli import db, output, portfolios
+from papertrade.cli import cron, db, output, portfolios, strategies, trade
 from papertrade.cli.context import CliState
 
 EXIT_OK = 0
@@ -54,6 +54,10 @@ def _root(
 app.command("create-portfolio")(portfolios.create_portfolio)
 app.command("portfolios")(portfolios.list_portfolios)
 app.command("status")(portfolios.status)
+app.command("trade")(trade.trade)
+app.command("trades")(trade.trades)
+app.command("strategies")(strategies.strategies)
+app.command("cron")(cron.cron)
 app.add_typer(db.app, name="db")
 
 

@@ -3,7 +3,6 @@
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -41,7 +40,9 @@ def amount(value: Decimal | None) -> str:
 def timestamp(ms: int | None) -> str:
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%MZ")
+    from papertrade.domain.timeframes import timestamp as format_ts
+
+    return format_ts(ms)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
@@ -65,3 +66,12 @@ def error_line(message: str) -> None:
     """One line on stderr, whatever the message contained."""
     flat = " ".join(message.split())
     print(f"papertrade: error: {flat}", file=sys.stderr)
+
+
+def price(value: Decimal | None) -> str:
+    """A price for humans: exact, with at least two decimals (56012.00, 0.00001234)."""
+    if value is None:
+        return "-"
+    from papertrade.domain.money import places, to_plain
+
+    return f"{value:.2f}" if places(value) <= 2 else to_plain(value)

@@ -1,6 +1,7 @@
 """Candle timeframes: the fixed-length ones whose candles open on a grid counted from the epoch."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from papertrade.errors import InputError
 
@@ -35,3 +36,8 @@ class Timeframe:
 
     def __str__(self) -> str:
         return self.name
+
+
+def timestamp(ms: int) -> str:
+    """A candle time for people and logs: `2021-04-25 18:00Z` (UTC)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%MZ")

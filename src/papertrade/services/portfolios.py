@@ -100,3 +100,10 @@ def get_portfolio(ledger: Ledger | None, portfolio_id: int) -> StoredPortfolio:
         raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
     with ledger.unit_of_work() as uow:
         return uow.portfolios.get(portfolio_id)
+
+
+def list_trades(ledger: Ledger | None, portfolio_id: int, symbol: str | None = None):
+    """Executed trades of a portfolio, oldest first (an unknown portfolio is NotFound)."""
+    get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work() as uow:
+        return uow.trades.list(portfolio_id, symbol)

@@ -38,11 +38,10 @@ class RsiStrategy(Strategy):
         return WARMUP
 
     def decide(self, candles, position: PositionView) -> Decision:
-        from papertrade.strategies.indicators import wilder_rsi
+        from papertrade.strategies.indicators import wilder_rsi_last
 
         closes = candles["close"].to_numpy()[-self.warmup :]
-        rsi = float(wilder_rsi(closes.reshape(1, -1), self.params.period)[0])
-        return self._decide(rsi, position.is_open)
+        return self._decide(wilder_rsi_last(closes, self.params.period), position.is_open)
 
     def decide_series(self, candles) -> SignalSeries:
         import numpy as np

@@ -32,11 +32,15 @@ class SmaCrossStrategy(Strategy):
         return self.params.slow + 1
 
     def decide(self, candles, position: PositionView) -> Decision:
+        from papertrade.strategies.indicators import simple_mean_last
+
         closes = candles["close"].to_numpy(dtype=float)[-self.warmup :]
-        (up,), (down,), values = self._crossings(closes.reshape(1, -1))
-        return self._decide(
-            bool(up), bool(down), position.is_open, {k: float(v[0]) for k, v in values.items()}
-        )
+        fast, slow = self.params.fast, self.params.slow
+        fast_now, slow_now = simple_mean_last(closes, fast), simple_mean_last(closes, slow)
+        fast_prev, slow_prev = simple_mean_last(closes, fast, 1), simple_mean_last(closes, slow, 1)
+        up = fast_prev <= slow_prev and fast_now > slow_now
+        down = fast_prev >= slow_prev and fast_now < slow_now
+        return self._decide(up, down, position.is_open, {"fast": fast_now, "slow": slow_now})
 
     def decide_series(self, candles) -> SignalSeries:
         import numpy as np

@@ -1,0 +1,137 @@
+"""`trade` (one tick) and `trades` (the trade history)."""
+
+from typing import Annotated
+
+import typer
+
+from papertrade.cli import output
+from papertrade.cli.context import now_ms, state
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (decimals as strings).")]
+
+
+def trade(
+    ctx: typer.Context,
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    symbol: Annotated[str, typer.Argument(help="Market symbol, e.g. BTC/USDT.")],
+    mode: Annotated[str, typer.Argument(help="DRY (decide, write nothing) or LIVE (paper-trade).")],
+    json: JsonOption = False,
+) -> None:
+    """Run one tick: sync candles, ask the strategy, and in LIVE mode trade exactly once per candle.
+
+    Exit codes: 0 executed, neutral, duplicate or dry-run; 2 bad input; 75 temporary trouble
+    (network, exchange, rate limit, locked database); 1 anything else.
+    """
+    from papertrade.bootstrap import market_data_factory
+    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.services.tick import Mode, run_tick
+
+    tick_mode = Mode.parse(mode)
+    parse_symbol(symbol)
+    cli = state(ctx)
+    settings = cli.settings()
+    result = run_tick(cli.ledger(), market_data_factory(settings), portfolio_id, symbol, tick_mode, now_ms())
+    if json:
+        output.emit_json(tick_json(result, tick_mode))
+    else:
+        typer.echo(tick_line(result))
+
+
+def trades(
+    ctx: typer.Context,
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    symbol: Annotated[str | None, typer.Option(help="Only trades in this symbol.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """List a portfolio's executed trades, oldest first."""
+    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.services.portfolios import list_trades
+
+    if symbol is not None:
+        parse_symbol(symbol)
+    records = list_trades(state(ctx).ledger(), portfolio_id, symbol)
+    if json:
+        output.emit_json([trade_json(r) for r in records])
+        return
+    if not records:
+        typer.echo("No trades yet.")
+        return
+    rows = [
+        [
+            output.timestamp(r.candle_ts),
+            r.symbol,
+            r.side,
+            output.amount(r.quantity),
+            output.price(r.price),
+            output.money(r.fee),
+            output.money(r.realized_pnl) if r.side == "SELL" else "",
+            output.money(r.cash_after),
+        ]
+        for r in records
+    ]
+    headers = ["CANDLE", "SYMBOL", "SIDE", "QUANTITY", "PRICE", "FEE", "REALIZED", "CASH AFTER"]
+    typer.echo(output.table(headers, rows, right=(3, 4, 5, 6, 7)))
+
+
+def tick_line(result) -> str:
+    """One line a cron log reader understands."""
+    parts = [output.timestamp(result.candle_ts), result.symbol]
+    parts += [f"{name}={value:.2f}" for name, value in result.indicators.items()]
+    parts.append(str(result.signal))
+    if result.fill is not None:
+        fill = result.fill
+        parts.append(
+            f"{output.amount(fill.quantity)} @ {output.price(fill.price)} fee {output.money(fill.fee)}"
+        )
+    parts.append(f"cash {output.money(result.cash)}")
+    status = str(result.status)
+    if result.live_status is not None:
+        status = f"dry-run: LIVE would be {result.live_status}"
+    parts.append(f"[{status}]")
+    if result.skipped:
+        parts.append(f"skipped {result.skipped} missed candle{'s' if result.skipped != 1 else ''}")
+    if result.reason and result.fill is None:
+        parts.append(f"- {result.reason}")
+    return " ".join(parts)
+
+
+def tick_json(result, mode) -> dict:
+    fill = result.fill
+    document = {
+        "portfolio_id": result.portfolio_id,
+        "strategy": result.strategy,
+        "symbol": result.symbol,
+        "candle_ts": result.candle_ts,
+        "signal": str(result.signal),
+        "status": str(result.status),
+        "mode": str(mode),
+        "price": fill.price if fill else None,
+        "quantity": fill.quantity if fill else None,
+        "fee": fill.fee if fill else None,
+        "cash": result.cash,
+        "position": result.position,
+        "close": result.close,
+        "reason": result.reason,
+        "indicators": result.indicators,
+        "skipped": result.skipped,
+        "fetched": result.fetched,
+    }
+    if result.live_status is not None:
+        document["live_status"] = str(result.live_status)
+    return document
+
+
+def trade_json(record) -> dict:
+    return {
+        "id": record.id,
+        "candle_ts": record.candle_ts,
+        "symbol": record.symbol,
+        "side": record.side,
+        "quantity": record.quantity,
+        "price": record.price,
+        "notional": record.notional,
+        "fee": record.fee,
+        "realized_pnl": record.realized_pnl,
+        "cash_after": record.cash_after,
+        "executed_ts": record.executed_ts,
+    }
