@@ -13,7 +13,9 @@ from tests.support.cli import run_command
 from tests.support.paths import VENV_BIN
 
 HOUR = 3_600_000
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\dZ BTC/USDT rsi=\d+\.\d\d (BUY|SELL|HOLD) .*cash [\d,.]+ \[(\w+)\]")
+LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\dZ BTC/USDT rsi=\d+\.\d\d (BUY|SELL|HOLD) .*cash [\d,.]+ \[(\w+)\]"
+)
 
 
 def papertrade(env, *args):
@@ -88,8 +90,10 @@ def test_sixteen_concurrent_runs_on_one_candle_act_exactly_once(cli_env):
     wait_clear_of_boundary(DAY, margin_s=60)
     command = [str(VENV_BIN / "papertrade"), "trade", "1", "BTC/USDT", "LIVE", "--json"]
     env = {**_os_environ(), **cli_env}
-    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(16)]
+    processes = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(16)
+    ]
     outputs = [(p.wait(timeout=120), *p.communicate()) for p in processes]
     assert [code for code, _, _ in outputs] == [0] * 16, [err for _, _, err in outputs]
     statuses = sorted(json.loads(out)["status"] for _, out, _ in outputs)
@@ -102,8 +106,13 @@ def test_two_symbols_ticking_at_once_never_overspend(cli_env):
     wait_clear_of_boundary(HOUR, margin_s=60)
     env = {**_os_environ(), **cli_env}
     runs = [
-        subprocess.Popen([str(VENV_BIN / "papertrade"), "trade", "1", symbol, "LIVE", "--json"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [str(VENV_BIN / "papertrade"), "trade", "1", symbol, "LIVE", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for symbol in ["BTC/USDT", "ETH/USDT"] * 4
     ]
     results = [json.loads(p.communicate(timeout=120)[0]) for p in runs]
@@ -141,7 +150,10 @@ def test_a_strategy_error_exits_1(cli_env):
 
 def test_an_unreachable_exchange_exits_75(cli_env):
     create(cli_env)
-    env = {**cli_env, "PAPERTRADE_CCXT_CONFIG": json.dumps({"urls": {"api": {"public": "http://127.0.0.1:9/api/v3"}}})}
+    env = {
+        **cli_env,
+        "PAPERTRADE_CCXT_CONFIG": json.dumps({"urls": {"api": {"public": "http://127.0.0.1:9/api/v3"}}}),
+    }
     result = papertrade(env, "trade", "1", "BTC/USDT", "LIVE")
     assert result.code == 75 and len(result.error_lines) == 1 and "cannot reach binance" in result.stderr
 

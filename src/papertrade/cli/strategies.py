@@ -11,7 +11,12 @@ def strategies(json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     """List the available strategies (built-in and from the papertrade.strategies entry points)."""
     from papertrade.strategies import registry
 
-    described = [_describe(name, cls) for name, cls in registry.available()]
+    described = []
+    for name, found in registry.available():
+        if isinstance(found, Exception):
+            output.error_line(f"strategy {name!r} is installed but broken: {found}")
+        else:
+            described.append(_describe(name, found))
     if json:
         output.emit_json(described)
         return

@@ -31,13 +31,17 @@ def load_class(name: str) -> type[Strategy]:
     raise InputError(f"unknown strategy {name!r}: run `papertrade strategies` to list them")
 
 
-def available() -> Iterator[tuple[str, type[Strategy]]]:
-    """Every strategy that can be named with `--strategy`, built-ins first."""
+def available() -> Iterator[tuple[str, type[Strategy] | InputError]]:
+    """Every strategy that can be named with `--strategy`, built-ins first; a plug-in that fails
+    to load comes with the error instead of its class, so one broken package hides nothing else."""
     for name, target in BUILTINS.items():
         yield name, _import(target, name)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         if entry.name not in BUILTINS:
-            yield entry.name, _checked(_load_entry(entry), entry.name)
+            try:
+                yield entry.name, _checked(_load_entry(entry), entry.name)
+            except InputError as exc:
+                yield entry.name, exc
 
 
 def parse_params(cls: type[Strategy], raw: Mapping[str, Any]) -> BaseModel:

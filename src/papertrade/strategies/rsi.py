@@ -65,4 +65,4 @@ class RsiStrategy(Strategy):
             return Decision(Signal.BUY, f"RSI {rsi:.2f} below {p.oversold:g}", indicators)
         if holding and rsi > p.overbought:
             return Decision(Signal.SELL, f"RSI {rsi:.2f} above {p.overbought:g}", indicators)
-        return Decision(Signal.HOLD, f"RSI {rsi:.2f}", indicators)
+        return Decision(Signal.HOLD, "", indicators)
