@@ -7,6 +7,7 @@
 | PAPERTRADE_CCXT_CONFIG | {} | JSON object merged into ccxt's exchange constructor config |
 | PAPERTRADE_EXCHANGE_RETRIES | 2 | retries of a request that failed on the network (not on rate limits) |
 | PAPERTRADE_EXCHANGE_BACKOFF | 0.5 | seconds before the first retry; doubles for each further one |
+| PAPERTRADE_MARKETS_TTL | 86400 | seconds a cached market description (step, minimums) is trusted |
 | PAPERTRADE_DEBUG | 0 | 1 shows tracebacks |
 """
 
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
     ccxt_config: dict[str, Any] = Field(default_factory=dict)
     exchange_retries: int = Field(2, ge=0, le=5)
     exchange_backoff: float = Field(0.5, ge=0, le=10)
+    markets_ttl: float = Field(86_400, ge=0)
     debug: bool = False
 
     @property

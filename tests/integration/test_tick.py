@@ -267,3 +267,42 @@ def test_when_the_latest_candle_is_missing_the_data_is_stale(ledger, market_data
     with pytest.raises(TemporaryError, match="stale data"):
         tick(ledger, market_data_for, clock)
     assert ledger_digest(ledger) == before
+
+
+# -- market metadata cache ------------------------------------------------------------------
+
+
+def test_a_steady_state_tick_makes_exactly_one_request(ledger, market_data_for, clock, exchange):
+    create(ledger)
+    tick(ledger, market_data_for, clock)
+    exchange.reset_counts()
+    clock.advance(HOUR)
+    tick(ledger, market_data_for, clock)
+    assert exchange.state.log == [exchange.state.log[0]] and "/klines" in exchange.state.log[0]
+
+
+def test_the_cached_market_outlives_an_exchange_info_outage(ledger, market_data_for, clock, exchange):
+    create(ledger)
+    tick(ledger, market_data_for, clock)
+    exchange.inject("http-503-html", path="/exchangeInfo")
+    clock.advance(HOUR)
+    assert tick(ledger, market_data_for, clock).status in (Status.NEUTRAL, Status.EXECUTED)
+    assert exchange.count("/exchangeInfo") == 1
+
+
+def test_an_expired_market_description_is_fetched_again(ledger, market_data_for, clock, exchange):
+    create(ledger)
+    tick(ledger, market_data_for, clock)
+    exchange.reset_counts()
+    clock.advance(25 * HOUR)
+    run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock(), markets_ttl_ms=24 * HOUR)
+    assert exchange.count("/exchangeInfo") == 1
+    with ledger.unit_of_work() as uow:
+        assert uow.markets.get("binance", "BTC/USDT")[1] == clock()
+
+
+def test_dry_runs_do_not_fill_the_market_cache(ledger, market_data_for, clock):
+    create(ledger)
+    tick(ledger, market_data_for, clock, mode=Mode.DRY)
+    with ledger.unit_of_work() as uow:
+        assert uow.markets.get("binance", "BTC/USDT") is None

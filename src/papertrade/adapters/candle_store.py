@@ -1,5 +1,7 @@
-"""The candle store: closed candles per (exchange, symbol, timeframe), read by bounded windows."""
+"""The candle store: closed candles per (exchange, symbol, timeframe), read by bounded windows;
+and the cache of exchange market descriptions."""
 
+import json
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, and_, func, select
@@ -69,3 +71,36 @@ class CandleStore:
 
 def _series(exchange: str, symbol: str, timeframe: str):
     return and_(_c.exchange == exchange, _c.symbol == symbol, _c.timeframe == timeframe)
+
+
+class MarketCache:
+    """Exchange market descriptions (JSON), with the time they were fetched."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, exchange: str, symbol: str) -> tuple[dict, int] | None:
+        row = self._c.execute(
+            select(t.markets.c.description, t.markets.c.fetched_ts).where(
+                t.markets.c.exchange == exchange, t.markets.c.symbol == symbol
+            )
+        ).first()
+        return (json.loads(row.description), row.fetched_ts) if row else None
+
+    def put(self, exchange: str, symbol: str, description: dict, now: int) -> None:
+        dialect = postgresql if self._c.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(t.markets).values(
+            exchange=exchange,
+            symbol=symbol,
+            description=json.dumps(description, sort_keys=True),
+            fetched_ts=now,
+        )
+        self._c.execute(
+            statement.on_conflict_do_update(
+                index_elements=["exchange", "symbol"],
+                set_={
+                    "description": statement.excluded.description,
+                    "fetched_ts": statement.excluded.fetched_ts,
+                },
+            )
+        )

@@ -66,21 +66,19 @@ class CcxtMarketData:
 
     # -- markets ---------------------------------------------------------------------------
 
-    def load_market(self, symbol: str) -> dict[str, Any]:
-        """The exchange's description of `symbol` (one request for the whole market list)."""
+    def market(self, symbol: str, cached: Mapping[str, Any] | None = None) -> tuple[Market, dict | None]:
+        """The domain `Market` for `symbol`, from a cached description when one is given (no
+        request), else from the exchange's market list (one request). The second item is a
+        freshly fetched description, worth caching, or None."""
+        description = None if cached is not None else self._describe(symbol)
+        self._exchange.set_markets([dict(cached if cached is not None else description)])
+        return self._to_market(cached if cached is not None else description), description
+
+    def _describe(self, symbol: str) -> dict[str, Any]:
         markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
         if symbol not in markets:
             raise NotFound(f"{self.exchange_id} does not list {symbol}")
-        return dict(markets[symbol])
-
-    def market(self, symbol: str) -> Market:
-        """The domain `Market` for `symbol`, loading the exchange's market list."""
-        return self.use_market(self.load_market(symbol))
-
-    def use_market(self, description: Mapping[str, Any]) -> Market:
-        """Adopt a market description (fresh or cached) and return it as a domain `Market`."""
-        self._exchange.set_markets([dict(description)])
-        return self._to_market(description)
+        return _plain(markets[symbol])
 
     def _to_market(self, market: Mapping[str, Any]) -> Market:
         symbol = market["symbol"]
@@ -203,6 +201,15 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None:
         return None
     return _number(value)
+
+
+def _plain(value: Any) -> Any:
+    """A ccxt structure as plain JSON-able data (it is stored in the market cache)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
 def _brief(exc: Exception) -> str:

@@ -39,6 +39,7 @@ class JournalEntry:
     tick_id: int | None
     event: str
     payload: dict[str, Any]
+    body: str  # the payload exactly as stored, which the hash covers
     prev_hash: str
     hash: str
     recorded_ts: int
@@ -187,6 +188,7 @@ class JournalRepository:
                 r["tick_id"],
                 r["event"],
                 json.loads(r["payload"]),
+                r["payload"],
                 r["prev_hash"],
                 r["hash"],
                 r["recorded_ts"],
@@ -248,6 +250,7 @@ class TickRecord:
 class TradeRecord:
     id: int
     portfolio_id: int
+    tick_id: int
     symbol: str
     side: str
     candle_ts: int
@@ -361,6 +364,7 @@ class TradeRepository:
             TradeRecord(
                 r["id"],
                 r["portfolio_id"],
+                r["tick_id"],
                 r["symbol"],
                 r["side"],
                 r["candle_ts"],

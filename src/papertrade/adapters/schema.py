@@ -168,3 +168,14 @@ candles = Table(
     Column("volume", ExactDecimal, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# What the exchange says about a market (amount step, minimums), as ccxt describes it, cached so
+# that a steady-state tick does not download the exchange's whole market list.
+markets = Table(
+    "markets",
+    metadata,
+    Column("exchange", String(50), primary_key=True),
+    Column("symbol", String(50), primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("fetched_ts", BigInteger, nullable=False),
+)

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from papertrade.adapters.candle_store import CandleStore
+from papertrade.adapters.candle_store import CandleStore, MarketCache
 from papertrade.adapters.database import describe, translated_errors
 from papertrade.adapters.repositories import (
     JournalRepository,
@@ -26,6 +26,7 @@ class UnitOfWork:
         self.ticks = TickRepository(connection)
         self.trades = TradeRepository(connection)
         self.candles = CandleStore(connection)
+        self.markets = MarketCache(connection)
         self._transaction = connection.begin()
 
     def commit(self) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from papertrade import __version__
-from papertrade.cli import cron, db, output, portfolios, strategies, trade
+from papertrade.cli import audit, cron, db, output, portfolios, strategies, trade
 from papertrade.cli.context import CliState
 
 EXIT_OK = 0
@@ -59,6 +59,7 @@ app.command("trades")(trade.trades)
 app.command("strategies")(strategies.strategies)
 app.command("cron")(cron.cron)
 app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
 
 
 def exit_code_for(exc: Exception) -> int:

@@ -30,7 +30,9 @@ def trade(
     parse_symbol(symbol)
     cli = state(ctx)
     settings = cli.settings()
-    result = run_tick(cli.ledger(), market_data_factory(settings), portfolio_id, symbol, tick_mode, now_ms())
+    ledger, source = cli.ledger(), market_data_factory(settings)
+    ttl = int(settings.markets_ttl * 1000)
+    result = run_tick(ledger, source, portfolio_id, symbol, tick_mode, now_ms(), markets_ttl_ms=ttl)
     if json:
         output.emit_json(tick_json(result, tick_mode))
     else:

@@ -7,11 +7,11 @@ commits in one transaction whose first act is to claim the tick key (portfolio, 
 symbol, candle): a retried or overlapping run finds the key claimed and changes nothing.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from papertrade.adapters.repositories import AlreadyClaimed, StoredPortfolio, TickKey, TickRecord
 from papertrade.adapters.unit_of_work import Ledger, UnitOfWork
@@ -49,7 +49,9 @@ class Status(StrEnum):
 class MarketData(Protocol):
     """Where a tick's candles come from: an exchange through ccxt, or a file for replays."""
 
-    def market(self, symbol: str) -> Market: ...
+    def market(self, symbol: str, cached: Mapping[str, Any] | None) -> tuple[Market, dict | None]:
+        """The market, from `cached` when given; plus a fresh description to cache, or None."""
+        ...
 
     def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]: ...
 
@@ -82,6 +84,7 @@ class _Plan:
     portfolio: StoredPortfolio
     strategy: Strategy
     market: Market
+    market_description: dict | None  # freshly fetched, for LIVE to cache
     fresh: list[Bar]
     window: list[Bar]
     skipped: int
@@ -95,6 +98,10 @@ class _Plan:
         return TickKey(self.portfolio.id, config.strategy, self.market.symbol, self.candle.ts)
 
 
+#: How long a cached market description (amount step, minimum order) is trusted: one day.
+MARKETS_TTL_MS = 86_400_000
+
+
 def run_tick(
     ledger: Ledger | None,
     market_data_for: Callable[[str], MarketData],
@@ -102,16 +109,18 @@ def run_tick(
     symbol: str,
     mode: Mode,
     now: int,
+    markets_ttl_ms: int = MARKETS_TTL_MS,
 ) -> TickResult:
     """Run one tick of `portfolio_id` on `symbol` at time `now` (ms since the epoch, UTC).
 
     `market_data_for(exchange_id)` gives the source of market data for the portfolio's
-    exchange. DRY writes nothing at all; LIVE writes everything in one transaction.
+    exchange; market descriptions cached less than `markets_ttl_ms` ago are used without asking
+    the exchange. DRY writes nothing at all; LIVE writes everything in one transaction.
     """
     parse_symbol(symbol)
     if ledger is None:
         raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
-    plan = _prepare(ledger, market_data_for, portfolio_id, symbol, now)
+    plan = _prepare(ledger, market_data_for, portfolio_id, symbol, now, markets_ttl_ms)
     if mode is Mode.LIVE:
         return _execute(ledger, plan, now)
     return _dry_run(ledger, plan)
@@ -120,7 +129,9 @@ def run_tick(
 # -- sync and restore -----------------------------------------------------------------------
 
 
-def _prepare(ledger: Ledger, market_data_for, portfolio_id: int, symbol: str, now: int) -> _Plan:
+def _prepare(
+    ledger: Ledger, market_data_for, portfolio_id: int, symbol: str, now: int, markets_ttl_ms: int
+) -> _Plan:
     with ledger.unit_of_work() as uow:
         portfolio = uow.portfolios.get(portfolio_id)
         config = portfolio.config
@@ -133,9 +144,11 @@ def _prepare(ledger: Ledger, market_data_for, portfolio_id: int, symbol: str, no
         history = uow.candles.window(*series, until=target, count=strategy.lookback)
         last_tick = uow.ticks.latest_candle_ts(portfolio_id, config.strategy, symbol)
         skipped = uow.candles.count_between(*series, last_tick, target) if last_tick is not None else 0
+        cached = uow.markets.get(config.exchange, symbol)
 
     source = market_data_for(config.exchange)
-    market = source.market(symbol)
+    trusted = cached[0] if cached is not None and now - cached[1] < markets_ttl_ms else None
+    market, description = source.market(symbol, trusted)
     fresh: list[Bar] = []
     if latest_stored is None or latest_stored < target:
         since = _since(latest_stored, target, strategy, timeframe)
@@ -146,7 +159,7 @@ def _prepare(ledger: Ledger, market_data_for, portfolio_id: int, symbol: str, no
     if strategy.lookback is not None:
         window = window[-strategy.lookback :]
     _check_fresh(window, target, timeframe, symbol)
-    return _Plan(portfolio, strategy, market, fresh, window, skipped)
+    return _Plan(portfolio, strategy, market, description, fresh, window, skipped)
 
 
 #: Extra candles fetched on a first sync, so that exchange gaps do not leave a strategy short.
@@ -194,6 +207,8 @@ def _execute(ledger: Ledger, plan: _Plan, now: int) -> TickResult:
         if duplicate is not None:
             return duplicate
         uow.candles.upsert(config.exchange, plan.market.symbol, config.timeframe.name, plan.fresh)
+        if plan.market_description is not None:
+            uow.markets.put(config.exchange, plan.market.symbol, plan.market_description, now)
         decision, fill = evaluate(plan.strategy, plan.window, portfolio.book, plan.market, config.fills)
         booked = portfolio.book.apply_fill(fill) if fill else None
         try:

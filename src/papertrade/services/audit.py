@@ -1,0 +1,139 @@
+"""`audit verify`: rebuild a portfolio from its append-only journal and compare with the ledger.
+
+The journal is the evidence; the ledger tables are what papertrade reads and writes every
+tick. Verification replays every journaled fill through the same domain code from the opening
+cash, checks each entry's hash chain, and reports every place where the tables disagree.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from papertrade.adapters.repositories import GENESIS_HASH, JournalEntry, TradeRecord, entry_hash
+from papertrade.adapters.unit_of_work import Ledger
+from papertrade.domain.ledger import Fill, Portfolio, Position, Side
+from papertrade.errors import LedgerError, NotFound
+
+_POSITION_FIELDS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
+_TRADE_FIELDS = (
+    "symbol",
+    "side",
+    "candle_ts",
+    "quantity",
+    "price",
+    "notional",
+    "fee",
+    "realized_pnl",
+    "cash_after",
+)
+
+
+@dataclass
+class AuditReport:
+    portfolio_id: int
+    entries: int = 0
+    fills: int = 0
+    cash: Decimal | None = None
+    positions: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
+    """Rebuild `portfolio_id` from its journal alone and list every disagreement with the ledger."""
+    if ledger is None:
+        raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
+    with ledger.unit_of_work() as uow:
+        stored = uow.portfolios.get(portfolio_id)
+        entries = uow.journal.entries(portfolio_id)
+        trades = uow.trades.list(portfolio_id)
+    report = AuditReport(portfolio_id, entries=len(entries))
+    _check_chain(entries, report)
+    rebuilt, fills = _rebuild(entries, report)
+    report.fills = len(fills)
+    if rebuilt is None:
+        report.problems.append("the journal has no portfolio.created entry")
+        return report
+    report.cash = rebuilt.cash
+    _compare_book(rebuilt, stored.book, report)
+    _compare_trades(fills, trades, report)
+    report.positions = sum(1 for p in rebuilt.positions.values() if p.is_open)
+    return report
+
+
+def _check_chain(entries: list[JournalEntry], report: AuditReport) -> None:
+    previous = GENESIS_HASH
+    for entry in entries:
+        if entry.prev_hash != previous:
+            report.problems.append(f"journal entry {entry.id} does not follow the entry before it")
+        if entry.hash != entry_hash(entry.prev_hash, entry.event, entry.body):
+            report.problems.append(f"journal entry {entry.id} was altered (its hash does not match)")
+        previous = entry.hash
+
+
+def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Portfolio | None, list[dict]]:
+    rebuilt: Portfolio | None = None
+    fills: list[dict] = []
+    for entry in entries:
+        payload = entry.payload
+        if entry.event == "portfolio.created":
+            cash = Decimal(payload["initial_cash"])
+            rebuilt = Portfolio(cash, cash)
+        elif entry.event == "fill" and rebuilt is not None:
+            fill = Fill(
+                payload["symbol"],
+                Side(payload["side"]),
+                Decimal(payload["quantity"]),
+                Decimal(payload["price"]),
+                Decimal(payload["fee"]),
+                Decimal(payload["notional"]),
+            )
+            try:
+                result = rebuilt.apply_fill(fill)
+            except LedgerError as exc:
+                report.problems.append(f"journal entry {entry.id} cannot be replayed: {exc}")
+                continue
+            if (result.cash_after, result.realized_pnl) != (
+                Decimal(payload["cash_after"]),
+                Decimal(payload["realized_pnl"]),
+            ):
+                report.problems.append(f"journal entry {entry.id} records results its fill does not produce")
+            fills.append({**payload, "tick_id": entry.tick_id})
+    return rebuilt, fills
+
+
+def _compare_book(rebuilt: Portfolio, book: Portfolio, report: AuditReport) -> None:
+    for name in ("initial_cash", "cash"):
+        expected, actual = getattr(rebuilt, name), getattr(book, name)
+        if expected != actual:
+            report.problems.append(f"{name.replace('_', ' ')}: journal says {expected}, ledger says {actual}")
+    for symbol in sorted(set(rebuilt.positions) | set(book.positions)):
+        expected = rebuilt.positions.get(symbol, Position(symbol))
+        actual = book.positions.get(symbol, Position(symbol))
+        for name in _POSITION_FIELDS:
+            if getattr(expected, name) != getattr(actual, name):
+                report.problems.append(
+                    f"{symbol} {name.replace('_', ' ')}: journal says {getattr(expected, name)}, "
+                    f"ledger says {getattr(actual, name)}"
+                )
+
+
+def _compare_trades(fills: list[dict], trades: list[TradeRecord], report: AuditReport) -> None:
+    journaled = {fill["tick_id"]: fill for fill in fills}
+    if len(fills) != len(trades):
+        report.problems.append(f"the journal has {len(fills)} fills, the trades table {len(trades)} trades")
+    by_tick = {trade.tick_id: trade for trade in trades}
+    for tick_id, fill in journaled.items():
+        trade = by_tick.get(tick_id)
+        if trade is None:
+            report.problems.append(f"the journaled fill of tick {tick_id} has no trade")
+            continue
+        for name in _TRADE_FIELDS:
+            expected = fill[name] if name in ("symbol", "side", "candle_ts") else Decimal(fill[name])
+            if getattr(trade, name) != expected:
+                report.problems.append(
+                    f"trade {trade.id} {name.replace('_', ' ')}: journal says {expected}, "
+                    f"ledger says {getattr(trade, name)}"
+                )
