@@ -8,11 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.conftest import DAY, wait_clear_of_boundary
 from tests.support.cli import run_command
+from tests.support.live import DAY, HOUR, wait_clear_of_boundary
 from tests.support.paths import VENV_BIN
 
-HOUR = 3_600_000
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\dZ BTC/USDT rsi=\d+\.\d\d (BUY|SELL|HOLD) .*cash [\d,.]+ \[(\w+)\]"
 )

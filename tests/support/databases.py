@@ -38,6 +38,16 @@ class PostgresSchema:
     def url(self) -> str:
         return f"{self.base}?options=-csearch_path%3D{self.name}"
 
+    def migrate(self) -> None:
+        """Bring the schema to head, as `papertrade db upgrade` would."""
+        from papertrade.adapters.database import make_engine, resolve_url
+        from papertrade.adapters.migrator import upgrade
+
+        url = resolve_url(self.url)
+        engine = make_engine(url, 5)
+        upgrade(engine, url)
+        engine.dispose()
+
     def __enter__(self) -> "PostgresSchema":
         with self._admin.connect() as connection:
             connection.exec_driver_sql(f"CREATE SCHEMA {self.name}")
@@ -58,3 +68,20 @@ def file_state(path: Path) -> tuple[bytes | None, tuple[str, ...]]:
     content = path.read_bytes() if path.exists() else None
     siblings = tuple(sorted(p.name for p in path.parent.iterdir())) if path.parent.exists() else ()
     return content, siblings
+
+
+def ledger_state(url: str):
+    """Everything a ledger holds: a SQLite file's bytes, or every row of a PostgreSQL schema."""
+    if url.startswith("sqlite"):
+        return file_state(Path(url.removeprefix("sqlite:///")))
+    from papertrade.adapters.database import resolve_url
+    from papertrade.adapters.schema import metadata
+
+    engine = sa.create_engine(resolve_url(url))
+    with engine.connect() as connection:
+        state = {
+            table.name: sorted(tuple(map(str, row)) for row in connection.execute(sa.select(table)))
+            for table in metadata.sorted_tables
+        }
+    engine.dispose()
+    return state

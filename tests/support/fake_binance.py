@@ -116,8 +116,7 @@ class FakeBinance:
         )
         for key, filename in FILES.items():
             self.state.series[key] = load_rows(filename)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = self.state
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
@@ -172,6 +171,13 @@ class FakeBinance:
         """Shift the data by whole days so that the real `now` falls on the day of `dataset_ts`."""
         now = self.state.clock() if now is None else now
         self.state.offset_ms = (now - now % DAY_MS) - (dataset_ts - dataset_ts % DAY_MS)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up on a slow answer (the point of the "hang" fault) is not news."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -258,8 +264,12 @@ class _Handler(BaseHTTPRequestHandler):
                     b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
                     "text/html",
                 )
+            elif status in (418, 429):
+                self._send(status, {"code": -1003, "msg": "Too many requests; current limit is 6000 weight."})
             else:
-                self._send(status, {"code": -1003, "msg": f"fake error {status}"})
+                self._send(
+                    status, {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+                )
         elif kind == "not-json":
             self._send_raw(200, b"<html>maintenance</html>", "text/html")
         elif kind == "truncated":
@@ -345,7 +355,7 @@ def main() -> None:
     args = parser.parse_args()
     server = FakeBinance()
     server._server.server_close()
-    server._server = ThreadingHTTPServer(("127.0.0.1", args.port), _Handler)
+    server._server = _Server(("127.0.0.1", args.port), _Handler)
     server._server.state = server.state
     dataset_now = int(datetime.fromisoformat(args.at).replace(tzinfo=UTC).timestamp() * 1000)
     server.align_now_to(dataset_now)

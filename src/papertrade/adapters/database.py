@@ -38,12 +38,14 @@ def resolve_url(raw: str) -> URL:
             f"unsupported database URL scheme {url.drivername!r}: use sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST/DB"
         )
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername=_SUPPORTED[backend])
+    if url.drivername != _SUPPORTED[backend]:
+        raise InputError(f"unsupported database driver {url.drivername!r}: use {_SUPPORTED[backend]}://")
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise InputError("an in-memory SQLite database cannot hold a ledger: give a file path")
         return url.set(database=str(Path(url.database).expanduser().resolve()))
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername=_SUPPORTED[backend])
     return url
 
 

@@ -59,7 +59,7 @@ class CcxtMarketData:
         settings = merge_config(merge_config(_DEFAULTS, _PER_EXCHANGE.get(exchange_id, {})), config)
         self.exchange_id = exchange_id
         self._ccxt = ccxt
-        self._exchange = getattr(ccxt, exchange_id)(settings)
+        self._exchange = _verbatim_candles(getattr(ccxt, exchange_id))(settings)
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
@@ -121,6 +121,8 @@ class CcxtMarketData:
                 f"fetch {symbol} {timeframe} candles",
             )
             page = [_to_bar(row) for row in _as_rows(rows)]
+            if not page and not bars:
+                raise TemporaryError(f"{self.exchange_id} sent no {timeframe} candles for {symbol}")
             validate_series(page, timeframe)
             closed = [bar for bar in page if bar.ts + timeframe.ms <= now]
             bars.extend(bar for bar in closed if bar.ts >= cursor)
@@ -159,12 +161,34 @@ class CcxtMarketData:
             raise _Retryable(f"{name} is unavailable ({what}): {_brief(exc)}") from None
         except ccxt.NetworkError as exc:
             raise _Retryable(f"cannot reach {name} ({what}): {_brief(exc)}") from None
+        except ccxt.OperationFailed as exc:  # the exchange's own "try again later" errors
+            raise _Retryable(f"{name} failed to {what}: {_brief(exc)}") from None
         except ccxt.BaseError as exc:
             raise DataError(f"{name} refused to {what}: {_brief(exc)}") from None
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise DataError(
                 f"{name} sent a response papertrade cannot read ({what}): {_brief(exc)}"
             ) from None
+
+
+def _verbatim_candles(exchange_class: type) -> type:
+    """`exchange_class` with candles returned exactly as the exchange sent them.
+
+    ccxt sorts candles and drops rows it cannot place in time; a body that is not JSON at all
+    comes back as rows of None. papertrade validates candles itself, so it needs them in the
+    exchange's order, unfiltered, and a non-JSON body named as such.
+    """
+
+    class VerbatimCandles(exchange_class):
+        def parse_ohlcvs(self, ohlcvs, market=None, timeframe="1m", since=None, limit=None, tail=False):
+            if isinstance(ohlcvs, str | bytes):
+                raise DataError(f"{self.id} answered with something that is not JSON: {_brief(ohlcvs)}")
+            if not isinstance(ohlcvs, list):
+                raise DataError(f"{self.id} sent {type(ohlcvs).__name__} where a list of candles belongs")
+            return [self.parse_ohlcv(row, market) for row in ohlcvs]
+
+    VerbatimCandles.__name__ = f"Verbatim{exchange_class.__name__}"
+    return VerbatimCandles
 
 
 class _Retryable(Exception):
@@ -212,6 +236,7 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
-def _brief(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
+def _brief(exc: Exception | str | bytes) -> str:
+    text = exc.decode(errors="replace") if isinstance(exc, bytes) else str(exc)
+    text = " ".join(text.split())
     return text if len(text) <= 160 else text[:157] + "..."

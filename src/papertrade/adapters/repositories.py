@@ -19,6 +19,8 @@ from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import NotFound
 
 GENESIS_HASH = "0" * 64
+#: Ids are 32-bit integers on every database; anything outside cannot name a row.
+MAX_ID = 2**31 - 1
 
 
 class AlreadyClaimed(Exception):
@@ -86,6 +88,8 @@ class PortfolioRepository:
     def get(self, portfolio_id: int, *, lock: bool = False) -> StoredPortfolio:
         """The portfolio with its positions. `lock` holds its row until the transaction ends
         (PostgreSQL; SQLite writers already hold the database's write lock)."""
+        if not 1 <= portfolio_id <= MAX_ID:
+            raise NotFound(f"no portfolio with id {portfolio_id}")
         query = select(t.portfolios).where(t.portfolios.c.id == portfolio_id)
         if lock and self._c.dialect.name == "postgresql":
             query = query.with_for_update()

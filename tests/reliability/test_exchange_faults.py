@@ -1,0 +1,135 @@
+"""Exchange faults end a tick with one line naming the cause, a meaningful exit code, a bounded
+number of attempts, and a ledger exactly as it was: nothing from bad data is stored."""
+
+import json
+import time
+
+import pytest
+
+from papertrade.bootstrap import market_data_factory, open_ledger
+from papertrade.services.tick import Mode, run_tick
+from papertrade.settings import Settings
+from tests.support.cli import run_inprocess
+from tests.support.databases import ledger_state
+from tests.support.live import HOUR
+
+TEMPORARY, INVALID = 75, 1
+
+# fault, exit code, what the message names, requests the tick makes before giving up
+FAULTS = [
+    ("hang", TEMPORARY, "did not answer in time", 3),
+    ("reset", TEMPORARY, "cannot reach binance", 3),
+    ("http-429", TEMPORARY, "rate limiting", 1),
+    ("http-418", TEMPORARY, "rate limiting", 1),
+    ("http-500", TEMPORARY, "failed to fetch", 3),
+    ("http-503-html", TEMPORARY, "is unavailable", 3),
+    ("empty", TEMPORARY, "sent no 1h candles", 1),
+    ("only-forming", TEMPORARY, "no closed 1h candles", 1),
+    ("stale", TEMPORARY, "stale data", 1),
+    ("not-json", INVALID, "not JSON", 1),
+    ("truncated", INVALID, "not JSON", 1),
+    ("null-price", INVALID, "missing values", 1),
+    ("nan-price", INVALID, "not a positive number", 1),
+    ("zero-price", INVALID, "not a positive number", 1),
+    ("negative-price", INVALID, "not a positive number", 1),
+    ("high-below-close", INVALID, "high/low outside", 1),
+    ("out-of-order", INVALID, "out-of-order", 1),
+    ("duplicate", INVALID, "duplicate candles", 1),
+    ("off-grid", INVALID, "grid", 1),
+]
+TIMEOUT_MS = 1000
+
+
+@pytest.fixture
+def setup(live_exchange, cli_database, monkeypatch, capsys):
+    config = live_exchange.ccxt_config(timeout_ms=TIMEOUT_MS)
+    monkeypatch.setenv("PAPERTRADE_CCXT_CONFIG", json.dumps(config))
+    monkeypatch.setenv("PAPERTRADE_DATABASE_URL", cli_database)
+    monkeypatch.setenv("PAPERTRADE_EXCHANGE_BACKOFF", "0")
+    assert run_inprocess(capsys, "create-portfolio", "bot", "10000").code == 0
+    return live_exchange, cli_database
+
+
+def trade(capsys):
+    started = time.monotonic()
+    result = run_inprocess(capsys, "trade", "1", "BTC/USDT", "LIVE")
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize(("fault", "code", "cause", "attempts"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_a_faulty_exchange_ends_the_first_tick_cleanly(setup, capsys, fault, code, cause, attempts):
+    exchange, url = setup
+    before = ledger_state(url)
+    exchange.reset_counts()
+    exchange.inject(fault, payload=2 * TIMEOUT_MS / 1000 if fault == "hang" else None)
+    result, elapsed = trade(capsys)
+    assert result.code == code
+    assert len(result.error_lines) == 1 and cause in result.error_lines[0], result.stderr
+    assert result.stdout == ""
+    assert exchange.count("/klines") == attempts, "retries must be bounded; rate limits never retried"
+    assert elapsed < attempts * (TIMEOUT_MS / 1000 + 1) + 5
+    assert ledger_state(url) == before
+
+
+STEADY_FAULTS = [
+    "http-503-html",
+    "not-json",
+    "null-price",
+    "out-of-order",
+    "duplicate",
+    "empty",
+    "only-forming",
+]
+
+
+@pytest.mark.parametrize("fault", STEADY_FAULTS)
+def test_a_faulty_exchange_after_good_ticks_stores_nothing_new(setup, capsys, fault):
+    exchange, url = setup
+    settings = Settings(database_url=url, ccxt_config=exchange.ccxt_config(timeout_ms=TIMEOUT_MS))
+    ledger = open_ledger(settings)
+    an_hour_ago = int(time.time() * 1000) - HOUR  # a good tick on the previous candle
+    run_tick(ledger, market_data_factory(settings), 1, "BTC/USDT", Mode.LIVE, an_hour_ago)
+    ledger.dispose()
+    before = ledger_state(url)
+    exchange.inject(fault)
+    result, _ = trade(capsys)
+    assert result.code in (TEMPORARY, INVALID) and len(result.error_lines) == 1
+    assert ledger_state(url) == before
+
+
+def test_connection_refused_is_temporary(setup, capsys, monkeypatch):
+    _, url = setup
+    monkeypatch.setenv(
+        "PAPERTRADE_CCXT_CONFIG", json.dumps({"urls": {"api": {"public": "http://127.0.0.1:9/api/v3"}}})
+    )
+    before = ledger_state(url)
+    result, _ = trade(capsys)
+    assert result.code == TEMPORARY and result.error_lines[0].startswith(
+        "papertrade: error: cannot reach binance"
+    )
+    assert ledger_state(url) == before
+
+
+def test_retries_back_off_exponentially(setup, capsys, monkeypatch):
+    exchange, _ = setup
+    monkeypatch.setenv("PAPERTRADE_EXCHANGE_BACKOFF", "0.2")
+    exchange.inject("http-503-html", path="/exchangeInfo")
+    result, elapsed = trade(capsys)
+    assert result.code == TEMPORARY and exchange.count("/exchangeInfo") == 3
+    assert elapsed >= 0.2 + 0.4, "two retries wait 0.2 s and then 0.4 s"
+
+
+def test_a_transient_fault_that_clears_is_ridden_out(setup, capsys):
+    exchange, _ = setup
+    exchange.inject("http-503-html", times=2)
+    result, _ = trade(capsys)
+    assert result.code == 0 and "[" in result.stdout
+    assert exchange.count("/klines") == 3
+
+
+def test_no_retries_when_configured_so(setup, capsys, monkeypatch):
+    exchange, _ = setup
+    monkeypatch.setenv("PAPERTRADE_EXCHANGE_RETRIES", "0")
+    exchange.inject("reset")
+    result, _ = trade(capsys)
+    assert result.code == TEMPORARY and exchange.count("/klines") == 1
