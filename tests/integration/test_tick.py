@@ -12,8 +12,8 @@ from papertrade.adapters import schema as t
 from papertrade.errors import InputError, NotFound, StrategyError, TemporaryError
 from papertrade.services.portfolios import create_portfolio, get_portfolio, list_trades, parse_new_portfolio
 from papertrade.services.tick import Mode, Status, run_tick
-from tests.integration.conftest import HOUR
 from tests.support.fake_binance import load_rows
+from tests.support.live import HOUR
 from tests.support.strategies import Recorder
 
 BTC_1H = load_rows("binance_BTC-USDT_1h.csv")

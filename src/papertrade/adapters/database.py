@@ -1,7 +1,6 @@
 """Opening the ledger database: URLs, engines, SQLite pragmas and the schema-revision gate."""
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,7 +91,7 @@ def make_engine(url: URL, busy_timeout: float) -> Engine:
     return engine
 
 
-def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record) -> None:
+def _configure_sqlite(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # papertrade emits BEGIN itself, see _begin_sqlite
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
@@ -118,9 +117,7 @@ def translated_errors(url: URL) -> Iterator[None]:
             raise TemporaryError(f"database {describe(url)} is locked by another process") from None
         raise SetupError(f"cannot use database {describe(url)}: {_one_line(message)}") from None
     except DBAPIError as exc:
-        if exc.connection_invalidated or isinstance(exc.orig, sqlite3.DatabaseError):
-            raise SetupError(f"cannot use database {describe(url)}: {_one_line(str(exc.orig))}") from None
-        raise
+        raise SetupError(f"database {describe(url)} refused: {_one_line(str(exc.orig))}") from None
 
 
 def read_revision(connection: Connection) -> str | None:

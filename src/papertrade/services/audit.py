@@ -77,31 +77,32 @@ def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Portfoli
     rebuilt: Portfolio | None = None
     fills: list[dict] = []
     for entry in entries:
-        payload = entry.payload
-        if entry.event == "portfolio.created":
-            cash = Decimal(payload["initial_cash"])
-            rebuilt = Portfolio(cash, cash)
-        elif entry.event == "fill" and rebuilt is not None:
-            fill = Fill(
-                payload["symbol"],
-                Side(payload["side"]),
-                Decimal(payload["quantity"]),
-                Decimal(payload["price"]),
-                Decimal(payload["fee"]),
-                Decimal(payload["notional"]),
-            )
-            try:
-                result = rebuilt.apply_fill(fill)
-            except LedgerError as exc:
-                report.problems.append(f"journal entry {entry.id} cannot be replayed: {exc}")
-                continue
-            if (result.cash_after, result.realized_pnl) != (
-                Decimal(payload["cash_after"]),
-                Decimal(payload["realized_pnl"]),
-            ):
-                report.problems.append(f"journal entry {entry.id} records results its fill does not produce")
-            fills.append({**payload, "tick_id": entry.tick_id})
+        try:
+            if entry.event == "portfolio.created":
+                cash = Decimal(entry.payload["initial_cash"])
+                rebuilt = Portfolio(cash, cash)
+            elif entry.event == "fill" and rebuilt is not None:
+                _replay_fill(entry, rebuilt, report)
+                fills.append({**entry.payload, "tick_id": entry.tick_id})
+        except (KeyError, TypeError, ValueError, ArithmeticError, LedgerError) as exc:
+            report.problems.append(f"journal entry {entry.id} cannot be replayed: {type(exc).__name__} {exc}")
     return rebuilt, fills
+
+
+def _replay_fill(entry: JournalEntry, rebuilt: Portfolio, report: AuditReport) -> None:
+    payload = entry.payload
+    fill = Fill(
+        payload["symbol"],
+        Side(payload["side"]),
+        Decimal(payload["quantity"]),
+        Decimal(payload["price"]),
+        Decimal(payload["fee"]),
+        Decimal(payload["notional"]),
+    )
+    result = rebuilt.apply_fill(fill)
+    recorded = (Decimal(payload["cash_after"]), Decimal(payload["realized_pnl"]))
+    if (result.cash_after, result.realized_pnl) != recorded:
+        report.problems.append(f"journal entry {entry.id} records results its fill does not produce")
 
 
 def _compare_book(rebuilt: Portfolio, book: Portfolio, report: AuditReport) -> None:
@@ -131,9 +132,20 @@ def _compare_trades(fills: list[dict], trades: list[TradeRecord], report: AuditR
             report.problems.append(f"the journaled fill of tick {tick_id} has no trade")
             continue
         for name in _TRADE_FIELDS:
-            expected = fill[name] if name in ("symbol", "side", "candle_ts") else Decimal(fill[name])
+            expected = _journaled(fill, name)
             if getattr(trade, name) != expected:
                 report.problems.append(
                     f"trade {trade.id} {name.replace('_', ' ')}: journal says {expected}, "
                     f"ledger says {getattr(trade, name)}"
                 )
+
+
+def _journaled(fill: dict, name: str):
+    """A field of a journaled fill as the trades table holds it (None when unreadable)."""
+    value = fill.get(name)
+    if name in ("symbol", "side", "candle_ts") or value is None:
+        return value
+    try:
+        return Decimal(value)
+    except (TypeError, ArithmeticError):
+        return None

@@ -1,0 +1,103 @@
+"""`audit verify` rebuilds a portfolio from its journal alone and catches edits behind its back."""
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from papertrade.adapters import schema as t
+from papertrade.errors import SetupError
+from papertrade.services.audit import verify
+from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
+from papertrade.services.tick import Mode, run_tick
+from tests.support.cli import run_inprocess
+from tests.support.live import HOUR
+
+
+@pytest.fixture
+def traded(ledger, market_data_for, clock):
+    """A portfolio after a dozen hourly ticks that buy and sell on every candle."""
+    create_portfolio(
+        ledger,
+        parse_new_portfolio(
+            name="bot", cash="10000", strategy="tests.support.strategies:Alternate", fee_rate="0.00075"
+        ),
+        now=0,
+    )
+    for _ in range(12):
+        run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
+        clock.advance(HOUR)
+    run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())  # ends holding
+    return ledger
+
+
+def edit(ledger, statement):
+    with ledger.unit_of_work(write=True) as uow:
+        uow.connection.execute(statement)
+        uow.commit()
+
+
+def unlock_journal(ledger):
+    """What an attacker with database access would do first."""
+    statements = (
+        ["DROP TRIGGER journal_append_only ON journal"]
+        if ledger.dialect == "postgresql"
+        else ["DROP TRIGGER journal_no_update", "DROP TRIGGER journal_no_delete"]
+    )
+    with ledger.unit_of_work(write=True) as uow:
+        for statement in statements:
+            uow.connection.exec_driver_sql(statement)
+        uow.commit()
+
+
+def test_an_untouched_ledger_agrees_with_its_journal(traded, capsys):
+    report = verify(traded, 1)
+    assert report.ok and report.fills == 13 and report.entries == 14
+    result = run_inprocess(
+        capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1"
+    )
+    assert result.code == 0 and "agrees with its journal: 14 entries, 13 fills" in result.stdout
+
+
+TAMPERING = {
+    "cash": (sa.update(t.portfolios).values(cash=Decimal("1000000")), "cash: journal says"),
+    "position": (sa.update(t.positions).values(quantity=Decimal("5")), "BTC/USDT quantity: journal says"),
+    "cost basis": (sa.update(t.positions).values(cost_basis=Decimal("1")), "BTC/USDT cost basis"),
+    "trade price": (
+        sa.update(t.trades).where(t.trades.c.id == 3).values(price=Decimal("1")),
+        "trade 3 price",
+    ),
+    "lost trade": (sa.delete(t.trades).where(t.trades.c.id == 5), "has no trade"),
+}
+
+
+@pytest.mark.parametrize("what", TAMPERING)
+def test_an_edit_to_a_ledger_table_is_caught(traded, capsys, what):
+    statement, expected = TAMPERING[what]
+    edit(traded, statement)
+    report = verify(traded, 1)
+    assert not report.ok and any(expected in p for p in report.problems), report.problems
+    result = run_inprocess(
+        capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1"
+    )
+    assert result.code == 1
+    assert result.error_lines == [
+        f"papertrade: error: portfolio 1 does not match its journal ({len(report.problems)} differences)"
+    ]
+    assert expected in result.stdout
+
+
+def test_the_database_refuses_journal_edits_and_the_hash_chain_catches_them_anyway(traded):
+    with pytest.raises(SetupError, match="the audit journal is append-only"):
+        edit(traded, sa.update(t.journal).values(payload="{}"))
+    unlock_journal(traded)
+    altered = '{"candle_ts":0,"side":"BUY"}'
+    edit(traded, sa.update(t.journal).where(t.journal.c.id == 4).values(payload=altered))
+    assert any("entry 4 was altered" in p for p in verify(traded, 1).problems)
+
+
+def test_a_deleted_journal_entry_breaks_the_chain(traded):
+    unlock_journal(traded)
+    edit(traded, sa.delete(t.journal).where(t.journal.c.id == 6))
+    problems = verify(traded, 1).problems
+    assert any("entry 7 does not follow the entry before it" in p for p in problems), problems
