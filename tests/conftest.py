@@ -4,7 +4,7 @@ import pytest
 
 from papertrade.bootstrap import open_ledger
 from papertrade.settings import Settings
-from tests.support.databases import PostgresSchema, postgres_unavailable, sqlite_url
+from tests.support.databases import PostgresSchema, migrate, postgres_unavailable, sqlite_url
 from tests.support.fake_binance import FakeBinance
 from tests.support.live import dataset_ms
 from tests.support.paths import REPO
@@ -83,12 +83,10 @@ HOUR = 3_600_000
 @pytest.fixture
 def ledger(database_url):
     """An opened, migrated ledger on SQLite and on PostgreSQL."""
-    from papertrade.adapters.database import make_engine, resolve_url
-    from papertrade.adapters.migrator import upgrade
+    from papertrade.adapters.database import resolve_url
 
-    url = resolve_url(database_url)
-    if url.get_backend_name() == "postgresql":
-        upgrade(make_engine(url, 5), url)  # PostgreSQL is never upgraded implicitly
+    if resolve_url(database_url).get_backend_name() == "postgresql":
+        migrate(database_url)  # PostgreSQL is never upgraded implicitly
     opened = open_ledger(Settings(database_url=database_url), create=True)
     yield opened
     opened.dispose()

@@ -25,7 +25,11 @@ def open_ledger(settings: Settings, *, create: bool = False) -> Ledger | None:
 
             create_sqlite_file(path)
     engine = make_engine(url, settings.db_busy_timeout)
-    ensure_current(engine, url, auto_upgrade=path is not None)
+    try:
+        ensure_current(engine, url, auto_upgrade=path is not None)
+    except BaseException:
+        engine.dispose()  # close what was opened, so a refused SQLite file is left as it was
+        raise
     return Ledger(engine, url)
 
 

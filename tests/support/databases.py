@@ -39,14 +39,7 @@ class PostgresSchema:
         return f"{self.base}?options=-csearch_path%3D{self.name}"
 
     def migrate(self) -> None:
-        """Bring the schema to head, as `papertrade db upgrade` would."""
-        from papertrade.adapters.database import make_engine, resolve_url
-        from papertrade.adapters.migrator import upgrade
-
-        url = resolve_url(self.url)
-        engine = make_engine(url, 5)
-        upgrade(engine, url)
-        engine.dispose()
+        migrate(self.url)
 
     def __enter__(self) -> "PostgresSchema":
         with self._admin.connect() as connection:
@@ -57,6 +50,17 @@ class PostgresSchema:
         with self._admin.connect() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {self.name} CASCADE")
         self._admin.dispose()
+
+
+def migrate(url: str) -> None:
+    """Bring a database to the head schema, as `papertrade db upgrade` would."""
+    from papertrade.adapters.database import make_engine, resolve_url
+    from papertrade.adapters.migrator import upgrade
+
+    resolved = resolve_url(url)
+    engine = make_engine(resolved, 5)
+    upgrade(engine, resolved)
+    engine.dispose()
 
 
 def sqlite_url(path: Path) -> str:

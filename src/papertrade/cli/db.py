@@ -25,7 +25,11 @@ def upgrade(ctx: typer.Context) -> None:
     path = sqlite_path(url)
     if path is not None and not path.exists():
         create_sqlite_file(path)
-    before, after = run_upgrade(make_engine(url, settings.db_busy_timeout), url)
+    engine = make_engine(url, settings.db_busy_timeout)
+    try:
+        before, after = run_upgrade(engine, url)
+    finally:
+        engine.dispose()
     if before == after:
         typer.echo(f"Schema already at {after}")
     else:
@@ -51,7 +55,11 @@ def current(ctx: typer.Context) -> None:
     path = sqlite_path(url)
     if path is not None and not path.exists():
         raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
-    with translated_errors(url), make_engine(url, settings.db_busy_timeout).connect() as connection:
-        revision = read_revision(connection)
+    engine = make_engine(url, settings.db_busy_timeout)
+    try:
+        with translated_errors(url), engine.connect() as connection:
+            revision = read_revision(connection)
+    finally:
+        engine.dispose()
     verdict = "(head)" if revision == HEAD else f"(this papertrade needs {HEAD})"
     typer.echo(f"{describe(url)}: {revision or 'no schema'} {verdict}")
