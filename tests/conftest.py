@@ -113,6 +113,4 @@ def exchange(clock):
 def market_data_for(exchange):
     from papertrade.bootstrap import market_data_factory
 
-    return market_data_factory(
-        Settings(ccxt_config=exchange.ccxt_config(timeout_ms=3000), exchange_backoff=0)
-    )
+    return market_data_factory(Settings(ccxt_config=exchange.ccxt_config(timeout_ms=3000), exchange_backoff=0))

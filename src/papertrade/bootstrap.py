@@ -7,11 +7,12 @@ from papertrade.errors import SetupError
 from papertrade.settings import Settings
 
 
-def open_ledger(settings: Settings, *, create: bool = False) -> Ledger | None:
+def open_ledger(settings: Settings, *, create: bool = False, durable: bool = True) -> Ledger | None:
     """Open the ledger the settings name, checking (and for SQLite, upgrading) its schema.
 
     A SQLite file that does not exist yet is created (mode 0600) only when `create` is true;
     otherwise the result is None, so commands that only read never leave a file behind.
+    `durable` false lets SQLite commits skip waiting for the disk (see `make_engine`).
     """
     url = resolve_url(settings.database)
     path = sqlite_path(url)
@@ -24,7 +25,7 @@ def open_ledger(settings: Settings, *, create: bool = False) -> Ledger | None:
             from papertrade.adapters.database import create_sqlite_file
 
             create_sqlite_file(path)
-    engine = make_engine(url, settings.db_busy_timeout)
+    engine = make_engine(url, settings.db_busy_timeout, durable=durable)
     try:
         ensure_current(engine, url, auto_upgrade=path is not None)
     except BaseException:

@@ -128,9 +128,7 @@ def test_bad_input_as_a_real_process(tmp_path):
     before = file_state(db)
     result = run_command("--db", str(db), "create-portfolio", "bot", "1,000")
     assert (result.code, result.stdout) == (2, "")
-    assert result.error_lines == [
-        "papertrade: error: cash must be a plain number like 10000 or 0.5, not '1,000'"
-    ]
+    assert result.error_lines == ["papertrade: error: cash must be a plain number like 10000 or 0.5, not '1,000'"]
     assert file_state(db) == before
 
 

@@ -12,9 +12,7 @@ from tests.support.cli import run_command
 from tests.support.live import DAY, HOUR, wait_clear_of_boundary
 from tests.support.paths import VENV_BIN
 
-LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\dZ BTC/USDT rsi=\d+\.\d\d (BUY|SELL|HOLD) .*cash [\d,.]+ \[(\w+)\]"
-)
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\dZ BTC/USDT rsi=\d+\.\d\d (BUY|SELL|HOLD) .*cash [\d,.]+ \[(\w+)\]")
 
 
 def papertrade(env, *args):
@@ -90,8 +88,7 @@ def test_sixteen_concurrent_runs_on_one_candle_act_exactly_once(cli_env):
     command = [str(VENV_BIN / "papertrade"), "trade", "1", "BTC/USDT", "LIVE", "--json"]
     env = {**_os_environ(), **cli_env}
     processes = [
-        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(16)
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(16)
     ]
     outputs = [(p.wait(timeout=120), *p.communicate()) for p in processes]
     assert [code for code, _, _ in outputs] == [0] * 16, [err for _, _, err in outputs]

@@ -15,9 +15,7 @@ def test_decimals_round_trip_exactly(ledger, text):
     candle = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1h", "ts": 0}
     with ledger.unit_of_work(write=True) as uow:
         uow.connection.execute(
-            sa.insert(t.candles).values(
-                **candle, open=value, high=value, low=value, close=value, volume=value
-            )
+            sa.insert(t.candles).values(**candle, open=value, high=value, low=value, close=value, volume=value)
         )
         uow.commit()
     with ledger.unit_of_work() as uow:

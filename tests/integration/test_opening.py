@@ -40,9 +40,7 @@ def test_relative_paths_are_made_absolute(tmp_path, monkeypatch):
     assert resolve_url("sqlite:///ledger.db").database == str(tmp_path / "ledger.db")
 
 
-@pytest.mark.parametrize(
-    "url", ["mysql://root@localhost/x", "oracle://a/b", "sqlite://", "sqlite:///:memory:"]
-)
+@pytest.mark.parametrize("url", ["mysql://root@localhost/x", "oracle://a/b", "sqlite://", "sqlite:///:memory:"])
 def test_refuses_unsupported_databases(url):
     with pytest.raises(InputError):
         resolve_url(url)

@@ -18,9 +18,7 @@ def new(name="My RSI Bot", cash="10000", **kwargs):
 
 
 def test_creates_and_reads_back_a_portfolio(ledger):
-    created = create_portfolio(
-        ledger, new(timeframe="5m", fee_rate="0.00075", params=["period=21"]), now=1_000
-    )
+    created = create_portfolio(ledger, new(timeframe="5m", fee_rate="0.00075", params=["period=21"]), now=1_000)
     stored = get_portfolio(ledger, created.id)
     assert stored.id == created.id == 1
     assert stored.book.cash == stored.book.initial_cash == Decimal(10000)

@@ -40,9 +40,7 @@ def test_a_broken_entry_point_is_a_clear_error(installed_plugin):
 
 def test_a_portfolio_can_use_an_entry_point_strategy(installed_plugin, capsys, tmp_path):
     db = str(tmp_path / "ledger.db")
-    created = run_inprocess(
-        capsys, "--db", db, "create-portfolio", "b", "100", "--strategy", "flip-flop", "--json"
-    )
+    created = run_inprocess(capsys, "--db", db, "create-portfolio", "b", "100", "--strategy", "flip-flop", "--json")
     assert json.loads(created.stdout)["strategy"] == "flip-flop"
 
 

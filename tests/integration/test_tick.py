@@ -32,18 +32,14 @@ def ledger_digest(ledger) -> dict:
     """Every row of every table: equal digests mean nothing was written."""
     with ledger.unit_of_work() as uow:
         return {
-            table.name: [
-                tuple(row) for row in uow.connection.execute(sa.select(table).order_by(*table.primary_key))
-            ]
+            table.name: [tuple(row) for row in uow.connection.execute(sa.select(table).order_by(*table.primary_key))]
             for table in t.metadata.sorted_tables
         }
 
 
 def klines_requests(exchange) -> list[dict]:
     return [
-        {k: v[0] for k, v in parse_qs(urlparse(path).query).items()}
-        for path in exchange.state.log
-        if "/klines" in path
+        {k: v[0] for k, v in parse_qs(urlparse(path).query).items()} for path in exchange.state.log if "/klines" in path
     ]
 
 
@@ -91,9 +87,7 @@ def test_later_ticks_fetch_only_what_is_missing(ledger, market_data_for, clock, 
     assert result.fetched == 1 and result.candle_ts == BTC_1H[1001][0]
 
 
-def test_a_long_absence_is_filled_in_pages_and_the_missed_candles_are_not_traded(
-    ledger, market_data_for, exchange
-):
+def test_a_long_absence_is_filled_in_pages_and_the_missed_candles_are_not_traded(ledger, market_data_for, exchange):
     rows = load_rows("binance_BTC-USDT_1m.csv")
     exchange.state.clock.now = rows[300][0] + MINUTE + 1_000
     create(ledger, timeframe="1m", strategy="tests.support.strategies:Alternate")
@@ -245,9 +239,7 @@ def test_a_strategy_answering_nonsense_is_a_strategy_error(ledger, market_data_f
         ("btc/usdt", InputError, "malformed symbol"),
     ],
 )
-def test_symbols_the_exchange_cannot_trade_are_refused(
-    ledger, market_data_for, clock, symbol, error, message
-):
+def test_symbols_the_exchange_cannot_trade_are_refused(ledger, market_data_for, clock, symbol, error, message):
     create(ledger)
     before = ledger_digest(ledger)
     with pytest.raises(error, match=message):

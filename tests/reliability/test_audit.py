@@ -53,9 +53,7 @@ def unlock_journal(ledger):
 def test_an_untouched_ledger_agrees_with_its_journal(traded, capsys):
     report = verify(traded, 1)
     assert report.ok and report.fills == 13 and report.entries == 14
-    result = run_inprocess(
-        capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1"
-    )
+    result = run_inprocess(capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1")
     assert result.code == 0 and "agrees with its journal: 14 entries, 13 fills" in result.stdout
 
 
@@ -77,9 +75,7 @@ def test_an_edit_to_a_ledger_table_is_caught(traded, capsys, what):
     edit(traded, statement)
     report = verify(traded, 1)
     assert not report.ok and any(expected in p for p in report.problems), report.problems
-    result = run_inprocess(
-        capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1"
-    )
+    result = run_inprocess(capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1")
     assert result.code == 1
     assert result.error_lines == [
         f"papertrade: error: portfolio 1 does not match its journal ({len(report.problems)} differences)"

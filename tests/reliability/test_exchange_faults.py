@@ -99,14 +99,10 @@ def test_a_faulty_exchange_after_good_ticks_stores_nothing_new(setup, capsys, fa
 
 def test_connection_refused_is_temporary(setup, capsys, monkeypatch):
     _, url = setup
-    monkeypatch.setenv(
-        "PAPERTRADE_CCXT_CONFIG", json.dumps({"urls": {"api": {"public": "http://127.0.0.1:9/api/v3"}}})
-    )
+    monkeypatch.setenv("PAPERTRADE_CCXT_CONFIG", json.dumps({"urls": {"api": {"public": "http://127.0.0.1:9/api/v3"}}}))
     before = ledger_state(url)
     result, _ = trade(capsys)
-    assert result.code == TEMPORARY and result.error_lines[0].startswith(
-        "papertrade: error: cannot reach binance"
-    )
+    assert result.code == TEMPORARY and result.error_lines[0].startswith("papertrade: error: cannot reach binance")
     assert ledger_state(url) == before
 
 

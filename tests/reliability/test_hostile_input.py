@@ -103,9 +103,7 @@ def test_there_are_at_least_thirty_cases_over_every_command():
     }
 
 
-@pytest.mark.parametrize(
-    ("args", "code", "message"), CASES, ids=lambda v: str(v)[:50] if isinstance(v, list) else None
-)
+@pytest.mark.parametrize(("args", "code", "message"), CASES, ids=lambda v: str(v)[:50] if isinstance(v, list) else None)
 def test_hostile_input_is_refused_cleanly(ledger, capsys, args, code, message):
     before = ledger_state(ledger)
     result = run_inprocess(capsys, *args)

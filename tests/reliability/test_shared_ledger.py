@@ -39,9 +39,7 @@ def runner(name, url, ccxt_config, barrier, results):
 
 def new_portfolio(url):
     ledger = open_ledger(Settings(database_url=url), create=True)
-    request = parse_new_portfolio(
-        name="ha bot", cash="10000", strategy="sma-cross", params=["fast=2", "slow=5"]
-    )
+    request = parse_new_portfolio(name="ha bot", cash="10000", strategy="sma-cross", params=["fast=2", "slow=5"])
     create_portfolio(ledger, request, now=0)
     return ledger
 

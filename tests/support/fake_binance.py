@@ -111,9 +111,7 @@ class FakeBinance:
     """The server; a context manager that runs it on a free port in a background thread."""
 
     def __init__(self, clock: Callable[[], int] | None = None, offset_ms: int = 0, markets=DEFAULT_MARKETS):
-        self.state = FakeBinanceState(
-            clock or (lambda: time.time_ns() // 1_000_000), offset_ms, tuple(markets)
-        )
+        self.state = FakeBinanceState(clock or (lambda: time.time_ns() // 1_000_000), offset_ms, tuple(markets))
         for key, filename in FILES.items():
             self.state.series[key] = load_rows(filename)
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -267,9 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif status in (418, 429):
                 self._send(status, {"code": -1003, "msg": "Too many requests; current limit is 6000 weight."})
             else:
-                self._send(
-                    status, {"code": -1000, "msg": "An unknown error occurred while processing the request."}
-                )
+                self._send(status, {"code": -1000, "msg": "An unknown error occurred while processing the request."})
         elif kind == "not-json":
             self._send_raw(200, b"<html>maintenance</html>", "text/html")
         elif kind == "truncated":

@@ -152,9 +152,7 @@ def test_random_fill_sequences_never_go_negative_and_the_books_balance_exactly(c
     stake=st.sampled_from([D(1), D("0.5"), D("0.333")]),
     step=st.sampled_from([D("0.00001"), D("0.001"), D(1), D("0.00000001")]),
 )
-def test_the_fill_model_keeps_the_books_balanced_through_buy_sell_cycles(
-    cash, closes, fee_rate, slippage, stake, step
-):
+def test_the_fill_model_keeps_the_books_balanced_through_buy_sell_cycles(cash, closes, fee_rate, slippage, stake, step):
     model = FillModel(fee_rate, slippage, stake)
     market = Market("BTC/USDT", "BTC", "USDT", step)
     book = Portfolio(cash, cash)

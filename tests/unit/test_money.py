@@ -29,9 +29,7 @@ def test_parses_plain_and_scientific_amounts_exactly(text, expected):
     assert to_plain(parse_amount(text, "cash")) == expected
 
 
-@pytest.mark.parametrize(
-    "text", ["1,000", "1_000", "", "  ", "abc", "NaN", "inf", "-Infinity", "1e400", "0x10"]
-)
+@pytest.mark.parametrize("text", ["1,000", "1_000", "", "  ", "abc", "NaN", "inf", "-Infinity", "1e400", "0x10"])
 def test_refuses_what_is_not_a_plain_finite_number(text):
     with pytest.raises(InputError, match="cash"):
         parse_amount(text, "cash")

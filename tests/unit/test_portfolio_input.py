@@ -23,9 +23,7 @@ def test_accepts_a_reasonable_portfolio():
     assert request.config.timeframe == Timeframe("1h", 3_600_000)
 
 
-@pytest.mark.parametrize(
-    "cash", ["-5", "0", "0.0", "NaN", "inf", "-inf", "ten", "1,000", "1e400", "1e16", "1e-30"]
-)
+@pytest.mark.parametrize("cash", ["-5", "0", "0.0", "NaN", "inf", "-inf", "ten", "1,000", "1e400", "1e16", "1e-30"])
 def test_refuses_bad_cash(cash):
     with pytest.raises(InputError):
         parse_cash(cash)

@@ -5,6 +5,7 @@ Used by replays and backtests, and as a market data source whose clock the calle
 
 import bisect
 import csv
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -73,6 +74,12 @@ class CsvMarketData:
         start = bisect.bisect_left(self._times, since)
         stop = bisect.bisect_right(self._times, now - timeframe.ms)
         return list(self.candles.bars[start:stop])
+
+
+def symbol_from_filename(path: Path) -> str:
+    """`BTC/USDT` from a name like `binance_BTC-USDT_1h.csv`; `ASSET/USD` when it does not say."""
+    match = re.search(r"(?:^|_)([A-Z0-9]{1,20})-([A-Z0-9]{1,20})(?:_|$)", Path(path).stem)
+    return f"{match.group(1)}/{match.group(2)}" if match else "ASSET/USD"
 
 
 def _read(path: Path):

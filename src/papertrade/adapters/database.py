@@ -73,28 +73,29 @@ def create_sqlite_file(path: Path) -> None:
     os.close(fd)
 
 
-def make_engine(url: URL, busy_timeout: float) -> Engine:
-    """An engine for `url`. SQLite gets WAL, a busy timeout, foreign keys, full fsync, and
-    transactions that papertrade begins itself (`BEGIN IMMEDIATE` for writers)."""
+def make_engine(url: URL, busy_timeout: float, *, durable: bool = True) -> Engine:
+    """An engine for `url`. SQLite gets WAL, a busy timeout, foreign keys, transactions that
+    papertrade begins itself (`BEGIN IMMEDIATE` for writers), and a commit that waits for the
+    disk (`synchronous=FULL`). With `durable` false (replays) a commit does not wait: the ledger
+    stays consistent through any crash, but a power cut can lose the last commits."""
     if url.get_backend_name() != "sqlite":
         try:
             return create_engine(url, pool_pre_ping=False)
         except NoSuchModuleError:
             raise InputError(f"no driver for {url.drivername}") from None
         except ModuleNotFoundError:
-            raise SetupError(
-                "PostgreSQL needs the postgres extra: pip install 'papertrade[postgres]'"
-            ) from None
+            raise SetupError("PostgreSQL needs the postgres extra: pip install 'papertrade[postgres]'") from None
     engine = create_engine(url, connect_args={"timeout": busy_timeout})
-    event.listen(engine, "connect", _configure_sqlite)
+    synchronous = "FULL" if durable else "NORMAL"
+    event.listen(engine, "connect", lambda connection, _record: _configure_sqlite(connection, synchronous))
     event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
-def _configure_sqlite(dbapi_connection, _record) -> None:
+def _configure_sqlite(dbapi_connection, synchronous: str) -> None:
     dbapi_connection.isolation_level = None  # papertrade emits BEGIN itself, see _begin_sqlite
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+    for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 

@@ -166,9 +166,7 @@ class CcxtMarketData:
         except ccxt.BaseError as exc:
             raise DataError(f"{name} refused to {what}: {_brief(exc)}") from None
         except (ValueError, TypeError, KeyError, IndexError) as exc:
-            raise DataError(
-                f"{name} sent a response papertrade cannot read ({what}): {_brief(exc)}"
-            ) from None
+            raise DataError(f"{name} sent a response papertrade cannot read ({what}): {_brief(exc)}") from None
 
 
 def _verbatim_candles(exchange_class: type) -> type:

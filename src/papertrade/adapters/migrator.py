@@ -64,9 +64,7 @@ def ensure_current(engine: Engine, url: URL, *, auto_upgrade: bool) -> None:
     if revision is None and not empty:
         raise SetupError(f"database {describe(url)} has tables but is not a papertrade ledger")
     if not auto_upgrade:
-        state = (
-            "has no papertrade schema" if empty else f"is at schema {revision}, this papertrade needs {HEAD}"
-        )
+        state = "has no papertrade schema" if empty else f"is at schema {revision}, this papertrade needs {HEAD}"
         raise SetupError(f"database {describe(url)} {state}: run `papertrade db upgrade`")
     upgrade(engine, url)
 

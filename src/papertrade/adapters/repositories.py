@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
@@ -25,6 +25,37 @@ MAX_ID = 2**31 - 1
 
 class AlreadyClaimed(Exception):
     """Another run inserted the same tick key first (the unique constraint said no)."""
+
+
+# Statements on a tick's path are built once: constructing SQLAlchemy expressions costs more
+# than running them on a small indexed table.
+_PORTFOLIO = select(t.portfolios).where(t.portfolios.c.id == bindparam("pid"))
+_PORTFOLIO_LOCKED = _PORTFOLIO.with_for_update()
+_POSITIONS = select(t.positions).where(t.positions.c.portfolio_id == bindparam("pid")).order_by(t.positions.c.symbol)
+_SAVE_CASH = (
+    update(t.portfolios)
+    .where(t.portfolios.c.id == bindparam("pid"))
+    .values(cash=bindparam("new_cash", type_=t.ExactDecimal()))
+)
+_POSITION_AMOUNTS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
+_UPDATE_POSITION = (
+    update(t.positions)
+    .where(t.positions.c.portfolio_id == bindparam("pid"), t.positions.c.symbol == bindparam("sym"))
+    .values(
+        **{name: bindparam(f"new_{name}", type_=t.ExactDecimal()) for name in _POSITION_AMOUNTS},
+        updated_ts=bindparam("new_updated_ts"),
+    )
+)
+_INSERT_POSITION = insert(t.positions)
+_LAST_HASH = (
+    select(t.journal.c.hash)
+    .where(t.journal.c.portfolio_id == bindparam("pid"))
+    .order_by(t.journal.c.id.desc())
+    .limit(1)
+)
+_INSERT_JOURNAL = insert(t.journal)
+_INSERT_TICK = insert(t.ticks)
+_INSERT_TRADE = insert(t.trades)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +116,16 @@ class PortfolioRepository:
     def id_by_name(self, name: str) -> int | None:
         return self._c.execute(select(t.portfolios.c.id).where(t.portfolios.c.name == name)).scalar()
 
-    def get(self, portfolio_id: int, *, lock: bool = False) -> StoredPortfolio:
-        """The portfolio with its positions. `lock` holds its row until the transaction ends
-        (PostgreSQL; SQLite writers already hold the database's write lock)."""
+    def get(self, portfolio_id: int, *, lock: bool = False, with_positions: bool = True) -> StoredPortfolio:
+        """The portfolio with its positions (unless `with_positions` is false). `lock` holds its row
+        until the transaction ends (PostgreSQL; SQLite writers already hold the write lock)."""
         if not 1 <= portfolio_id <= MAX_ID:
             raise NotFound(f"no portfolio with id {portfolio_id}")
-        query = select(t.portfolios).where(t.portfolios.c.id == portfolio_id)
-        if lock and self._c.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self._c.execute(query).mappings().first()
+        query = _PORTFOLIO_LOCKED if lock and self._c.dialect.name == "postgresql" else _PORTFOLIO
+        row = self._c.execute(query, {"pid": portfolio_id}).mappings().first()
         if row is None:
             raise NotFound(f"no portfolio with id {portfolio_id}")
-        book = Portfolio(row["initial_cash"], row["cash"], self._positions(portfolio_id))
+        book = Portfolio(row["initial_cash"], row["cash"], self._positions(portfolio_id) if with_positions else {})
         return StoredPortfolio(row["id"], _config(row), book, row["created_ts"])
 
     def list(self) -> list[StoredPortfolio]:
@@ -114,31 +143,20 @@ class PortfolioRepository:
 
     def save_book(self, portfolio_id: int, book: Portfolio, symbols: Sequence[str], now: int) -> None:
         """Write cash and the positions in `symbols` back after fills were applied."""
-        self._c.execute(update(t.portfolios).where(t.portfolios.c.id == portfolio_id).values(cash=book.cash))
+        self._c.execute(_SAVE_CASH, {"pid": portfolio_id, "new_cash": book.cash})
         for symbol in symbols:
             self._save_position(portfolio_id, book.positions[symbol], now)
 
     def _save_position(self, portfolio_id: int, position: Position, now: int) -> None:
-        values = {
-            "quantity": position.quantity,
-            "avg_cost": position.avg_cost,
-            "cost_basis": position.cost_basis,
-            "realized_pnl": position.realized_pnl,
-            "fees_paid": position.fees_paid,
-            "updated_ts": now,
-        }
-        key = (t.positions.c.portfolio_id == portfolio_id) & (t.positions.c.symbol == position.symbol)
-        if self._c.execute(update(t.positions).where(key).values(**values)).rowcount == 0:
-            self._c.execute(
-                insert(t.positions).values(portfolio_id=portfolio_id, symbol=position.symbol, **values)
-            )
+        values = {name: getattr(position, name) for name in _POSITION_AMOUNTS}
+        changed = {f"new_{name}": value for name, value in values.items()}
+        key = {"pid": portfolio_id, "sym": position.symbol}
+        if self._c.execute(_UPDATE_POSITION, {**key, **changed, "new_updated_ts": now}).rowcount == 0:
+            row = {"portfolio_id": portfolio_id, "symbol": position.symbol, **values, "updated_ts": now}
+            self._c.execute(_INSERT_POSITION, row)
 
     def _positions(self, portfolio_id: int) -> dict[str, Position]:
-        rows = self._c.execute(
-            select(t.positions)
-            .where(t.positions.c.portfolio_id == portfolio_id)
-            .order_by(t.positions.c.symbol)
-        ).mappings()
+        rows = self._c.execute(_POSITIONS, {"pid": portfolio_id}).mappings()
         return {row["symbol"]: _position(row) for row in rows}
 
     def _all_positions(self) -> dict[int, dict[str, Position]]:
@@ -162,25 +180,19 @@ class JournalRepository:
         now: int,
         tick_id: int | None = None,
     ) -> None:
-        previous = self._c.execute(
-            select(t.journal.c.hash)
-            .where(t.journal.c.portfolio_id == portfolio_id)
-            .order_by(t.journal.c.id.desc())
-            .limit(1)
-        ).scalar()
+        previous = self._c.execute(_LAST_HASH, {"pid": portfolio_id}).scalar()
         prev_hash = previous or GENESIS_HASH
         body = canonical_json(dict(payload))
-        self._c.execute(
-            insert(t.journal).values(
-                portfolio_id=portfolio_id,
-                tick_id=tick_id,
-                event=event,
-                payload=body,
-                prev_hash=prev_hash,
-                hash=entry_hash(prev_hash, event, body),
-                recorded_ts=now,
-            )
-        )
+        entry = {
+            "portfolio_id": portfolio_id,
+            "tick_id": tick_id,
+            "event": event,
+            "payload": body,
+            "prev_hash": prev_hash,
+            "hash": entry_hash(prev_hash, event, body),
+            "recorded_ts": now,
+        }
+        self._c.execute(_INSERT_JOURNAL, entry)
 
     def entries(self, portfolio_id: int) -> list[JournalEntry]:
         rows = self._c.execute(
@@ -267,6 +279,18 @@ class TradeRecord:
     executed_ts: int
 
 
+_LATEST_TICK = (
+    select(t.ticks)
+    .where(
+        t.ticks.c.portfolio_id == bindparam("portfolio_id"),
+        t.ticks.c.strategy == bindparam("strategy"),
+        t.ticks.c.symbol == bindparam("symbol"),
+    )
+    .order_by(t.ticks.c.candle_ts.desc())
+    .limit(1)
+)
+
+
 class TickRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -287,6 +311,15 @@ class TickRepository:
         )
         return _tick(row) if row else None
 
+    def latest(self, portfolio_id: int, strategy: str, symbol: str) -> TickRecord | None:
+        """The tick of the latest candle processed for (portfolio, strategy, symbol)."""
+        row = (
+            self._c.execute(_LATEST_TICK, {"portfolio_id": portfolio_id, "strategy": strategy, "symbol": symbol})
+            .mappings()
+            .first()
+        )
+        return _tick(row) if row else None
+
     def latest_candle_ts(self, portfolio_id: int, strategy: str, symbol: str) -> int | None:
         c = t.ticks.c
         return self._c.execute(
@@ -298,23 +331,23 @@ class TickRepository:
     def add(self, record: TickRecord) -> int:
         """Claim the tick key. Raises IntegrityError if another run claimed it first."""
         key = record.key
-        statement = insert(t.ticks).values(
-            portfolio_id=key.portfolio_id,
-            strategy=key.strategy,
-            symbol=key.symbol,
-            candle_ts=key.candle_ts,
-            signal=record.signal,
-            status=record.status,
-            reason=record.reason,
-            indicators=canonical_json(record.indicators),
-            close=record.close,
-            cash_after=record.cash_after,
-            position_after=record.position_after,
-            skipped=record.skipped,
-            processed_ts=record.processed_ts,
-        )
+        row = {
+            "portfolio_id": key.portfolio_id,
+            "strategy": key.strategy,
+            "symbol": key.symbol,
+            "candle_ts": key.candle_ts,
+            "signal": record.signal,
+            "status": record.status,
+            "reason": record.reason,
+            "indicators": canonical_json(record.indicators),
+            "close": record.close,
+            "cash_after": record.cash_after,
+            "position_after": record.position_after,
+            "skipped": record.skipped,
+            "processed_ts": record.processed_ts,
+        }
         try:
-            return self._c.execute(statement).inserted_primary_key[0]
+            return self._c.execute(_INSERT_TICK, row).inserted_primary_key[0]
         except IntegrityError as exc:
             raise AlreadyClaimed(str(key)) from exc
 
@@ -340,23 +373,21 @@ class TradeRepository:
         cash_after: Decimal,
         now: int,
     ) -> int:
-        result = self._c.execute(
-            insert(t.trades).values(
-                portfolio_id=portfolio_id,
-                tick_id=tick_id,
-                symbol=fill.symbol,
-                side=str(fill.side),
-                candle_ts=candle_ts,
-                quantity=fill.quantity,
-                price=fill.price,
-                notional=fill.notional,
-                fee=fill.fee,
-                realized_pnl=realized_pnl,
-                cash_after=cash_after,
-                executed_ts=now,
-            )
-        )
-        return result.inserted_primary_key[0]
+        row = {
+            "portfolio_id": portfolio_id,
+            "tick_id": tick_id,
+            "symbol": fill.symbol,
+            "side": str(fill.side),
+            "candle_ts": candle_ts,
+            "quantity": fill.quantity,
+            "price": fill.price,
+            "notional": fill.notional,
+            "fee": fill.fee,
+            "realized_pnl": realized_pnl,
+            "cash_after": cash_after,
+            "executed_ts": now,
+        }
+        return self._c.execute(_INSERT_TRADE, row).inserted_primary_key[0]
 
     def list(self, portfolio_id: int, symbol: str | None = None) -> list[TradeRecord]:
         c = t.trades.c

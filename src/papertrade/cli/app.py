@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from papertrade import __version__
-from papertrade.cli import audit, cron, db, output, portfolios, strategies, trade
+from papertrade.cli import audit, cron, db, output, portfolios, report, strategies, trade
 from papertrade.cli.context import CliState
 
 EXIT_OK = 0
@@ -58,6 +58,10 @@ app.command("trade")(trade.trade)
 app.command("trades")(trade.trades)
 app.command("strategies")(strategies.strategies)
 app.command("cron")(cron.cron)
+app.command("report")(report.report)
+app.command("backtest")(report.backtest)
+app.command("replay")(report.replay)
+app.command("demo")(report.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 
@@ -96,8 +100,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
-        output.error_line(
-            f"internal error: {type(exc).__name__}: {exc} (PAPERTRADE_DEBUG=1 shows the traceback)"
-        )
+        output.error_line(f"internal error: {type(exc).__name__}: {exc} (PAPERTRADE_DEBUG=1 shows the traceback)")
         code = EXIT_FAILURE
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -48,7 +48,5 @@ def verify(
         for problem in report.problems:
             typer.echo(f"  {problem}")
     if not report.ok:
-        output.error_line(
-            f"portfolio {portfolio_id} does not match its journal ({len(report.problems)} differences)"
-        )
+        output.error_line(f"portfolio {portfolio_id} does not match its journal ({len(report.problems)} differences)")
         raise typer.Exit(1)

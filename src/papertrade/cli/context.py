@@ -16,11 +16,11 @@ class CliState:
 
         return load_settings(database_url=self.db)
 
-    def ledger(self, *, create: bool = False):
+    def ledger(self, *, create: bool = False, durable: bool = True):
         """The ledger; None when a SQLite file does not exist and `create` is false."""
         from papertrade.bootstrap import open_ledger
 
-        ledger = open_ledger(self.settings(), create=create)
+        ledger = open_ledger(self.settings(), create=create, durable=durable)
         if ledger is not None and self.context is not None:
             # Closing every connection checkpoints SQLite's WAL into the file before exit.
             self.context.call_on_close(ledger.dispose)

@@ -4,9 +4,7 @@ import typer
 
 from papertrade.cli.context import state
 
-app = typer.Typer(
-    help="Inspect and upgrade the ledger's schema.", no_args_is_help=True, rich_markup_mode=None
-)
+app = typer.Typer(help="Inspect and upgrade the ledger's schema.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command()

@@ -24,13 +24,9 @@ def create_portfolio(
     exchange: Annotated[str, typer.Option(help="ccxt exchange id to take market data from.")] = "binance",
     timeframe: Annotated[str, typer.Option(help="Candle timeframe, e.g. 1m, 5m, 1h, 1d.")] = "1h",
     quote: Annotated[str, typer.Option(help="Quote currency the cash is held in.")] = "USDT",
-    fee_rate: Annotated[
-        str, typer.Option(help="Fee per trade as a fraction of its value, 0 to 0.1.")
-    ] = "0.001",
+    fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value, 0 to 0.1.")] = "0.001",
     slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in basis points.")] = "0",
-    stake_fraction: Annotated[
-        str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")
-    ] = "1",
+    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")] = "1",
     json: JsonOption = False,
 ) -> None:
     """Create a portfolio in the ledger (the SQLite ledger is created on first use)."""

@@ -82,9 +82,7 @@ def tick_line(result) -> str:
     parts.append(str(result.signal))
     if result.fill is not None:
         fill = result.fill
-        parts.append(
-            f"{output.amount(fill.quantity)} @ {output.price(fill.price)} fee {output.money(fill.fee)}"
-        )
+        parts.append(f"{output.amount(fill.quantity)} @ {output.price(fill.price)} fee {output.money(fill.fee)}")
     parts.append(f"cash {output.money(result.cash)}")
     status = str(result.status)
     if result.live_status is not None:

@@ -116,9 +116,7 @@ class Portfolio:
     def _buy(self, fill: Fill) -> Decimal:
         cost = fill.notional + fill.fee
         if cost > self.cash:
-            raise LedgerError(
-                f"buying {fill.quantity} {fill.symbol} costs {cost}, more than the cash {self.cash}"
-            )
+            raise LedgerError(f"buying {fill.quantity} {fill.symbol} costs {cost}, more than the cash {self.cash}")
         position = self.position(fill.symbol)
         self.cash -= cost
         position.quantity += fill.quantity

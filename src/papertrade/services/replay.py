@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from papertrade.adapters.csv_candles import CandleFile, CsvMarketData
 from papertrade.adapters.unit_of_work import Ledger
-from papertrade.services.tick import Mode, TickResult, run_tick
+from papertrade.services.tick import Mode, TickResult, TickRunner
 
 
 @dataclass
@@ -35,14 +35,11 @@ def replay(
     `progress(n)` is called after each tick with the number done so far.
     """
     source = CsvMarketData(candles, symbol)
+    runner = TickRunner(ledger, lambda _exchange: source)
     summary = ReplaySummary()
-    bars = candles.between(
-        start if start is not None else candles.bars[0].ts, end if end is not None else 2**62
-    )
+    bars = candles.between(start if start is not None else candles.bars[0].ts, end if end is not None else 2**62)
     for bar in bars:
-        result = run_tick(
-            ledger, lambda _exchange: source, portfolio_id, symbol, Mode.LIVE, bar.ts + candles.timeframe.ms
-        )
+        result = runner.tick(portfolio_id, symbol, Mode.LIVE, bar.ts + candles.timeframe.ms)
         summary.ticks += 1
         summary.statuses[str(result.status)] = summary.statuses.get(str(result.status), 0) + 1
         summary.last = result

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from papertrade.adapters.repositories import AlreadyClaimed, StoredPortfolio, TickKey, TickRecord
 from papertrade.adapters.unit_of_work import Ledger, UnitOfWork
 from papertrade.domain.bars import Bar
+from papertrade.domain.execution import execute_decision, warming_up
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Fill, FillResult, Portfolio
 from papertrade.domain.portfolio import parse_symbol
@@ -24,7 +25,7 @@ from papertrade.domain.timeframes import Timeframe, timestamp
 from papertrade.errors import InputError, NotFound, TemporaryError
 from papertrade.strategies import registry
 from papertrade.strategies.base import Strategy
-from papertrade.strategies.runner import call_strategy, candles_frame
+from papertrade.strategies.runner import CandleWindow, call_strategy
 
 
 class Mode(StrEnum):
@@ -86,12 +87,11 @@ class _Plan:
     market: Market
     market_description: dict | None  # freshly fetched, for LIVE to cache
     fresh: list[Bar]
-    window: list[Bar]
-    skipped: int
+    window: CandleWindow
 
     @property
     def candle(self) -> Bar:
-        return self.window[-1]
+        return self.window.bars[-1]
 
     def key(self) -> TickKey:
         config = self.portfolio.config
@@ -100,6 +100,93 @@ class _Plan:
 
 #: How long a cached market description (amount step, minimum order) is trusted: one day.
 MARKETS_TTL_MS = 86_400_000
+
+
+class TickRunner:
+    """Runs ticks against one ledger. A cron tick uses one for a single tick; a replay or a batch
+    run keeps one for all its ticks, so that what does not change between ticks is not redone:
+    strategy objects, and the candles already read (closed candles never change), so each tick
+    reads only the candles newer than those it holds.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        market_data_for: Callable[[str], MarketData],
+        *,
+        markets_ttl_ms: int = MARKETS_TTL_MS,
+    ) -> None:
+        self.ledger = ledger
+        self.market_data_for = market_data_for
+        self.markets_ttl_ms = markets_ttl_ms
+        self._strategies: dict[tuple[str, str], Strategy] = {}
+        self._windows: dict[tuple[str, str, str], CandleWindow] = {}
+        self._markets: dict[tuple[str, str], tuple[dict, int] | None] = {}
+
+    def tick(self, portfolio_id: int, symbol: str, mode: Mode, now: int) -> TickResult:
+        """Run one tick of `portfolio_id` on `symbol` at time `now` (ms since the epoch, UTC).
+
+        DRY writes nothing at all; LIVE writes everything in one transaction.
+        """
+        parse_symbol(symbol)
+        if self.ledger is None:
+            raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
+        plan = self._prepare(portfolio_id, symbol, now)
+        if mode is Mode.LIVE:
+            return _execute(self.ledger, plan, now)
+        return _dry_run(self.ledger, plan)
+
+    def _prepare(self, portfolio_id: int, symbol: str, now: int) -> _Plan:
+        with self.ledger.unit_of_work() as uow:
+            portfolio = uow.portfolios.get(portfolio_id, with_positions=False)
+            config = portfolio.config
+            _check_quote(symbol, config.quote, portfolio_id)
+            strategy = self._strategy(config.strategy, config.strategy_params)
+            timeframe = config.timeframe
+            target = timeframe.last_closed(now)
+            series = (config.exchange, symbol, timeframe.name)
+            latest_stored = uow.candles.latest_ts(*series)
+            history = self._history(uow, series, target, strategy.lookback)
+            trusted = self._trusted_market(uow, config.exchange, symbol, now)
+
+        source = self.market_data_for(config.exchange)
+        market, description = source.market(symbol, trusted)
+        if description is not None:
+            self._markets[(config.exchange, symbol)] = (description, now)
+        fresh: list[Bar] = []
+        if latest_stored is None or latest_stored < target:
+            since = _since(latest_stored, target, strategy, timeframe)
+            fresh = [bar for bar in source.closed_bars(symbol, timeframe, since, now) if bar.ts <= target]
+        window = history.extended(fresh, strategy.lookback)
+        _check_fresh(window.bars, target, timeframe, symbol)
+        return _Plan(portfolio, strategy, market, description, fresh, window)
+
+    def _strategy(self, name: str, params: Mapping[str, Any]) -> Strategy:
+        key = (name, repr(sorted(params.items())))
+        if key not in self._strategies:
+            self._strategies[key] = registry.build(name, params)
+        return self._strategies[key]
+
+    def _history(self, uow: UnitOfWork, series: tuple[str, str, str], until: int, count: int | None) -> CandleWindow:
+        """The stored candles a strategy sees, reading only what this runner has not read before."""
+        known = self._windows.get(series)
+        if known is not None and known.bars and known.bars[-1].ts <= until:
+            window = known.extended(uow.candles.after(*series, after=known.bars[-1].ts, until=until), count)
+        else:
+            window = CandleWindow(uow.candles.window(*series, until=until, count=count))
+        self._windows[series] = window
+        return window
+
+    def _trusted_market(self, uow: UnitOfWork, exchange: str, symbol: str, now: int) -> dict | None:
+        """A cached market description younger than the TTL. The cache is read once per runner
+        (an absent entry too); what the runner fetches itself it remembers."""
+        key = (exchange, symbol)
+        if key not in self._markets:
+            self._markets[key] = uow.markets.get(exchange, symbol)
+        remembered = self._markets[key]
+        if remembered is None or now - remembered[1] >= self.markets_ttl_ms:
+            return None
+        return remembered[0]
 
 
 def run_tick(
@@ -117,49 +204,7 @@ def run_tick(
     exchange; market descriptions cached less than `markets_ttl_ms` ago are used without asking
     the exchange. DRY writes nothing at all; LIVE writes everything in one transaction.
     """
-    parse_symbol(symbol)
-    if ledger is None:
-        raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
-    plan = _prepare(ledger, market_data_for, portfolio_id, symbol, now, markets_ttl_ms)
-    if mode is Mode.LIVE:
-        return _execute(ledger, plan, now)
-    return _dry_run(ledger, plan)
-
-
-# -- sync and restore -----------------------------------------------------------------------
-
-
-def _prepare(
-    ledger: Ledger, market_data_for, portfolio_id: int, symbol: str, now: int, markets_ttl_ms: int
-) -> _Plan:
-    with ledger.unit_of_work() as uow:
-        portfolio = uow.portfolios.get(portfolio_id)
-        config = portfolio.config
-        _check_quote(symbol, config.quote, portfolio_id)
-        strategy = registry.build(config.strategy, config.strategy_params)
-        timeframe = config.timeframe
-        target = timeframe.last_closed(now)
-        series = (config.exchange, symbol, timeframe.name)
-        latest_stored = uow.candles.latest_ts(*series)
-        history = uow.candles.window(*series, until=target, count=strategy.lookback)
-        last_tick = uow.ticks.latest_candle_ts(portfolio_id, config.strategy, symbol)
-        skipped = uow.candles.count_between(*series, last_tick, target) if last_tick is not None else 0
-        cached = uow.markets.get(config.exchange, symbol)
-
-    source = market_data_for(config.exchange)
-    trusted = cached[0] if cached is not None and now - cached[1] < markets_ttl_ms else None
-    market, description = source.market(symbol, trusted)
-    fresh: list[Bar] = []
-    if latest_stored is None or latest_stored < target:
-        since = _since(latest_stored, target, strategy, timeframe)
-        fresh = [bar for bar in source.closed_bars(symbol, timeframe, since, now) if bar.ts <= target]
-    if last_tick is not None:
-        skipped += sum(1 for bar in fresh if last_tick < bar.ts < target)
-    window = [*history, *fresh]
-    if strategy.lookback is not None:
-        window = window[-strategy.lookback :]
-    _check_fresh(window, target, timeframe, symbol)
-    return _Plan(portfolio, strategy, market, description, fresh, window, skipped)
+    return TickRunner(ledger, market_data_for, markets_ttl_ms=markets_ttl_ms).tick(portfolio_id, symbol, mode, now)
 
 
 #: Extra candles fetched on a first sync, so that exchange gaps do not leave a strategy short.
@@ -203,37 +248,52 @@ def _execute(ledger: Ledger, plan: _Plan, now: int) -> TickResult:
     config = plan.portfolio.config
     with ledger.unit_of_work(write=True) as uow:
         portfolio = uow.portfolios.get(plan.portfolio.id, lock=True)
-        duplicate = _already_done(uow, plan, portfolio)
-        if duplicate is not None:
-            return duplicate
+        claim = _claim_state(uow, plan)
+        if claim.duplicate is not None:
+            return _duplicate_result(plan, portfolio, claim.duplicate, claim.signal)
         uow.candles.upsert(config.exchange, plan.market.symbol, config.timeframe.name, plan.fresh)
         if plan.market_description is not None:
             uow.markets.put(config.exchange, plan.market.symbol, plan.market_description, now)
         decision, fill = evaluate(plan.strategy, plan.window, portfolio.book, plan.market, config.fills)
         booked = portfolio.book.apply_fill(fill) if fill else None
         try:
-            tick_id = uow.ticks.add(_tick_record(plan, decision, booked, portfolio.book, now))
+            tick_id = uow.ticks.add(_tick_record(plan, decision, booked, portfolio.book, claim.skipped, now))
         except AlreadyClaimed:
             return _duplicate_result(plan, portfolio, "another run claimed this candle at the same moment")
         if booked is not None:
             _book_trade(uow, plan, portfolio, tick_id, booked, now)
         uow.commit()
     status = Status.EXECUTED if booked else Status.NEUTRAL
-    return _result(plan, decision, portfolio.book, fill, status)
+    return _result(plan, decision, portfolio.book, fill, status, claim.skipped)
 
 
-def _already_done(uow: UnitOfWork, plan: _Plan, portfolio: StoredPortfolio) -> TickResult | None:
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """Whether a candle may still be acted on: `duplicate` says why not."""
+
+    duplicate: str | None = None
+    signal: Signal = Signal.HOLD  # what the run that got there first decided
+    skipped: int = 0  # candles stored since the last one acted on
+
+
+def _claim_state(uow: UnitOfWork, plan: _Plan) -> _Claim:
     key = plan.key()
-    existing = uow.ticks.get(key)
-    if existing is not None:
-        why = f"this candle was already processed ({existing.signal}, {existing.status})"
-        return _duplicate_result(plan, portfolio, why, Signal(existing.signal))
-    latest = uow.ticks.latest_candle_ts(key.portfolio_id, key.strategy, key.symbol)
-    if latest is not None and latest > key.candle_ts:
-        return _duplicate_result(
-            plan, portfolio, f"a later candle ({timestamp(latest)}) was already processed"
-        )
-    return None
+    latest = uow.ticks.latest(key.portfolio_id, key.strategy, key.symbol)
+    if latest is None:
+        return _Claim()
+    if latest.key.candle_ts == key.candle_ts:
+        why = f"this candle was already processed ({latest.signal}, {latest.status})"
+        return _Claim(why, Signal(latest.signal))
+    if latest.key.candle_ts > key.candle_ts:
+        return _Claim(f"a later candle ({timestamp(latest.key.candle_ts)}) was already processed")
+    if key.candle_ts - latest.key.candle_ts == plan.portfolio.config.timeframe.ms:
+        return _Claim()  # the previous candle: nothing can lie in between
+    config = plan.portfolio.config
+    stored = uow.candles.count_between(
+        config.exchange, key.symbol, config.timeframe.name, latest.key.candle_ts, key.candle_ts
+    )
+    fresh = sum(1 for bar in plan.fresh if latest.key.candle_ts < bar.ts < key.candle_ts)
+    return _Claim(skipped=stored + fresh)
 
 
 def _book_trade(
@@ -264,53 +324,36 @@ def _book_trade(
 
 def _dry_run(ledger: Ledger, plan: _Plan) -> TickResult:
     with ledger.unit_of_work() as uow:
-        claimed = _already_done(uow, plan, plan.portfolio) is not None
-    book = plan.portfolio.book
+        book = uow.portfolios.get(plan.portfolio.id).book  # a private copy, never saved
+        claim = _claim_state(uow, plan)
     decision, fill = evaluate(plan.strategy, plan.window, book, plan.market, plan.portfolio.config.fills)
     if fill is not None:
-        book.apply_fill(fill)  # a private copy, loaded for this run and never saved
-    would_be = Status.DUPLICATE if claimed else Status.EXECUTED if fill else Status.NEUTRAL
-    return replace(_result(plan, decision, book, fill, Status.DRY_RUN), live_status=would_be)
+        book.apply_fill(fill)
+    would_be = Status.DUPLICATE if claim.duplicate else Status.EXECUTED if fill else Status.NEUTRAL
+    return replace(_result(plan, decision, book, fill, Status.DRY_RUN, claim.skipped), live_status=would_be)
 
 
 def evaluate(
-    strategy: Strategy, window: Sequence[Bar], book: Portfolio, market: Market, fills: FillModel
+    strategy: Strategy, window: CandleWindow, book: Portfolio, market: Market, fills: FillModel
 ) -> tuple[Decision, Fill | None]:
     """The decision on the last candle of `window` and the fill it leads to, if any.
 
-    Shared by the live tick, replay and backtest: the strategy is asked only once it has its
-    warm-up; BUY while holding, SELL while flat and orders below the market's minimum become
-    HOLD with the reason.
+    The strategy is asked only once it has its warm-up; the rest is `execute_decision`, shared
+    with backtests.
     """
-    position = book.position(market.symbol)
     if len(window) < strategy.warmup:
-        return Decision(Signal.HOLD, f"warming up: {len(window)} of {strategy.warmup} closed candles"), None
+        return warming_up(len(window), strategy.warmup), None
+    position = book.position(market.symbol)
     view = PositionView(market.symbol, position.quantity, position.avg_cost)
-    decision = call_strategy(strategy, candles_frame(window), view)
-    close = window[-1].close
-    if decision.signal is Signal.BUY:
-        if position.is_open:
-            return _held(decision, "already holding"), None
-        fill = fills.buy(market, book.cash, close)
-        return (decision, fill) if fill else (_held(decision, "insufficient cash"), None)
-    if decision.signal is Signal.SELL:
-        if not position.is_open:
-            return _held(decision, "nothing to sell"), None
-        fill = fills.sell(market, position, close)
-        return (decision, fill) if fill else (_held(decision, "position below the market minimum"), None)
-    return decision, None
-
-
-def _held(decision: Decision, why: str) -> Decision:
-    said = f"{decision.signal}: {decision.reason}" if decision.reason else str(decision.signal)
-    return Decision(Signal.HOLD, f"{why} ({said})", decision.indicators)
+    decision = call_strategy(strategy, window.frame(), view)
+    return execute_decision(decision, book, market, fills, window.bars[-1].close)
 
 
 # -- results --------------------------------------------------------------------------------
 
 
 def _tick_record(
-    plan: _Plan, decision: Decision, booked: FillResult | None, book: Portfolio, now: int
+    plan: _Plan, decision: Decision, booked: FillResult | None, book: Portfolio, skipped: int, now: int
 ) -> TickRecord:
     return TickRecord(
         key=plan.key(),
@@ -321,13 +364,13 @@ def _tick_record(
         close=plan.candle.close,
         cash_after=book.cash,
         position_after=book.position(plan.market.symbol).quantity,
-        skipped=plan.skipped,
+        skipped=skipped,
         processed_ts=now,
     )
 
 
 def _result(
-    plan: _Plan, decision: Decision, book: Portfolio, fill: Fill | None, status: Status
+    plan: _Plan, decision: Decision, book: Portfolio, fill: Fill | None, status: Status, skipped: int
 ) -> TickResult:
     return TickResult(
         portfolio_id=plan.portfolio.id,
@@ -342,14 +385,12 @@ def _result(
         position=book.position(plan.market.symbol).quantity,
         fill=fill,
         indicators=dict(decision.indicators),
-        skipped=plan.skipped,
+        skipped=skipped,
         fetched=len(plan.fresh),
     )
 
 
-def _duplicate_result(
-    plan: _Plan, portfolio: StoredPortfolio, why: str, signal: Signal = Signal.HOLD
-) -> TickResult:
+def _duplicate_result(plan: _Plan, portfolio: StoredPortfolio, why: str, signal: Signal = Signal.HOLD) -> TickResult:
     book = portfolio.book
     return TickResult(
         portfolio_id=portfolio.id,
@@ -362,5 +403,4 @@ def _duplicate_result(
         close=plan.candle.close,
         cash=book.cash,
         position=book.position(plan.market.symbol).quantity,
-        skipped=plan.skipped,
     )

@@ -7,25 +7,49 @@ from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.errors import StrategyError
 from papertrade.strategies.base import Strategy
 
+_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class CandleWindow:
+    """The latest closed candles of a series: exact `Bar`s for fills, float columns for strategies.
+
+    Extending a window converts only the new candles, so a process that ticks the same series
+    over and over (a replay, a batch run) pays for each candle once.
+    """
+
+    __slots__ = ("_floats", "bars")
+
+    def __init__(self, bars: Sequence[Bar] = (), floats: dict[str, list[float]] | None = None) -> None:
+        self.bars = list(bars)
+        self._floats = floats or {name: [float(getattr(b, name)) for b in self.bars] for name in _COLUMNS}
+
+    def __len__(self) -> int:
+        return len(self.bars)
+
+    def extended(self, newer: Sequence[Bar], keep: int | None) -> "CandleWindow":
+        """This window plus `newer` candles, trimmed to the last `keep` (all when None)."""
+        start = 0 if keep is None else max(0, len(self.bars) + len(newer) - keep)
+        bars = (self.bars + list(newer))[start:]
+        floats = {
+            name: (values + [float(getattr(b, name)) for b in newer])[start:] for name, values in self._floats.items()
+        }
+        return CandleWindow(bars, floats)
+
+    def frame(self):
+        """The DataFrame strategies receive: float OHLCV columns plus `ts` (ms), indexed by UTC
+        open time, oldest first."""
+        import numpy as np
+        import pandas as pd
+
+        ts = np.fromiter((b.ts for b in self.bars), dtype=np.int64, count=len(self.bars))
+        columns = {"ts": ts, **{name: np.array(values, dtype=float) for name, values in self._floats.items()}}
+        index = pd.DatetimeIndex(ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
+        return pd.DataFrame(columns, index=index, copy=False)
+
 
 def candles_frame(bars: Sequence[Bar]):
-    """Closed candles as the DataFrame strategies receive: float OHLCV columns plus `ts` (ms),
-    indexed by UTC open time, oldest first."""
-    import pandas as pd
-
-    frame = pd.DataFrame(
-        {
-            "ts": [b.ts for b in bars],
-            "open": [float(b.open) for b in bars],
-            "high": [float(b.high) for b in bars],
-            "low": [float(b.low) for b in bars],
-            "close": [float(b.close) for b in bars],
-            "volume": [float(b.volume) for b in bars],
-        }
-    )
-    frame.index = pd.to_datetime(frame["ts"], unit="ms", utc=True)
-    frame.index.name = "time"
-    return frame
+    """Closed candles as the DataFrame strategies receive (see `CandleWindow.frame`)."""
+    return CandleWindow(bars).frame()
 
 
 def call_strategy(strategy: Strategy, candles, position: PositionView) -> Decision:

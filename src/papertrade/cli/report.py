@@ -1,0 +1,277 @@
+"""`report`, `backtest`, `replay` and `demo`: how a strategy did, on paper and in a backtest."""
+
+import math
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from papertrade.cli import output
+from papertrade.cli.context import state
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON: {'stats': ..., 'trades': ...}.")]
+PlotOption = Annotated[
+    Path | None, typer.Option("--plot", metavar="FILE", help="Also write a chart: FILE.png or FILE.html.")
+]
+
+
+def report(
+    ctx: typer.Context,
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID")],
+    json: JsonOption = False,
+    plot: PlotOption = None,
+) -> None:
+    """Performance of a paper portfolio: backtesting.py's statistics, PnL per symbol, trades."""
+    from papertrade.services.performance import from_ledger
+
+    performance = from_ledger(state(ctx).ledger(), portfolio_id)
+    show(performance, f"Portfolio {portfolio_id}", json, plot)
+
+
+def backtest(
+    strategy: Annotated[str, typer.Option(help="Strategy name or package.module:Class.")],
+    data: Annotated[Path, typer.Option(metavar="FILE.csv", help="Candles: timestamp,open,high,low,close,volume.")],
+    param: Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter KEY=VALUE.")] = None,
+    cash: Annotated[str, typer.Option(help="Starting cash.")] = "10000",
+    fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value.")] = "0.001",
+    slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in bps.")] = "0",
+    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends.")] = "1",
+    symbol: Annotated[str | None, typer.Option(help="Symbol the file holds (default: from its name).")] = None,
+    json: JsonOption = False,
+    plot: PlotOption = None,
+) -> None:
+    """Backtest a strategy over a candle file in memory, with the live tick's rules and fill model."""
+    from papertrade.adapters.csv_candles import CandleFile, symbol_from_filename
+    from papertrade.domain.portfolio import parse_cash, parse_fill_model, parse_symbol
+    from papertrade.services.backtest import backtest as run_backtest
+    from papertrade.services.portfolios import parse_param_pairs
+    from papertrade.strategies import registry
+
+    chosen = registry.build(strategy, parse_param_pairs(param or ()))
+    fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
+    starting_cash = parse_cash(cash)
+    name = symbol or symbol_from_filename(data)
+    _, quote = parse_symbol(name)
+    candles = CandleFile.load(data)
+    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote)
+    show(performance, f"Backtest of {strategy} on {name} {candles.timeframe}", json, plot)
+
+
+def replay(
+    ctx: typer.Context,
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID")],
+    symbol: Annotated[str, typer.Argument(help="Symbol the file holds, e.g. BTC/USDT.")],
+    data: Annotated[Path, typer.Option(metavar="FILE.csv", help="Candles: timestamp,open,high,low,close,volume.")],
+    start: Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time).")] = None,
+    end: Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Drive the real LIVE tick path candle by candle over a file, with a simulated clock.
+
+    Each candle becomes one tick at the moment it closes: candle store, ledger, tick key and
+    journal exactly as in a cron run. Re-running a range is safe (already processed candles
+    are duplicates).
+    """
+    from papertrade.adapters.csv_candles import CandleFile, symbol_from_filename
+    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.errors import InputError
+    from papertrade.services.portfolios import get_portfolio
+    from papertrade.services.replay import replay as run_replay
+
+    parse_symbol(symbol)
+    first, last = parse_time(start, "--from"), parse_time(end, "--to")
+    named = symbol_from_filename(data)
+    if named != "ASSET/USD" and named != symbol:
+        raise InputError(f"{data.name} holds {named} candles (says its name), not {symbol}")
+    ledger = state(ctx).ledger(durable=False)  # a replay can always be run again
+    portfolio = get_portfolio(ledger, portfolio_id)
+    candles = CandleFile.load(data)
+    if candles.timeframe != portfolio.config.timeframe:
+        raise InputError(
+            f"{data.name} holds {candles.timeframe} candles but portfolio {portfolio_id} trades "
+            f"{portfolio.config.timeframe}"
+        )
+    bars = candles.between(first if first is not None else 0, last if last is not None else 2**62)
+    with _progress(len(bars), json) as advance:
+        summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance)
+    final = get_portfolio(ledger, portfolio_id).book
+    if json:
+        output.emit_json(
+            {
+                "portfolio_id": portfolio_id,
+                "symbol": symbol,
+                "candles": summary.ticks,
+                "statuses": summary.statuses,
+                "cash": final.cash,
+            }
+        )
+        return
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    typer.echo(
+        f"Replayed {summary.ticks} candles of {symbol} into portfolio {portfolio_id}: {counts}; "
+        f"cash {output.money(final.cash)} {portfolio.config.quote}"
+    )
+
+
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the throw-away ledger and charts go.")] = Path(
+        "demo-output"
+    ),
+) -> None:
+    """Replay a bundled sample of real BTC/USDT candles through the tick path, offline, and report."""
+    from papertrade.services.demo import run_demo
+
+    outcome = run_demo(directory, progress=_progress)
+    show(outcome.performance, outcome.title, False, None)
+    typer.echo("")
+    typer.echo(f"Ledger:       {outcome.ledger_path}")
+    typer.echo(f"Equity curve: {outcome.png}")
+    typer.echo(f"Interactive:  {outcome.html}")
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def show(performance, title: str, as_json: bool, plot: Path | None) -> None:
+    from papertrade.services.performance import statistics
+
+    stats = statistics(performance)
+    if plot is not None:
+        from papertrade.adapters.plots import write_plot
+
+        write_plot(performance, plot, title)
+    if as_json:
+        output.emit_json(
+            {
+                "stats": {name: json_value(value) for name, value in stats.items()},
+                "trades": [_fill_json(f) for f in performance.fills],
+                "symbols": [_symbol_json(s) for s in performance.symbols],
+            }
+        )
+        return
+    typer.echo(title)
+    rows = [[name, human_value(value)] for name, value in stats.items()]
+    typer.echo(output.table(["STATISTIC", "VALUE"], rows, right=(1,)))
+    if performance.symbols:
+        typer.echo("")
+        symbol_rows = [
+            [
+                s.symbol,
+                output.amount(s.quantity),
+                output.price(s.last_price),
+                output.money(s.realized_pnl),
+                output.money(s.unrealized_pnl),
+                output.money(s.fees_paid),
+            ]
+            for s in performance.symbols
+        ]
+        headers = ["SYMBOL", "HOLDING", "LAST PRICE", "REALIZED PNL", "UNREALIZED PNL", "FEES"]
+        typer.echo(output.table(headers, symbol_rows, right=(1, 2, 3, 4, 5)))
+    if plot is not None:
+        typer.echo(f"\nChart written to {plot.resolve()}")
+
+
+def json_value(value):
+    """A statistic in JSON: money as a decimal string, NaN and infinity as null, times as text."""
+    import pandas as pd
+
+    if isinstance(value, Decimal):
+        return value
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, pd.Timedelta):
+        return None if pd.isna(value) else str(value)
+    if isinstance(value, int):
+        return value
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def human_value(value) -> str:
+    import pandas as pd
+
+    if isinstance(value, Decimal):
+        return output.money(value)
+    if value is None or value is pd.NaT or (isinstance(value, pd.Timedelta) and pd.isna(value)):
+        return "-"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%MZ")
+    if isinstance(value, pd.Timedelta):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    number = float(value)
+    return "-" if math.isnan(number) else f"{number:,.2f}"
+
+
+def _fill_json(fill) -> dict:
+    return {
+        "candle_ts": fill.candle_ts,
+        "symbol": fill.symbol,
+        "side": fill.side,
+        "quantity": fill.quantity,
+        "price": fill.price,
+        "fee": fill.fee,
+        "notional": fill.notional,
+        "realized_pnl": fill.realized_pnl,
+    }
+
+
+def _symbol_json(symbol) -> dict:
+    return {
+        "symbol": symbol.symbol,
+        "quantity": symbol.quantity,
+        "avg_cost": symbol.avg_cost,
+        "last_price": symbol.last_price,
+        "realized_pnl": symbol.realized_pnl,
+        "unrealized_pnl": symbol.unrealized_pnl,
+        "fees_paid": symbol.fees_paid,
+    }
+
+
+def parse_time(text: str | None, option: str) -> int | None:
+    """A candle time given as integer milliseconds or an ISO date/time (UTC unless it says)."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    from papertrade.errors import InputError
+
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{option} takes milliseconds or an ISO time like 2021-03-01T12:00, not {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+class _progress:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, total: int, quiet: bool = False) -> None:
+        self._bar = None
+        if not quiet and sys.stderr.isatty() and total > 0:
+            self._bar = typer.progressbar(length=total, label="replaying", file=sys.stderr)
+
+    def __enter__(self):
+        if self._bar is None:
+            return lambda done: None
+        self._bar.__enter__()
+        state = {"done": 0}
+
+        def advance(done: int) -> None:
+            self._bar.update(done - state["done"])
+            state["done"] = done
+
+        return advance
+
+    def __exit__(self, *exc_info) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)

@@ -1,0 +1,58 @@
+"""The offline demo: a bundled sample of real candles, replayed through the tick path."""
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from papertrade.adapters.csv_candles import CandleFile
+from papertrade.adapters.plots import write_plot
+from papertrade.bootstrap import open_ledger
+from papertrade.services.performance import Performance, from_ledger
+from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
+from papertrade.services.replay import replay
+from papertrade.settings import Settings
+
+SAMPLE = "binance_BTC-USDT_1h_2021-01_2021-04.csv"
+SYMBOL = "BTC/USDT"
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    performance: Performance
+    title: str
+    ledger_path: Path
+    png: Path
+    html: Path
+
+
+def sample_path() -> Path:
+    return Path(str(files("papertrade") / "data" / SAMPLE))
+
+
+def run_demo(directory: Path, progress: Callable[[int], AbstractContextManager]) -> DemoOutcome:
+    """Create a demo RSI portfolio in a fresh SQLite file under `directory`, replay the sample
+    candle by candle through the LIVE tick path, and write the equity curve as PNG and HTML.
+
+    Touches no network: the candles come from the file bundled with papertrade.
+    """
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    database = directory / "demo-ledger.db"
+    for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        leftover.unlink(missing_ok=True)  # a throw-away ledger: start from nothing every time
+    ledger = open_ledger(Settings(database_url=str(database)), create=True, durable=False)
+    try:
+        request = parse_new_portfolio(name="Demo RSI bot", cash="10000", strategy="rsi", timeframe="1h")
+        portfolio = create_portfolio(ledger, request, now=0)
+        candles = CandleFile.load(sample_path(), portfolio.config.timeframe)
+        with progress(len(candles.bars)) as advance:
+            replay(ledger, candles, portfolio.id, SYMBOL, progress=advance)
+        performance = from_ledger(ledger, portfolio.id)
+    finally:
+        ledger.dispose()
+    title = f"papertrade demo: RSI(14) on {SYMBOL} 1h, January to April 2021 (real Binance candles)"
+    png = write_plot(performance, directory / "equity.png", title)
+    html = write_plot(performance, directory / "equity.html", title)
+    return DemoOutcome(performance, title, database, png, html)

@@ -1,0 +1,316 @@
+"""How a portfolio did: equity marked to market at every processed candle, round-trip trades,
+and per-symbol PnL, built the same way from the ledger (paper) and from a backtest.
+
+`statistics` computes backtesting.py's statistics, with its names and formulas, so that paper
+and backtest reports line up with each other and with what backtesting.py users know.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import pairwise
+
+from papertrade.adapters.unit_of_work import Ledger
+from papertrade.domain.money import ZERO, exact
+from papertrade.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class FillRow:
+    candle_ts: int
+    symbol: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    notional: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A BUY and the SELL that closed it (papertrade holds one position per symbol)."""
+
+    symbol: str
+    entry_ts: int
+    exit_ts: int
+    size: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    commissions: Decimal
+    pnl: Decimal  # after both fees
+
+    @property
+    def return_pct(self) -> float:
+        """backtesting.py's trade return: price change minus commissions per unit of entry value."""
+        gross = float(self.exit_price) / float(self.entry_price) - 1
+        return gross - float(self.commissions) / (float(self.size) * float(self.entry_price))
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolPnl:
+    symbol: str
+    quantity: Decimal
+    avg_cost: Decimal
+    last_price: Decimal | None
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees_paid: Decimal
+
+
+@dataclass
+class Performance:
+    """Everything the report needs; `times[i]` is the open time of the i-th processed candle."""
+
+    quote: str
+    initial_cash: Decimal
+    cash: Decimal | None = None  # at the end
+    times: list[int] = field(default_factory=list)
+    equity: list[Decimal] = field(default_factory=list)
+    in_market: list[bool] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+    symbols: list[SymbolPnl] = field(default_factory=list)
+    closes: dict[str, list[tuple[int, Decimal]]] = field(default_factory=dict)
+    first_trading_ts: int | None = None
+
+    @property
+    def fees(self) -> Decimal:
+        with exact():
+            return sum((f.fee for f in self.fills), ZERO)
+
+    def round_trips(self) -> list[RoundTrip]:
+        opened: dict[str, FillRow] = {}
+        trips = []
+        for fill in self.fills:
+            if fill.side == "BUY":
+                opened[fill.symbol] = fill
+            elif fill.symbol in opened:
+                entry = opened.pop(fill.symbol)
+                with exact():
+                    commissions = entry.fee + fill.fee
+                    pnl = fill.notional - entry.notional - commissions
+                trips.append(
+                    RoundTrip(
+                        fill.symbol,
+                        entry.candle_ts,
+                        fill.candle_ts,
+                        entry.quantity,
+                        entry.price,
+                        fill.price,
+                        commissions,
+                        pnl,
+                    )
+                )
+        return trips
+
+
+# -- from the ledger ------------------------------------------------------------------------
+
+
+def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
+    """The performance of a paper portfolio, from its tick journal and trades."""
+    if ledger is None:
+        raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
+    with ledger.unit_of_work() as uow:
+        stored = uow.portfolios.get(portfolio_id)
+        ticks = uow.ticks.list(portfolio_id)
+        trades = uow.trades.list(portfolio_id)
+    performance = Performance(stored.config.quote, stored.book.initial_cash, stored.book.cash)
+    performance.fills = [
+        FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl) for t in trades
+    ]
+    held: dict[str, Decimal] = {}
+    last_close: dict[str, Decimal] = {}
+    for tick in ticks:
+        symbol = tick.key.symbol
+        was_holding = any(q > 0 for q in held.values())
+        held[symbol], last_close[symbol] = tick.position_after, tick.close
+        performance.closes.setdefault(symbol, []).append((tick.key.candle_ts, tick.close))
+        if performance.first_trading_ts is None and not tick.reason.startswith("warming up"):
+            performance.first_trading_ts = tick.key.candle_ts
+        with exact():
+            equity = tick.cash_after + sum((q * last_close[s] for s, q in held.items()), ZERO)
+        point = (tick.key.candle_ts, equity, was_holding or any(q > 0 for q in held.values()))
+        _add_point(performance, *point)
+    performance.symbols = [
+        _symbol_pnl(position, last_close.get(symbol)) for symbol, position in sorted(stored.book.positions.items())
+    ]
+    return performance
+
+
+def _add_point(performance: Performance, ts: int, equity: Decimal, in_market: bool) -> None:
+    """One point per candle time: several symbols ticking on one candle share it."""
+    if performance.times and performance.times[-1] == ts:
+        performance.equity[-1] = equity
+        performance.in_market[-1] = performance.in_market[-1] or in_market
+        return
+    performance.times.append(ts)
+    performance.equity.append(equity)
+    performance.in_market.append(in_market)
+
+
+def _symbol_pnl(position, last_price: Decimal | None) -> SymbolPnl:
+    unrealized = position.unrealized_pnl(last_price) if last_price is not None and position.is_open else ZERO
+    return SymbolPnl(
+        position.symbol,
+        position.quantity,
+        position.avg_cost,
+        last_price,
+        position.realized_pnl,
+        unrealized,
+        position.fees_paid,
+    )
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+#: The statistics a report shows, in backtesting.py's order and with its names.
+STAT_NAMES = (
+    "Start", "End", "Duration", "Exposure Time [%]", "Equity Final [$]", "Equity Peak [$]", "Commissions [$]",
+    "Return [%]", "Buy & Hold Return [%]", "Return (Ann.) [%]", "Volatility (Ann.) [%]", "CAGR [%]",
+    "Sharpe Ratio", "Sortino Ratio", "Calmar Ratio", "Max. Drawdown [%]", "Avg. Drawdown [%]",
+    "Max. Drawdown Duration", "Avg. Drawdown Duration", "# Trades", "Win Rate [%]", "Best Trade [%]",
+    "Worst Trade [%]", "Avg. Trade [%]", "Max. Trade Duration", "Avg. Trade Duration", "Profit Factor",
+    "Expectancy [%]", "SQN",
+)  # fmt: skip
+
+
+def statistics(performance: Performance) -> dict[str, object]:
+    """backtesting.py's statistics of a performance (risk-free rate 0).
+
+    Money (equity, commissions) stays `Decimal`; ratios and percentages are floats (NaN where
+    undefined, as in backtesting.py); times are pandas Timestamps and Timedeltas. Annualized
+    figures use 365 days a year when the candles include weekends, 252 when they do not.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not performance.times:
+        raise NotFound("nothing to report yet: the portfolio has processed no candles")
+    index = pd.to_datetime(pd.Series(performance.times), unit="ms", utc=True)
+    index = pd.DatetimeIndex(index)
+    equity = np.array([float(e) for e in performance.equity])
+    period = _period(index)
+    stats: dict[str, object] = {
+        "Start": index[0],
+        "End": index[-1],
+        "Duration": index[-1] - index[0],
+        "Exposure Time [%]": float(np.mean(performance.in_market)) * 100,
+        "Equity Final [$]": performance.equity[-1],
+        "Equity Peak [$]": max(performance.equity),
+        "Commissions [$]": performance.fees,
+        "Return [%]": (equity[-1] - equity[0]) / equity[0] * 100,
+        "Buy & Hold Return [%]": _buy_and_hold(performance),
+    }
+    stats.update(_risk(index, equity, stats["Duration"]))
+    stats.update(_drawdowns(index, equity, period, stats["_annualized"]))
+    stats.update(_trades(performance, period))
+    del stats["_annualized"]
+    return {name: stats[name] for name in STAT_NAMES}
+
+
+def _period(index):
+    import pandas as pd
+
+    return pd.Series(index[-100:]).diff().dropna().median() if len(index) > 1 else pd.Timedelta(0)
+
+
+def _ceil(value, period):
+    import pandas as pd
+
+    if not isinstance(value, pd.Timedelta) or pd.isna(value) or not period:
+        return value
+    return value.ceil(period.resolution_string)
+
+
+def _geometric_mean(returns) -> float:
+    import numpy as np
+
+    growth = np.asarray(returns, dtype=float)
+    growth = np.nan_to_num(growth, nan=0.0) + 1
+    if np.any(growth <= 0):
+        return 0.0
+    return float(np.exp(np.log(growth).sum() / (len(growth) or np.nan)) - 1)
+
+
+def _buy_and_hold(performance: Performance) -> float:
+    """Return of holding each traded symbol from the first candle the strategy could trade."""
+    import numpy as np
+
+    start = performance.first_trading_ts if performance.first_trading_ts is not None else performance.times[0]
+    returns = []
+    for closes in performance.closes.values():
+        tradable = [close for ts, close in closes if ts >= start]
+        if tradable:
+            returns.append((float(tradable[-1]) - float(tradable[0])) / float(tradable[0]) * 100)
+    return float(np.mean(returns)) if returns else float("nan")
+
+
+def _risk(index, equity, duration) -> dict[str, object]:
+    import numpy as np
+    import pandas as pd
+
+    weekends = index.day_of_week.to_series().between(5, 6).mean() > 2 / 7 * 0.6
+    days_a_year = 365 if weekends else 252
+    daily = pd.Series(equity, index=index).resample("D").last().dropna().pct_change().dropna()
+    mean_daily = _geometric_mean(daily)
+    annualized = (1 + mean_daily) ** days_a_year - 1
+    variance = daily.var(ddof=int(bool(daily.shape[0]))) if len(daily) else float("nan")
+    volatility = np.sqrt((variance + (1 + mean_daily) ** 2) ** days_a_year - (1 + mean_daily) ** (2 * days_a_year))
+    years = (duration.days + duration.seconds / 86400) / 365.25
+    with np.errstate(divide="ignore", invalid="ignore"):
+        downside = np.sqrt(np.mean(daily.clip(upper=0) ** 2)) * np.sqrt(days_a_year) if len(daily) else np.nan
+        sortino = annualized / downside if downside else np.nan
+    return {
+        "Return (Ann.) [%]": annualized * 100,
+        "Volatility (Ann.) [%]": float(volatility * 100),
+        "CAGR [%]": ((equity[-1] / equity[0]) ** (1 / years) - 1) * 100 if years else float("nan"),
+        "Sharpe Ratio": (annualized * 100) / (volatility * 100) if volatility else float("nan"),
+        "Sortino Ratio": float(sortino),
+        "_annualized": annualized,
+    }
+
+
+def _drawdowns(index, equity, period, annualized: float) -> dict[str, object]:
+    import numpy as np
+    import pandas as pd
+
+    drawdown = 1 - equity / np.maximum.accumulate(equity)
+    peaks_at = np.unique(np.r_[(drawdown == 0).nonzero()[0], len(drawdown) - 1])
+    durations, depths = [], []
+    for previous, current in pairwise(peaks_at):
+        if current > previous + 1:  # a drawdown lasted from `previous` until `current`
+            durations.append(index[current] - index[previous])
+            depths.append(drawdown[previous : current + 1].max())
+    max_drawdown = float(np.nan_to_num(drawdown.max()))
+    return {
+        "Calmar Ratio": annualized / max_drawdown if max_drawdown else float("nan"),
+        "Max. Drawdown [%]": -max_drawdown * 100,
+        "Avg. Drawdown [%]": -float(np.mean(depths)) * 100 if depths else float("nan"),
+        "Max. Drawdown Duration": _ceil(max(durations), period) if durations else pd.NaT,
+        "Avg. Drawdown Duration": _ceil(pd.Series(durations).mean(), period) if durations else pd.NaT,
+    }
+
+
+def _trades(performance: Performance, period) -> dict[str, object]:
+    import numpy as np
+    import pandas as pd
+
+    trips = performance.round_trips()
+    pnl = pd.Series([float(t.pnl) for t in trips], dtype=float)
+    returns = pd.Series([t.return_pct for t in trips], dtype=float)
+    durations = pd.Series([pd.Timedelta(milliseconds=t.exit_ts - t.entry_ts) for t in trips], dtype="timedelta64[ns]")
+    count = len(trips)
+    losses = abs(returns[returns < 0].sum())
+    spread = pnl.std() if count > 1 else float("nan")
+    return {
+        "# Trades": count,
+        "Win Rate [%]": float((pnl > 0).mean() * 100) if count else float("nan"),
+        "Best Trade [%]": float(returns.max() * 100) if count else float("nan"),
+        "Worst Trade [%]": float(returns.min() * 100) if count else float("nan"),
+        "Avg. Trade [%]": _geometric_mean(returns) * 100 if count else float("nan"),
+        "Max. Trade Duration": _ceil(durations.max(), period) if count else pd.NaT,
+        "Avg. Trade Duration": _ceil(durations.mean(), period) if count else pd.NaT,
+        "Profit Factor": float(returns[returns > 0].sum() / losses) if losses else float("nan"),
+        "Expectancy [%]": float(returns.mean() * 100) if count else float("nan"),
+        "SQN": float(np.sqrt(count) * pnl.mean() / spread) if count and spread else float("nan"),
+    }

@@ -1,0 +1,142 @@
+"""`report`, `backtest`, `replay` and `demo` through the real entry point."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from papertrade.services.performance import STAT_NAMES
+from tests.support.cli import run_inprocess
+from tests.support.databases import file_state
+from tests.support.paths import DATA, VENV_BIN
+
+HOURS = DATA / "binance_BTC-USDT_1h.csv"
+
+
+@pytest.fixture
+def replayed(tmp_path, capsys):
+    """A portfolio after replaying 1,500 real hours through the tick path."""
+    db = str(tmp_path / "ledger.db")
+    run_inprocess(capsys, "--db", db, "create-portfolio", "bot", "10000", "--strategy", "sma-cross")
+    result = run_inprocess(
+        capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", str(HOURS), "--to", "2021-01-31T23:00"
+    )
+    assert result.code == 0, result.stderr
+    return db
+
+
+def test_replay_summarises_what_it_did_and_is_idempotent(replayed, capsys):
+    again = run_inprocess(
+        capsys,
+        "--db",
+        replayed,
+        "replay",
+        "1",
+        "BTC/USDT",
+        "--data",
+        str(HOURS),
+        "--from",
+        "2021-01-01",
+        "--to",
+        "2021-01-31T23:00",
+        "--json",
+    )
+    summary = json.loads(again.stdout)
+    assert summary["statuses"] == {"duplicate": summary["candles"]} and summary["candles"] == 744
+
+
+def test_report_json_has_every_statistic_and_the_trades(replayed, capsys):
+    document = json.loads(run_inprocess(capsys, "--db", replayed, "report", "1", "--json").stdout)
+    assert list(document["stats"]) == list(STAT_NAMES)
+    stats = document["stats"]
+    assert stats["Start"] == "2020-12-01T00:00:00Z" and stats["End"] == "2021-01-31T23:00:00Z"
+    assert isinstance(stats["Equity Final [$]"], str) and isinstance(stats["Commissions [$]"], str)
+    assert isinstance(stats["Return [%]"], float) and stats["# Trades"] == len(document["trades"]) // 2
+    trade = document["trades"][0]
+    assert set(trade) >= {"candle_ts", "side", "quantity", "price", "fee"} and isinstance(trade["price"], str)
+    (symbol,) = document["symbols"]
+    assert symbol["symbol"] == "BTC/USDT" and isinstance(symbol["realized_pnl"], str)
+
+
+def test_report_for_humans_is_a_table(replayed, capsys):
+    text = run_inprocess(capsys, "--db", replayed, "report", "1").stdout
+    assert re.search(r"^Sharpe Ratio\s+-?[\d,.]+$", text, re.M)
+    assert re.search(r"^BTC/USDT\s", text, re.M)
+
+
+def test_report_writes_one_self_contained_html_page(replayed, capsys, tmp_path):
+    page = tmp_path / "equity.html"
+    result = run_inprocess(capsys, "--db", replayed, "report", "1", "--plot", str(page))
+    assert result.code == 0 and f"Chart written to {page}" in result.stdout
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and '"equity":[' in html
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html), "no external resources"
+    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"]
+
+
+def test_report_writes_a_png(replayed, capsys, tmp_path):
+    png = tmp_path / "equity.png"
+    assert run_inprocess(capsys, "--db", replayed, "report", "1", "--plot", str(png)).code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_backtest_json_gives_stats_and_trades(capsys):
+    result = run_inprocess(capsys, "backtest", "--strategy", "rsi", "--data", str(HOURS), "--json")
+    document = json.loads(result.stdout)
+    assert list(document["stats"]) == list(STAT_NAMES)
+    assert document["trades"] and set(document["trades"][0]) >= {"candle_ts", "side", "quantity", "price", "fee"}
+    assert document["symbols"][0]["symbol"] == "BTC/USDT"
+
+
+def test_backtest_options_change_the_fills(capsys):
+    def first_buy(*options):
+        result = run_inprocess(capsys, "backtest", "--strategy", "rsi", "--data", str(HOURS), "--json", *options)
+        return json.loads(result.stdout)["trades"][0]
+
+    plain, costly = first_buy(), first_buy("--fee-rate", "0.002", "--slippage-bps", "10", "--cash", "5000")
+    assert costly["candle_ts"] == plain["candle_ts"]
+    assert float(costly["price"]) == pytest.approx(float(plain["price"]) * 1.001)
+    assert float(costly["quantity"]) < float(plain["quantity"]) / 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backtest", "--strategy", "rsi", "--data", "/no/such.csv"], "cannot read"),
+        (["backtest", "--strategy", "nope", "--data", str(HOURS)], "unknown strategy"),
+        (["backtest", "--strategy", "rsi", "--data", str(HOURS), "--cash", "-1"], "cash must be positive"),
+        (["backtest", "--strategy", "rsi", "--data", str(HOURS), "--plot", "chart.jpg"], "png or .html"),
+        (["backtest", "--strategy", "rsi", "--data", str(DATA / "SOURCES.md")], "must start with the header"),
+        (["replay", "1", "BTC/USDT", "--data", str(DATA / "binance_BTC-USDT_1d.csv")], "holds 1d candles but"),
+        (["replay", "1", "BTC/USDT", "--data", str(HOURS), "--from", "yesterday"], "--from takes"),
+        (["replay", "1", "ETH/USDT", "--data", str(HOURS), "--to", "2021-01-01"], "holds BTC/USDT"),
+        (["report", "2"], "no portfolio with id 2"),
+    ],
+)
+def test_bad_report_input_exits_2_and_writes_nothing(replayed, capsys, args, message):
+    before = file_state(__import__("pathlib").Path(replayed))
+    result = run_inprocess(capsys, "--db", replayed, *args)
+    assert result.code == 2 and len(result.error_lines) == 1 and message in result.stderr, result.stderr
+    assert file_state(__import__("pathlib").Path(replayed)) == before
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1) to cut the network")
+def test_the_demo_runs_offline_and_writes_an_equity_curve(tmp_path):
+    no_network = ["unshare", "--net"]
+    if subprocess.run([*no_network, "true"], capture_output=True).returncode != 0:
+        pytest.skip("this machine does not allow a process without network (unshare --net)")
+    completed = subprocess.run(
+        [*no_network, str(VENV_BIN / "papertrade"), "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert "Return [%]" in out and "# Trades" in out
+    png = tmp_path / "demo" / "equity.png"
+    assert f"Equity curve: {png}" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "demo" / "equity.html").exists()

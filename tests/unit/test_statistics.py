@@ -1,0 +1,113 @@
+"""backtesting.py's statistics over small performances whose answers are worked out by hand."""
+
+import math
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from papertrade.services.performance import STAT_NAMES, FillRow, Performance, statistics
+
+D = Decimal
+DAY = 86_400_000
+START = 1_609_459_200_000  # 2021-01-01 00:00 UTC, a Friday
+
+
+def daily(equity, in_market, fills=(), closes=None):
+    times = [START + i * DAY for i in range(len(equity))]
+    performance = Performance("USDT", D(str(equity[0])))
+    performance.times = times
+    performance.equity = [D(str(e)) for e in equity]
+    performance.in_market = list(in_market)
+    performance.fills = list(fills)
+    performance.closes = {"BTC/USDT": list(zip(times, [D(str(c)) for c in (closes or equity)], strict=True))}
+    return performance
+
+
+def fill(day, side, quantity, price, fee):
+    q, p = D(quantity), D(price)
+    return FillRow(START + day * DAY, "BTC/USDT", side, q, p, D(fee), q * p, D(0))
+
+
+@pytest.fixture
+def one_round_trip():
+    # BUY 10 at 10 (fee 1) on day 1, SELL 10 at 12 (fee 1.2) on day 3
+    return daily(
+        [100, 99, 110, 117.8, 117.8],
+        [False, True, True, True, False],
+        [fill(1, "BUY", 10, 10, 1), fill(3, "SELL", 10, 12, "1.2")],
+        closes=[10, 10, 11, 12, 12],
+    )
+
+
+def test_the_names_and_order_are_backtesting_py_s(one_round_trip):
+    assert list(statistics(one_round_trip)) == list(STAT_NAMES)
+    assert len(STAT_NAMES) == 29
+
+
+def test_a_round_trip(one_round_trip):
+    s = statistics(one_round_trip)
+    assert s["Start"] == pd.Timestamp("2021-01-01", tz="UTC")
+    assert s["Duration"] == pd.Timedelta(days=4)
+    assert s["Equity Final [$]"] == D("117.8") and s["Equity Peak [$]"] == D("117.8")
+    assert s["Commissions [$]"] == D("2.2")
+    assert s["Return [%]"] == pytest.approx(17.8)
+    assert s["Exposure Time [%]"] == pytest.approx(60)
+    assert s["Buy & Hold Return [%]"] == pytest.approx(20)
+    assert s["Max. Drawdown [%]"] == pytest.approx(-1)
+    assert s["Max. Drawdown Duration"] == pd.Timedelta(days=2)
+    assert s["# Trades"] == 1 and s["Win Rate [%]"] == 100
+    # (12 / 10 - 1) - 2.2 / (10 * 10) = 0.178
+    for name in ("Best Trade [%]", "Worst Trade [%]", "Avg. Trade [%]"):
+        assert s[name] == pytest.approx(17.8)
+    assert s["Expectancy [%]"] == pytest.approx(17.8)
+    assert s["Max. Trade Duration"] == pd.Timedelta(days=2)
+    assert math.isnan(s["Profit Factor"]) and math.isnan(s["SQN"])  # no losses; one trade
+
+
+def test_annualized_figures_use_365_days_when_weekends_trade(one_round_trip):
+    s = statistics(one_round_trip)
+    daily_returns = [99 / 100 - 1, 110 / 99 - 1, 117.8 / 110 - 1, 0.0]
+    growth = math.prod(1 + r for r in daily_returns) ** (1 / 4)
+    assert s["Return (Ann.) [%]"] == pytest.approx((growth**365 - 1) * 100)
+    assert s["CAGR [%]"] == pytest.approx(((117.8 / 100) ** (365.25 / 4) - 1) * 100)
+    assert s["Sharpe Ratio"] == pytest.approx(s["Return (Ann.) [%]"] / s["Volatility (Ann.) [%]"])
+    assert s["Calmar Ratio"] == pytest.approx((growth**365 - 1) / 0.01)
+
+
+def test_weekday_only_markets_annualize_over_252_days():
+    equity = [100 + i for i in range(30)]
+    times = [t for t in pd.bdate_range("2021-01-04", periods=30, tz="UTC")]
+    performance = Performance("USD", D(100))
+    performance.times = [int(t.timestamp() * 1000) for t in times]
+    performance.equity = [D(str(e)) for e in equity]
+    performance.in_market = [True] * 30
+    performance.closes = {"IBM/USD": list(zip(performance.times, performance.equity, strict=True))}
+    s = statistics(performance)
+    returns = pd.Series(equity, dtype=float).pct_change().dropna()
+    growth = math.prod(1 + returns) ** (1 / len(returns))
+    assert s["Return (Ann.) [%]"] == pytest.approx((growth**252 - 1) * 100)
+
+
+def test_losing_and_winning_trades():
+    fills = [
+        fill(0, "BUY", 1, 100, 0), fill(1, "SELL", 1, 110, 0),  # +10 %
+        fill(2, "BUY", 1, 100, 0), fill(3, "SELL", 1, 95, 0),  # -5 %
+        fill(4, "BUY", 1, 100, 0), fill(5, "SELL", 1, 102, 0),  # +2 %
+    ]  # fmt: skip
+    s = statistics(daily([100, 110, 110, 105, 105, 107], [True] * 6, fills))
+    assert s["# Trades"] == 3
+    assert s["Win Rate [%]"] == pytest.approx(200 / 3)
+    assert s["Best Trade [%]"] == pytest.approx(10) and s["Worst Trade [%]"] == pytest.approx(-5)
+    assert s["Profit Factor"] == pytest.approx(0.12 / 0.05)
+    assert s["Expectancy [%]"] == pytest.approx(7 / 3)
+    assert s["Avg. Trade [%]"] == pytest.approx(((1.10 * 0.95 * 1.02) ** (1 / 3) - 1) * 100)
+    pnl = pd.Series([10.0, -5.0, 2.0])
+    assert s["SQN"] == pytest.approx(math.sqrt(3) * pnl.mean() / pnl.std())
+
+
+def test_an_open_position_is_exposure_but_not_a_trade():
+    s = statistics(daily([100, 100, 120], [False, True, True], [fill(1, "BUY", 1, 100, 0)]))
+    assert s["# Trades"] == 0 and math.isnan(s["Win Rate [%]"])
+    assert s["Exposure Time [%]"] == pytest.approx(200 / 3)
+    assert s["Equity Final [$]"] == D(120)
