@@ -28,7 +28,7 @@ from papertrade.settings import Settings
 from tests.support.databases import migrate
 from tests.support.paths import DATA
 
-FIRST, LAST = 300, 700  # candles replayed (the file's earlier candles are the warm-up)
+FIRST, LAST = 300, 2300  # candles replayed (the file's earlier candles are the warm-up)
 KILLS = 110
 STRATEGY = ["fast=2", "slow=5"]
 
