@@ -1,3 +1,3 @@
-from papertrade.cli.app import main
+from papertrade.cli import main
 
 main()

@@ -34,5 +34,13 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
+def long_running() -> None:
+    """Collect garbage again from here on (see `main`), never rescanning what start-up made."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from papertrade.cli import output
-from papertrade.cli.context import state
+from papertrade.cli.context import long_running, state
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON: {'stats': ..., 'trades': ...}.")]
 PlotOption = Annotated[
@@ -55,6 +55,7 @@ def backtest(
     name = symbol or symbol_from_filename(data)
     _, quote = parse_symbol(name)
     candles = CandleFile.load(data)
+    long_running()
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote)
     show(performance, f"Backtest of {strategy} on {name} {candles.timeframe}", json, plot)
 
@@ -94,6 +95,7 @@ def replay(
             f"{portfolio.config.timeframe}"
         )
     bars = candles.between(first if first is not None else 0, last if last is not None else 2**62)
+    long_running()
     with _progress(len(bars), json) as advance:
         summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance)
     final = get_portfolio(ledger, portfolio_id).book
@@ -123,6 +125,7 @@ def demo(
     """Replay a bundled sample of real BTC/USDT candles through the tick path, offline, and report."""
     from papertrade.services.demo import run_demo
 
+    long_running()
     outcome = run_demo(directory, progress=_progress)
     show(outcome.performance, outcome.title, False, None)
     typer.echo("")
