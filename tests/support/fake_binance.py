@@ -93,6 +93,7 @@ class Fault:
     path: str = "/klines"
     times: int | None = None
     payload: object = None
+    symbol: str | None = None  # only requests for this exchange symbol id
 
 
 @dataclass
@@ -104,6 +105,7 @@ class FakeBinanceState:
     faults: list[Fault] = field(default_factory=list)
     requests: Counter = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
+    arrivals: list[tuple[float, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -149,9 +151,9 @@ class FakeBinance:
     def add_series(self, symbol_id: str, interval: str, rows) -> None:
         self.state.series[(symbol_id, interval)] = tuple(rows)
 
-    def inject(self, kind: str, path: str = "/klines", times: int | None = None, payload=None) -> None:
+    def inject(self, kind: str, path: str = "/klines", times: int | None = None, payload=None, symbol=None) -> None:
         with self.state.lock:
-            self.state.faults.append(Fault(kind, path, times, payload))
+            self.state.faults.append(Fault(kind, path, times, payload, symbol))
 
     def clear_faults(self) -> None:
         with self.state.lock:
@@ -161,6 +163,7 @@ class FakeBinance:
         with self.state.lock:
             self.state.requests.clear()
             self.state.log.clear()
+            self.state.arrivals.clear()
 
     def count(self, path_suffix: str) -> int:
         return sum(n for path, n in self.state.requests.items() if path.endswith(path_suffix))
@@ -191,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests[url.path] += 1
             state.log.append(self.path)
-            fault = self._take_fault(state, url.path)
+            state.arrivals.append((time.monotonic(), self.path))
+            fault = self._take_fault(state, url.path, query.get("symbol"))
         if fault is not None and self._misbehave(fault):
             return
         routes = {
@@ -238,9 +242,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- faults ---------------------------------------------------------------------------
 
-    def _take_fault(self, state: FakeBinanceState, path: str) -> Fault | None:
+    def _take_fault(self, state: FakeBinanceState, path: str, symbol: str | None) -> Fault | None:
         for fault in state.faults:
-            if path.endswith(fault.path):
+            if path.endswith(fault.path) and fault.symbol in (None, symbol):
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:

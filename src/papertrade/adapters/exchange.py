@@ -74,6 +74,16 @@ class CcxtMarketData:
         self._exchange.set_markets([dict(cached if cached is not None else description)])
         return self._to_market(cached if cached is not None else description), description
 
+    def describe_many(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """Descriptions of the listed ones among `symbols`, from one market-list request."""
+        markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
+        return {symbol: _plain(markets[symbol]) for symbol in symbols if symbol in markets}
+
+    @property
+    def rate_limit(self) -> float:
+        """Seconds to leave between requests, as ccxt knows them (0 when limiting is off)."""
+        return self._exchange.rateLimit / 1000 if self._exchange.enableRateLimit else 0.0
+
     def _describe(self, symbol: str) -> dict[str, Any]:
         markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
         if symbol not in markets:
