@@ -10,6 +10,7 @@ prove how papertrade behaves when an exchange misbehaves.
         os.environ["PAPERTRADE_CCXT_CONFIG"] = json.dumps(server.ccxt_config())
 """
 
+import bisect
 import csv
 import json
 import threading
@@ -106,6 +107,7 @@ class FakeBinanceState:
     requests: Counter = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
     arrivals: list[tuple[float, str]] = field(default_factory=list)
+    times: dict[tuple[str, str], tuple] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -230,14 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
         if interval not in INTERVAL_MS:
             return 400, {"code": -1120, "msg": "Invalid interval."}
         limit = min(int(query.get("limit", 500)), 1000)
-        rows = visible_rows(state, symbol, interval)
-        if "startTime" in query:
-            start = int(query["startTime"])
-            rows = [r for r in rows if r[0] >= start]
-        if "endTime" in query:
-            end = int(query["endTime"])
-            rows = [r for r in rows if r[0] <= end]
-        rows = rows[:limit] if "startTime" in query else rows[-limit:]
+        start = int(query["startTime"]) if "startTime" in query else None
+        end = int(query["endTime"]) if "endTime" in query else None
+        rows = visible_rows(state, symbol, interval, start, end, limit)
         return 200, [to_kline(row, INTERVAL_MS[interval]) for row in rows]
 
     # -- faults ---------------------------------------------------------------------------
@@ -294,23 +291,39 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-def visible_rows(state: FakeBinanceState, symbol: str, interval: str) -> list[tuple]:
-    """Candles the exchange would show at its `now`: all closed ones, then the forming one.
-
-    The forming candle is made obviously partial (it closes at its open), so a test can tell
-    if it ever reaches a strategy.
-    """
+def visible_rows(
+    state: FakeBinanceState,
+    symbol: str,
+    interval: str,
+    start: int | None = None,
+    end: int | None = None,
+    limit: int = 1000,
+) -> list[tuple]:
+    """Candles the exchange would answer with at its `now`: from `start` (or the latest `limit`),
+    closed ones and then the forming one, which is made obviously partial (it closes at its
+    open) so a test can tell if it ever reaches a strategy."""
     now, step, offset = state.clock(), INTERVAL_MS[interval], state.offset_ms
+    series = state.series.get((symbol, interval), ())
+    times = _times(state, symbol, interval)
+    stop = bisect.bisect_right(times, now - offset)  # opened by now
+    if end is not None:
+        stop = min(stop, bisect.bisect_right(times, end - offset))
+    first = bisect.bisect_left(times, start - offset) if start is not None else max(0, stop - limit)
     rows = []
-    for ts, o, h, low, c, v in state.series.get((symbol, interval), ()):
+    for ts, o, h, low, c, v in series[first : min(stop, first + limit)]:
         shifted = ts + offset
-        if shifted > now:
-            break
-        if shifted + step > now:
-            rows.append((shifted, o, o, o, o, "0.001"))
-        else:
-            rows.append((shifted, o, h, low, c, v))
+        rows.append((shifted, o, o, o, o, "0.001") if shifted + step > now else (shifted, o, h, low, c, v))
     return rows
+
+
+def _times(state: FakeBinanceState, symbol: str, interval: str) -> list[int]:
+    key = (symbol, interval)
+    series = state.series.get(key, ())
+    cached = state.times.get(key)
+    if cached is None or cached[0] is not series:
+        cached = (series, [row[0] for row in series])
+        state.times[key] = cached
+    return cached[1]
 
 
 def to_kline(row: tuple, step: int) -> list:

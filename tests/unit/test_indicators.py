@@ -4,7 +4,13 @@ import talib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papertrade.strategies.indicators import simple_mean, simple_mean_last, wilder_rsi, wilder_rsi_last
+from papertrade.strategies.indicators import (
+    simple_mean,
+    simple_mean_last,
+    wilder_rsi,
+    wilder_rsi_last,
+    wilder_rsi_rolling,
+)
 from tests.support.paths import DATA
 
 FILES = sorted(DATA.glob("*.csv"))
@@ -56,3 +62,17 @@ def test_simple_means_agree_in_both_forms(prices, length):
     assert list(simple_mean(windows, length)) == [simple_mean_last(w, length) for w in windows]
     assert list(simple_mean(windows, length, 1)) == [simple_mean_last(w, length, 1) for w in windows]
     assert simple_mean_last(series, length) == pytest.approx(series[-length:].mean())
+
+
+@pytest.mark.parametrize("path", FILES[:3], ids=lambda p: p.stem)
+@pytest.mark.parametrize(("period", "length", "block"), [(14, 250, 16384), (14, 250, 1000), (3, 20, 7)])
+def test_the_rolling_rsi_is_bit_identical_to_the_windowed_one(path, period, length, block):
+    series = closes(path)[:5000]
+    rolling = wilder_rsi_rolling(series, period, length, block=block)
+    windows = np.lib.stride_tricks.sliding_window_view(series, length)
+    assert np.isnan(rolling[: length - 1]).all()
+    assert np.array_equal(rolling[length - 1 :], wilder_rsi(windows, period))
+
+
+def test_the_rolling_rsi_of_a_short_series_is_all_nan():
+    assert np.isnan(wilder_rsi_rolling(np.arange(1.0, 11.0), 3, 20)).all()

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from papertrade.services.performance import STAT_NAMES, FillRow, Performance, statistics
+from papertrade.services.performance import STAT_NAMES, EquitySeries, FillRow, Performance, statistics
 
 D = Decimal
 DAY = 86_400_000
@@ -17,10 +17,10 @@ def daily(equity, in_market, fills=(), closes=None):
     times = [START + i * DAY for i in range(len(equity))]
     performance = Performance("USDT", D(str(equity[0])))
     performance.times = times
-    performance.equity = [D(str(e)) for e in equity]
+    performance.equity = EquitySeries.of([D(str(e)) for e in equity])
     performance.in_market = list(in_market)
     performance.fills = list(fills)
-    performance.closes = {"BTC/USDT": list(zip(times, [D(str(c)) for c in (closes or equity)], strict=True))}
+    performance.prices = {"BTC/USDT": (times, [float(c) for c in (closes or equity)])}
     return performance
 
 
@@ -80,9 +80,9 @@ def test_weekday_only_markets_annualize_over_252_days():
     times = [t for t in pd.bdate_range("2021-01-04", periods=30, tz="UTC")]
     performance = Performance("USD", D(100))
     performance.times = [int(t.timestamp() * 1000) for t in times]
-    performance.equity = [D(str(e)) for e in equity]
+    performance.equity = EquitySeries.of([D(str(e)) for e in equity])
     performance.in_market = [True] * 30
-    performance.closes = {"IBM/USD": list(zip(performance.times, performance.equity, strict=True))}
+    performance.prices = {"IBM/USD": (performance.times, [float(e) for e in equity])}
     s = statistics(performance)
     returns = pd.Series(equity, dtype=float).pct_change().dropna()
     growth = math.prod(1 + returns) ** (1 / len(returns))

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from papertrade.domain.bars import Bar, validate_series
 from papertrade.domain.fills import Market
 from papertrade.domain.timeframes import SUPPORTED, Timeframe
 from papertrade.errors import DataError, InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 
@@ -116,3 +120,100 @@ def _infer_timeframe(path: Path, bars: tuple[Bar, ...]) -> Timeframe:
         if candidate.ms == spacing:
             return candidate
     raise InputError(f"{path}: candles {spacing} ms apart are not a supported timeframe")
+
+
+@dataclass(frozen=True)
+class CandleColumns:
+    """A candle file as columns, for backtests over hundreds of thousands of candles: integer
+    open times and float prices to compute with, and each row's exact text for the few values
+    that become money (`exact`)."""
+
+    path: Path
+    timeframe: Timeframe
+    ts: "np.ndarray"
+    floats: dict[str, "np.ndarray"]
+    lines: list[str]
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def exact(self, index: int, column: str = "close") -> Decimal:
+        return Decimal(self.lines[index].split(",")[HEADER.index(column)])
+
+    def frame(self):
+        """The DataFrame strategies receive (see `papertrade.strategies.runner.CandleWindow`)."""
+        import pandas as pd
+
+        index = pd.DatetimeIndex(self.ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
+        return pd.DataFrame({"ts": self.ts, **self.floats}, index=index)
+
+    def candle_file(self) -> CandleFile:
+        """The same candles as exact `Bar`s (slower; for strategies without `decide_series`)."""
+        return CandleFile(
+            self.path,
+            tuple(_bar(self.path, i + 2, line.split(",")) for i, line in enumerate(self.lines)),
+            self.timeframe,
+        )
+
+
+def load_columns(path: Path | str, timeframe: Timeframe | None = None) -> CandleColumns:
+    """Read and validate a candle file into columns (the same rules as `CandleFile.load`)."""
+    import numpy as np
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    lines = text.splitlines()
+    if not lines or lines[0].split(",") != HEADER:
+        raise InputError(f"{path} must start with the header {','.join(HEADER)}")
+    lines = [line for line in lines[1:] if line]
+    try:
+        # pandas 3's C parser rounds correctly, as Python's float() does: a backtest's floats
+        # equal a tick's float(Decimal) bit for bit (tests/unit/test_candle_files.py checks it).
+        table = pd.read_csv(path, dtype={"timestamp": np.int64, **dict.fromkeys(HEADER[1:], np.float64)}, engine="c")
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: {str(exc).splitlines()[0]}") from None
+    ts = table["timestamp"].to_numpy()
+    floats = {name: table[name].to_numpy() for name in HEADER[1:]}
+    if len(ts) != len(lines):
+        raise InputError(f"{path}: some lines could not be read as candles")
+    if len(ts) < 2 and timeframe is None:
+        raise InputError(f"{path} needs at least two candles to tell its timeframe")
+    timeframe = timeframe or _infer_timeframe_from(path, ts)
+    _validate_columns(path, ts, floats, timeframe)
+    return CandleColumns(path, timeframe, ts, floats, lines)
+
+
+def _infer_timeframe_from(path: Path, ts) -> Timeframe:
+    import numpy as np
+
+    spacing = int(np.diff(ts).min())
+    if spacing <= 0:
+        raise InputError(f"{path}: timestamps must be strictly increasing")
+    for name in SUPPORTED:
+        candidate = Timeframe.parse(name)
+        if candidate.ms == spacing:
+            return candidate
+    raise InputError(f"{path}: candles {spacing} ms apart are not a supported timeframe")
+
+
+def _validate_columns(path: Path, ts, floats, timeframe: Timeframe) -> None:
+    """The checks of `validate_series`, over whole columns at once."""
+    import numpy as np
+
+    o, h, low, c, v = (floats[name] for name in HEADER[1:])
+    checks = [
+        (~(np.isfinite(o) & np.isfinite(h) & np.isfinite(low) & np.isfinite(c)) | (o <= 0) | (h <= 0) | (low <= 0)
+         | (c <= 0), "has a price that is not a positive number"),
+        (~np.isfinite(v) | (v < 0), "has a negative or non-finite volume"),
+        ((h < np.maximum(o, c)) | (low > np.minimum(o, c)), "has high/low outside its open and close"),
+        (ts % timeframe.ms != 0, f"does not open on the {timeframe} grid"),
+        (np.r_[False, np.diff(ts) <= 0], "is out of order or repeats the one before"),
+    ]  # fmt: skip
+    for bad, problem in checks:
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{path} line {row + 2}: candle {int(ts[row])} {problem}")

@@ -16,7 +16,7 @@ def write_plot(performance: Performance, path: Path, title: str) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".png", ".html"):
         raise InputError(f"--plot takes a .png or .html file, not {path.name!r}")
-    if not performance.times:
+    if len(performance.times) == 0:
         raise InputError("nothing to plot yet: no candles were processed")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,23 +30,38 @@ def write_plot(performance: Performance, path: Path, title: str) -> Path:
 
 
 def _series(performance: Performance) -> dict:
-    equity = [float(e) for e in performance.equity]
-    peak, drawdown = float("-inf"), []
-    for value in equity:
-        peak = max(peak, value)
-        drawdown.append((value / peak - 1) * 100 if peak > 0 else 0.0)
-    symbol = next(iter(performance.closes), None)
-    closes = performance.closes.get(symbol, [])
+    """What the charts draw, thinned to at most `_POINTS` points (a chart is a few thousand
+    pixels wide; a backtest may have hundreds of thousands of candles)."""
+    import numpy as np
+
+    equity = performance.equity.floats()
+    peaks = np.maximum.accumulate(equity)
+    drawdown = np.where(peaks > 0, (equity / np.where(peaks > 0, peaks, 1) - 1) * 100, 0.0)
+    symbol = next(iter(performance.prices), None)
+    price_times, prices = performance.prices.get(symbol, ([], []))
+    keep = _every(len(equity))
+    keep_prices = _every(len(prices))
     return {
-        "times": performance.times,
-        "equity": equity,
-        "drawdown": drawdown,
+        "times": np.asarray(performance.times)[keep].tolist(),
+        "equity": equity[keep].tolist(),
+        "drawdown": drawdown[keep].tolist(),
         "symbol": symbol or "",
-        "price_times": [ts for ts, _ in closes],
-        "prices": [float(c) for _, c in closes],
+        "price_times": np.asarray(price_times)[keep_prices].tolist(),
+        "prices": np.asarray(prices, dtype=float)[keep_prices].tolist(),
         "buys": [[f.candle_ts, float(f.price)] for f in performance.fills if f.symbol == symbol and f.side == "BUY"],
         "sells": [[f.candle_ts, float(f.price)] for f in performance.fills if f.symbol == symbol and f.side == "SELL"],
     }
+
+
+_POINTS = 4000
+
+
+def _every(count: int):
+    """Indices that thin `count` points to about `_POINTS`, always keeping the last."""
+    import numpy as np
+
+    step = max(1, count // _POINTS)
+    return np.unique(np.r_[np.arange(0, count, step), count - 1]) if count else np.arange(0)
 
 
 def _png(performance: Performance, path: Path, title: str) -> None:

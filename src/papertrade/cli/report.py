@@ -43,7 +43,7 @@ def backtest(
     plot: PlotOption = None,
 ) -> None:
     """Backtest a strategy over a candle file in memory, with the live tick's rules and fill model."""
-    from papertrade.adapters.csv_candles import CandleFile, symbol_from_filename
+    from papertrade.adapters.csv_candles import load_columns, symbol_from_filename
     from papertrade.domain.portfolio import parse_cash, parse_fill_model, parse_symbol
     from papertrade.services.backtest import backtest as run_backtest
     from papertrade.services.portfolios import parse_param_pairs
@@ -54,7 +54,7 @@ def backtest(
     starting_cash = parse_cash(cash)
     name = symbol or symbol_from_filename(data)
     _, quote = parse_symbol(name)
-    candles = CandleFile.load(data)
+    candles = load_columns(data)
     long_running()
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote)
     show(performance, f"Backtest of {strategy} on {name} {candles.timeframe}", json, plot)

@@ -5,13 +5,19 @@ and per-symbol PnL, built the same way from the ledger (paper) and from a backte
 and backtest reports line up with each other and with what backtesting.py users know.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from papertrade.adapters.unit_of_work import Ledger
 from papertrade.domain.money import ZERO, exact
 from papertrade.errors import NotFound
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from papertrade.adapters.unit_of_work import Ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +63,64 @@ class SymbolPnl:
     fees_paid: Decimal
 
 
+class EquitySeries(Sequence[Decimal]):
+    """Equity at every processed candle: exact `Decimal`s on demand, floats for statistics.
+
+    A paper portfolio's equity is a list of exact values; a backtest over hundreds of thousands
+    of candles computes its floats in one go and an exact value only where one is asked for.
+    """
+
+    def __init__(self, floats: "np.ndarray", exact_at: Callable[[int], Decimal]) -> None:
+        self._floats = floats
+        self._exact_at = exact_at
+
+    @classmethod
+    def of(cls, values: Sequence[Decimal]) -> "EquitySeries":
+        import numpy as np
+
+        values = list(values)
+        return cls(np.array([float(v) for v in values], dtype=float), values.__getitem__)
+
+    def floats(self) -> "np.ndarray":
+        return self._floats
+
+    def __len__(self) -> int:
+        return len(self._floats)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._exact_at(index)
+
+    def peak(self) -> Decimal:
+        """The exact highest value (floats locate it; near-ties are settled exactly)."""
+        import numpy as np
+
+        top = self._floats.max()
+        candidates = np.flatnonzero(self._floats >= top - abs(top) * 1e-9)
+        return max(self[int(i)] for i in candidates)
+
+
 @dataclass
 class Performance:
-    """Everything the report needs; `times[i]` is the open time of the i-th processed candle."""
+    """Everything the report needs; `times[i]` is the open time of the i-th processed candle.
+
+    `prices[symbol]` holds the closes the portfolio saw, as (open times, float closes).
+    """
 
     quote: str
     initial_cash: Decimal
     cash: Decimal | None = None  # at the end
-    times: list[int] = field(default_factory=list)
-    equity: list[Decimal] = field(default_factory=list)
-    in_market: list[bool] = field(default_factory=list)
+    times: Sequence[int] = field(default_factory=list)
+    equity: EquitySeries = field(default_factory=lambda: EquitySeries.of([]))
+    in_market: Sequence[bool] = field(default_factory=list)
     fills: list[FillRow] = field(default_factory=list)
     symbols: list[SymbolPnl] = field(default_factory=list)
-    closes: dict[str, list[tuple[int, Decimal]]] = field(default_factory=dict)
+    prices: dict[str, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     first_trading_ts: int | None = None
 
     @property
@@ -106,7 +157,7 @@ class Performance:
 # -- from the ledger ------------------------------------------------------------------------
 
 
-def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
+def from_ledger(ledger: "Ledger | None", portfolio_id: int) -> Performance:
     """The performance of a paper portfolio, from its tick journal and trades."""
     if ledger is None:
         raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
@@ -120,32 +171,34 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
     ]
     held: dict[str, Decimal] = {}
     last_close: dict[str, Decimal] = {}
+    times: list[int] = []
+    equity: list[Decimal] = []
+    in_market: list[bool] = []
+    prices: dict[str, tuple[list[int], list[float]]] = {}
     for tick in ticks:
-        symbol = tick.key.symbol
+        symbol, ts = tick.key.symbol, tick.key.candle_ts
         was_holding = any(q > 0 for q in held.values())
         held[symbol], last_close[symbol] = tick.position_after, tick.close
-        performance.closes.setdefault(symbol, []).append((tick.key.candle_ts, tick.close))
+        seen = prices.setdefault(symbol, ([], []))
+        seen[0].append(ts)
+        seen[1].append(float(tick.close))
         if performance.first_trading_ts is None and not tick.reason.startswith("warming up"):
-            performance.first_trading_ts = tick.key.candle_ts
+            performance.first_trading_ts = ts
         with exact():
-            equity = tick.cash_after + sum((q * last_close[s] for s, q in held.items()), ZERO)
-        point = (tick.key.candle_ts, equity, was_holding or any(q > 0 for q in held.values()))
-        _add_point(performance, *point)
+            value = tick.cash_after + sum((q * last_close[s] for s, q in held.items()), ZERO)
+        holding = was_holding or any(q > 0 for q in held.values())
+        if times and times[-1] == ts:  # several symbols ticking on one candle share its point
+            equity[-1], in_market[-1] = value, in_market[-1] or holding
+        else:
+            times.append(ts)
+            equity.append(value)
+            in_market.append(holding)
+    performance.times, performance.equity, performance.in_market = times, EquitySeries.of(equity), in_market
+    performance.prices = prices
     performance.symbols = [
         _symbol_pnl(position, last_close.get(symbol)) for symbol, position in sorted(stored.book.positions.items())
     ]
     return performance
-
-
-def _add_point(performance: Performance, ts: int, equity: Decimal, in_market: bool) -> None:
-    """One point per candle time: several symbols ticking on one candle share it."""
-    if performance.times and performance.times[-1] == ts:
-        performance.equity[-1] = equity
-        performance.in_market[-1] = performance.in_market[-1] or in_market
-        return
-    performance.times.append(ts)
-    performance.equity.append(equity)
-    performance.in_market.append(in_market)
 
 
 def _symbol_pnl(position, last_price: Decimal | None) -> SymbolPnl:
@@ -184,11 +237,10 @@ def statistics(performance: Performance) -> dict[str, object]:
     import numpy as np
     import pandas as pd
 
-    if not performance.times:
+    if len(performance.times) == 0:
         raise NotFound("nothing to report yet: the portfolio has processed no candles")
-    index = pd.to_datetime(pd.Series(performance.times), unit="ms", utc=True)
-    index = pd.DatetimeIndex(index)
-    equity = np.array([float(e) for e in performance.equity])
+    index = pd.DatetimeIndex(np.asarray(performance.times, dtype="int64").astype("datetime64[ms]"), tz="UTC")
+    equity = performance.equity.floats()
     period = _period(index)
     stats: dict[str, object] = {
         "Start": index[0],
@@ -196,7 +248,7 @@ def statistics(performance: Performance) -> dict[str, object]:
         "Duration": index[-1] - index[0],
         "Exposure Time [%]": float(np.mean(performance.in_market)) * 100,
         "Equity Final [$]": performance.equity[-1],
-        "Equity Peak [$]": max(performance.equity),
+        "Equity Peak [$]": performance.equity.peak(),
         "Commissions [$]": performance.fees,
         "Return [%]": (equity[-1] - equity[0]) / equity[0] * 100,
         "Buy & Hold Return [%]": _buy_and_hold(performance),
@@ -238,10 +290,10 @@ def _buy_and_hold(performance: Performance) -> float:
 
     start = performance.first_trading_ts if performance.first_trading_ts is not None else performance.times[0]
     returns = []
-    for closes in performance.closes.values():
-        tradable = [close for ts, close in closes if ts >= start]
-        if tradable:
-            returns.append((float(tradable[-1]) - float(tradable[0])) / float(tradable[0]) * 100)
+    for times, closes in performance.prices.values():
+        first = int(np.searchsorted(np.asarray(times), start))
+        if first < len(closes):
+            returns.append((closes[-1] - closes[first]) / closes[first] * 100)
     return float(np.mean(returns)) if returns else float("nan")
 
 

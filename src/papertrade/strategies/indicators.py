@@ -97,3 +97,47 @@ def simple_mean_last(closes, length: int, end_offset: int = 0) -> float:
     for k in range(stop - length + 1, stop):
         total += float(closes[k])
     return total / length
+
+
+def wilder_rsi_rolling(closes: np.ndarray, period: int, length: int, block: int = 16384) -> np.ndarray:
+    """`wilder_rsi` of every window of `length` consecutive closes, for a whole series at once.
+
+    Element i of the result is the RSI of closes[i - length + 1 : i + 1] (NaN before that). The
+    arithmetic is `wilder_rsi`'s, in the same order, so the results are bit-identical; gains and
+    losses are split once for the series, and the windows are worked through in blocks small
+    enough to stay in the processor's cache.
+    """
+    closes = np.asarray(closes, dtype=float)
+    count = len(closes) - length + 1
+    result = np.full(len(closes), np.nan)
+    if length <= period:
+        raise ValueError(f"RSI({period}) needs more than {period} closes, got {length}")
+    if count <= 0:
+        return result
+    change = closes[1:] - closes[:-1]
+    up = np.where(change < 0, 0.0, change)
+    down = np.where(change < 0, -change, 0.0)  # loss -= change is loss += -change, exactly
+    inverse = 1.0 / period
+    for start in range(0, count, block):
+        size = min(block, count - start)
+        gain = np.zeros(size)
+        loss = np.zeros(size)
+        for k in range(1, period + 1):
+            gain += up[start + k - 1 : start + k - 1 + size]
+            loss += down[start + k - 1 : start + k - 1 + size]
+        gain *= inverse
+        loss *= inverse
+        for k in range(period + 1, length):
+            gain *= period - 1
+            loss *= period - 1
+            gain += up[start + k - 1 : start + k - 1 + size]
+            loss += down[start + k - 1 : start + k - 1 + size]
+            gain *= inverse
+            loss *= inverse
+        total = gain + loss
+        nonzero = ~((total > -1e-8) & (total < 1e-8))
+        rsi = np.zeros(size)
+        np.divide(gain, total, out=rsi, where=nonzero)
+        rsi *= 100.0
+        result[start + length - 1 : start + length - 1 + size] = rsi
+    return result

@@ -46,13 +46,9 @@ class RsiStrategy(Strategy):
     def decide_series(self, candles) -> SignalSeries:
         import numpy as np
 
-        from papertrade.strategies.indicators import wilder_rsi
+        from papertrade.strategies.indicators import wilder_rsi_rolling
 
-        closes = candles["close"].to_numpy(dtype=float)
-        rsi = np.full(len(closes), np.nan)
-        if len(closes) >= self.warmup:
-            windows = np.lib.stride_tricks.sliding_window_view(closes, self.warmup)
-            rsi[self.warmup - 1 :] = wilder_rsi(windows, self.params.period)
+        rsi = wilder_rsi_rolling(candles["close"].to_numpy(dtype=float), self.params.period, self.warmup)
         with np.errstate(invalid="ignore"):
             buy = rsi < self.params.oversold
             sell = rsi > self.params.overbought

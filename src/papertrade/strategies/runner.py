@@ -44,7 +44,7 @@ class CandleWindow:
         ts = np.fromiter((b.ts for b in self.bars), dtype=np.int64, count=len(self.bars))
         columns = {"ts": ts, **{name: np.array(values, dtype=float) for name, values in self._floats.items()}}
         index = pd.DatetimeIndex(ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
-        return pd.DataFrame(columns, index=index, copy=False)
+        return pd.DataFrame(columns, index=index)
 
 
 def candles_frame(bars: Sequence[Bar]):
