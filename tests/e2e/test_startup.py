@@ -62,3 +62,14 @@ def test_the_probe_would_notice_a_heavy_import(ledger):
     daily = str(DATA / "binance_BTC-USDT_1d.csv")
     outcome = probe(ledger, ["backtest", "--strategy", "rsi", "--data", daily])
     assert outcome["code"] in (0, None) and "pandas" in outcome["heavy"]
+
+
+def test_a_backtest_needs_no_database_layer(ledger):
+    daily = str(DATA / "binance_BTC-USDT_1d.csv")
+    probe_script = PROBE.replace('"alembic")', '"alembic", "sqlalchemy")')
+    completed = subprocess.run(
+        [sys.executable, "-c", probe_script, "backtest", "--strategy", "rsi", "--data", daily],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    outcome = json.loads(completed.stderr.strip().splitlines()[-1])
+    assert outcome["code"] in (0, None) and "sqlalchemy" not in outcome["heavy"]

@@ -12,7 +12,8 @@ from papertrade.domain.portfolio import (
 )
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError
-from papertrade.services.portfolios import parse_new_portfolio, parse_param_pairs
+from papertrade.services.portfolios import parse_new_portfolio
+from papertrade.strategies.registry import parse_param_pairs
 
 
 def test_accepts_a_reasonable_portfolio():

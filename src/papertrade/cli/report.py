@@ -46,10 +46,9 @@ def backtest(
     from papertrade.adapters.csv_candles import load_columns, symbol_from_filename
     from papertrade.domain.portfolio import parse_cash, parse_fill_model, parse_symbol
     from papertrade.services.backtest import backtest as run_backtest
-    from papertrade.services.portfolios import parse_param_pairs
     from papertrade.strategies import registry
 
-    chosen = registry.build(strategy, parse_param_pairs(param or ()))
+    chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
     fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
     starting_cash = parse_cash(cash)
     name = symbol or symbol_from_filename(data)

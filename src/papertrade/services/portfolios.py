@@ -42,7 +42,7 @@ def parse_new_portfolio(
 ) -> NewPortfolio:
     """Validate everything a user typed to create a portfolio, touching no database."""
     strategy_cls = registry.load_class(strategy)
-    strategy_params = registry.parse_params(strategy_cls, parse_param_pairs(params))
+    strategy_params = registry.parse_params(strategy_cls, registry.parse_param_pairs(params))
     config = PortfolioConfig(
         name=check_name(name),
         quote=check_currency(quote),
@@ -53,20 +53,6 @@ def parse_new_portfolio(
         fills=parse_fill_model(fee_rate, slippage_bps, stake_fraction),
     )
     return NewPortfolio(config, parse_cash(cash))
-
-
-def parse_param_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """`KEY=VALUE` strings into a dict; each key at most once."""
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise InputError(f"--param takes KEY=VALUE, not {pair!r}")
-        if key in params:
-            raise InputError(f"--param {key} given twice")
-        params[key] = value.strip()
-    return params
 
 
 def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int) -> StoredPortfolio:

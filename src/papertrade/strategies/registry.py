@@ -3,7 +3,7 @@
 
 import importlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -50,6 +50,20 @@ def parse_params(cls: type[Strategy], raw: Mapping[str, Any]) -> BaseModel:
         return cls.Params.model_validate(dict(raw))
     except ValidationError as exc:
         raise InputError(f"invalid parameters for strategy {cls.name!r}: {_describe(exc)}") from None
+
+
+def parse_param_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings (from `--param`) into a dict; each key at most once."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--param takes KEY=VALUE, not {pair!r}")
+        if key in params:
+            raise InputError(f"--param {key} given twice")
+        params[key] = value.strip()
+    return params
 
 
 def build(name: str, raw_params: Mapping[str, Any]) -> Strategy:
