@@ -53,18 +53,13 @@ def live_exchange():
         yield server
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def cli_database(request, tmp_path):
-    """A database URL for processes: a SQLite file, or a migrated PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with PostgresSchema() as schema:
-        schema.migrate()
-        yield schema.url
+@pytest.fixture
+def cli_database(database_url):
+    """A database URL for processes: a SQLite file, or a PostgreSQL schema already migrated
+    (`papertrade db upgrade`), since papertrade never migrates PostgreSQL implicitly."""
+    if database_url.startswith("postgresql"):
+        migrate(database_url)
+    return database_url
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import csv
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,7 @@ class CandleFile:
         bars = tuple(_read(path))
         if len(bars) < 2 and timeframe is None:
             raise InputError(f"{path} needs at least two candles to tell its timeframe")
-        timeframe = timeframe or _infer_timeframe(path, bars)
+        timeframe = timeframe or _infer_timeframe(path, [bar.ts for bar in bars])
         try:
             validate_series(bars, timeframe)
         except DataError as exc:
@@ -111,8 +110,11 @@ def _bar(path: Path, number: int, row: list[str]) -> Bar:
     return Bar(ts, *values)
 
 
-def _infer_timeframe(path: Path, bars: tuple[Bar, ...]) -> Timeframe:
-    spacing = min(b.ts - a.ts for a, b in pairwise(bars))
+def _infer_timeframe(path: Path, times) -> Timeframe:
+    """The timeframe whose length is the smallest spacing between consecutive open times."""
+    import numpy as np
+
+    spacing = int(np.diff(np.asarray(times, dtype=np.int64)).min())
     if spacing <= 0:
         raise InputError(f"{path}: timestamps must be strictly increasing")
     for name in SUPPORTED:
@@ -182,22 +184,9 @@ def load_columns(path: Path | str, timeframe: Timeframe | None = None) -> Candle
         raise InputError(f"{path}: some lines could not be read as candles")
     if len(ts) < 2 and timeframe is None:
         raise InputError(f"{path} needs at least two candles to tell its timeframe")
-    timeframe = timeframe or _infer_timeframe_from(path, ts)
+    timeframe = timeframe or _infer_timeframe(path, ts)
     _validate_columns(path, ts, floats, timeframe)
     return CandleColumns(path, timeframe, ts, floats, lines)
-
-
-def _infer_timeframe_from(path: Path, ts) -> Timeframe:
-    import numpy as np
-
-    spacing = int(np.diff(ts).min())
-    if spacing <= 0:
-        raise InputError(f"{path}: timestamps must be strictly increasing")
-    for name in SUPPORTED:
-        candidate = Timeframe.parse(name)
-        if candidate.ms == spacing:
-            return candidate
-    raise InputError(f"{path}: candles {spacing} ms apart are not a supported timeframe")
 
 
 def _validate_columns(path: Path, ts, floats, timeframe: Timeframe) -> None:

@@ -7,23 +7,28 @@ from papertrade.cli.context import state
 app = typer.Typer(help="Inspect and upgrade the ledger's schema.", no_args_is_help=True, rich_markup_mode=None)
 
 
-@app.command()
-def upgrade(ctx: typer.Context) -> None:
-    """Upgrade the ledger's schema to this papertrade's revision (creates a new SQLite file)."""
-    from papertrade.adapters.database import (
-        create_sqlite_file,
-        make_engine,
-        resolve_url,
-        sqlite_path,
-    )
-    from papertrade.adapters.migrator import upgrade as run_upgrade
+def _engine(ctx: typer.Context, *, create: bool):
+    """The configured database's URL and an engine for it, without the schema check that
+    `open_ledger` does (these commands are how an operator deals with the schema)."""
+    from papertrade.adapters.database import create_sqlite_file, make_engine, resolve_url, sqlite_path
+    from papertrade.errors import SetupError
 
     settings = state(ctx).settings()
     url = resolve_url(settings.database)
     path = sqlite_path(url)
     if path is not None and not path.exists():
+        if not create:
+            raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
         create_sqlite_file(path)
-    engine = make_engine(url, settings.db_busy_timeout)
+    return url, make_engine(url, settings.db_busy_timeout)
+
+
+@app.command()
+def upgrade(ctx: typer.Context) -> None:
+    """Upgrade the ledger's schema to this papertrade's revision (creates a new SQLite file)."""
+    from papertrade.adapters.migrator import upgrade as run_upgrade
+
+    url, engine = _engine(ctx, create=True)
     try:
         before, after = run_upgrade(engine, url)
     finally:
@@ -37,23 +42,9 @@ def upgrade(ctx: typer.Context) -> None:
 @app.command()
 def current(ctx: typer.Context) -> None:
     """Print the ledger's schema revision and whether it is the one this papertrade needs."""
-    from papertrade.adapters.database import (
-        HEAD,
-        describe,
-        make_engine,
-        read_revision,
-        resolve_url,
-        sqlite_path,
-        translated_errors,
-    )
-    from papertrade.errors import SetupError
+    from papertrade.adapters.database import HEAD, describe, read_revision, translated_errors
 
-    settings = state(ctx).settings()
-    url = resolve_url(settings.database)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
-    engine = make_engine(url, settings.db_busy_timeout)
+    url, engine = _engine(ctx, create=False)
     try:
         with translated_errors(url), engine.connect() as connection:
             revision = read_revision(connection)

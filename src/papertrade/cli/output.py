@@ -13,6 +13,11 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, default=_json_default, ensure_ascii=False))
 
 
+def fields(record: Any, names: Sequence[str]) -> dict[str, Any]:
+    """The named attributes of a record, for JSON (decimals become strings in `emit_json`)."""
+    return {name: getattr(record, name) for name in names}
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         from papertrade.domain.money import to_plain

@@ -136,6 +136,10 @@ def demo(
 # -- rendering ------------------------------------------------------------------------------
 
 
+FILL_FIELDS = ("candle_ts", "symbol", "side", "quantity", "price", "fee", "notional", "realized_pnl")
+SYMBOL_FIELDS = ("symbol", "quantity", "avg_cost", "last_price", "realized_pnl", "unrealized_pnl", "fees_paid")
+
+
 def show(performance, title: str, as_json: bool, plot: Path | None) -> None:
     from papertrade.services.performance import statistics
 
@@ -148,8 +152,8 @@ def show(performance, title: str, as_json: bool, plot: Path | None) -> None:
         output.emit_json(
             {
                 "stats": {name: json_value(value) for name, value in stats.items()},
-                "trades": [_fill_json(f) for f in performance.fills],
-                "symbols": [_symbol_json(s) for s in performance.symbols],
+                "trades": [output.fields(f, FILL_FIELDS) for f in performance.fills],
+                "symbols": [output.fields(s, SYMBOL_FIELDS) for s in performance.symbols],
             }
         )
         return
@@ -208,31 +212,6 @@ def human_value(value) -> str:
         return str(value)
     number = float(value)
     return "-" if math.isnan(number) else f"{number:,.2f}"
-
-
-def _fill_json(fill) -> dict:
-    return {
-        "candle_ts": fill.candle_ts,
-        "symbol": fill.symbol,
-        "side": fill.side,
-        "quantity": fill.quantity,
-        "price": fill.price,
-        "fee": fill.fee,
-        "notional": fill.notional,
-        "realized_pnl": fill.realized_pnl,
-    }
-
-
-def _symbol_json(symbol) -> dict:
-    return {
-        "symbol": symbol.symbol,
-        "quantity": symbol.quantity,
-        "avg_cost": symbol.avg_cost,
-        "last_price": symbol.last_price,
-        "realized_pnl": symbol.realized_pnl,
-        "unrealized_pnl": symbol.unrealized_pnl,
-        "fees_paid": symbol.fees_paid,
-    }
 
 
 def parse_time(text: str | None, option: str) -> int | None:

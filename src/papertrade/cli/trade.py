@@ -121,17 +121,11 @@ def tick_json(result, mode) -> dict:
     return document
 
 
+TRADE_FIELDS = (
+    "id", "candle_ts", "symbol", "side", "quantity", "price", "notional", "fee", "realized_pnl", "cash_after",
+    "executed_ts",
+)  # fmt: skip
+
+
 def trade_json(record) -> dict:
-    return {
-        "id": record.id,
-        "candle_ts": record.candle_ts,
-        "symbol": record.symbol,
-        "side": record.side,
-        "quantity": record.quantity,
-        "price": record.price,
-        "notional": record.notional,
-        "fee": record.fee,
-        "realized_pnl": record.realized_pnl,
-        "cash_after": record.cash_after,
-        "executed_ts": record.executed_ts,
-    }
+    return output.fields(record, TRADE_FIELDS)

@@ -11,7 +11,8 @@ from decimal import Decimal
 from papertrade.adapters.repositories import GENESIS_HASH, JournalEntry, TradeRecord, entry_hash
 from papertrade.adapters.unit_of_work import Ledger
 from papertrade.domain.ledger import Fill, Portfolio, Position, Side
-from papertrade.errors import LedgerError, NotFound
+from papertrade.errors import LedgerError
+from papertrade.services.portfolios import require_ledger
 
 _POSITION_FIELDS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
 _TRADE_FIELDS = (
@@ -43,9 +44,7 @@ class AuditReport:
 
 def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
     """Rebuild `portfolio_id` from its journal alone and list every disagreement with the ledger."""
-    if ledger is None:
-        raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
-    with ledger.unit_of_work() as uow:
+    with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
         stored = uow.portfolios.get(portfolio_id)
         entries = uow.journal.entries(portfolio_id)
         trades = uow.trades.list(portfolio_id)

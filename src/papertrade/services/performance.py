@@ -159,9 +159,9 @@ class Performance:
 
 def from_ledger(ledger: "Ledger | None", portfolio_id: int) -> Performance:
     """The performance of a paper portfolio, from its tick journal and trades."""
-    if ledger is None:
-        raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
-    with ledger.unit_of_work() as uow:
+    from papertrade.services.portfolios import require_ledger
+
+    with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
         stored = uow.portfolios.get(portfolio_id)
         ticks = uow.ticks.list(portfolio_id)
         trades = uow.trades.list(portfolio_id)

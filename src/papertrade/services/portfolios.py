@@ -81,10 +81,15 @@ def list_portfolios(ledger: Ledger | None) -> list[StoredPortfolio]:
         return uow.portfolios.list()
 
 
-def get_portfolio(ledger: Ledger | None, portfolio_id: int) -> StoredPortfolio:
+def require_ledger(ledger: Ledger | None, portfolio_id: int) -> Ledger:
+    """The ledger, or NotFound for the portfolio asked about when there is no ledger yet."""
     if ledger is None:
         raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
-    with ledger.unit_of_work() as uow:
+    return ledger
+
+
+def get_portfolio(ledger: Ledger | None, portfolio_id: int) -> StoredPortfolio:
+    with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
         return uow.portfolios.get(portfolio_id)
 
 

@@ -22,7 +22,8 @@ from papertrade.domain.ledger import Fill, FillResult, Portfolio
 from papertrade.domain.portfolio import parse_symbol
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.domain.timeframes import Timeframe, timestamp
-from papertrade.errors import InputError, NotFound, TemporaryError
+from papertrade.errors import InputError, TemporaryError
+from papertrade.services.portfolios import require_ledger
 from papertrade.strategies import registry
 from papertrade.strategies.base import Strategy
 from papertrade.strategies.runner import CandleWindow, call_strategy
@@ -129,8 +130,7 @@ class TickRunner:
         DRY writes nothing at all; LIVE writes everything in one transaction.
         """
         parse_symbol(symbol)
-        if self.ledger is None:
-            raise NotFound(f"no portfolio with id {portfolio_id} (the ledger is empty)")
+        require_ledger(self.ledger, portfolio_id)
         plan = self._prepare(portfolio_id, symbol, now)
         if mode is Mode.LIVE:
             return _execute(self.ledger, plan, now)
