@@ -66,3 +66,11 @@ def test_the_installed_wheel_creates_and_migrates_a_ledger(wheel, tmp_path):
     assert created.stderr.startswith(str(site)), "ran the checkout instead of the installed wheel"
     assert json.loads(papertrade("status", "1", "--json").stdout)["cash"] == "10000"
     assert "(head)" in papertrade("db", "current").stdout
+    as_module = subprocess.run(
+        [sys.executable, "-m", "papertrade", "--db", str(db), "portfolios", "--json"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(site), "HOME": str(tmp_path)},
+        cwd=tmp_path,
+    )  # the console script's own entry point, papertrade.cli:main
+    assert as_module.returncode == 0 and json.loads(as_module.stdout)[0]["name"] == "My RSI Bot"
