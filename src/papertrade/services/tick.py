@@ -3,8 +3,9 @@
 A tick decides on the latest closed candle only: the one that opened one timeframe before the
 timeframe `now` falls in. Candles missed while cron was not running are stored but never acted
 on. In LIVE mode everything the tick writes (candles, tick, trade, cash, position, journal)
-commits in one transaction whose first act is to claim the tick key (portfolio, strategy,
-symbol, candle): a retried or overlapping run finds the key claimed and changes nothing.
+commits in one transaction, which takes the write lock, checks that nobody has claimed the tick
+key (portfolio, strategy, symbol, candle) and claims it with the tick's row, under a unique
+constraint: a retried or overlapping run finds the key claimed and changes nothing.
 """
 
 from collections.abc import Callable, Mapping, Sequence
