@@ -32,6 +32,10 @@ def test_a_live_tick_prints_one_line_updates_status_and_a_retry_is_a_duplicate(c
     assert LINE.match(first.stdout), first.stdout
     assert len(first.stdout.splitlines()) == 1 and first.stderr == ""
     status_before = json.loads(papertrade(cli_env, "status", "1", "--json").stdout)
+    (last,) = status_before["last_ticks"]
+    assert last["symbol"] == "BTC/USDT" and last["candle_ts"] % DAY == 0
+    assert last["signal"] == LINE.match(first.stdout).group(1) and last["status"] == LINE.match(first.stdout).group(2)
+    assert "last tick   BTC/USDT" in papertrade(cli_env, "status", "1").stdout
 
     again = papertrade(cli_env, "trade", "1", "BTC/USDT", "live", "--json")
     assert again.code == 0

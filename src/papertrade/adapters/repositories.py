@@ -320,6 +320,23 @@ class TickRepository:
         )
         return _tick(row) if row else None
 
+    def latest_per_symbol(self, portfolio_id: int) -> list[TickRecord]:
+        """The latest tick of each symbol the portfolio has ticked, by symbol."""
+        c = t.ticks.c
+        newest = (
+            select(c.symbol, func.max(c.candle_ts).label("candle_ts"))
+            .where(c.portfolio_id == portfolio_id)
+            .group_by(c.symbol)
+            .subquery()
+        )
+        rows = self._c.execute(
+            select(t.ticks)
+            .join(newest, (c.symbol == newest.c.symbol) & (c.candle_ts == newest.c.candle_ts))
+            .where(c.portfolio_id == portfolio_id)
+            .order_by(c.symbol, c.id)
+        ).mappings()
+        return [_tick(row) for row in rows]
+
     def latest_candle_ts(self, portfolio_id: int, strategy: str, symbol: str) -> int | None:
         c = t.ticks.c
         return self._c.execute(

@@ -91,11 +91,13 @@ def status(
     json: JsonOption = False,
 ) -> None:
     """Show a portfolio's cash, settings and open positions."""
-    from papertrade.services.portfolios import get_portfolio
+    from papertrade.services.portfolios import get_portfolio, last_ticks
 
-    stored = get_portfolio(state(ctx).ledger(), portfolio_id)
+    ledger = state(ctx).ledger()
+    stored = get_portfolio(ledger, portfolio_id)
+    ticks = last_ticks(ledger, portfolio_id)
     if json:
-        output.emit_json(_summary(stored))
+        output.emit_json({**_summary(stored), "last_ticks": [_tick_summary(tick) for tick in ticks]})
         return
     config, book = stored.config, stored.book
     quote = config.quote
@@ -109,6 +111,11 @@ def status(
     typer.echo(f'Portfolio {stored.id} "{config.name}"')
     for label, value in lines:
         typer.echo(f"  {label:<12}{value}")
+    for tick in ticks:
+        typer.echo(
+            f"  last tick   {tick.key.symbol} {output.timestamp(tick.key.candle_ts)} {tick.signal} [{tick.status}], "
+            f"processed {output.timestamp(tick.processed_ts)}"
+        )
     open_positions = [p for p in book.positions.values() if p.is_open]
     if not open_positions:
         typer.echo("  no open positions")
@@ -118,6 +125,16 @@ def status(
         for p in open_positions
     ]
     typer.echo(output.table(["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS"], rows, right=(1, 2, 3)))
+
+
+def _tick_summary(tick) -> dict:
+    return {
+        "symbol": tick.key.symbol,
+        "candle_ts": tick.key.candle_ts,
+        "signal": tick.signal,
+        "status": tick.status,
+        "processed_ts": tick.processed_ts,
+    }
 
 
 def _fills_text(fills) -> str:

@@ -93,6 +93,12 @@ def get_portfolio(ledger: Ledger | None, portfolio_id: int) -> StoredPortfolio:
         return uow.portfolios.get(portfolio_id)
 
 
+def last_ticks(ledger: Ledger | None, portfolio_id: int):
+    """Each symbol's latest processed candle: what a cron operator checks first."""
+    with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
+        return uow.ticks.latest_per_symbol(portfolio_id)
+
+
 def list_trades(ledger: Ledger | None, portfolio_id: int, symbol: str | None = None):
     """Executed trades of a portfolio, oldest first (an unknown portfolio is NotFound)."""
     get_portfolio(ledger, portfolio_id)
