@@ -33,12 +33,15 @@ def wheel(tmp_path_factory):
     return built
 
 
-def test_the_wheel_ships_the_migrations(wheel):
+def test_the_wheel_ships_the_migrations_and_the_demo_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
         "papertrade/migrations/env.py",
         "papertrade/migrations/script.py.mako",
         "papertrade/migrations/versions/0001_initial.py",
+        "papertrade/migrations/versions/0002_market_cache.py",
+        "papertrade/data/binance_BTC-USDT_1h_2021-01_2021-04.csv",  # the offline demo's candles
+        "papertrade/data/SOURCES.md",
     } <= names
 
 
