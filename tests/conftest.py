@@ -23,26 +23,27 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
 
 
+def fresh_postgres_schema():
+    """A throw-away PostgreSQL schema's URL, or a visible skip when no server answers."""
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with PostgresSchema() as schema:
+        yield schema.url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A URL for an empty ledger database: a SQLite file, then a PostgreSQL schema."""
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "ledger.db")
-        return
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with PostgresSchema() as schema:
-        yield schema.url
+    else:
+        yield from fresh_postgres_schema()
 
 
 @pytest.fixture
 def postgres_url():
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with PostgresSchema() as schema:
-        yield schema.url
+    yield from fresh_postgres_schema()
 
 
 @pytest.fixture

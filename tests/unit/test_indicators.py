@@ -4,13 +4,7 @@ import talib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papertrade.strategies.indicators import (
-    simple_mean,
-    simple_mean_last,
-    wilder_rsi,
-    wilder_rsi_last,
-    wilder_rsi_rolling,
-)
+from papertrade.strategies.indicators import simple_mean, simple_mean_last, wilder_rsi_last, wilder_rsi_rolling
 from tests.support.paths import DATA
 
 FILES = sorted(DATA.glob("*.csv"))
@@ -25,16 +19,16 @@ def closes(path) -> np.ndarray:
 def test_rsi_is_bit_identical_to_talib_on_every_window_of_real_data(path, period):
     series = closes(path)[:6000]
     windows = np.lib.stride_tricks.sliding_window_view(series, 250)
-    ours = wilder_rsi(windows, period)
+    ours = wilder_rsi_rolling(series, period, 250)[249:]
     theirs = np.array([talib.RSI(window, period)[-1] for window in windows])
     assert np.array_equal(ours, theirs)
 
 
 @pytest.mark.parametrize("path", FILES[:2], ids=lambda p: p.stem)
-def test_the_single_window_rsi_is_bit_identical_to_the_vectorized_one(path):
-    windows = np.lib.stride_tricks.sliding_window_view(closes(path)[:3000], 250)
-    vectorized = wilder_rsi(windows, 14)
-    assert [wilder_rsi_last(w, 14) for w in windows] == list(vectorized)
+def test_the_single_window_rsi_is_bit_identical_to_the_rolling_one(path):
+    series = closes(path)[:3000]
+    windows = np.lib.stride_tricks.sliding_window_view(series, 250)
+    assert [wilder_rsi_last(w, 14) for w in windows] == list(wilder_rsi_rolling(series, 14, 250)[249:])
 
 
 @settings(max_examples=200, deadline=None)
@@ -45,13 +39,13 @@ def test_the_single_window_rsi_is_bit_identical_to_the_vectorized_one(path):
 def test_both_rsi_forms_agree_with_talib_on_random_series(prices, period):
     series = np.array(prices)
     expected = talib.RSI(series, period)[-1]
-    assert wilder_rsi(series.reshape(1, -1), period)[0] == expected
+    assert wilder_rsi_rolling(series, period, len(series))[-1] == expected
     assert wilder_rsi_last(series, period) == expected
 
 
 def test_a_flat_market_has_an_rsi_of_zero_as_in_talib():
     flat = np.full(30, 100.0)
-    assert wilder_rsi_last(flat, 14) == 0.0 == talib.RSI(flat, 14)[-1]
+    assert wilder_rsi_last(flat, 14) == 0.0 == talib.RSI(flat, 14)[-1] == wilder_rsi_rolling(flat, 14, 30)[-1]
 
 
 @settings(max_examples=100, deadline=None)
@@ -65,13 +59,14 @@ def test_simple_means_agree_in_both_forms(prices, length):
 
 
 @pytest.mark.parametrize("path", FILES[:3], ids=lambda p: p.stem)
-@pytest.mark.parametrize(("period", "length", "block"), [(14, 250, 16384), (14, 250, 1000), (3, 20, 7)])
-def test_the_rolling_rsi_is_bit_identical_to_the_windowed_one(path, period, length, block):
+@pytest.mark.parametrize(("period", "length", "block"), [(14, 250, 1000), (3, 20, 7)])
+def test_the_rolling_rsi_does_not_depend_on_its_block_size(path, period, length, block):
     series = closes(path)[:5000]
     rolling = wilder_rsi_rolling(series, period, length, block=block)
-    windows = np.lib.stride_tricks.sliding_window_view(series, length)
     assert np.isnan(rolling[: length - 1]).all()
-    assert np.array_equal(rolling[length - 1 :], wilder_rsi(windows, period))
+    assert np.array_equal(rolling, wilder_rsi_rolling(series, period, length, block=len(series)), equal_nan=True)
+    windows = np.lib.stride_tricks.sliding_window_view(series, length)
+    assert list(rolling[length - 1 :]) == [wilder_rsi_last(w, period) for w in windows]
 
 
 def test_the_rolling_rsi_of_a_short_series_is_all_nan():

@@ -412,24 +412,10 @@ class TradeRepository:
         if symbol is not None:
             query = query.where(c.symbol == symbol)
         rows = self._c.execute(query.order_by(c.candle_ts, c.id)).mappings()
-        return [
-            TradeRecord(
-                r["id"],
-                r["portfolio_id"],
-                r["tick_id"],
-                r["symbol"],
-                r["side"],
-                r["candle_ts"],
-                r["quantity"],
-                r["price"],
-                r["notional"],
-                r["fee"],
-                r["realized_pnl"],
-                r["cash_after"],
-                r["executed_ts"],
-            )
-            for r in rows
-        ]
+        return [TradeRecord(**{name: row[name] for name in _TRADE_RECORD_FIELDS}) for row in rows]
+
+
+_TRADE_RECORD_FIELDS = tuple(TradeRecord.__dataclass_fields__)
 
 
 def _tick(row: Mapping[str, Any]) -> TickRecord:
