@@ -71,9 +71,11 @@ def test_report_writes_one_self_contained_html_page(replayed, capsys, tmp_path):
     result = run_inprocess(capsys, "--db", replayed, "report", "1", "--plot", str(page))
     assert result.code == 0 and f"Chart written to {page}" in result.stdout
     html = page.read_text()
-    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and '"equity":[' in html
-    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html), "no external resources"
-    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"]
+    assert html.startswith("<!DOCTYPE html>") and "Plotly.newPlot(" in html
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", html), "no external resources"
+    figure = json.loads(re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", html, re.S).group(1))
+    kinds = {(trace["type"], trace.get("name")) for trace in figure}
+    assert {("candlestick", "BTC/USDT"), ("scatter", "buy"), ("scatter", "equity"), ("scatter", "buy & hold")} <= kinds
 
 
 def test_report_writes_a_png(replayed, capsys, tmp_path):

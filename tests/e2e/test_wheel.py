@@ -42,7 +42,21 @@ def test_the_wheel_ships_the_migrations_and_the_demo_data(wheel):
         "papertrade/migrations/versions/0002_market_cache.py",
         "papertrade/data/binance_BTC-USDT_1h_2021-01_2021-04.csv",  # the offline demo's candles
         "papertrade/data/SOURCES.md",
+        "papertrade/web/templates/portfolio.html",  # the dashboard's pages and their script
+        "papertrade/web/static/dashboard.js",
     } <= names
+
+
+def test_a_plain_install_brings_what_plots_need_and_the_web_extra_the_dashboard(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [
+        line.removeprefix("Requires-Dist: ") for line in metadata.splitlines() if line.startswith("Requires-Dist")
+    ]
+    core = {r.split(">")[0].split("[")[0].strip() for r in requires if "extra ==" not in r}
+    web = {r.split(">")[0].strip() for r in requires if "extra == 'web'" in r or 'extra == "web"' in r}
+    assert {"matplotlib", "plotly"} <= core  # report --plot FILE.png and FILE.html after `pip install papertrade`
+    assert {"fastapi", "uvicorn", "jinja2"} <= web
 
 
 def test_the_installed_wheel_creates_and_migrates_a_ledger(wheel, tmp_path):

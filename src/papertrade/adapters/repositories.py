@@ -432,3 +432,7 @@ def _tick(row: Mapping[str, Any]) -> TickRecord:
         row["skipped"],
         row["processed_ts"],
     )
+
+
+#: A tick journal row as a `TickRecord` (for read models that select whole rows).
+tick_record = _tick

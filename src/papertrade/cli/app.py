@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from papertrade import __version__
-from papertrade.cli import audit, batch, cron, db, output, portfolios, report, strategies, trade
+from papertrade.cli import audit, batch, cron, db, output, portfolios, report, serve, strategies, trade
 from papertrade.cli.context import CliState
 
 EXIT_OK = 0
@@ -64,6 +64,7 @@ app.command("backtest")(report.backtest)
 app.command("replay")(report.replay)
 app.command("demo")(report.demo)
 app.command("run")(batch.run)
+app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 

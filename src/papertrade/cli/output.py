@@ -1,6 +1,5 @@
 """Rendering for humans (aligned tables, rounded money) and for scripts (JSON, exact strings)."""
 
-import json
 import sys
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -10,20 +9,14 @@ import typer
 
 
 def emit_json(value: Any) -> None:
-    typer.echo(json.dumps(value, default=_json_default, ensure_ascii=False))
+    from papertrade.views.documents import dumps
+
+    typer.echo(dumps(value))
 
 
 def fields(record: Any, names: Sequence[str]) -> dict[str, Any]:
     """The named attributes of a record, for JSON (decimals become strings in `emit_json`)."""
     return {name: getattr(record, name) for name in names}
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        from papertrade.domain.money import to_plain
-
-        return to_plain(value)
-    raise TypeError(f"cannot render {type(value).__name__} as JSON")
 
 
 def money(value: Decimal | None, places: int = 2) -> str:

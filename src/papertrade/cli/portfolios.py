@@ -97,7 +97,9 @@ def status(
     stored = get_portfolio(ledger, portfolio_id)
     ticks = last_ticks(ledger, portfolio_id)
     if json:
-        output.emit_json({**_summary(stored), "last_ticks": [_tick_summary(tick) for tick in ticks]})
+        from papertrade.views.documents import status_document
+
+        output.emit_json(status_document(stored, ticks))
         return
     config, book = stored.config, stored.book
     quote = config.quote
@@ -127,16 +129,6 @@ def status(
     typer.echo(output.table(["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS"], rows, right=(1, 2, 3)))
 
 
-def _tick_summary(tick) -> dict:
-    return {
-        "symbol": tick.key.symbol,
-        "candle_ts": tick.key.candle_ts,
-        "signal": tick.signal,
-        "status": tick.status,
-        "processed_ts": tick.processed_ts,
-    }
-
-
 def _fills_text(fills) -> str:
     return (
         f"fee rate {output.amount(fills.fee_rate)}, slippage {output.amount(fills.slippage_bps)} bps, "
@@ -149,33 +141,6 @@ def _params_text(params) -> str:
 
 
 def _summary(stored) -> dict:
-    config, book = stored.config, stored.book
-    return {
-        "id": stored.id,
-        "name": config.name,
-        "quote": config.quote,
-        "cash": book.cash,
-        "initial_cash": book.initial_cash,
-        "realized_pnl": book.realized_pnl,
-        "fees_paid": book.fees_paid,
-        "strategy": config.strategy,
-        "params": dict(config.strategy_params),
-        "exchange": config.exchange,
-        "timeframe": config.timeframe.name,
-        "fee_rate": config.fills.fee_rate,
-        "slippage_bps": config.fills.slippage_bps,
-        "stake_fraction": config.fills.stake_fraction,
-        "created_ts": stored.created_ts,
-        "positions": [
-            {
-                "symbol": p.symbol,
-                "quantity": p.quantity,
-                "avg_cost": p.avg_cost,
-                "cost_basis": p.cost_basis,
-                "realized_pnl": p.realized_pnl,
-                "fees_paid": p.fees_paid,
-            }
-            for p in book.positions.values()
-            if p.is_open
-        ],
-    }
+    from papertrade.views.documents import portfolio_document
+
+    return portfolio_document(stored)

@@ -25,9 +25,13 @@ def report(
 ) -> None:
     """Performance of a paper portfolio: backtesting.py's statistics, PnL per symbol, trades."""
     from papertrade.services.performance import from_ledger
+    from papertrade.views.chart_data import for_ledger
 
-    performance = from_ledger(state(ctx).ledger(), portfolio_id)
-    show(performance, f"Portfolio {portfolio_id}", json, plot)
+    _check_plot(plot)
+    ledger = state(ctx).ledger()
+    performance = from_ledger(ledger, portfolio_id)
+    title = f"Portfolio {portfolio_id}"
+    show(performance, title, json, plot, lambda: for_ledger(ledger, portfolio_id, performance, title))
 
 
 def backtest(
@@ -47,7 +51,9 @@ def backtest(
     from papertrade.domain.portfolio import parse_cash, parse_fill_model, parse_symbol
     from papertrade.services.backtest import backtest as run_backtest
     from papertrade.strategies import registry
+    from papertrade.views.chart_data import for_backtest
 
+    _check_plot(plot)
     chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
     fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
     starting_cash = parse_cash(cash)
@@ -56,7 +62,8 @@ def backtest(
     candles = load_columns(data)
     long_running()
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote)
-    show(performance, f"Backtest of {strategy} on {name} {candles.timeframe}", json, plot)
+    title = f"Backtest of {strategy} on {name} {candles.timeframe}"
+    show(performance, title, json, plot, lambda: for_backtest(performance, title, candles, chosen))
 
 
 def replay(
@@ -126,7 +133,7 @@ def demo(
 
     long_running()
     outcome = run_demo(directory, progress=_progress)
-    show(outcome.performance, outcome.title, False, None)
+    show(outcome.performance, outcome.title, False, None, None)
     typer.echo("")
     typer.echo(f"Ledger:       {outcome.ledger_path}")
     typer.echo(f"Equity curve: {outcome.png}")
@@ -136,65 +143,50 @@ def demo(
 # -- rendering ------------------------------------------------------------------------------
 
 
-FILL_FIELDS = ("candle_ts", "symbol", "side", "quantity", "price", "fee", "notional", "realized_pnl")
-SYMBOL_FIELDS = ("symbol", "quantity", "avg_cost", "last_price", "realized_pnl", "unrealized_pnl", "fees_paid")
+def _check_plot(plot: Path | None) -> None:
+    if plot is not None:
+        from papertrade.views.plots import check_plot_path
+
+        check_plot_path(plot)
 
 
-def show(performance, title: str, as_json: bool, plot: Path | None) -> None:
+def show(performance, title: str, as_json: bool, plot: Path | None, chart_of) -> None:
+    """Print the report (a table, or the JSON document) and write the chart `plot` names."""
+    if plot is not None:
+        from papertrade.views.plots import write_plot
+
+        write_plot(chart_of(), plot)
+    if as_json:
+        from papertrade.views.documents import report_document
+
+        output.emit_json(report_document(performance))
+        return
     from papertrade.services.performance import statistics
 
-    stats = statistics(performance)
-    if plot is not None:
-        from papertrade.adapters.plots import write_plot
-
-        write_plot(performance, plot, title)
-    if as_json:
-        output.emit_json(
-            {
-                "stats": {name: json_value(value) for name, value in stats.items()},
-                "trades": [output.fields(f, FILL_FIELDS) for f in performance.fills],
-                "symbols": [output.fields(s, SYMBOL_FIELDS) for s in performance.symbols],
-            }
-        )
-        return
     typer.echo(title)
-    rows = [[name, human_value(value)] for name, value in stats.items()]
+    rows = [[name, human_value(value)] for name, value in statistics(performance).items()]
     typer.echo(output.table(["STATISTIC", "VALUE"], rows, right=(1,)))
     if performance.symbols:
         typer.echo("")
-        symbol_rows = [
-            [
-                s.symbol,
-                output.amount(s.quantity),
-                output.price(s.last_price),
-                output.money(s.realized_pnl),
-                output.money(s.unrealized_pnl),
-                output.money(s.fees_paid),
-            ]
-            for s in performance.symbols
-        ]
-        headers = ["SYMBOL", "HOLDING", "LAST PRICE", "REALIZED PNL", "UNREALIZED PNL", "FEES"]
-        typer.echo(output.table(headers, symbol_rows, right=(1, 2, 3, 4, 5)))
+        typer.echo(_symbols_table(performance.symbols))
     if plot is not None:
         typer.echo(f"\nChart written to {plot.resolve()}")
 
 
-def json_value(value):
-    """A statistic in JSON: money as a decimal string, NaN and infinity as null, times as text."""
-    import pandas as pd
-
-    if isinstance(value, Decimal):
-        return value
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, pd.Timedelta):
-        return None if pd.isna(value) else str(value)
-    if isinstance(value, int):
-        return value
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
+def _symbols_table(symbols) -> str:
+    rows = [
+        [
+            s.symbol,
+            output.amount(s.quantity),
+            output.price(s.last_price),
+            output.money(s.realized_pnl),
+            output.money(s.unrealized_pnl),
+            output.money(s.fees_paid),
+        ]
+        for s in symbols
+    ]
+    headers = ["SYMBOL", "HOLDING", "LAST PRICE", "REALIZED PNL", "UNREALIZED PNL", "FEES"]
+    return output.table(headers, rows, right=(1, 2, 3, 4, 5))
 
 
 def human_value(value) -> str:

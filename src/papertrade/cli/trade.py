@@ -121,11 +121,7 @@ def tick_json(result, mode) -> dict:
     return document
 
 
-TRADE_FIELDS = (
-    "id", "candle_ts", "symbol", "side", "quantity", "price", "notional", "fee", "realized_pnl", "cash_after",
-    "executed_ts",
-)  # fmt: skip
-
-
 def trade_json(record) -> dict:
-    return output.fields(record, TRADE_FIELDS)
+    from papertrade.views.documents import trade_document
+
+    return trade_document(record)

@@ -7,15 +7,17 @@ from importlib.resources import files
 from pathlib import Path
 
 from papertrade.adapters.csv_candles import CandleFile
-from papertrade.adapters.plots import write_plot
 from papertrade.bootstrap import open_ledger
 from papertrade.services.performance import Performance, from_ledger
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
 from papertrade.services.replay import replay
 from papertrade.settings import Settings
+from papertrade.views.chart_data import for_ledger
+from papertrade.views.plots import write_plot
 
 SAMPLE = "binance_BTC-USDT_1h_2021-01_2021-04.csv"
 SYMBOL = "BTC/USDT"
+TITLE = f"papertrade demo: RSI(14) on {SYMBOL} 1h, January to April 2021 (real Binance candles)"
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,9 @@ def run_demo(directory: Path, progress: Callable[[int], AbstractContextManager])
         with progress(len(candles.bars)) as advance:
             replay(ledger, candles, portfolio.id, SYMBOL, progress=advance)
         performance = from_ledger(ledger, portfolio.id)
+        chart = for_ledger(ledger, portfolio.id, performance, TITLE)
     finally:
         ledger.dispose()
-    title = f"papertrade demo: RSI(14) on {SYMBOL} 1h, January to April 2021 (real Binance candles)"
-    png = write_plot(performance, directory / "equity.png", title)
-    html = write_plot(performance, directory / "equity.html", title)
-    return DemoOutcome(performance, title, database, png, html)
+    png = write_plot(chart, directory / "equity.png")
+    html = write_plot(chart, directory / "equity.html")
+    return DemoOutcome(performance, TITLE, database, png, html)

@@ -158,47 +158,91 @@ class Performance:
 
 
 def from_ledger(ledger: "Ledger | None", portfolio_id: int) -> Performance:
-    """The performance of a paper portfolio, from its tick journal and trades."""
+    """The performance of a paper portfolio, from its tick journal and trades.
+
+    The equity at a processed candle is the cash after it plus every position marked at its
+    symbol's latest close; several symbols ticking on one candle share one point. Floats are
+    computed for all candles at once; exact values only where one is asked for.
+    """
+    from papertrade.adapters.read_models import tick_columns
     from papertrade.services.portfolios import require_ledger
 
     with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
         stored = uow.portfolios.get(portfolio_id)
-        ticks = uow.ticks.list(portfolio_id)
+        columns = tick_columns(uow.connection, portfolio_id)
         trades = uow.trades.list(portfolio_id)
     performance = Performance(stored.config.quote, stored.book.initial_cash, stored.book.cash)
     performance.fills = [
         FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl) for t in trades
     ]
-    held: dict[str, Decimal] = {}
-    last_close: dict[str, Decimal] = {}
-    times: list[int] = []
-    equity: list[Decimal] = []
-    in_market: list[bool] = []
-    prices: dict[str, tuple[list[int], list[float]]] = {}
-    for tick in ticks:
-        symbol, ts = tick.key.symbol, tick.key.candle_ts
-        was_holding = any(q > 0 for q in held.values())
-        held[symbol], last_close[symbol] = tick.position_after, tick.close
-        seen = prices.setdefault(symbol, ([], []))
-        seen[0].append(ts)
-        seen[1].append(float(tick.close))
-        if performance.first_trading_ts is None and not tick.reason.startswith("warming up"):
-            performance.first_trading_ts = ts
-        with exact():
-            value = tick.cash_after + sum((q * last_close[s] for s, q in held.items()), ZERO)
-        holding = was_holding or any(q > 0 for q in held.values())
-        if times and times[-1] == ts:  # several symbols ticking on one candle share its point
-            equity[-1], in_market[-1] = value, in_market[-1] or holding
-        else:
-            times.append(ts)
-            equity.append(value)
-            in_market.append(holding)
-    performance.times, performance.equity, performance.in_market = times, EquitySeries.of(equity), in_market
-    performance.prices = prices
+    last_close = _mark_to_market(performance, *columns)
     performance.symbols = [
         _symbol_pnl(position, last_close.get(symbol)) for symbol, position in sorted(stored.book.positions.items())
     ]
     return performance
+
+
+def _mark_to_market(performance: Performance, symbols, times, closes, cash_after, held_after, warming) -> dict:
+    """Fill in times, equity, exposure and prices from the tick columns (amounts as text or
+    `Decimal`, see `tick_columns`); return each symbol's last close."""
+    import numpy as np
+
+    if not times:
+        return {}
+    ts = np.asarray(times, dtype=np.int64)
+    close_f, held_f = np.asarray(closes, dtype=float), np.asarray(held_after, dtype=float)
+    latest, equity_f, holding = equity_floats(symbols, close_f, np.asarray(cash_after, dtype=float), held_f)
+    for symbol, at in latest.items():
+        mine = at == np.arange(len(ts))
+        performance.prices[symbol] = (ts[mine].tolist(), close_f[mine].tolist())
+    in_market = holding | np.r_[False, holding[:-1]]
+    ends = run_ends(ts)
+    starts = np.r_[0, ends[:-1] + 1]
+
+    def exact_at(point: int) -> Decimal:
+        row = int(ends[point])
+        with exact():
+            marked = (
+                Decimal(held_after[int(at[row])]) * Decimal(closes[int(at[row])])
+                for at in latest.values()
+                if at[row] >= 0
+            )
+            return Decimal(cash_after[row]) + sum(marked, ZERO)
+
+    performance.times = ts[ends].tolist()
+    performance.equity = EquitySeries(equity_f[ends], exact_at)
+    performance.in_market = np.logical_or.reduceat(in_market, starts).tolist()
+    trading = [i for i, w in enumerate(warming) if not w][:1]
+    performance.first_trading_ts = int(ts[trading[0]]) if trading else None
+    return {symbol: Decimal(closes[int(at[-1])]) for symbol, at in latest.items()}
+
+
+def equity_floats(symbols, close_f, cash_f, held_f):
+    """Equity at every tick row as floats, and whether anything was held after it.
+
+    Returns (symbol -> index of its latest row at or before each row, -1 before its first;
+    equity per row; holding per row). Rows are in time order, one symbol each.
+    """
+    import numpy as np
+
+    count, names = len(symbols), np.asarray(symbols, dtype=object)
+    latest = {
+        symbol: np.maximum.accumulate(np.where(names == symbol, np.arange(count), -1))
+        for symbol in dict.fromkeys(symbols)
+    }
+    equity, holding = np.array(cash_f, dtype=float), np.zeros(count, dtype=bool)
+    for at in latest.values():
+        seen = at >= 0
+        equity += np.where(seen, held_f[at] * close_f[at], 0.0)
+        holding |= seen & (held_f[at] > 0)
+    return latest, equity, holding
+
+
+def run_ends(ts):
+    """Index of the last row of each run of equal candle times (one equity point per candle)."""
+    import numpy as np
+
+    return np.flatnonzero(np.r_[ts[1:] != ts[:-1], True]) if len(ts) else np.arange(0)
 
 
 def _symbol_pnl(position, last_price: Decimal | None) -> SymbolPnl:

@@ -99,6 +99,12 @@ class Strategy(ABC):
         """
         return None
 
+    def indicator_levels(self) -> dict[str, tuple[float, ...]]:
+        """Indicators that charts draw in a panel of their own, each with the horizontal levels
+        the strategy acts on (RSI: oversold and overbought). Indicators not named here are on
+        the price's scale and are drawn over the candles. Default: none."""
+        return {}
+
     @classmethod
     def parameter_schema(cls) -> dict[str, Any]:
         return cls.Params.model_json_schema()

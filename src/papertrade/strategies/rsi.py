@@ -54,6 +54,9 @@ class RsiStrategy(Strategy):
             sell = rsi > self.params.overbought
         return SignalSeries(buy, sell, {"rsi": rsi})
 
+    def indicator_levels(self) -> dict[str, tuple[float, ...]]:
+        return {"rsi": (self.params.oversold, self.params.overbought)}
+
     def _decide(self, rsi: float, holding: bool) -> Decision:
         p = self.params
         indicators = {"rsi": rsi}

@@ -1,0 +1,72 @@
+"""Opening a ledger that must never be written: the dashboard's.
+
+SQLite is opened with `mode=ro` (the file cannot be written through this connection, and
+`query_only` refuses writes before they reach it); PostgreSQL runs every transaction as
+`READ ONLY`. Neither is ever migrated from here: a ledger at another schema is refused.
+"""
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import NoSuchModuleError
+
+from papertrade.adapters.database import (
+    HEAD,
+    REVISIONS,
+    describe,
+    read_revision,
+    resolve_url,
+    sqlite_path,
+    translated_errors,
+)
+from papertrade.adapters.unit_of_work import Ledger
+from papertrade.errors import InputError, SetupError
+
+
+def open_readonly(database: str, busy_timeout: float) -> Ledger:
+    """The ledger `database` names, opened read-only and checked to be at this code's schema."""
+    url = resolve_url(database)
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise InputError(f"no ledger at {path}: create a portfolio first, or name another with --db")
+    engine = _sqlite_engine(url, busy_timeout) if path is not None else _postgres_engine(url)
+    try:
+        _check_schema(engine, url)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Ledger(engine, url)
+
+
+def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
+    uri = URL.create("sqlite", database=f"file:{url.database}", query={"mode": "ro", "uri": "true"})
+    engine = create_engine(uri, connect_args={"timeout": busy_timeout, "check_same_thread": False})
+
+    def configure(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # transactions begin below, as papertrade's do
+        dbapi_connection.execute("PRAGMA query_only=ON")
+
+    event.listen(engine, "connect", configure)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN DEFERRED"))
+    return engine
+
+
+def _postgres_engine(url: URL) -> Engine:
+    try:
+        engine = create_engine(url)
+    except NoSuchModuleError:
+        raise InputError(f"no driver for {url.drivername}") from None
+    except ModuleNotFoundError:
+        raise SetupError("PostgreSQL needs the postgres extra: pip install 'papertrade[postgres]'") from None
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("SET TRANSACTION READ ONLY"))
+    return engine
+
+
+def _check_schema(engine: Engine, url: URL) -> None:
+    with translated_errors(url), engine.connect() as connection, connection.begin():
+        revision = read_revision(connection)
+    if revision == HEAD:
+        return
+    if revision in REVISIONS:
+        raise SetupError(f"database {describe(url)} is at schema {revision}, this papertrade needs {HEAD}: "
+                         "run `papertrade db upgrade` (the dashboard never writes)")  # fmt: skip
+    raise SetupError(f"database {describe(url)} is not a ledger this papertrade can read (schema {revision})")

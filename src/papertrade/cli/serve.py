@@ -1,0 +1,95 @@
+"""`serve`: the read-only web dashboard and JSON API of the ledger."""
+
+from typing import Annotated
+
+import typer
+
+from papertrade.cli.context import long_running, now_ms, state
+
+#: Shortest token accepted: a guessable token on a network port protects nothing.
+MIN_TOKEN = 16
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback only with --token.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free one).", min=0, max=65535)] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="PAPERTRADE_DASHBOARD_TOKEN", help="Secret every request must present (401 without)."),
+    ] = None,
+    refresh: Annotated[int, typer.Option(help="Seconds between the pages' own refreshes.", min=2, max=3600)] = 15,
+) -> None:
+    """Serve a read-only dashboard and JSON API of the ledger (needs `pip install 'papertrade[web]'`).
+
+    Open http://HOST:PORT/ in a browser; with a token, open it once as /?token=TOKEN (a cookie
+    keeps it) and send `Authorization: Bearer TOKEN` to the API. The ledger is opened
+    read-only: nothing here can change it.
+    """
+    from papertrade.adapters.readonly import open_readonly
+    from papertrade.errors import InputError
+
+    _check_exposure(host, token)
+    uvicorn, create_app = _web_modules()
+    settings = state(ctx).settings()
+    ledger = open_readonly(settings.database, settings.db_busy_timeout)
+    listener = _listen(host, port, InputError)
+    app = create_app(ledger, token=token, now=now_ms, refresh_seconds=refresh)
+    bound = listener.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"papertrade dashboard of {ledger.name} (read-only) at http://{shown}:{bound}/  (Ctrl-C stops it)")
+    long_running()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    try:
+        server.run(sockets=[listener])
+    finally:
+        ledger.dispose()
+
+
+def _check_exposure(host: str, token: str | None) -> None:
+    from papertrade.errors import InputError
+
+    if token is not None and len(token) < MIN_TOKEN:
+        raise InputError(f"--token must be at least {MIN_TOKEN} characters (try: openssl rand -hex 16)")
+    if token is None and not is_loopback(host):
+        raise InputError(
+            f"--host {host} would show the ledger to other machines without a password: give --token "
+            "(and put a TLS proxy in front), or keep 127.0.0.1 and reach it through an SSH tunnel"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def _web_modules():
+    from papertrade.errors import SetupError
+
+    try:
+        import uvicorn
+
+        from papertrade.web.app import create_app
+    except ModuleNotFoundError as exc:
+        raise SetupError(
+            f"the dashboard needs the web extra ({exc.name} is missing): pip install 'papertrade[web]'"
+        ) from None
+    return uvicorn, create_app
+
+
+def _listen(host: str, port: int, error):
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host.strip("[]"), port), family=family, reuse_port=False)
+    except OSError as exc:
+        raise error(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -1,0 +1,218 @@
+"""What a chart of a performance shows, as float arrays thinned to what a screen can hold.
+
+Every chart (the dashboard's, `--plot FILE.html`, `--plot FILE.png`) is drawn from a
+`ChartData`: candles per symbol, the trades, the strategy's indicators and the levels it acts
+on, the equity beside buy-and-hold and the starting cash, the drawdown. A chart is a few
+thousand pixels wide; a history may hold hundreds of thousands of candles, so candles are
+merged into wider ones (open of the first, highest high, lowest low, close of the last) and
+lines keep one point per bucket (the drawdown its deepest).
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from papertrade.services.performance import FillRow, Performance
+
+MAX_CANDLES = 1500
+MAX_POINTS = 3000
+
+
+@dataclass(frozen=True)
+class Candles:
+    """OHLC columns; a symbol known only by its closes has open = high = low = close."""
+
+    ts: "np.ndarray"
+    open: "np.ndarray"
+    high: "np.ndarray"
+    low: "np.ndarray"
+    close: "np.ndarray"
+
+    @classmethod
+    def of_closes(cls, ts, closes) -> "Candles":
+        import numpy as np
+
+        closes = np.asarray(closes, dtype=float)
+        return cls(np.asarray(ts, dtype=np.int64), closes, closes, closes, closes)
+
+    def thinned(self, limit: int = MAX_CANDLES) -> "Candles":
+        import numpy as np
+
+        starts = _bucket_starts(len(self.ts), limit)
+        if len(starts) == len(self.ts):
+            return self
+        ends = np.r_[starts[1:] - 1, len(self.ts) - 1]
+        high, low = np.maximum.reduceat(self.high, starts), np.minimum.reduceat(self.low, starts)
+        return Candles(self.ts[starts], self.open[starts], high, low, self.close[ends])
+
+
+@dataclass
+class ChartData:
+    title: str
+    quote: str
+    initial_cash: float
+    times: "np.ndarray"
+    equity: "np.ndarray"
+    candles: dict[str, Candles]
+    fills: list["FillRow"] = field(default_factory=list)
+    #: symbol -> indicator name -> (open times, values)
+    indicators: dict[str, dict[str, tuple["np.ndarray", "np.ndarray"]]] = field(default_factory=dict)
+    #: indicator name -> the levels the strategy acts on (see `Strategy.indicator_levels`)
+    levels: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    first_trading_ts: int | None = None
+    timeframe_ms: int | None = None
+
+    def buy_and_hold(self) -> "np.ndarray":
+        """The starting cash held in the traded symbols (equal parts) from the first candle the
+        strategy could trade on, as `Buy & Hold Return [%]` counts it; cash before that."""
+        import numpy as np
+
+        start = self.first_trading_ts if self.first_trading_ts is not None else int(self.times[0])
+        growth = []
+        for candles in self.candles.values():
+            first = int(np.searchsorted(candles.ts, start))
+            if first < len(candles.ts):
+                at = np.clip(np.searchsorted(candles.ts, self.times, side="right") - 1, first, None)
+                growth.append(np.where(self.times >= candles.ts[first], candles.close[at] / candles.close[first], 1.0))
+        if not growth:
+            return np.full(len(self.times), self.initial_cash)
+        return self.initial_cash * np.mean(growth, axis=0)
+
+    def drawdown_pct(self) -> "np.ndarray":
+        import numpy as np
+
+        peaks = np.maximum.accumulate(self.equity)
+        return np.where(peaks > 0, (self.equity / np.where(peaks > 0, peaks, 1) - 1) * 100, 0.0)
+
+    def lines(self, limit: int = MAX_POINTS) -> dict[str, "np.ndarray"]:
+        """Equity, buy-and-hold and drawdown thinned to `limit` points on one time axis."""
+        import numpy as np
+
+        starts = _bucket_starts(len(self.times), limit)
+        ends = np.r_[starts[1:] - 1, len(self.times) - 1] if len(starts) else starts
+        drawdown = self.drawdown_pct()
+        return {
+            "times": self.times[ends],
+            "equity": self.equity[ends],
+            "buy_and_hold": self.buy_and_hold()[ends],
+            "drawdown": np.minimum.reduceat(drawdown, starts) if len(starts) else drawdown,
+        }
+
+
+def _bucket_starts(count: int, limit: int):
+    import numpy as np
+
+    step = max(1, -(-count // limit))
+    return np.arange(0, count, step)
+
+
+def thin_points(ts, values, limit: int = MAX_POINTS):
+    """Every k-th point of a line so that at most `limit` remain, always with the last."""
+    import numpy as np
+
+    ts, values = np.asarray(ts), np.asarray(values, dtype=float)
+    step = max(1, -(-len(ts) // limit))
+    keep = np.unique(np.r_[np.arange(0, len(ts), step), len(ts) - 1]) if len(ts) else np.arange(0)
+    return ts[keep], values[keep]
+
+
+def from_performance(performance: "Performance", title: str, **extra) -> ChartData:
+    """Chart data of a performance; candles default to the closes the portfolio saw."""
+    import numpy as np
+
+    candles = extra.pop("candles", None) or {
+        symbol: Candles.of_closes(ts, closes) for symbol, (ts, closes) in performance.prices.items()
+    }
+    return ChartData(
+        title=title,
+        quote=performance.quote,
+        initial_cash=float(performance.initial_cash),
+        times=np.asarray(performance.times, dtype=np.int64),
+        equity=performance.equity.floats(),
+        candles=candles,
+        fills=list(performance.fills),
+        first_trading_ts=performance.first_trading_ts,
+        **extra,
+    )
+
+
+def for_backtest(performance: "Performance", title: str, candles, strategy) -> ChartData:
+    """Chart data of a backtest over candle columns: their OHLC and the strategy's indicators."""
+    (symbol,) = performance.prices
+    ohlc = Candles(candles.ts, *(candles.floats[name] for name in ("open", "high", "low", "close")))
+    series = strategy.decide_series(candles.frame())
+    indicators = {}
+    if series is not None:
+        indicators[symbol] = {name: thin_points(candles.ts, values) for name, values in series.indicators.items()}
+    return from_performance(
+        performance,
+        title,
+        candles={symbol: ohlc},
+        indicators=indicators,
+        levels=strategy.indicator_levels(),
+        timeframe_ms=candles.timeframe.ms,
+    )
+
+
+def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str) -> ChartData:
+    """Chart data of a paper portfolio: candles from the candle store (the closes it saw where
+    the store has none), and the indicators each tick recorded."""
+    from papertrade.adapters.read_models import indicator_rows
+
+    with ledger.unit_of_work() as uow:
+        config = uow.portfolios.get(portfolio_id, with_positions=False).config
+        rows = indicator_rows(uow.connection, portfolio_id)
+        candles = _stored_candles(uow.connection, config, performance)
+    return from_performance(
+        performance,
+        title,
+        candles=candles,
+        indicators=_recorded_indicators(rows),
+        levels=_levels(config),
+        timeframe_ms=config.timeframe.ms,
+    )
+
+
+def _stored_candles(connection, config, performance: "Performance") -> dict[str, Candles]:
+    from papertrade.adapters.read_models import candle_columns
+
+    candles = {}
+    for symbol, (ts, closes) in performance.prices.items():
+        stored = candle_columns(connection, config.exchange, symbol, config.timeframe.name, ts[0], ts[-1])
+        candles[symbol] = Candles(*stored) if stored is not None else Candles.of_closes(ts, closes)
+    return candles
+
+
+def _recorded_indicators(rows) -> dict[str, dict[str, tuple]]:
+    """Indicator lines per symbol from the ticks' JSON, reading only the points a chart keeps."""
+    import json
+
+    import numpy as np
+
+    by_symbol: dict[str, list[tuple[int, str]]] = {}
+    for ts, symbol, text in rows:
+        by_symbol.setdefault(symbol, []).append((ts, text))
+    lines: dict[str, dict[str, tuple]] = {}
+    for symbol, points in by_symbol.items():
+        step = max(1, -(-len(points) // MAX_POINTS))
+        kept = points[::step] if (len(points) - 1) % step == 0 else [*points[::step], points[-1]]
+        values: dict[str, tuple[list, list]] = {}
+        for ts, text in kept:
+            for name, value in json.loads(text).items():
+                if isinstance(value, int | float):
+                    values.setdefault(name, ([], []))[0].append(ts)
+                    values[name][1].append(float(value))
+        lines[symbol] = {name: (np.asarray(t), np.asarray(v)) for name, (t, v) in values.items()}
+    return lines
+
+
+def _levels(config) -> dict[str, tuple[float, ...]]:
+    from papertrade.errors import PapertradeError
+    from papertrade.strategies import registry
+
+    try:
+        return registry.build(config.strategy, config.strategy_params).indicator_levels()
+    except PapertradeError:
+        return {}  # a plug-in that cannot be loaded here still has its chart, without levels

@@ -1,0 +1,163 @@
+"""Interactive charts of a performance, drawn by Plotly (https://plotly.com/python/).
+
+One figure, top to bottom on one linked time axis: per symbol, its candles with the buys and
+sells on them (and any indicator on the price's scale, such as moving averages); the panel of
+each indicator the strategy acts on at fixed levels (RSI with oversold and overbought); the
+equity beside buy-and-hold and the starting cash; the drawdown. `--plot FILE.html` writes it
+with Plotly's JavaScript inline; the dashboard serves the same figure as JSON and that
+JavaScript from the installed `plotly` package, so neither needs a network.
+"""
+
+import html
+from pathlib import Path
+
+from papertrade.views.chart_data import ChartData
+
+UP, DOWN, EQUITY, HOLD = "#26a69a", "#ef5350", "#1f77b4", "#8c8c8c"
+_WEIGHTS = {"price": 3.0, "indicator": 1.1, "equity": 2.0, "drawdown": 1.0}
+_TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def figure(chart: ChartData):
+    """The Plotly figure of `chart` (a `plotly.graph_objects.Figure`)."""
+    from plotly.subplots import make_subplots
+
+    rows = _rows(chart)
+    weights = [_WEIGHTS[kind] for kind, _ in rows]
+    fig = make_subplots(
+        rows=len(rows),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.025,
+        row_heights=[w / sum(weights) for w in weights],
+    )
+    for number, (kind, subject) in enumerate(rows, start=1):
+        _DRAW[kind](fig, chart, subject, number)
+    fig.update_xaxes(type="date", rangeslider_visible=False, hoverformat=_TIME_FORMAT, showspikes=True,
+                     spikemode="across", spikethickness=1, spikedash="dot", spikecolor="#999")  # fmt: skip
+    fig.update_xaxes(title_text="time (UTC)", row=len(rows), col=1)
+    fig.update_layout(
+        template="plotly_white",
+        height=int(120 * sum(weights)) + 80,
+        margin={"l": 80, "r": 30, "t": 60, "b": 50},
+        hovermode="x",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
+        uirevision="keep",  # a refresh keeps the user's zoom
+        font={"family": "system-ui, sans-serif", "size": 12},
+    )
+    return fig
+
+
+def _rows(chart: ChartData) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for symbol in chart.candles:
+        rows.append(("price", symbol))
+        rows += [
+            ("indicator", f"{symbol}\n{name}") for name in chart.indicators.get(symbol, {}) if name in chart.levels
+        ]
+    return [*rows, ("equity", ""), ("drawdown", "")]
+
+
+def _price(fig, chart: ChartData, symbol: str, row: int) -> None:
+    import plotly.graph_objects as go
+
+    candles = chart.candles[symbol].thinned()
+    fig.add_trace(
+        go.Candlestick(x=candles.ts, open=candles.open, high=candles.high, low=candles.low, close=candles.close,
+                       name=symbol, increasing_line_color=UP, decreasing_line_color=DOWN, showlegend=False),
+        row=row, col=1,
+    )  # fmt: skip
+    for name, (ts, values) in chart.indicators.get(symbol, {}).items():
+        if name not in chart.levels:
+            fig.add_trace(go.Scatter(x=ts, y=values, name=name, mode="lines", line={"width": 1}), row=row, col=1)
+    for side, marker, color in (("BUY", "triangle-up", UP), ("SELL", "triangle-down", DOWN)):
+        fills = [f for f in chart.fills if f.symbol == symbol and f.side == side]
+        if fills:
+            fig.add_trace(_markers(fills, side, marker, color), row=row, col=1)
+    fig.update_yaxes(title_text=f"{symbol} [{chart.quote}]", tickformat=",", row=row, col=1)
+
+
+def _markers(fills, side: str, marker: str, color: str):
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=[f.candle_ts for f in fills],
+        y=[float(f.price) for f in fills],
+        mode="markers",
+        name=side.lower(),
+        marker={"symbol": marker, "size": 11, "color": color, "line": {"width": 1, "color": "#333"}},
+        hovertext=[f"{side} {f.quantity} @ {f.price}, fee {f.fee}" for f in fills],
+        hoverinfo="text+x",
+    )
+
+
+def _indicator(fig, chart: ChartData, subject: str, row: int) -> None:
+    import plotly.graph_objects as go
+
+    symbol, name = subject.split("\n")
+    ts, values = chart.indicators[symbol][name]
+    fig.add_trace(go.Scatter(x=ts, y=values, name=name, mode="lines", line={"color": "#7e57c2", "width": 1.2}),
+                  row=row, col=1)  # fmt: skip
+    for level in chart.levels[name]:
+        fig.add_hline(y=level, line={"dash": "dash", "color": "#999", "width": 1}, row=row, col=1,
+                      annotation_text=f"{level:g}", annotation_position="right")  # fmt: skip
+    label = name.upper() if len(name) <= 4 else name
+    fig.update_yaxes(title_text=label if len(chart.candles) == 1 else f"{label} {symbol}", row=row, col=1)
+
+
+def _equity(fig, chart: ChartData, _subject: str, row: int) -> None:
+    import plotly.graph_objects as go
+
+    lines = chart.lines()
+    fig.add_trace(go.Scatter(x=lines["times"], y=lines["equity"], name="equity", mode="lines",
+                             line={"color": EQUITY, "width": 1.6}), row=row, col=1)  # fmt: skip
+    fig.add_trace(go.Scatter(x=lines["times"], y=lines["buy_and_hold"], name="buy & hold", mode="lines",
+                             line={"color": HOLD, "width": 1.2, "dash": "dot"}), row=row, col=1)  # fmt: skip
+    start = f"starting cash {chart.initial_cash:,.2f}"
+    fig.add_hline(y=chart.initial_cash, line={"dash": "dash", "color": "#444", "width": 1}, row=row, col=1,
+                  annotation_text=start, annotation_position="top left")  # fmt: skip
+    fig.update_yaxes(title_text=f"equity [{chart.quote}]", tickformat=",", row=row, col=1)
+
+
+def _drawdown(fig, chart: ChartData, _subject: str, row: int) -> None:
+    import plotly.graph_objects as go
+
+    lines = chart.lines()
+    fig.add_trace(go.Scatter(x=lines["times"], y=lines["drawdown"], name="drawdown", mode="lines", fill="tozeroy",
+                             line={"color": DOWN, "width": 1}, showlegend=False), row=row, col=1)  # fmt: skip
+    fig.update_yaxes(title_text="drawdown [%]", ticksuffix="%", row=row, col=1)
+
+
+_DRAW = {"price": _price, "indicator": _indicator, "equity": _equity, "drawdown": _drawdown}
+
+
+def figure_json(chart: ChartData) -> str:
+    """The figure as Plotly's JSON (what `Plotly.react` takes)."""
+    return figure(chart).to_json()
+
+
+def html_page(chart: ChartData) -> str:
+    """One self-contained page: the figure with Plotly's JavaScript inline, no network."""
+    body = figure(chart).to_html(full_html=False, include_plotlyjs=True, config=CONFIG, default_width="100%")
+    title = html.escape(chart.title)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<style>body{font:14px system-ui,sans-serif;margin:16px;color:#222}h1{font-size:18px;margin:0 0 4px}"
+        "p{color:#666;margin:0 0 8px}</style></head><body>"
+        f"<h1>{title}</h1><p>Drag to zoom into a period, double-click to zoom out; hover to read values.</p>"
+        f"{body}</body></html>\n"
+    )
+
+
+#: Plotly's options for every chart: no logo, no lasso or box select (nothing to select).
+CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "showLink": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
+
+
+def write_html(chart: ChartData, path: Path) -> None:
+    path.write_text(html_page(chart), encoding="utf-8")

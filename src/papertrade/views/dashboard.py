@@ -1,0 +1,120 @@
+"""What the dashboard shows: the overview of every portfolio, and a portfolio's page.
+
+Built from the same documents as the command line's `--json` (`views.documents`), plus what
+only a dashboard needs: equity, return and drawdown for every portfolio at once, whether each
+bot's cron still runs, and the tick journal page by page. Everything here only reads.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from papertrade.views import documents
+
+#: Ticks per page of the journal.
+PAGE_SIZE = 50
+#: A symbol is stale when this many candles closed after its last processed one.
+STALE_AFTER = 2
+
+
+def overview_document(ledger, now: int) -> dict:
+    """Every portfolio with its equity, return, drawdown and each symbol's last tick."""
+    from papertrade.adapters.read_models import all_tick_floats, latest_ticks
+    from papertrade.adapters.repositories import tick_record
+
+    if ledger is None:
+        return {"now": now, "portfolios": []}
+    with ledger.unit_of_work() as uow:
+        stored = uow.portfolios.list()
+        floats = all_tick_floats(uow.connection)
+        latest = latest_ticks(uow.connection)
+    rows = []
+    for portfolio in stored:
+        ticks = [tick_record(row) for row in latest.get(portfolio.id, [])]
+        rows.append(_overview_row(portfolio, ticks, floats.get(portfolio.id), now))
+    return {"now": now, "portfolios": rows}
+
+
+def _overview_row(portfolio, ticks, floats, now: int) -> dict:
+    closes = {tick.key.symbol: tick.close for tick in ticks}
+    equity = equity_now(portfolio.book, closes)
+    headline = _headline(floats)
+    document = documents.status_document(portfolio, ticks)
+    document["last_ticks"] = [
+        {**tick, **staleness(tick, portfolio.config.timeframe, now)} for tick in document["last_ticks"]
+    ]
+    return {
+        **document,
+        "symbols": sorted({*closes, *(p["symbol"] for p in document["positions"])}),
+        "equity": equity,
+        "return_pct": headline[0],
+        "max_drawdown_pct": headline[1],
+    }
+
+
+def equity_now(book, closes: dict[str, Decimal]) -> Decimal:
+    """Cash plus every open position at its symbol's latest processed close (exact)."""
+    from papertrade.domain.money import exact
+
+    with exact():
+        return book.cash + sum(
+            (p.quantity * closes[s] for s, p in book.positions.items() if p.is_open and s in closes), Decimal(0)
+        )
+
+
+def _headline(floats) -> tuple[float | None, float | None]:
+    """Return [%] and Max. Drawdown [%] as `report` computes them, from float tick columns."""
+    import numpy as np
+
+    from papertrade.services.performance import equity_floats, run_ends
+
+    if floats is None:
+        return None, None
+    symbols, times, close, cash, held = floats
+    _, equity, _ = equity_floats(symbols, np.asarray(close), np.asarray(cash), np.asarray(held))
+    equity = equity[run_ends(np.asarray(times))]
+    drawdown = 1 - equity / np.maximum.accumulate(equity)
+    return float((equity[-1] - equity[0]) / equity[0] * 100), float(-np.nan_to_num(drawdown.max()) * 100)
+
+
+def staleness(tick: dict, timeframe, now: int) -> dict:
+    """Whether a symbol's last tick is older than `STALE_AFTER` candles, and the likely cause."""
+    missed = (timeframe.last_closed(now) - tick["candle_ts"]) // timeframe.ms
+    if missed < STALE_AFTER:
+        return {"stale": False, "missed": max(missed, 0), "cause": None}
+    cause = (
+        f"no tick for {age(now - tick['processed_ts'])} ({missed:,} candles closed since): cron is not running "
+        "this bot, or its runs fail; a failed run writes nothing to the ledger, so see the bot's cron log "
+        "(`papertrade cron ID SYMBOL` names it)"
+    )
+    return {"stale": True, "missed": missed, "cause": cause}
+
+
+def age(ms: int) -> str:
+    """A duration for people: 5 minutes, 3 hours, 12 days."""
+    for unit, size in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000)):
+        if ms >= size:
+            count = ms // size
+            return f"{count:,} {unit}{'s' if count > 1 else ''}"
+    return "less than a minute"
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    ticks: list[dict]
+    page: int
+    pages: int
+    total: int
+
+
+def journal_page(ledger, portfolio_id: int, page: int) -> JournalPage:
+    """Page `page` (1 = newest) of the tick journal: each processed candle's decision and reason."""
+    from papertrade.adapters.read_models import tick_count, tick_page
+    from papertrade.adapters.repositories import tick_record
+
+    with ledger.unit_of_work() as uow:
+        uow.portfolios.get(portfolio_id, with_positions=False)  # NotFound for an unknown id
+        total = tick_count(uow.connection, portfolio_id)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        rows = tick_page(uow.connection, portfolio_id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    return JournalPage([documents.tick_document(tick_record(row)) for row in rows], page, pages, total)

@@ -1,0 +1,125 @@
+"""The JSON documents papertrade prints with `--json` and serves from its web API.
+
+One function builds each document; the command line and the dashboard both call it, so the
+two can never disagree. Decimals stay `Decimal` here and become exact strings in `dumps`;
+times are integer milliseconds since the epoch (UTC).
+"""
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+FILL_FIELDS = ("candle_ts", "symbol", "side", "quantity", "price", "fee", "notional", "realized_pnl")
+SYMBOL_FIELDS = ("symbol", "quantity", "avg_cost", "last_price", "realized_pnl", "unrealized_pnl", "fees_paid")
+TRADE_FIELDS = (
+    "id", "candle_ts", "symbol", "side", "quantity", "price", "notional", "fee", "realized_pnl", "cash_after",
+    "executed_ts",
+)  # fmt: skip
+TICK_FIELDS = ("signal", "status", "reason", "indicators", "close", "cash_after", "position_after", "processed_ts")
+
+
+def dumps(document: Any) -> str:
+    """A document as JSON text: decimals as plain strings, non-ASCII kept."""
+    return json.dumps(document, default=_encode, ensure_ascii=False)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        from papertrade.domain.money import to_plain
+
+        return to_plain(value)
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def fields(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in names}
+
+
+def portfolio_document(stored) -> dict:
+    """A portfolio's settings, cash and open positions (`portfolios --json`, `create-portfolio --json`)."""
+    config, book = stored.config, stored.book
+    return {
+        "id": stored.id,
+        "name": config.name,
+        "quote": config.quote,
+        "cash": book.cash,
+        "initial_cash": book.initial_cash,
+        "realized_pnl": book.realized_pnl,
+        "fees_paid": book.fees_paid,
+        "strategy": config.strategy,
+        "params": dict(config.strategy_params),
+        "exchange": config.exchange,
+        "timeframe": config.timeframe.name,
+        "fee_rate": config.fills.fee_rate,
+        "slippage_bps": config.fills.slippage_bps,
+        "stake_fraction": config.fills.stake_fraction,
+        "created_ts": stored.created_ts,
+        "positions": [_position(p) for p in book.positions.values() if p.is_open],
+    }
+
+
+def _position(p) -> dict:
+    return {
+        "symbol": p.symbol,
+        "quantity": p.quantity,
+        "avg_cost": p.avg_cost,
+        "cost_basis": p.cost_basis,
+        "realized_pnl": p.realized_pnl,
+        "fees_paid": p.fees_paid,
+    }
+
+
+def last_tick_document(tick) -> dict:
+    return {
+        "symbol": tick.key.symbol,
+        "candle_ts": tick.key.candle_ts,
+        "signal": tick.signal,
+        "status": tick.status,
+        "processed_ts": tick.processed_ts,
+    }
+
+
+def status_document(stored, ticks) -> dict:
+    """`status --json`: the portfolio and each symbol's latest processed candle."""
+    return {**portfolio_document(stored), "last_ticks": [last_tick_document(tick) for tick in ticks]}
+
+
+def trade_document(record) -> dict:
+    """One executed trade (`trades --json`)."""
+    return fields(record, TRADE_FIELDS)
+
+
+def tick_document(tick) -> dict:
+    """One processed candle of the tick journal: what was decided on it and why."""
+    return {"symbol": tick.key.symbol, "candle_ts": tick.key.candle_ts, **fields(tick, TICK_FIELDS)}
+
+
+def report_document(performance) -> dict:
+    """`report --json` and `backtest --json`: statistics, fills and PnL per symbol."""
+    from papertrade.services.performance import statistics
+
+    stats = statistics(performance)
+    return {
+        "stats": {name: stat_value(value) for name, value in stats.items()},
+        "trades": [fields(f, FILL_FIELDS) for f in performance.fills],
+        "symbols": [fields(s, SYMBOL_FIELDS) for s in performance.symbols],
+    }
+
+
+def stat_value(value):
+    """A statistic in JSON: money as a decimal string, NaN and infinity as null, times as text."""
+    import pandas as pd
+
+    if isinstance(value, Decimal):
+        return value
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, pd.Timedelta):
+        return None if pd.isna(value) else str(value)
+    if isinstance(value, int):
+        return value
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number

@@ -1,0 +1,1 @@
+"""`papertrade serve`: the read-only web dashboard and JSON API (needs the `web` extra)."""

@@ -1,0 +1,186 @@
+"""`papertrade serve`: a read-only dashboard and JSON API over one ledger (FastAPI).
+
+Pages are rendered on the server by Jinja2 (which escapes everything a user named) and refresh
+their data sections and chart on their own; the API serves the documents `--json` prints.
+Nothing here writes: the ledger is opened read-only (see `papertrade.web.readonly`).
+"""
+
+import hmac
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+
+from papertrade import __version__
+from papertrade.errors import NotFound, PapertradeError, TemporaryError
+from papertrade.views.documents import dumps
+from papertrade.web import pages, schemas
+from papertrade.web.data import DashboardData
+
+STATIC = Path(str(files("papertrade") / "web" / "static"))
+COOKIE = "papertrade_token"
+#: No script but our own files, nothing from elsewhere; Plotly styles its elements inline.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(ledger, *, token: str | None, now: Callable[[], int], refresh_seconds: int = 15) -> FastAPI:
+    """The dashboard over an opened (read-only) ledger; `token`, when given, guards every request."""
+    app = FastAPI(
+        title="papertrade",
+        version=__version__,
+        summary="Read-only dashboard and JSON API of a papertrade ledger.",
+        docs_url=None,  # Swagger UI would load its code from a CDN; the schema itself is served
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    data = DashboardData(ledger, now)
+    renderer = pages.Renderer(ledger.name, refresh_seconds)
+    _guard(app, token)
+    _errors(app)
+    _api_routes(app, data)
+    _page_routes(app, data, renderer)
+    _static_routes(app)
+    return app
+
+
+def _guard(app: FastAPI, token: str | None) -> None:
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        given = _presented_token(request)
+        if token is not None and (given is None or not hmac.compare_digest(given.encode(), token.encode())):
+            return _unauthorized()
+        if token is not None and "token" in request.query_params and not request.url.path.startswith("/api/"):
+            return _remember(request, token)  # from the link, into a cookie, out of the address bar
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
+def _presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query_params.get("token") or request.cookies.get(COOKIE)
+
+
+def _unauthorized() -> Response:
+    message = "401 Unauthorized: this dashboard needs its token (open it once as /?token=TOKEN)\n"
+    return PlainTextResponse(message, 401, headers={"WWW-Authenticate": 'Bearer realm="papertrade"'})
+
+
+def _remember(request: Request, token: str) -> Response:
+    """Answer a page opened as `?token=…` with a cookie and a redirect to the same page without it."""
+    from urllib.parse import urlencode
+
+    rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+    response = RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""), 303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(PapertradeError)
+    async def explain(request: Request, exc: PapertradeError):
+        status = 404 if isinstance(exc, NotFound) else 503 if isinstance(exc, TemporaryError) else 500
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc)}, status)
+        return HTMLResponse(pages.error_page(status, str(exc)), status)
+
+
+def _json(document) -> Response:
+    return Response(dumps(document), media_type="application/json")
+
+
+def _api_routes(app: FastAPI, data: DashboardData) -> None:
+    def ok(model) -> dict:
+        return {200: {"model": model}, 404: {"description": "no such portfolio, or nothing to report yet"}}
+
+    @app.get("/api/overview", responses=ok(schemas.Overview), tags=["dashboard"])
+    def overview() -> Response:
+        """Every portfolio: equity, return, drawdown, and whether each symbol's cron still runs."""
+        return _json(data.overview())
+
+    @app.get("/api/portfolios", responses=ok(list[schemas.Portfolio]), tags=["cli documents"])
+    def portfolios() -> Response:
+        """What `papertrade portfolios --json` prints."""
+        return _json(data.portfolios())
+
+    @app.get("/api/portfolios/{portfolio_id}", responses=ok(schemas.Status), tags=["cli documents"])
+    def status(portfolio_id: int) -> Response:
+        """What `papertrade status ID --json` prints."""
+        return _json(data.status(portfolio_id))
+
+    @app.get("/api/portfolios/{portfolio_id}/report", responses=ok(schemas.Report), tags=["cli documents"])
+    def report(portfolio_id: int) -> Response:
+        """What `papertrade report ID --json` prints."""
+        return _json(data.report(portfolio_id))
+
+    @app.get("/api/portfolios/{portfolio_id}/trades", responses=ok(list[schemas.Trade]), tags=["cli documents"])
+    def trades(portfolio_id: int) -> Response:
+        """What `papertrade trades ID --json` prints."""
+        return _json(data.trades(portfolio_id))
+
+    @app.get("/api/portfolios/{portfolio_id}/journal", responses=ok(schemas.Journal), tags=["dashboard"])
+    def journal(portfolio_id: int, page: int = Query(1, ge=1)) -> Response:
+        """The tick journal, newest first, 50 processed candles a page."""
+        found = data.journal(portfolio_id, page)
+        return _json({"ticks": found.ticks, "page": found.page, "pages": found.pages, "total": found.total})
+
+    @app.get("/api/portfolios/{portfolio_id}/chart", tags=["dashboard"])
+    def chart(portfolio_id: int) -> Response:
+        """The portfolio's chart as a Plotly figure (null before its first processed candle)."""
+        return Response(data.chart_json(portfolio_id), media_type="application/json")
+
+
+def _page_routes(app: FastAPI, data: DashboardData, renderer: "pages.Renderer") -> None:
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview_page() -> HTMLResponse:
+        return HTMLResponse(renderer.overview(data.overview()))
+
+    @app.get("/portfolios/{portfolio_id}", response_class=HTMLResponse, include_in_schema=False)
+    def portfolio_page(portfolio_id: int, page: int = Query(1, ge=1)) -> HTMLResponse:
+        status = data.status(portfolio_id)
+        row = next((r for r in data.overview()["portfolios"] if r["id"] == portfolio_id), status)
+        report = _report_or_none(data, portfolio_id)
+        journal = data.journal(portfolio_id, page)
+        return HTMLResponse(renderer.portfolio(row, report, data.trades(portfolio_id), journal))
+
+
+def _report_or_none(data: DashboardData, portfolio_id: int) -> dict | None:
+    try:
+        return data.report(portfolio_id)
+    except NotFound:
+        return None  # no candle processed yet: the page says so
+
+
+def _static_routes(app: FastAPI) -> None:
+    def plotly_js() -> Path:
+        import plotly
+
+        return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+    cached = {"Cache-Control": "public, max-age=86400"}
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_script() -> FileResponse:
+        return FileResponse(plotly_js(), media_type="text/javascript", headers=cached)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        known = {p.name: p for p in STATIC.iterdir()}
+        if name not in known:
+            return PlainTextResponse("not found", 404)
+        return FileResponse(known[name], headers=cached)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers=cached)

@@ -1,0 +1,89 @@
+"""The dashboard's HTML pages: Jinja2 templates, autoescaped, and how numbers are shown."""
+
+import html
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from papertrade.domain.money import to_plain
+from papertrade.domain.timeframes import timestamp
+from papertrade.views.dashboard import PAGE_SIZE
+
+
+def money(value) -> str:
+    """Money for people: thousands separators, two decimals (the API stays exact)."""
+    if value is None:
+        return "-"
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
+
+
+def amount(value) -> str:
+    return "-" if value is None else to_plain(Decimal(value))
+
+
+def percent(value) -> str:
+    return "-" if value is None else f"{value:+,.2f} %"
+
+
+def when(ms) -> str:
+    return "-" if ms is None else timestamp(ms)
+
+
+def statistic(value) -> str:
+    """A `report` statistic as `report` prints it for people."""
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, bool | int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    text = str(value)
+    return text.replace("T", " ").replace(":00Z", "Z") if text.endswith(":00Z") else text
+
+
+def indicators(values: dict) -> str:
+    return ", ".join(
+        f"{name} {value:.2f}" if isinstance(value, float) else f"{name} {value}" for name, value in values.items()
+    )
+
+
+class Renderer:
+    def __init__(self, ledger_name: str, refresh_seconds: int) -> None:
+        self.env = Environment(
+            loader=PackageLoader("papertrade.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+        self.env.filters.update(money=money, amount=amount, percent=percent, when=when, statistic=statistic,
+                                indicators=indicators, thousands="{:,}".format)  # fmt: skip
+        self.common = {"ledger": ledger_name, "refresh": refresh_seconds}
+
+    def overview(self, document: dict) -> str:
+        return self.env.get_template("overview.html").render(**self.common, **document)
+
+    def portfolio(self, row: dict, report: dict | None, trades: list[dict], journal) -> str:
+        open_symbols = [s for s in (report or {}).get("symbols", []) if Decimal(s["quantity"]) > 0]
+        return self.env.get_template("portfolio.html").render(
+            **self.common,
+            p=row,
+            report=report,
+            open_symbols=open_symbols,
+            trades=list(reversed(trades))[:TRADES_SHOWN],
+            trade_count=len(trades),
+            journal=journal,
+            page_size=PAGE_SIZE,
+        )
+
+
+#: The newest trades a portfolio page lists (all of them are in the API).
+TRADES_SHOWN = 200
+
+
+def error_page(status: int, message: str) -> str:
+    text = html.escape(message)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{status} · papertrade</title>'
+        '<link rel="stylesheet" href="/static/dashboard.css"><link rel="icon" href="/favicon.ico"></head>'
+        f'<body><main><p><a href="/">← all portfolios</a></p><h1>{status}</h1><p>{text}</p></main></body></html>'
+    )

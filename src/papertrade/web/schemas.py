@@ -1,0 +1,146 @@
+"""The JSON documents the API serves, described for its OpenAPI schema (`/api/openapi.json`).
+
+The documents themselves are built by `papertrade.views.documents`, exactly as `--json`
+prints them; these models only describe them (decimals are exact strings, times integer
+milliseconds since the epoch, UTC). tests/web/test_api.py validates every served document
+against its model, so the published schema cannot drift from what is served.
+"""
+
+from pydantic import BaseModel, ConfigDict
+
+Exact = str  # a decimal, exact, as text
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Position(_Document):
+    symbol: str
+    quantity: Exact
+    avg_cost: Exact
+    cost_basis: Exact
+    realized_pnl: Exact
+    fees_paid: Exact
+
+
+class LastTick(_Document):
+    symbol: str
+    candle_ts: int
+    signal: str
+    status: str
+    processed_ts: int
+
+
+class Portfolio(_Document):
+    """`papertrade portfolios --json` (one item)."""
+
+    id: int
+    name: str
+    quote: str
+    cash: Exact
+    initial_cash: Exact
+    realized_pnl: Exact
+    fees_paid: Exact
+    strategy: str
+    params: dict[str, object]
+    exchange: str
+    timeframe: str
+    fee_rate: Exact
+    slippage_bps: Exact
+    stake_fraction: Exact
+    created_ts: int
+    positions: list[Position]
+
+
+class Status(Portfolio):
+    """`papertrade status ID --json`."""
+
+    last_ticks: list[LastTick]
+
+
+class Trade(_Document):
+    """`papertrade trades ID --json` (one item)."""
+
+    id: int
+    candle_ts: int
+    symbol: str
+    side: str
+    quantity: Exact
+    price: Exact
+    notional: Exact
+    fee: Exact
+    realized_pnl: Exact
+    cash_after: Exact
+    executed_ts: int
+
+
+class Fill(_Document):
+    candle_ts: int
+    symbol: str
+    side: str
+    quantity: Exact
+    price: Exact
+    fee: Exact
+    notional: Exact
+    realized_pnl: Exact
+
+
+class SymbolPnl(_Document):
+    symbol: str
+    quantity: Exact
+    avg_cost: Exact
+    last_price: Exact | None
+    realized_pnl: Exact
+    unrealized_pnl: Exact
+    fees_paid: Exact
+
+
+class Report(_Document):
+    """`papertrade report ID --json`: backtesting.py's statistics (money as exact text, ratios
+    as numbers, null where undefined), the fills, and PnL per symbol."""
+
+    stats: dict[str, str | int | float | None]
+    trades: list[Fill]
+    symbols: list[SymbolPnl]
+
+
+class StaleTick(LastTick):
+    stale: bool
+    missed: int
+    cause: str | None
+
+
+class OverviewRow(Status):
+    last_ticks: list[StaleTick]
+    symbols: list[str]
+    equity: Exact
+    return_pct: float | None
+    max_drawdown_pct: float | None
+
+
+class Overview(_Document):
+    now: int
+    portfolios: list[OverviewRow]
+
+
+class JournalEntry(_Document):
+    symbol: str
+    candle_ts: int
+    signal: str
+    status: str
+    reason: str
+    indicators: dict[str, float | None]
+    close: Exact
+    cash_after: Exact
+    position_after: Exact
+    processed_ts: int
+
+
+class Journal(_Document):
+    """One page of the tick journal, newest first."""
+
+    ticks: list[JournalEntry]
+    page: int
+    pages: int
+    total: int

@@ -1,0 +1,57 @@
+"""A ledger worth looking at, on SQLite and PostgreSQL: two bots replayed through the tick path."""
+
+import pytest
+
+from papertrade.adapters.csv_candles import CandleFile
+from papertrade.bootstrap import open_ledger
+from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
+from papertrade.services.replay import replay
+from papertrade.settings import Settings
+from tests.support.databases import PostgresSchema, migrate, postgres_unavailable, sqlite_url
+from tests.support.paths import DATA
+
+HOURS = CandleFile.load(DATA / "binance_BTC-USDT_1h.csv")
+HOUR = 3_600_000
+#: A name that would run as script if any page failed to escape it.
+HOSTILE = "<script>alert(1)</script>"
+LAST = 700  # candles the RSI bot has processed
+BEHIND = 450  # candles the hostile-named bot processed before its cron stopped
+#: The dashboard's clock: one minute after the RSI bot's last candle closed.
+NOW = HOURS.bars[LAST - 1].ts + HOUR + 60_000
+
+
+def build_ledger(url: str) -> None:
+    """Portfolio 1 "RSI bot" (RSI, 900 candles, up to date at NOW), portfolio 2 named HOSTILE
+    (SMA cross, 600 candles, so stale at NOW), portfolio 3 "fresh" with no candle yet."""
+    ledger = open_ledger(Settings(database_url=url), create=True, durable=False)
+    try:
+        for name, strategy, count in (("RSI bot", "rsi", LAST), (HOSTILE, "sma-cross", BEHIND), ("fresh", "rsi", 0)):
+            stored = create_portfolio(ledger, parse_new_portfolio(name=name, cash="10000", strategy=strategy), now=0)
+            if count:
+                replay(ledger, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[count - 1].ts)
+    finally:
+        ledger.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def served_url(request, tmp_path_factory):
+    """The ledger's URL, on SQLite and then on PostgreSQL (built once per module and database)."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("web") / "ledger.db")
+        build_ledger(url)
+        yield url
+        return
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with PostgresSchema() as schema:
+        migrate(schema.url)
+        build_ledger(schema.url)
+        yield schema.url
+
+
+@pytest.fixture(scope="module")
+def sqlite_served(tmp_path_factory):
+    url = sqlite_url(tmp_path_factory.mktemp("web") / "ledger.db")
+    build_ledger(url)
+    return url

@@ -1,0 +1,229 @@
+"""The dashboard in a real browser: Playwright driving Debian's Chromium against `papertrade serve`.
+
+One server process (the installed command, with a token) and one browser for the module.
+Every page is screenshotted into a temporary folder, printed at the end of the run.
+"""
+
+import json
+import os
+import re
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_inprocess
+from tests.support.paths import DATA, REPO, VENV_BIN
+from tests.web.conftest import HOSTILE, build_ledger
+
+CHROMIUM = Path("/usr/bin/chromium")
+TOKEN = "browser-test-token-0123456789abcdef"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="no browser: /usr/bin/chromium is missing (.ci/run installs Debian's chromium)"
+)
+
+
+class Server:
+    """`papertrade serve` as its own process, on a free port."""
+
+    def __init__(self, db: Path, *options: str) -> None:
+        command = [str(VENV_BIN / "papertrade"), "--db", str(db), "serve", "--port", "0", *options]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})  # fmt: skip
+        line = self.process.stdout.readline()
+        found = re.search(r"(http://\S+/)", line)
+        if not found:
+            self.stop()
+            raise AssertionError(f"serve did not start: {line}{self.process.stderr.read()}")
+        self.url = found.group(1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def ledger_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("browsed") / "ledger.db"
+    build_ledger(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def untouched(ledger_file):
+    """The ledger file's bytes before the server opened it; compared once browsing is over."""
+    before = ledger_file.read_bytes()
+    yield before
+    assert ledger_file.read_bytes() == before, "the dashboard changed the ledger file"
+
+
+@pytest.fixture(scope="module")
+def server(ledger_file, untouched):
+    started = Server(ledger_file, "--token", TOKEN)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory):
+    """A temporary folder, or the one SCREENSHOT_DIR names (to keep them)."""
+    chosen = os.environ.get("SCREENSHOT_DIR")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    print(f"\ndashboard screenshots: {folder}")
+
+
+class Watched:
+    """A page that records console errors, failed requests and dialogs (an alert is an injection)."""
+
+    def __init__(self, context) -> None:
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
+        self.page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+
+
+@pytest.fixture(scope="module")
+def context(browser, server):
+    signed_in = browser.new_context(viewport={"width": 1440, "height": 1000})
+    signed_in.new_page().goto(f"{server.url}?token={TOKEN}")  # the cookie every later page sends
+    yield signed_in
+    signed_in.close()
+
+
+def cli_json(capsys, db: Path, *args):
+    result = run_inprocess(capsys, "--db", str(db), *args, "--json")
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def shown(text: str) -> Decimal:
+    return Decimal(text.split()[0].replace(",", ""))
+
+
+def cents(value: str) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def test_the_overview_shows_every_bot_with_the_clis_numbers(context, server, ledger_file, capsys, screenshots):
+    watched = Watched(context)
+    page = watched.page
+    page.goto(server.url)
+    page.screenshot(path=screenshots / "overview.png", full_page=True)
+    for pid in (1, 2):
+        row = page.locator(f"tr[data-portfolio='{pid}']")
+        status = cli_json(capsys, ledger_file, "status", str(pid))
+        stats = cli_json(capsys, ledger_file, "report", str(pid))["stats"]
+        assert shown(row.locator("[data-field=cash]").inner_text()) == cents(status["cash"])
+        assert shown(row.locator("[data-field=equity]").inner_text()) == cents(stats["Equity Final [$]"])
+        assert row.locator("[data-field=return]").inner_text() == f"{stats['Return [%]']:+,.2f} %"
+    assert page.locator("tr[data-portfolio='2'] a.name").inner_text() == HOSTILE
+    assert page.locator("tr[data-portfolio='2'] .tick.stale").count() == 1
+    assert watched.problems == []
+
+
+def test_a_portfolio_page_draws_its_chart_and_shows_the_report(context, server, ledger_file, capsys, screenshots):
+    watched = Watched(context)
+    page = watched.page
+    page.goto(f"{server.url}portfolios/1")
+    page.wait_for_selector("#chart.js-plotly-plot[data-drawn] g.trace.boxes path", state="attached")
+    page.screenshot(path=screenshots / "portfolio.png", full_page=True)
+    report = cli_json(capsys, ledger_file, "report", "1")
+    buys = [t for t in report["trades"] if t["side"] == "BUY"]
+    assert page.locator("#chart .scatterlayer .trace .points path").count() >= len(buys) > 0
+    assert page.locator("#chart g.trace.boxes path").count() > 100  # a candle each
+    for name in ("Equity Final [$]", "Return [%]", "Max. Drawdown [%]", "# Trades", "Sharpe Ratio"):
+        text, value = page.locator(f"[data-stat='{name}']").inner_text(), report["stats"][name]
+        expected = cents(value) if isinstance(value, str) else Decimal(f"{value:.2f}")
+        assert shown(text) == expected, name
+    for symbol in report["symbols"]:
+        if Decimal(symbol["quantity"]) > 0:
+            row = page.locator(f"#positions tr[data-symbol='{symbol['symbol']}']")
+            assert shown(row.locator("[data-field=unrealized]").inner_text()) == cents(symbol["unrealized_pnl"])
+    assert watched.problems == []
+
+
+def test_the_tick_journal_pages_back_through_every_candle(context, server, screenshots):
+    watched = Watched(context)
+    page = watched.page
+    page.goto(f"{server.url}portfolios/1")
+    first_row = page.locator("#journal tbody tr").first.inner_text()
+    page.click("#journal a[rel=next]")
+    page.wait_for_url(re.compile(r"page=2$"))
+    assert page.locator("#journal tbody tr").count() == 50
+    assert page.locator("#journal tbody tr").first.inner_text() != first_row
+    page.click("#journal a:text('oldest »')")
+    assert "warming up" in page.locator("#journal tbody tr").last.inner_text()
+    page.screenshot(path=screenshots / "journal-oldest.png", full_page=True)
+    assert watched.problems == []
+
+
+def test_a_script_named_portfolio_is_shown_as_text(context, server, screenshots):
+    watched = Watched(context)
+    page = watched.page
+    page.goto(f"{server.url}portfolios/2")
+    page.wait_for_selector("#chart[data-drawn]", state="attached")
+    assert page.locator("h1 .name").inner_text() == HOSTILE
+    assert page.title() == f"{HOSTILE} · papertrade"
+    assert page.locator(".tick.stale .badge").inner_text().startswith("stale:")
+    page.screenshot(path=screenshots / "hostile-and-stale.png", full_page=True)
+    assert watched.problems == []
+
+
+def test_without_the_token_every_page_is_401(browser, server):
+    stranger = browser.new_context()
+    page = stranger.new_page()
+    for path in ("", "portfolios/1", "api/overview"):
+        assert page.goto(f"{server.url}{path}").status == 401
+    stranger.close()
+
+
+def test_pages_update_on_their_own_when_the_ledger_moves(browser, tmp_path, capsys, screenshots):
+    db = tmp_path / "live.db"
+    build_ledger(f"sqlite:///{db}")
+    live = Server(db, "--refresh", "2")
+    try:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        watched = Watched(context)
+        page = watched.page
+        page.goto(f"{live.url}portfolios/3")
+        page.evaluate("window.notReloaded = true")
+        assert "No candle processed yet" in page.locator("#journal").inner_text()
+        replayed = cli_json(capsys, db, "replay", "3", "BTC/USDT", "--data", str(DATA / "binance_BTC-USDT_1h.csv"),
+                            "--to", "2020-12-02")  # fmt: skip
+        page.wait_for_selector("#journal table", timeout=10_000)
+        assert page.evaluate("window.notReloaded") is True
+        assert f"{replayed['candles']} processed candles" in page.locator("#journal h2").inner_text()
+        page.screenshot(path=screenshots / "refreshed.png", full_page=True)
+        assert watched.problems == []
+        context.close()
+    finally:
+        live.stop()
+
+
+def test_the_html_plot_works_offline_in_the_browser(browser, ledger_file, tmp_path, capsys, screenshots):
+    chart = tmp_path / "chart.html"
+    assert run_inprocess(capsys, "--db", str(ledger_file), "report", "1", "--plot", str(chart)).code == 0
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, offline=True)
+    watched = Watched(context)
+    watched.page.goto(chart.as_uri())
+    watched.page.wait_for_selector(".js-plotly-plot g.trace.boxes path", state="attached")
+    watched.page.screenshot(path=screenshots / "report-plot.png", full_page=True)
+    assert watched.problems == []
+    context.close()
