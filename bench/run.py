@@ -349,11 +349,68 @@ def replay(work: Path, env: dict, runs: int) -> list[Row]:
     ]
 
 
+def dashboard(work: Path, env: dict, runs: int) -> list[Row]:
+    """Targets 7-8: `papertrade serve` over 1,000 portfolios, and over one with 100,000 processed
+    candles; the first request after the server starts (nothing cached) and a repeated one."""
+    from tests.support.big_ledger import long_history, many_portfolios
+
+    many, long = work / "many.db", work / "long.db"
+    many_portfolios(f"sqlite:///{many}", 1000)
+    long_history(f"sqlite:///{long}", work, 100_000)
+    measured = {
+        ("overview of 1,000 portfolios", "/"): ([], []),
+        ("portfolio page, 100,000 processed candles", "/portfolios/1"): ([], []),
+        ("its chart (Plotly figure JSON)", "/api/portfolios/1/chart"): ([], []),
+    }
+    for _ in range(runs):
+        for db, paths in ((many, ["/"]), (long, ["/portfolios/1", "/api/portfolios/1/chart"])):
+            with _serving(db, env) as url:
+                for attempt in (0, 1):  # first: nothing computed yet; then the same request again
+                    for (_, path), samples in measured.items():
+                        if path in paths:
+                            samples[attempt].append(_get(url + path))
+    return [
+        Row(f"dashboard: {name}, first request / repeated", f"{median_of(a):.2f} s / {median_of(b):.2f} s", "< 1 s",
+            median_of(a) < 1)
+        for (name, _), (a, b) in measured.items()
+    ]  # fmt: skip
+
+
+class _serving:
+    """`papertrade serve` on a free port, for as long as the block runs."""
+
+    def __init__(self, db: Path, env: dict) -> None:
+        command = [PAPERTRADE, "--db", str(db), "serve", "--port", "0"]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+
+    def __enter__(self) -> str:
+        line = self.process.stdout.readline()
+        return line.split(" at ", 1)[1].split()[0].rstrip("/")
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _get(url: str) -> float:
+    from urllib.request import urlopen
+
+    start = time.perf_counter()
+    with urlopen(url, timeout=60) as response:
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"{url} answered {response.status}")
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--write", type=Path, help="also record the results in this Markdown file")
+    parser.add_argument("--only", choices=["dashboard"], help="measure only these targets (recorded apart)")
     args = parser.parse_args()
+    if args.only == "dashboard":
+        return only_dashboard(args)
     runs = 3 if args.quick else 9
     rows: list[Row] = []
     started = time.time()
@@ -377,10 +434,25 @@ def main() -> None:
         rows += backtest(work, env, 1 if args.quick else 3)
         print("measuring replay ...", file=sys.stderr)
         rows += replay(work, env, 3)
+        print("measuring the dashboard ...", file=sys.stderr)
+        rows += dashboard(work, env, 3)
     table = render(rows)
     print(table)
     if args.write:
         write(args.write, table, runs, time.time() - started)
+
+
+def only_dashboard(args) -> None:
+    started = time.time()
+    runs = 3 if args.quick else 5
+    with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory:
+        work = Path(directory)
+        env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+        print("measuring the dashboard ...", file=sys.stderr)
+        table = render(dashboard(work, env, runs))
+    print(table)
+    if args.write:
+        write(args.write, table, runs, time.time() - started, "<!-- bench results: dashboard -->")
 
 
 def render(rows: list[Row]) -> str:
@@ -397,9 +469,8 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write(path: Path, table: str, runs: int, seconds: float) -> None:
+def write(path: Path, table: str, runs: int, seconds: float, marker: str = "<!-- bench results -->") -> None:
     text = path.read_text() if path.exists() else ""
-    marker = "<!-- bench results -->"
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     block = (
         f"{marker}\nRecorded {when} on {platform.node() or 'this machine'} "

@@ -210,6 +210,7 @@ def test_pages_update_on_their_own_when_the_ledger_moves(browser, tmp_path, caps
         page.wait_for_selector("#journal table", timeout=10_000)
         assert page.evaluate("window.notReloaded") is True
         assert f"{replayed['candles']} processed candles" in page.locator("#journal h2").inner_text()
+        page.wait_for_selector("#chart[data-drawn] g.trace.boxes path", state="attached", timeout=10_000)
         page.screenshot(path=screenshots / "refreshed.png", full_page=True)
         assert watched.problems == []
         context.close()

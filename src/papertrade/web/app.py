@@ -148,9 +148,8 @@ def _page_routes(app: FastAPI, data: DashboardData, renderer: "pages.Renderer") 
 
     @app.get("/portfolios/{portfolio_id}", response_class=HTMLResponse, include_in_schema=False)
     def portfolio_page(portfolio_id: int, page: int = Query(1, ge=1)) -> HTMLResponse:
-        status = data.status(portfolio_id)
-        row = next((r for r in data.overview()["portfolios"] if r["id"] == portfolio_id), status)
         report = _report_or_none(data, portfolio_id)
+        row = data.headline(data.status(portfolio_id), report)
         journal = data.journal(portfolio_id, page)
         return HTMLResponse(renderer.portfolio(row, report, data.trades(portfolio_id), journal))
 

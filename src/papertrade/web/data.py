@@ -48,6 +48,16 @@ class DashboardData:
         rows = [_restaled(row, now) for row in document["portfolios"]]
         return {"now": now, "portfolios": rows}
 
+    def headline(self, status: dict, report: dict | None) -> dict:
+        """A portfolio's status with the overview's figures, taken from its report."""
+        stats = report["stats"] if report else {}
+        return {
+            **_restaled(status, self.now()),
+            "equity": stats.get("Equity Final [$]", status["cash"]),
+            "return_pct": stats.get("Return [%]"),
+            "max_drawdown_pct": stats.get("Max. Drawdown [%]"),
+        }
+
     def portfolios(self) -> list[dict]:
         from papertrade.services.portfolios import list_portfolios
 

@@ -21,8 +21,18 @@ def amount(value) -> str:
     return "-" if value is None else to_plain(Decimal(value))
 
 
+def price(value) -> str:
+    """A price: exact, with at least two decimals (56012.00, 0.00001234)."""
+    if value is None:
+        return "-"
+    exact = Decimal(value)
+    return f"{exact:.2f}" if -exact.normalize().as_tuple().exponent <= 2 else to_plain(exact)
+
+
 def percent(value) -> str:
-    return "-" if value is None else f"{value:+,.2f} %"
+    if value is None:
+        return "-"
+    return "0.00 %" if round(value, 2) == 0 else f"{value:+,.2f} %"
 
 
 def when(ms) -> str:
@@ -56,7 +66,7 @@ class Renderer:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         self.env.filters.update(money=money, amount=amount, percent=percent, when=when, statistic=statistic,
-                                indicators=indicators, thousands="{:,}".format)  # fmt: skip
+                                indicators=indicators, price=price, thousands="{:,}".format)  # fmt: skip
         self.common = {"ledger": ledger_name, "refresh": refresh_seconds}
 
     def overview(self, document: dict) -> str:
