@@ -196,16 +196,16 @@ def test_without_the_token_every_page_is_401(browser, server):
 
 def test_pages_update_on_their_own_when_the_ledger_moves(browser, tmp_path, capsys, screenshots):
     db = tmp_path / "live.db"
-    build_ledger(f"sqlite:///{db}")
+    assert run_inprocess(capsys, "--db", str(db), "create-portfolio", "live", "10000").code == 0
     live = Server(db, "--refresh", "2")
     try:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         watched = Watched(context)
         page = watched.page
-        page.goto(f"{live.url}portfolios/3")
+        page.goto(f"{live.url}portfolios/1")
         page.evaluate("window.notReloaded = true")
         assert "No candle processed yet" in page.locator("#journal").inner_text()
-        replayed = cli_json(capsys, db, "replay", "3", "BTC/USDT", "--data", str(DATA / "binance_BTC-USDT_1h.csv"),
+        replayed = cli_json(capsys, db, "replay", "1", "BTC/USDT", "--data", str(DATA / "binance_BTC-USDT_1h.csv"),
                             "--to", "2020-12-02")  # fmt: skip
         page.wait_for_selector("#journal table", timeout=10_000)
         assert page.evaluate("window.notReloaded") is True
