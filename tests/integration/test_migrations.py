@@ -8,7 +8,7 @@ from papertrade.adapters.database import make_engine, read_revision, resolve_url
 from papertrade.adapters.migrator import SCRIPT_LOCATION, alembic_config, downgrade, upgrade
 from papertrade.adapters.schema import metadata
 
-TABLES = {"portfolios", "positions", "ticks", "trades", "journal", "candles", "markets"}
+TABLES = {"portfolios", "positions", "ticks", "trades", "journal", "candles", "markets", "candle_gaps"}
 
 
 def table_names(engine) -> set[str]:

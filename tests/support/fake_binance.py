@@ -95,6 +95,7 @@ class Fault:
     times: int | None = None
     payload: object = None
     symbol: str | None = None  # only requests for this exchange symbol id
+    skip: int = 0  # matching requests answered normally before the fault starts
 
 
 @dataclass
@@ -114,11 +115,13 @@ class FakeBinanceState:
 class FakeBinance:
     """The server; a context manager that runs it on a free port in a background thread."""
 
+    handler: type | None = None  # the request handler class; Binance's when None
+
     def __init__(self, clock: Callable[[], int] | None = None, offset_ms: int = 0, markets=DEFAULT_MARKETS):
         self.state = FakeBinanceState(clock or (lambda: time.time_ns() // 1_000_000), offset_ms, tuple(markets))
         for key, filename in FILES.items():
             self.state.series[key] = load_rows(filename)
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), self.handler or _Handler)
         self._server.state = self.state
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
@@ -153,9 +156,12 @@ class FakeBinance:
     def add_series(self, symbol_id: str, interval: str, rows) -> None:
         self.state.series[(symbol_id, interval)] = tuple(rows)
 
-    def inject(self, kind: str, path: str = "/klines", times: int | None = None, payload=None, symbol=None) -> None:
+    def inject(
+        self, kind: str, path: str = "/klines", times: int | None = None, payload=None, symbol=None, skip: int = 0
+    ) -> None:
+        """Misbehave on requests to `path`: `times` of them (None: all), after `skip` normal ones."""
         with self.state.lock:
-            self.state.faults.append(Fault(kind, path, times, payload, symbol))
+            self.state.faults.append(Fault(kind, path, times, payload, symbol, skip))
 
     def clear_faults(self) -> None:
         with self.state.lock:
@@ -242,6 +248,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _take_fault(self, state: FakeBinanceState, path: str, symbol: str | None) -> Fault | None:
         for fault in state.faults:
             if path.endswith(fault.path) and fault.symbol in (None, symbol):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:

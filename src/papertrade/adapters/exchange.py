@@ -20,12 +20,14 @@ from papertrade.domain.fills import Market
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import DataError, InputError, NotFound, TemporaryError
 
-#: ccxt caps one klines request at 1000 candles; papertrade pages with `since`.
-PAGE_SIZE = 1000
+#: Candles per request where ccxt does not document the exchange's cap.
+DEFAULT_PAGE_SIZE = 100
 _DEFAULTS: dict[str, Any] = {"enableRateLimit": True, "timeout": 10_000}
 _PER_EXCHANGE: dict[str, dict[str, Any]] = {
     # Spot only: skips the futures exchangeInfo requests a spot paper trader never needs.
     "binance": {"options": {"fetchMarkets": {"types": ["spot"]}}},
+    # Spot only: otherwise OKX's market list is five requests (spot, futures, swaps, two options).
+    "okx": {"options": {"fetchMarkets": {"types": ["spot"]}}},
 }
 
 
@@ -38,6 +40,16 @@ def merge_config(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[s
         else:
             merged[key] = value
     return merged
+
+
+def for_exchange(config: Mapping[str, Any], exchange_id: str) -> dict[str, Any]:
+    """The ccxt config for one exchange: `config` without its per-exchange sections (keys that
+    are ccxt exchange ids, such as {"okx": {...}}), with the section for `exchange_id` merged in."""
+    import ccxt
+
+    shared = {key: value for key, value in config.items() if key not in ccxt.exchanges}
+    own = config.get(exchange_id)
+    return merge_config(shared, own) if isinstance(own, Mapping) else shared
 
 
 class CcxtMarketData:
@@ -56,7 +68,9 @@ class CcxtMarketData:
 
         if exchange_id not in ccxt.exchanges:
             raise InputError(f"ccxt has no exchange {exchange_id!r}")
-        settings = merge_config(merge_config(_DEFAULTS, _PER_EXCHANGE.get(exchange_id, {})), config)
+        settings = merge_config(
+            merge_config(_DEFAULTS, _PER_EXCHANGE.get(exchange_id, {})), for_exchange(config, exchange_id)
+        )
         self.exchange_id = exchange_id
         self._ccxt = ccxt
         self._exchange = _verbatim_candles(getattr(ccxt, exchange_id))(settings)
@@ -117,30 +131,65 @@ class CcxtMarketData:
 
     # -- candles ---------------------------------------------------------------------------
 
+    @property
+    def page_size(self) -> int:
+        """Candles one request may ask for: ccxt's documented cap for the exchange's spot
+        candles (Binance 1000, OKX 300, Kraken 720), or `DEFAULT_PAGE_SIZE` when ccxt has none."""
+        features = (getattr(self._exchange, "features", None) or {}).get("spot") or {}
+        limit = (features.get("fetchOHLCV") or {}).get("limit")
+        return limit if isinstance(limit, int) and limit > 0 else DEFAULT_PAGE_SIZE
+
+    def check_timeframe(self, timeframe: Timeframe) -> None:
+        """`InputError` unless the exchange serves candles of `timeframe`."""
+        offered = getattr(self._exchange, "timeframes", None) or {}
+        if timeframe.name not in offered:
+            raise InputError(f"{self.exchange_id} has no {timeframe} candles: it offers {', '.join(offered)}")
+
     def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
         """Every closed candle from `since` (inclusive) up to `now`, validated, oldest first.
 
-        Pages through the history `PAGE_SIZE` candles at a time. The still-forming candle the
-        exchange sends last is validated like the rest, then dropped.
+        The still-forming candle the exchange sends last is validated like the rest, then dropped.
         """
-        bars: list[Bar] = []
-        cursor = since
-        while True:
-            rows = self._call(
-                lambda start=cursor: self._exchange.fetch_ohlcv(symbol, timeframe.name, start, PAGE_SIZE),
-                f"fetch {symbol} {timeframe} candles",
-            )
-            page = [_to_bar(row) for row in _as_rows(rows)]
-            if not page and not bars:
-                raise TemporaryError(f"{self.exchange_id} sent no {timeframe} candles for {symbol}")
-            validate_series(page, timeframe)
-            closed = [bar for bar in page if bar.ts + timeframe.ms <= now]
-            bars.extend(bar for bar in closed if bar.ts >= cursor)
-            if len(page) < PAGE_SIZE or not closed or closed[-1].ts >= timeframe.last_closed(now):
-                break
-            cursor = closed[-1].ts + timeframe.ms
-        validate_series(bars, timeframe)
+        bars, received = [], 0
+        for start, stop, page in self._windows(symbol, timeframe, since, now):
+            received += len(page)
+            bars.extend(_closed_within(page, start, stop, timeframe, now))
+        if not received:
+            raise TemporaryError(f"{self.exchange_id} sent no {timeframe} candles for {symbol}")
         return bars
+
+    def pages(self, symbol: str, timeframe: Timeframe, start: int, end: int, now: int) -> Iterator[list[Bar]]:
+        """The closed candles opening in [start, end], one validated page (oldest first) per request.
+
+        Each request asks for one window of `page_size` candle slots, bounded on both sides, so
+        what the exchange answers is complete for its window whichever end it pages from (OKX
+        answers newest first, Binance oldest first), and an empty window (an outage) is simply
+        passed over.
+        """
+        for first, stop, page in self._windows(symbol, timeframe, start, end):
+            yield _closed_within(page, first, stop, timeframe, now)
+
+    def _windows(self, symbol: str, timeframe: Timeframe, start: int, end: int) -> Iterator[tuple[int, int, list]]:
+        width = self.page_size * timeframe.ms
+        cursor = timeframe.floor(start) + (timeframe.ms if start % timeframe.ms else 0)
+        while cursor <= end:
+            # The window's bound is just before the next window's first candle: exchanges
+            # that read `until` as inclusive (Binance) and exclusive (OKX) then agree.
+            stop = min(cursor + width, timeframe.floor(end) + timeframe.ms) - 1
+            yield cursor, min(stop, end), self._window(symbol, timeframe, cursor, stop)
+            cursor += width
+
+    def _window(self, symbol: str, timeframe: Timeframe, start: int, stop: int) -> list[Bar]:
+        """Every candle the exchange sends for [start, stop], validated, oldest first."""
+        rows = self._call(
+            lambda: self._exchange.fetch_ohlcv(symbol, timeframe.name, start, self.page_size, {"until": stop}),
+            f"fetch {symbol} {timeframe} candles",
+        )
+        page = [_to_bar(row) for row in _as_rows(rows)]
+        if len(page) > 1 and page[0].ts > page[-1].ts:
+            page.reverse()  # newest first (OKX): the order is checked next, as for anyone else
+        validate_series(page, timeframe)
+        return page
 
     # -- error handling --------------------------------------------------------------------
 
@@ -201,6 +250,10 @@ def _verbatim_candles(exchange_class: type) -> type:
 
 class _Retryable(Exception):
     """A transient network failure, retried with backoff before it becomes a TemporaryError."""
+
+
+def _closed_within(page: list[Bar], start: int, stop: int, timeframe: Timeframe, now: int) -> list[Bar]:
+    return [bar for bar in page if start <= bar.ts <= stop and bar.ts + timeframe.ms <= now]
 
 
 def _as_rows(rows: Any) -> list:

@@ -179,3 +179,15 @@ markets = Table(
     Column("description", Text, nullable=False),
     Column("fetched_ts", BigInteger, nullable=False),
 )
+
+# Ranges of candle open times an exchange was asked for and had no candles in (an outage, or
+# before the market was listed): a download never asks for them again.
+candle_gaps = Table(
+    "candle_gaps",
+    metadata,
+    Column("exchange", String(50), primary_key=True),
+    Column("symbol", String(50), primary_key=True),
+    Column("timeframe", String(10), primary_key=True),
+    Column("first_ts", BigInteger, primary_key=True),
+    Column("last_ts", BigInteger, nullable=False),
+)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from papertrade import __version__
-from papertrade.cli import audit, batch, cron, db, output, portfolios, report, serve, strategies, trade
+from papertrade.cli import audit, batch, cron, data, db, output, portfolios, report, serve, strategies, trade
 from papertrade.cli.context import CliState
 
 EXIT_OK = 0
@@ -67,6 +67,7 @@ app.command("run")(batch.run)
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
+app.add_typer(data.app, name="data")
 
 
 def exit_code_for(exc: Exception) -> int:

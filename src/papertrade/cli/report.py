@@ -12,6 +12,19 @@ from papertrade.cli import output
 from papertrade.cli.context import long_running, state
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON: {'stats': ..., 'trades': ...}.")]
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE.csv",
+        help="Candles: timestamp,open,high,low,close,volume. Without it, candles come from the candle store.",
+    ),
+]
+ExchangeOption = Annotated[
+    str | None, typer.Option(help="Without --data: read stored candles of this exchange (see `data download`).")
+]
+TimeframeOption = Annotated[str | None, typer.Option(help="Without --data: the stored candles' timeframe.")]
+FromOption = Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time).")]
+ToOption = Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time).")]
 PlotOption = Annotated[
     Path | None, typer.Option("--plot", metavar="FILE", help="Also write a chart: FILE.png or FILE.html.")
 ]
@@ -35,19 +48,25 @@ def report(
 
 
 def backtest(
+    ctx: typer.Context,
     strategy: Annotated[str, typer.Option(help="Strategy name or package.module:Class.")],
-    data: Annotated[Path, typer.Option(metavar="FILE.csv", help="Candles: timestamp,open,high,low,close,volume.")],
+    data: DataOption = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter KEY=VALUE.")] = None,
     cash: Annotated[str, typer.Option(help="Starting cash.")] = "10000",
     fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value.")] = "0.001",
     slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in bps.")] = "0",
     stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends.")] = "1",
     symbol: Annotated[str | None, typer.Option(help="Symbol the file holds (default: from its name).")] = None,
+    exchange: ExchangeOption = None,
+    timeframe: TimeframeOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
     json: JsonOption = False,
     plot: PlotOption = None,
 ) -> None:
-    """Backtest a strategy over a candle file in memory, with the live tick's rules and fill model."""
-    from papertrade.adapters.csv_candles import load_columns, symbol_from_filename
+    """Backtest a strategy over a candle file, or stored candles, in memory, with the live tick's
+    rules and fill model."""
+    from papertrade.cli.data import backtest_candles
     from papertrade.domain.portfolio import parse_cash, parse_fill_model, parse_symbol
     from papertrade.services.backtest import backtest as run_backtest
     from papertrade.strategies import registry
@@ -57,9 +76,8 @@ def backtest(
     chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
     fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
     starting_cash = parse_cash(cash)
-    name = symbol or symbol_from_filename(data)
+    candles, name = backtest_candles(ctx, data, exchange, symbol, timeframe, start, end)
     _, quote = parse_symbol(name)
-    candles = load_columns(data)
     long_running()
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote)
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
@@ -70,18 +88,26 @@ def replay(
     ctx: typer.Context,
     portfolio_id: Annotated[int, typer.Argument(metavar="ID")],
     symbol: Annotated[str, typer.Argument(help="Symbol the file holds, e.g. BTC/USDT.")],
-    data: Annotated[Path, typer.Option(metavar="FILE.csv", help="Candles: timestamp,open,high,low,close,volume.")],
-    start: Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time).")] = None,
-    end: Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time).")] = None,
+    data: DataOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    exchange: Annotated[
+        str | None,
+        typer.Option(help="Without --data: replay stored candles of this exchange (default: the portfolio's)."),
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option(help="Without --data: must be the portfolio's (its default).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Drive the real LIVE tick path candle by candle over a file, with a simulated clock.
+    """Drive the real LIVE tick path candle by candle over a file, or stored candles, with a
+    simulated clock.
 
     Each candle becomes one tick at the moment it closes: candle store, ledger, tick key and
     journal exactly as in a cron run. Re-running a range is safe (already processed candles
     are duplicates).
     """
-    from papertrade.adapters.csv_candles import CandleFile, symbol_from_filename
+    from papertrade.cli.data import replay_candles
     from papertrade.domain.portfolio import parse_symbol
     from papertrade.errors import InputError
     from papertrade.services.portfolios import get_portfolio
@@ -89,15 +115,12 @@ def replay(
 
     parse_symbol(symbol)
     first, last = parse_time(start, "--from"), parse_time(end, "--to")
-    named = symbol_from_filename(data)
-    if named != "ASSET/USD" and named != symbol:
-        raise InputError(f"{data.name} holds {named} candles (says its name), not {symbol}")
     ledger = state(ctx).ledger(durable=False)  # a replay can always be run again
     portfolio = get_portfolio(ledger, portfolio_id)
-    candles = CandleFile.load(data)
+    candles = replay_candles(ledger, portfolio.config, symbol, data, exchange, timeframe)
     if candles.timeframe != portfolio.config.timeframe:
         raise InputError(
-            f"{data.name} holds {candles.timeframe} candles but portfolio {portfolio_id} trades "
+            f"{candles.path.name} holds {candles.timeframe} candles but portfolio {portfolio_id} trades "
             f"{portfolio.config.timeframe}"
         )
     bars = candles.between(first if first is not None else 0, last if last is not None else 2**62)

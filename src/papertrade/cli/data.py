@@ -1,0 +1,269 @@
+"""`data download`, `data list`, `data export`: the candle store as the user's data set."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from papertrade.cli import output
+from papertrade.cli.context import long_running, now_ms, state
+
+app = typer.Typer(
+    help="Download exchange history into the candle store, list it, export it.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+ExchangeArg = Annotated[str, typer.Argument(metavar="EXCHANGE", help="A ccxt exchange id, e.g. binance or okx.")]
+SymbolArg = Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT.")]
+TimeframeArg = Annotated[str, typer.Argument(metavar="TIMEFRAME", help="e.g. 1h.")]
+FromOption = Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time, UTC).")]
+ToOption = Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time, UTC).")]
+
+
+@app.command()
+def download(
+    ctx: typer.Context,
+    exchange: ExchangeArg,
+    symbol: SymbolArg,
+    timeframe: TimeframeArg,
+    since: Annotated[str, typer.Option("--since", metavar="DATE", help="First candle (ISO time or ms, UTC).")],
+    until: Annotated[
+        str | None, typer.Option("--until", metavar="DATE", help="Last candle (default: the latest closed one).")
+    ] = None,
+) -> None:
+    """Fetch closed candles from an exchange into the candle store the ticks use.
+
+    Pages under the exchange's rate limit and commits page by page: interrupted, it keeps what it
+    has, and run again it fetches only what is still missing. Gaps the exchange really has are
+    recorded and never asked for again.
+    """
+    from papertrade.bootstrap import market_data_factory
+    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.domain.timeframes import Timeframe
+    from papertrade.services import market_data
+
+    parse_symbol(symbol)
+    chosen = Timeframe.parse(timeframe)
+    first, last = parse_time(since, "--since"), parse_time(until, "--until")
+    cli, now = state(ctx), now_ms()
+    source = market_data_factory(cli.settings())(exchange)
+    series, first, end = market_data.check_download(source, symbol, chosen, first, last, now)
+    ledger = cli.ledger(create=True)
+    plan = market_data.plan_download(ledger, series, chosen, first, end)
+    long_running()
+    with _Progress(plan.series, sum((b - a) // chosen.ms + 1 for a, b in plan.missing)) as progress:
+        tally = market_data.download(ledger, source, plan, now, progress)
+    typer.echo(download_summary(market_data.describe(ledger, series, first, end), tally))
+
+
+@app.command("list")
+def list_series(ctx: typer.Context, json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every stored series: first and last candle, count, and its gaps (how many, the longest)."""
+    from papertrade.services.market_data import list_series as stored_series
+
+    infos = stored_series(state(ctx).ledger())
+    if json:
+        output.emit_json([series_json(info) for info in infos])
+        return
+    if not infos:
+        typer.echo("No candles stored yet: fetch some with `papertrade data download`.")
+        return
+    rows = [
+        [i.series.exchange, i.series.symbol, i.series.timeframe, output.timestamp(i.first_ts),
+         output.timestamp(i.last_ts), f"{i.count:,}", str(len(i.gaps)), _longest(i)]
+        for i in infos
+    ]  # fmt: skip
+    headers = ["EXCHANGE", "SYMBOL", "TF", "FIRST", "LAST", "CANDLES", "GAPS", "LONGEST GAP"]
+    typer.echo(output.table(headers, rows, right=(5, 6)))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    exchange: ExchangeArg,
+    symbol: SymbolArg,
+    timeframe: TimeframeArg,
+    out: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write.")],
+    format: Annotated[str, typer.Option("--format", metavar="csv|parquet", help="File format.")] = "csv",
+    start: FromOption = None,
+    end: ToOption = None,
+) -> None:
+    """Write stored candles to a file: CSV as `backtest --data` reads it, or Parquet (exact
+    decimal columns, UTC timestamps)."""
+    from papertrade.adapters import candle_export
+    from papertrade.errors import InputError
+
+    if format not in candle_export.FORMATS:
+        raise InputError(f"--format must be csv or parquet, not {format!r}")
+    candle_export.check_destination(out)
+    bars = _stored(ctx, exchange, symbol, timeframe, start, end)
+    writer = candle_export.write_csv if format == "csv" else candle_export.write_parquet
+    writer(bars, out)
+    typer.echo(
+        f"Wrote {len(bars):,} candles ({output.timestamp(bars[0].ts)} to {output.timestamp(bars[-1].ts)}) to {out}"
+    )
+
+
+def _stored(ctx: typer.Context, exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None):
+    from papertrade.services.market_data import stored_bars
+
+    series, first, last = store_selection(exchange, symbol, timeframe, start, end)
+    return stored_bars(state(ctx).ledger(), series, first, last)
+
+
+def store_selection(exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None):
+    """A stored series and a range of it, as `--exchange --symbol --timeframe --from --to` name them."""
+    from papertrade.adapters.series_store import Series
+    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.domain.timeframes import Timeframe
+    from papertrade.errors import InputError
+
+    parse_symbol(symbol)
+    first, last = parse_time(start, "--from"), parse_time(end, "--to")
+    if first is not None and last is not None and first > last:
+        raise InputError("--from is after --to")
+    return Series(exchange, symbol, Timeframe.parse(timeframe).name), first, last
+
+
+def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start, end):
+    """The candles a backtest runs over, and their symbol: from `data` (a file), or from the
+    candle store when `--exchange`, `--symbol` and `--timeframe` name a series instead."""
+    from papertrade.adapters.csv_candles import load_columns, symbol_from_filename
+    from papertrade.errors import InputError
+
+    if data is not None:
+        if exchange is not None or timeframe is not None:
+            raise InputError("give either --data or --exchange/--timeframe, not both")
+        first, last = parse_time(start, "--from"), parse_time(end, "--to")
+        return _between(load_columns(data), first, last), symbol or symbol_from_filename(data)
+    if exchange is None or symbol is None or timeframe is None:
+        raise InputError("give --data FILE, or --exchange, --symbol and --timeframe to use stored candles")
+    from papertrade.services.market_data import candle_columns
+
+    series, first, last = store_selection(exchange, symbol, timeframe, start, end)
+    return candle_columns(state(ctx).ledger(), series, first, last), series.symbol
+
+
+def _between(columns, first: int | None, last: int | None):
+    """A candle file's columns cut to the candles opening in [first, last]."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    if first is None and last is None:
+        return columns
+    low = 0 if first is None else int(np.searchsorted(columns.ts, first, "left"))
+    high = len(columns) if last is None else int(np.searchsorted(columns.ts, last, "right"))
+    floats = {name: values[low:high] for name, values in columns.floats.items()}
+    return replace(columns, ts=columns.ts[low:high], floats=floats, lines=columns.lines[low:high])
+
+
+def replay_candles(ledger, config, symbol: str, data: Path | None, exchange: str | None, timeframe: str | None):
+    """The candles a replay ticks over: a file, or the whole stored series of `exchange`
+    (default: the portfolio's) in the portfolio's timeframe."""
+    from papertrade.adapters.csv_candles import CandleFile, symbol_from_filename
+    from papertrade.errors import InputError
+
+    if data is not None:
+        if exchange is not None or timeframe is not None:
+            raise InputError("give either --data or --exchange/--timeframe, not both")
+        named = symbol_from_filename(data)
+        if named != "ASSET/USD" and named != symbol:
+            raise InputError(f"{data.name} holds {named} candles (says its name), not {symbol}")
+        return CandleFile.load(data)
+    from papertrade.services.market_data import candle_file
+
+    series, _, _ = store_selection(exchange or config.exchange, symbol, timeframe or config.timeframe.name, None, None)
+    return candle_file(ledger, series, None, None)
+
+
+def parse_time(text: str | None, option: str) -> int | None:
+    from papertrade.cli.report import parse_time as parse
+
+    return parse(text, option)
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def download_summary(info, tally) -> str:
+    """One line: what is stored in the range now, its gaps, and what this run fetched."""
+    series = info.series
+    name = f"{series.exchange} {series.symbol} {series.timeframe}"
+    if info.count == 0:
+        stored = "no candles in that range"
+    else:
+        stored = (f"{info.count:,} candles from {output.timestamp(info.first_ts)} to "
+                  f"{output.timestamp(info.last_ts)}, {_gaps(info)}")  # fmt: skip
+    return f"{name}: {stored}; fetched {tally.fetched:,} in {tally.requests} requests, {tally.seconds:.1f} s"
+
+
+def _gaps(info) -> str:
+    if not info.gaps:
+        return "no gaps"
+    return f"{len(info.gaps)} gap{'s' if len(info.gaps) > 1 else ''} (longest: {_longest(info)})"
+
+
+def _longest(info) -> str:
+    gap = info.longest_gap
+    if gap is None:
+        return "-"
+    count = info.candles_in(gap)
+    return f"{count} candle{'s' if count > 1 else ''} from {output.timestamp(gap[0])}"
+
+
+def series_json(info) -> dict:
+    gap = info.longest_gap
+    return {
+        "exchange": info.series.exchange,
+        "symbol": info.series.symbol,
+        "timeframe": info.series.timeframe,
+        "first_ts": info.first_ts,
+        "last_ts": info.last_ts,
+        "count": info.count,
+        "gaps": len(info.gaps),
+        "missing": sum(info.candles_in(g) for g in info.gaps),
+        "longest_gap": None if gap is None else _gap_json(info, gap),
+        "gap_list": [_gap_json(info, g) for g in info.gaps],
+    }
+
+
+def _gap_json(info, gap) -> dict:
+    return {"first_ts": gap[0], "last_ts": gap[1], "candles": info.candles_in(gap)}
+
+
+class _Progress:
+    """A Rich progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, series, total: int) -> None:
+        self._bar = None
+        self._task = None
+        if sys.stderr.isatty() and total > 0:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn(f"{series.exchange} {series.symbol} {series.timeframe}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._task = self._bar.add_task("", total=total)
+
+    def __enter__(self):
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self._advance
+
+    def _advance(self, tally) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=tally.asked, description=f"{tally.fetched:,} fetched")
+
+    def __exit__(self, *exc_info) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)

@@ -1,0 +1,249 @@
+"""Market data as the user's data set: download an exchange's history into the candle store the
+ticks use, describe what is stored, and read it back for exports, backtests and replays.
+
+A download asks the exchange only for the open times in the wanted range that are neither
+stored (by an earlier download or by ticks) nor confirmed empty, and commits page by page: an
+interrupted download keeps every page it finished, and running it again continues from there.
+A run of open times the exchange answered without candles, followed by a candle it did send,
+is a real gap in its history (an outage, or the time before the market was listed): it is
+recorded as such and never asked for again.
+"""
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from papertrade.adapters.series_store import Series, SeriesStore
+from papertrade.adapters.unit_of_work import Ledger
+from papertrade.domain.bars import Bar
+from papertrade.domain.coverage import Range, empty_runs, slots, subtract
+from papertrade.domain.fills import Market
+from papertrade.domain.timeframes import Timeframe, timestamp
+from papertrade.errors import InputError, TemporaryError
+
+
+class CandleSource(Protocol):
+    """An exchange's candle history, one validated page per request (see `CcxtMarketData`)."""
+
+    exchange_id: str
+
+    @property
+    def page_size(self) -> int: ...
+
+    def market(self, symbol: str, cached: Mapping[str, Any] | None = None) -> tuple[Market, dict | None]: ...
+
+    def check_timeframe(self, timeframe: Timeframe) -> None: ...
+
+    def pages(self, symbol: str, timeframe: Timeframe, start: int, end: int, now: int) -> Iterator[list[Bar]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    """What is stored of one series in a range: extent, count, and the runs of missing candles."""
+
+    series: Series
+    first_ts: int | None
+    last_ts: int | None
+    count: int
+    gaps: list[Range]
+    step: int
+
+    @property
+    def longest_gap(self) -> Range | None:
+        return max(self.gaps, key=lambda gap: gap[1] - gap[0], default=None)
+
+    def candles_in(self, gap: Range) -> int:
+        return slots([gap], self.step)
+
+
+@dataclass
+class DownloadTally:
+    """A download so far: what the progress display and the summary line show."""
+
+    wanted: int  # candle open times the download had to ask about
+    asked: int = 0  # of those, how many it has asked about
+    fetched: int = 0
+    requests: int = 0
+    confirmed_gaps: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadPlan:
+    series: Series
+    timeframe: Timeframe
+    since: int
+    end: int
+    missing: list[Range]
+
+
+def check_download(
+    source: CandleSource, symbol: str, timeframe: Timeframe, since: int, until: int | None, now: int
+) -> tuple[Series, int, int]:
+    """The series and the range [first, last] of open times a download asks for; `InputError`
+    (`NotFound`) for anything the exchange or the clock refuses. Writes nothing.
+
+    `until` None means up to the latest closed candle; a later `until` is cut to it.
+    """
+    first, end = _check_range(timeframe, since, until, now)
+    source.check_timeframe(timeframe)
+    market, _ = source.market(symbol)
+    return Series(source.exchange_id, market.symbol, timeframe.name), first, end
+
+
+def plan_download(ledger: Ledger, series: Series, timeframe: Timeframe, first: int, end: int) -> DownloadPlan:
+    """What a download of [first, end] must ask the exchange for."""
+    return DownloadPlan(series, timeframe, first, end, missing_ranges(ledger, series, timeframe, first, end))
+
+
+def _check_range(timeframe: Timeframe, since: int, until: int | None, now: int) -> tuple[int, int]:
+    if since > now:
+        raise InputError(f"--since {timestamp(since)} is in the future")
+    if until is not None and since > until:
+        raise InputError(f"--since {timestamp(since)} is after --until {timestamp(until)}")
+    first = since + (-since) % timeframe.ms  # the first open time at or after `since`
+    end = timeframe.last_closed(now) if until is None else min(timeframe.floor(until), timeframe.last_closed(now))
+    if first > end:
+        raise InputError(f"no {timeframe} candle opening from {timestamp(since)} has closed yet")
+    return first, end
+
+
+def missing_ranges(ledger: Ledger, series: Series, timeframe: Timeframe, first: int, end: int) -> list[Range]:
+    """The open times in [first, end] that are neither stored nor confirmed empty."""
+    step = timeframe.ms
+    with ledger.unit_of_work() as uow:
+        store = SeriesStore(uow.connection)
+        span = store.span(series, first, end)
+        if span is None:
+            unstored = [(first, end)]
+        else:
+            unstored = [(first, span[0] - step), *store.holes(series, step, first, end), (span[1] + step, end)]
+        confirmed = store.confirmed_gaps(series)
+    return list(subtract([r for r in unstored if r[0] <= r[1]], confirmed, step))
+
+
+def download(
+    ledger: Ledger, source: CandleSource, plan: DownloadPlan, now: int, progress: Callable[[DownloadTally], None]
+) -> DownloadTally:
+    """Fetch every missing range of `plan`, committing page by page; `progress` after each page.
+
+    A network failure ends it with `TemporaryError`, keeping every committed page.
+    """
+    tally = DownloadTally(slots(plan.missing, plan.timeframe.ms))
+    try:
+        for first, last in plan.missing:
+            _download_range(ledger, source, plan, (first, last), now, tally, progress)
+    except TemporaryError as exc:
+        raise TemporaryError(f"{exc}; kept {tally.fetched} candles, run the same command to continue") from None
+    return tally
+
+
+def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int, tally, progress) -> None:
+    step, (first, last) = plan.timeframe.ms, wanted
+    pending = first  # the first open time not yet seen or confirmed empty
+    for page in source.pages(plan.series.symbol, plan.timeframe, first, last, now):
+        gaps = list(empty_runs(page, pending, step))
+        if page:
+            pending = page[-1].ts + step
+        if page or gaps:
+            _commit(ledger, plan.series, page, gaps)
+        tally.requests += 1
+        tally.fetched += len(page)
+        tally.confirmed_gaps += len(gaps)
+        tally.asked = min(tally.wanted, tally.asked + source.page_size)
+        progress(tally)
+    if last < plan.end and pending <= last:  # a stored candle (or a known gap) follows
+        _commit(ledger, plan.series, [], [(pending, last)])
+        tally.confirmed_gaps += 1
+
+
+def _commit(ledger: Ledger, series: Series, bars: list[Bar], gaps: list[Range]) -> None:
+    with ledger.unit_of_work(write=True) as uow:
+        uow.candles.upsert(series.exchange, series.symbol, series.timeframe, bars)
+        store = SeriesStore(uow.connection)
+        for first, last in gaps:
+            store.confirm_gap(series, first, last)
+        uow.commit()
+
+
+# -- describing and reading the store --------------------------------------------------------
+
+
+def list_series(ledger: Ledger | None) -> list[SeriesInfo]:
+    """Every stored series with its extent, count and gaps (runs of missing open times)."""
+    if ledger is None:
+        return []
+    with ledger.unit_of_work() as uow:
+        store = SeriesStore(uow.connection)
+        infos = []
+        for extent in store.extents():
+            step = _step(extent.series.timeframe)
+            gaps = store.holes(extent.series, step, extent.first_ts, extent.last_ts)
+            infos.append(SeriesInfo(extent.series, extent.first_ts, extent.last_ts, extent.count, gaps, step))
+    return infos
+
+
+def describe(ledger: Ledger, series: Series, first: int, last: int) -> SeriesInfo:
+    """What is stored of `series` in [first, last]."""
+    step = _step(series.timeframe)
+    with ledger.unit_of_work() as uow:
+        store = SeriesStore(uow.connection)
+        span = store.span(series, first, last)
+        if span is None:
+            return SeriesInfo(series, None, None, 0, [], step)
+        count = uow.candles.count_between(*_key(series), span[0] - 1, span[1] + 1)
+        return SeriesInfo(series, span[0], span[1], count, store.holes(series, step, *span), step)
+
+
+def stored_bars(ledger: Ledger | None, series: Series, first: int | None, last: int | None) -> list[Bar]:
+    """The stored candles of `series` opening in [first, last]; `InputError` when there are none."""
+    bars: list[Bar] = []
+    if ledger is not None:
+        with ledger.unit_of_work() as uow:
+            bars = SeriesStore(uow.connection).bars(series, first or 0, 2**62 if last is None else last)
+    if not bars:
+        raise InputError(
+            f"no {series.timeframe} candles of {series.symbol} from {series.exchange} are stored"
+            f"{'' if first is None and last is None else ' in that range'}: run papertrade data download first"
+        )
+    return bars
+
+
+def candle_columns(ledger: Ledger | None, series: Series, first: int | None, last: int | None):
+    """Stored candles as the columns a backtest reads from a file, value for value the same as
+    reading the file `data export` writes."""
+    import numpy as np
+
+    from papertrade.adapters.candle_export import csv_line
+    from papertrade.adapters.csv_candles import HEADER, CandleColumns
+
+    bars = stored_bars(ledger, series, first, last)
+    floats = {name: np.array([float(getattr(bar, name)) for bar in bars]) for name in HEADER[1:]}
+    ts = np.array([bar.ts for bar in bars], dtype=np.int64)
+    return CandleColumns(_label(series), Timeframe.parse(series.timeframe), ts, floats, [csv_line(b) for b in bars])
+
+
+def candle_file(ledger: Ledger | None, series: Series, first: int | None, last: int | None):
+    """Stored candles as the `CandleFile` a replay reads."""
+    from papertrade.adapters.csv_candles import CandleFile
+
+    bars = stored_bars(ledger, series, first, last)
+    return CandleFile(_label(series), tuple(bars), Timeframe.parse(series.timeframe))
+
+
+def _label(series: Series) -> Path:
+    return Path(f"{series.exchange} {series.symbol} {series.timeframe} (candle store)")
+
+
+def _key(series: Series) -> tuple[str, str, str]:
+    return series.exchange, series.symbol, series.timeframe
+
+
+def _step(timeframe: str) -> int:
+    return Timeframe.parse(timeframe).ms

@@ -1,0 +1,177 @@
+"""`data download`, `data list`, `data export`, and backtests and replays from the candle store,
+through the real command line, real ccxt and both local exchanges (Binance's API, and OKX's,
+which pages newest first), on SQLite and PostgreSQL.
+
+The servers run on the real clock with the data where it really was (2020-12 to 2021-07), so
+every candle is long closed and OKX serves it from its history endpoint.
+"""
+
+import csv
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.support.cli import run_inprocess
+from tests.support.databases import ledger_state, migrate
+from tests.support.fake_binance import FakeBinance, load_rows
+from tests.support.fake_okx import FakeOkx
+from tests.support.live import dataset_ms
+
+HOURLY = "binance_BTC-USDT_1h.csv"
+FIRST, LAST = "2020-12-01T00:00", "2021-07-17T20:00"
+HOUR = 3_600_000
+SLOTS = 5482 + 11  # hours from FIRST to LAST: the file's candles and its 11 missing hours
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with FakeBinance() as binance, FakeOkx() as okx:
+        yield {"binance": binance, "okx": okx}
+
+
+@pytest.fixture(params=["binance", "okx"])
+def exchange(request, servers):
+    server = servers[request.param]
+    server.clear_faults()
+    server.reset_counts()
+    yield request.param, server
+    server.clear_faults()
+
+
+@pytest.fixture
+def papertrade(exchange, database_url, monkeypatch, capsys):
+    """Run `papertrade ...` in-process against the exchange and the database of the test."""
+    if database_url.startswith("postgresql"):
+        migrate(database_url)
+    _, server = exchange
+    monkeypatch.setenv("PAPERTRADE_DATABASE_URL", database_url)
+    monkeypatch.setenv("PAPERTRADE_CCXT_CONFIG", json.dumps(server.ccxt_config()))
+    monkeypatch.setenv("PAPERTRADE_EXCHANGE_RETRIES", "0")
+    return lambda *args: run_inprocess(capsys, *args)
+
+
+def download(papertrade, name: str, since: str = FIRST, until: str = LAST):
+    return papertrade("data", "download", name, "BTC/USDT", "1h", "--since", since, "--until", until)
+
+
+def exported_rows(papertrade, name: str, path, *extra: str) -> list[tuple]:
+    result = papertrade("data", "export", name, "BTC/USDT", "1h", "-o", str(path), *extra)
+    assert result.code == 0, result.stderr
+    with path.open() as handle:
+        reader = csv.reader(handle)
+        assert next(reader) == ["timestamp", "open", "high", "low", "close", "volume"]
+        return [(int(r[0]), *map(Decimal, r[1:])) for r in reader]
+
+
+def file_rows(first: str = FIRST, last: str = LAST) -> list[tuple]:
+    low, high = dataset_ms(first), dataset_ms(last)
+    return [(r[0], *map(Decimal, r[1:])) for r in load_rows(HOURLY) if low <= r[0] <= high]
+
+
+def candle_requests(server) -> int:
+    return server.count("/klines") + server.count("candles")
+
+
+def test_a_download_of_the_hourly_file_equals_the_file(papertrade, exchange, tmp_path):
+    name, server = exchange
+    result = download(papertrade, name)
+    assert result.code == 0, result.stderr
+    assert "5,482 candles from 2020-12-01 00:00Z to 2021-07-17 20:00Z, 6 gaps" in result.stdout
+    assert exported_rows(papertrade, name, tmp_path / "all.csv") == file_rows()
+    pages = candle_requests(server)
+    assert pages == {"binance": 6, "okx": 19}[name]  # 1,000 and 300 candles a request
+
+    again = download(papertrade, name)
+    assert again.code == 0 and "fetched 0 in 0 requests" in again.stdout
+    assert candle_requests(server) == pages  # nothing stored (nor any known gap) is asked for again
+
+
+def test_an_interrupted_download_resumes_and_ends_equal(papertrade, exchange, tmp_path):
+    name, server = exchange
+    path = "/klines" if name == "binance" else "/history-candles"
+    server.inject("reset", path=path, skip=2)  # the connection drops after two pages
+    failed = download(papertrade, name)
+    assert failed.code == 75 and len(failed.error_lines) == 1
+    assert "kept" in failed.stderr and "run the same command to continue" in failed.stderr
+    kept = exported_rows(papertrade, name, tmp_path / "part.csv")
+    page = {"binance": 1000, "okx": 300}[name]
+    assert kept == [row for row in file_rows() if row[0] < dataset_ms(FIRST) + 2 * page * HOUR]
+
+    server.clear_faults()
+    server.reset_counts()
+    resumed = download(papertrade, name)
+    assert resumed.code == 0, resumed.stderr
+    assert f"fetched {5482 - len(kept):,} in" in resumed.stdout
+    assert candle_requests(server) == -(-(SLOTS - 2 * page) // page)  # only what was missing
+    assert exported_rows(papertrade, name, tmp_path / "all.csv") == file_rows()
+
+
+def test_the_2021_04_25_outage_is_listed_as_a_gap(papertrade, exchange):
+    name, _ = exchange
+    assert download(papertrade, name, "2021-04-20T00:00", "2021-04-30T00:00").code == 0
+    table = papertrade("data", "list")
+    assert table.code == 0
+    row = next(line for line in table.stdout.splitlines() if line.startswith(name))
+    assert (
+        row.split()[1:]
+        == "BTC/USDT 1h 2021-04-20 00:00Z 2021-04-30 00:00Z 236 2 3 candles from 2021-04-25 05:00Z".split()
+    )
+    [listed] = json.loads(papertrade("data", "list", "--json").stdout)
+    outage = {"first_ts": dataset_ms("2021-04-25T05:00"), "last_ts": dataset_ms("2021-04-25T07:00"), "candles": 3}
+    assert listed["longest_gap"] == outage and outage in listed["gap_list"]
+    assert (listed["count"], listed["gaps"], listed["missing"]) == (236, 2, 5)
+
+
+def test_export_then_backtest_equals_a_backtest_from_the_store(papertrade, exchange, tmp_path):
+    name, _ = exchange
+    assert download(papertrade, name, "2021-01-01T00:00", "2021-04-30T00:00").code == 0
+    path = tmp_path / "candles.csv"
+    exported_rows(papertrade, name, path)
+    common = ("backtest", "--strategy", "rsi", "--symbol", "BTC/USDT", "--json")
+    from_file = papertrade(*common, "--data", str(path))
+    from_store = papertrade(*common, "--exchange", name, "--timeframe", "1h")
+    assert from_file.code == 0 and from_store.code == 0, from_store.stderr
+    assert json.loads(from_store.stdout) == json.loads(from_file.stdout)
+    assert len(json.loads(from_store.stdout)["trades"]) > 5
+
+    window = ("--from", "2021-02-01", "--to", "2021-03-15T12:00")
+    cut = papertrade(*common, "--exchange", name, "--timeframe", "1h", *window)
+    exported_rows(papertrade, name, path, *window)
+    assert json.loads(cut.stdout) == json.loads(papertrade(*common, "--data", str(path)).stdout)
+    assert json.loads(cut.stdout)["stats"]["Start"] == "2021-02-01T00:00:00Z"
+
+
+def test_a_replay_from_the_store_equals_a_replay_of_the_exported_file(papertrade, exchange, tmp_path):
+    name, _ = exchange
+    assert download(papertrade, name, "2021-03-01T00:00", "2021-04-12T00:00").code == 0
+    path = tmp_path / "binance_BTC-USDT_1h.csv"
+    exported_rows(papertrade, name, path)
+    for portfolio in ("from-file", "from-store"):
+        assert papertrade("create-portfolio", portfolio, "10000", "--exchange", name).code == 0
+    window = ("--from", "2021-04-06T12:00", "--json")  # 132 candles, a BUY and a SELL
+    assert papertrade("replay", "1", "BTC/USDT", "--data", str(path), *window).code == 0
+    from_store = papertrade("replay", "2", "BTC/USDT", *window)
+    assert from_store.code == 0, from_store.stderr
+    trades = [json.loads(papertrade("trades", str(p), "--json").stdout) for p in (1, 2)]
+    assert trades[0] and [t | {"portfolio_id": 0, "id": 0} for t in trades[0]] == [
+        t | {"portfolio_id": 0, "id": 0} for t in trades[1]
+    ]
+
+
+def test_parquet_read_by_pandas_equals_the_csv(papertrade, exchange, tmp_path):
+    import pandas as pd
+
+    name, _ = exchange
+    assert download(papertrade, name, "2021-02-01T00:00", "2021-02-20T00:00").code == 0
+    rows = exported_rows(papertrade, name, tmp_path / "c.csv")
+    parquet = tmp_path / "c.parquet"
+    assert papertrade("data", "export", name, "BTC/USDT", "1h", "--format", "parquet", "-o", str(parquet)).code == 0
+    frame = pd.read_parquet(parquet)
+    assert str(frame["timestamp"].dtype) == "datetime64[ms, UTC]"
+    assert all(isinstance(frame[c].iloc[0], Decimal) for c in ("open", "high", "low", "close", "volume"))
+    as_rows = [
+        (int(r.timestamp.value // 1_000_000), r.open, r.high, r.low, r.close, r.volume)
+        for r in frame.itertuples(index=False)
+    ]
+    assert as_rows == rows and len(rows) == 456  # 2021-02-11 04:00 is missing
