@@ -113,10 +113,21 @@ def test_the_2021_04_25_outage_is_listed_as_a_gap(papertrade, exchange):
     table = papertrade("data", "list")
     assert table.code == 0
     row = next(line for line in table.stdout.splitlines() if line.startswith(name))
-    assert (
-        row.split()[1:]
-        == "BTC/USDT 1h 2021-04-20 00:00Z 2021-04-30 00:00Z 236 2 3 candles from 2021-04-25 05:00Z".split()
-    )
+    assert row.split()[1:] == [
+        "BTC/USDT",
+        "1h",
+        "2021-04-20",
+        "00:00Z",
+        "2021-04-30",
+        "00:00Z",
+        "236",
+        "2",
+        "3",
+        "candles",
+        "from",
+        "2021-04-25",
+        "05:00Z",
+    ]
     [listed] = json.loads(papertrade("data", "list", "--json").stdout)
     outage = {"first_ts": dataset_ms("2021-04-25T05:00"), "last_ts": dataset_ms("2021-04-25T07:00"), "candles": 3}
     assert listed["longest_gap"] == outage and outage in listed["gap_list"]
@@ -175,3 +186,54 @@ def test_parquet_read_by_pandas_equals_the_csv(papertrade, exchange, tmp_path):
         for r in frame.itertuples(index=False)
     ]
     assert as_rows == rows and len(rows) == 456  # 2021-02-11 04:00 is missing
+
+
+def hostile_cases(name: str, tmp_path) -> list[tuple[list[str], str]]:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    export = ["data", "export", name, "BTC/USDT", "1h"]
+    since = ["--since", "2021-04-01"]
+    return [
+        (["data", "download", "nosuchexchange", "BTC/USDT", "1h", *since], "ccxt has no exchange 'nosuchexchange'"),
+        (["data", "download", name, "DOGE/USDT", "1h", *since], "does not list"),
+        (["data", "download", name, "BTC/USDT", "7h", *since], "unsupported timeframe '7h'"),
+        (
+            ["data", "download", name, "BTC/USDT", "8h" if name == "okx" else "1w", *since],
+            "timeframe" if name == "binance" else "okx has no 8h candles",
+        ),
+        (["data", "download", name, "btc-usdt", "1h", *since], "malformed symbol"),
+        (["data", "download", name, "BTC/USDT", "1h", *since, "--until", "2021-03-01"], "is after --until"),
+        (["data", "download", name, "BTC/USDT", "1h", "--since", "2999-01-01"], "is in the future"),
+        (["data", "download", name, "BTC/USDT", "1h", "--since", "last tuesday"], "ISO time"),
+        (["data", "download", name, "BTC/USDT", "1h"], "Missing option '--since'"),
+        ([*export, "-o", str(tmp_path / "missing" / "x.csv")], "is not a directory"),
+        ([*export, "-o", str(a_file / "x.csv")], "is not a directory"),
+        ([*export, "-o", str(tmp_path)], "it is a directory"),
+        ([*export, "-o", str(tmp_path / "x.xlsx"), "--format", "xlsx"], "--format must be csv or parquet"),
+        ([*export, "-o", str(tmp_path / "x.csv"), "--from", "2021-05-01", "--to", "2021-04-01"], "--from is after"),
+        (["data", "export", name, "ETH/USDT", "1h", "-o", str(tmp_path / "x.csv")], "no 1h candles of ETH/USDT"),
+        (["backtest", "--strategy", "rsi", "--exchange", name, "--symbol", "BTC/USDT"], "--timeframe"),
+        (["backtest", "--strategy", "rsi", "--exchange", name, "--symbol", "BTC/USDT", "--timeframe", "5m"], "no 5m"),
+    ]
+
+
+def test_hostile_input_exits_2_with_one_line_and_writes_nothing(papertrade, exchange, database_url, tmp_path):
+    name, _ = exchange
+    assert download(papertrade, name, "2021-04-20T00:00", "2021-04-22T00:00").code == 0
+    (tmp_path / "out").mkdir()
+    for args, message in hostile_cases(name, tmp_path / "out"):
+        before = ledger_state(database_url), sorted((tmp_path / "out").iterdir())
+        result = papertrade(*args)
+        assert (result.code, len(result.error_lines)) == (2, 1), (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert (ledger_state(database_url), sorted((tmp_path / "out").iterdir())) == before, args
+
+
+def test_a_refused_download_creates_no_database(exchange, tmp_path, monkeypatch, capsys):
+    name, server = exchange
+    path = tmp_path / "never.db"
+    monkeypatch.setenv("PAPERTRADE_CCXT_CONFIG", json.dumps(server.ccxt_config()))
+    for symbol, timeframe in (("DOGE/USDT", "1h"), ("BTC/USDT", "1w")):
+        args = ("--db", str(path), "data", "download", name, symbol, timeframe, "--since", "2021-04-01")
+        assert run_inprocess(capsys, *args).code == 2
+    assert not path.exists() and list(tmp_path.iterdir()) == []
