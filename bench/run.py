@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.download import rows as download_rows  # noqa: E402
 from papertrade.bootstrap import open_ledger  # noqa: E402
 from papertrade.domain.money import to_plain  # noqa: E402
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio  # noqa: E402
@@ -407,10 +408,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--write", type=Path, help="also record the results in this Markdown file")
-    parser.add_argument("--only", choices=["dashboard"], help="measure only these targets (recorded apart)")
+    parser.add_argument("--only", choices=["dashboard", "download"], help="measure only these targets (recorded apart)")
     args = parser.parse_args()
     if args.only == "dashboard":
         return only_dashboard(args)
+    if args.only == "download":
+        return only_download(args)
     runs = 3 if args.quick else 9
     rows: list[Row] = []
     started = time.time()
@@ -436,6 +439,8 @@ def main() -> None:
         rows += replay(work, env, 3)
         print("measuring the dashboard ...", file=sys.stderr)
         rows += dashboard(work, env, 3)
+        print("measuring download throughput against the rate limit ...", file=sys.stderr)
+        rows += [Row(*row) for row in download_rows(work)]
     table = render(rows)
     print(table)
     if args.write:
@@ -453,6 +458,16 @@ def only_dashboard(args) -> None:
     print(table)
     if args.write:
         write(args.write, table, runs, time.time() - started, "<!-- bench results: dashboard -->")
+
+
+def only_download(args) -> None:
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory:
+        print("measuring download throughput against the rate limit ...", file=sys.stderr)
+        table = render([Row(*row) for row in download_rows(Path(directory))])
+    print(table)
+    if args.write:
+        write(args.write, table, 1, time.time() - started, "<!-- bench results: download -->")
 
 
 def render(rows: list[Row]) -> str:

@@ -237,3 +237,39 @@ def test_a_refused_download_creates_no_database(exchange, tmp_path, monkeypatch,
         args = ("--db", str(path), "data", "download", name, symbol, timeframe, "--since", "2021-04-01")
         assert run_inprocess(capsys, *args).code == 2
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.support.paths import REPO, VENV_BIN
+
+    server = servers["okx"]
+    server.reset_counts()
+    slow = {**server.ccxt_config(), "enableRateLimit": True, "rateLimit": 150}  # a page per 150 ms
+    env = {**os.environ, "PAPERTRADE_CCXT_CONFIG": json.dumps(slow), "PYTHONPATH": str(REPO)}
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    command = [str(VENV_BIN / "papertrade"), "--db", db, "data", "download", "okx", "BTC/USDT", "1h"]
+    command += ["--since", FIRST, "--until", LAST]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while server.count("/history-candles") < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and len(stderr.splitlines()) == 1
+    interrupted_after = server.count("/history-candles")
+    assert 4 <= interrupted_after < 19
+    kept = int(stderr.split("kept ")[1].split(" candles")[0].replace(",", ""))
+    assert stderr.startswith("papertrade: error: interrupted: kept") and kept >= 3 * 300 - 11
+
+    server.reset_counts()
+    again = subprocess.run(command, env={**env, "PAPERTRADE_CCXT_CONFIG": json.dumps(server.ccxt_config())},
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "5,482 candles from 2020-12-01 00:00Z to 2021-07-17 20:00Z" in again.stdout
+    assert f"fetched {5482 - kept:,} in" in again.stdout  # what was kept is not fetched again
+    assert server.count("/history-candles") <= 19 - interrupted_after + 1  # at most the page Ctrl-C cut short

@@ -53,8 +53,13 @@ def download(
     ledger = cli.ledger(create=True)
     plan = market_data.plan_download(ledger, series, chosen, first, end)
     long_running()
-    with _Progress(plan.series, sum((b - a) // chosen.ms + 1 for a, b in plan.missing)) as progress:
-        tally = market_data.download(ledger, source, plan, now, progress)
+    display = _Progress(plan.series, sum((b - a) // chosen.ms + 1 for a, b in plan.missing))
+    try:
+        with display as progress:
+            tally = market_data.download(ledger, source, plan, now, progress)
+    except KeyboardInterrupt:
+        output.error_line(f"interrupted: kept {display.fetched:,} candles; run the same command to continue")
+        raise
     typer.echo(download_summary(market_data.describe(ledger, series, first, end), tally))
 
 
@@ -240,6 +245,7 @@ class _Progress:
     def __init__(self, series, total: int) -> None:
         self._bar = None
         self._task = None
+        self.fetched = 0
         if sys.stderr.isatty() and total > 0:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -261,6 +267,7 @@ class _Progress:
         return self._advance
 
     def _advance(self, tally) -> None:
+        self.fetched = tally.fetched
         if self._bar is not None:
             self._bar.update(self._task, completed=tally.asked, description=f"{tally.fetched:,} fetched")
 
