@@ -155,10 +155,12 @@ def test_an_unknown_portfolio_or_symbol_fails_alone(ledger, exchange, bots, cloc
 
 
 def test_fetches_share_the_exchange_rate_limit(ledger, exchange, bots, clock):
-    run(ledger, exchange, bots, clock(), enableRateLimit=True, rateLimit=150)
+    run(ledger, exchange, bots, clock(), enableRateLimit=True, rateLimit=300)
     klines = sorted(t for t, path in exchange.state.arrivals if "/klines" in path)
     assert len(klines) == 3
-    assert min(b - a for a, b in pairwise(klines)) >= 0.14
+    # Requests leave 300 ms apart; they arrive within a loaded machine's jitter of that (unlimited,
+    # concurrent fetches arrive a few ms apart).
+    assert min(b - a for a, b in pairwise(klines)) >= 0.2
 
 
 def test_dry_bots_write_nothing(ledger, exchange, bots, clock):
