@@ -273,3 +273,31 @@ def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers
     assert "5,482 candles from 2020-12-01 00:00Z to 2021-07-17 20:00Z" in again.stdout
     assert f"fetched {5482 - kept:,} in" in again.stdout  # what was kept is not fetched again
     assert server.count("/history-candles") <= 19 - interrupted_after + 1  # at most the page Ctrl-C cut short
+
+
+def test_a_terminal_gets_a_progress_bar_and_a_pipe_one_summary_line(servers, tmp_path):
+    import os
+    import pty
+    import subprocess
+
+    from tests.support.paths import REPO, VENV_BIN
+
+    server = servers["okx"]
+    slow = {**server.ccxt_config(), "enableRateLimit": True, "rateLimit": 100}  # long enough to draw
+    env = {**os.environ, "PAPERTRADE_CCXT_CONFIG": json.dumps(slow), "PYTHONPATH": str(REPO), "COLUMNS": "100"}
+    command = [str(VENV_BIN / "papertrade"), "--db", f"sqlite:///{tmp_path / 'tty.db'}", "data", "download", "okx"]
+    command += ["BTC/USDT", "1h", "--since", "2021-01-01", "--until", "2021-02-01"]  # 3 pages
+    terminal, other_end = pty.openpty()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=other_end, text=True)
+    stdout, _ = process.communicate(timeout=60)
+    os.close(other_end)
+    drawn = os.read(terminal, 1 << 16).decode(errors="replace")
+    os.close(terminal)
+    assert process.returncode == 0
+    assert "━" in drawn and "okx BTC/USDT 1h" in drawn  # Rich's bar, on the terminal only
+    assert stdout.count("\n") == 1 and stdout.startswith("okx BTC/USDT 1h: 745 candles from 2021-01-01 00:00Z")
+
+    piped = subprocess.run(command[:2] + [f"sqlite:///{tmp_path / 'pipe.db'}"] + command[3:], env=env,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert piped.returncode == 0 and piped.stderr == ""  # no bar, nothing but the summary line
+    assert piped.stdout.rsplit(",", 1)[0] == stdout.rsplit(",", 1)[0]  # the same line, but for the seconds
