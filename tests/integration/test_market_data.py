@@ -297,7 +297,7 @@ def test_a_terminal_gets_a_progress_bar_and_a_pipe_one_summary_line(servers, tmp
     assert "━" in drawn and "okx BTC/USDT 1h" in drawn  # Rich's bar, on the terminal only
     assert stdout.count("\n") == 1 and stdout.startswith("okx BTC/USDT 1h: 745 candles from 2021-01-01 00:00Z")
 
-    piped = subprocess.run(command[:2] + [f"sqlite:///{tmp_path / 'pipe.db'}"] + command[3:], env=env,
+    piped = subprocess.run([*command[:2], f"sqlite:///{tmp_path / 'pipe.db'}", *command[3:]], env=env,
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     assert piped.returncode == 0 and piped.stderr == ""  # no bar, nothing but the summary line
     assert piped.stdout.rsplit(",", 1)[0] == stdout.rsplit(",", 1)[0]  # the same line, but for the seconds
