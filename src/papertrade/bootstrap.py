@@ -53,3 +53,12 @@ def market_data_factory(settings: Settings):
         )
 
     return market_data_for
+
+
+def make_notifier(settings: Settings, ledger: Ledger | None, *, live: bool):
+    """The notifier of a command's ticks: sends through Apprise within PAPERTRADE_NOTIFY_TIMEOUT;
+    does nothing at all without a ledger or for DRY ticks."""
+    from papertrade.adapters.apprise_sender import AppriseSender
+    from papertrade.services.notifications import Notifier
+
+    return Notifier(ledger, AppriseSender(), settings.notify_timeout, enabled=live and ledger is not None)

@@ -8,6 +8,7 @@
 | PAPERTRADE_EXCHANGE_RETRIES | 2 | retries of a request that failed on the network (not on rate limits) |
 | PAPERTRADE_EXCHANGE_BACKOFF | 0.5 | seconds before the first retry; doubles for each further one |
 | PAPERTRADE_MARKETS_TTL | 86400 | seconds a cached market description (step, minimums) is trusted |
+| PAPERTRADE_NOTIFY_TIMEOUT | 5 | seconds all notifications after a tick may take together |
 | PAPERTRADE_DEBUG | 0 | 1 shows tracebacks |
 """
 
@@ -31,6 +32,7 @@ class Settings(BaseSettings):
     exchange_retries: int = Field(2, ge=0, le=5)
     exchange_backoff: float = Field(0.5, ge=0, le=10)
     markets_ttl: float = Field(86_400, ge=0)
+    notify_timeout: float = Field(5.0, gt=0, le=60)
     debug: bool = False
 
     @property

@@ -8,7 +8,10 @@ from papertrade.adapters.database import make_engine, read_revision, resolve_url
 from papertrade.adapters.migrator import SCRIPT_LOCATION, alembic_config, downgrade, upgrade
 from papertrade.adapters.schema import metadata
 
-TABLES = {"portfolios", "positions", "ticks", "trades", "journal", "candles", "markets", "candle_gaps"}
+TABLES = {
+    "portfolios", "positions", "ticks", "trades", "journal", "candles", "markets", "candle_gaps",
+    "notify_targets", "notify_events", "notify_deliveries", "notify_streaks",
+}  # fmt: skip
 
 
 def table_names(engine) -> set[str]:

@@ -191,3 +191,63 @@ candle_gaps = Table(
     Column("first_ts", BigInteger, primary_key=True),
     Column("last_ts", BigInteger, nullable=False),
 )
+
+# -- notifications: where to send, and the transactional outbox ---------------------------------
+
+# Apprise URLs carry secrets (bot tokens, passwords): they live here and nowhere else; every
+# output shows `redacted`. `url_hash` (SHA-256 of the URL) keeps one row per URL and portfolio
+# without indexing long text.
+notify_targets = Table(
+    "notify_targets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("url_hash", String(64), nullable=False),
+    Column("redacted", Text, nullable=False),
+    Column("events", String(40), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    UniqueConstraint("portfolio_id", "url_hash", name="uq_notify_targets_url"),
+)
+
+# The outbox: an event is written in the transaction that makes it true (a fill in its tick's
+# own transaction). `dedupe` makes an event once-only where it must be (one daily summary per
+# portfolio and UTC day), whichever host writes it first.
+notify_events = Table(
+    "notify_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("symbol", String(50), nullable=True),
+    Column("dedupe", String(40), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    UniqueConstraint("portfolio_id", "kind", "dedupe", name="uq_notify_events_dedupe"),
+    CheckConstraint("kind IN ('fill', 'error', 'recovery', 'daily')", name="kind"),
+)
+
+# One row per (event, target) to send it to; pending while `delivered_ts` is null.
+notify_deliveries = Table(
+    "notify_deliveries",
+    metadata,
+    Column("event_id", Integer, ForeignKey("notify_events.id"), primary_key=True),
+    Column("target_id", Integer, ForeignKey("notify_targets.id"), primary_key=True),
+    Column("delivered_ts", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Index("ix_notify_deliveries_delivered_ts", "delivered_ts"),
+)
+
+# A (portfolio, symbol) whose ticks keep failing: when it was last alerted, to remind at most
+# hourly and to announce the recovery.
+notify_streaks = Table(
+    "notify_streaks",
+    metadata,
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), primary_key=True),
+    Column("symbol", String(50), primary_key=True),
+    Column("since_ts", BigInteger, nullable=False),
+    Column("last_alert_ts", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import URL
 
 from papertrade.adapters.candle_store import CandleStore, MarketCache
 from papertrade.adapters.database import describe, translated_errors
+from papertrade.adapters.outbox import OutboxRepository
 from papertrade.adapters.repositories import (
     JournalRepository,
     PortfolioRepository,
@@ -27,6 +28,7 @@ class UnitOfWork:
         self.trades = TradeRepository(connection)
         self.candles = CandleStore(connection)
         self.markets = MarketCache(connection)
+        self.outbox = OutboxRepository(connection)
         self._transaction = connection.begin()
 
     def commit(self) -> None:

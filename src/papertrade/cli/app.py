@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from papertrade import __version__
-from papertrade.cli import audit, batch, cron, data, db, output, portfolios, report, serve, strategies, trade
+from papertrade.cli import audit, batch, cron, data, db, notify, output, portfolios, report, serve, strategies, trade
 from papertrade.cli.context import CliState
 
 EXIT_OK = 0
@@ -65,6 +65,7 @@ app.command("replay")(report.replay)
 app.command("demo")(report.demo)
 app.command("run")(batch.run)
 app.command("serve")(serve.serve)
+app.command("notify")(notify.notify)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")

@@ -23,10 +23,11 @@ def run(
     otherwise 1 if any failed for good, else 2 if any had bad input, else 75 (temporary trouble).
     """
     from papertrade.adapters.exchange import CcxtMarketData
-    from papertrade.bootstrap import market_data_factory
+    from papertrade.bootstrap import make_notifier, market_data_factory
     from papertrade.cli.app import exit_code_for
     from papertrade.cli.trade import tick_json, tick_line
     from papertrade.services.batch import in_shard, load_bots, parse_shard, run_bots
+    from papertrade.services.tick import Mode
 
     bots = load_bots(bots_file)
     if shard is not None:
@@ -46,14 +47,18 @@ def run(
             exchange, settings.ccxt_config, retries=settings.exchange_retries, backoff=settings.exchange_backoff
         )
 
+    now = now_ms()
+    notifier = make_notifier(settings, ledger, live=any(bot.mode is Mode.LIVE for bot in bots))
     outcomes = run_bots(
-        ledger, shared, fetcher_for, bots, now_ms(),
+        ledger, shared, fetcher_for, bots, now,
         markets_ttl_ms=int(settings.markets_ttl * 1000),
         min_interval=lambda exchange: shared(exchange).rate_limit,
     )  # fmt: skip
     codes, statuses, documents = [], {}, []
     for outcome in outcomes:
         bot = outcome.bot
+        if bot.mode is Mode.LIVE:
+            notifier.observe(bot.portfolio_id, bot.symbol, outcome.error, now)
         if outcome.error is not None:
             codes.append(exit_code_for(outcome.error))
             statuses["failed"] = statuses.get("failed", 0) + 1
@@ -73,6 +78,7 @@ def run(
         output.emit_json({"bots": documents, "summary": {"bots": len(bots), "statuses": statuses, "exit_code": code}})
     else:
         typer.echo(f"ran {len(bots)} bots: {tally}")
+    notifier.deliver(now)  # the whole run's events, one batch per URL where its service allows
     if code:
         raise typer.Exit(code)
 

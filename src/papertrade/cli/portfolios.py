@@ -27,6 +27,13 @@ def create_portfolio(
     fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value, 0 to 0.1.")] = "0.001",
     slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in basis points.")] = "0",
     stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")] = "1",
+    notify: Annotated[
+        list[str] | None,
+        typer.Option("--notify", metavar="URL", help="Send notifications to this Apprise URL (repeatable)."),
+    ] = None,
+    events: Annotated[
+        str | None, typer.Option(metavar="EVENTS", help="What --notify URLs get: fill,error,daily (default all).")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Create a portfolio in the ledger (the SQLite ledger is created on first use)."""
@@ -44,14 +51,37 @@ def create_portfolio(
         slippage_bps=slippage_bps,
         stake_fraction=stake_fraction,
     )
-    stored = create_portfolio(state(ctx).ledger(create=True), request, now_ms())
+    targets = _notify_targets(notify, events)
+    stored = create_portfolio(state(ctx).ledger(create=True), request, now_ms(), notify=targets)
     if json:
-        output.emit_json(_summary(stored))
+        output.emit_json({**_summary(stored), "notify": [_notify_json(target) for target in targets]})
         return
     typer.echo(
         f'Created portfolio {stored.id} "{stored.config.name}" with '
         f"{output.money(stored.book.cash)} {stored.config.quote}"
     )
+    for target in targets:
+        typer.echo(f"  notifies {target.redacted} of {', '.join(_notify_json(target)['events'])}")
+
+
+def _notify_targets(urls: list[str] | None, events: str | None) -> list:
+    """Validated `--notify` URLs (redacted for display), before anything is written."""
+    if not urls:
+        if events is not None:
+            from papertrade.errors import InputError
+
+            raise InputError("--events goes with --notify")
+        return []
+    from papertrade.adapters.apprise_sender import check_url
+    from papertrade.services.notifications import parse_targets
+
+    return parse_targets(urls, events, check_url)
+
+
+def _notify_json(target) -> dict:
+    from papertrade.domain.notifications import events_text
+
+    return {"url": target.redacted, "events": events_text(target.events).split(",")}
 
 
 def list_portfolios(ctx: typer.Context, json: JsonOption = False) -> None:

@@ -22,7 +22,7 @@ def trade(
     Exit codes: 0 executed, neutral, duplicate or dry-run; 2 bad input; 75 temporary trouble
     (network, exchange, rate limit, locked database); 1 anything else.
     """
-    from papertrade.bootstrap import market_data_factory
+    from papertrade.bootstrap import make_notifier, market_data_factory
     from papertrade.domain.portfolio import parse_symbol
     from papertrade.services.tick import Mode, run_tick
 
@@ -31,12 +31,15 @@ def trade(
     cli = state(ctx)
     settings = cli.settings()
     ledger, source = cli.ledger(), market_data_factory(settings)
-    ttl = int(settings.markets_ttl * 1000)
-    result = run_tick(ledger, source, portfolio_id, symbol, tick_mode, now_ms(), markets_ttl_ms=ttl)
+    ttl, now = int(settings.markets_ttl * 1000), now_ms()
+    notifier = make_notifier(settings, ledger, live=tick_mode is Mode.LIVE)
+    with notifier.watch(portfolio_id, symbol, now):
+        result = run_tick(ledger, source, portfolio_id, symbol, tick_mode, now, markets_ttl_ms=ttl)
     if json:
         output.emit_json(tick_json(result, tick_mode))
     else:
         typer.echo(tick_line(result))
+    notifier.deliver(now)
 
 
 def trades(

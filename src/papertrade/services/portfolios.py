@@ -1,6 +1,6 @@
 """Creating portfolios and reading them back."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -55,8 +55,9 @@ def parse_new_portfolio(
     return NewPortfolio(config, parse_cash(cash))
 
 
-def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int) -> StoredPortfolio:
-    """Store a new portfolio and journal its opening cash, in one transaction."""
+def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Sequence = ()) -> StoredPortfolio:
+    """Store a new portfolio and journal its opening cash, in one transaction; with `notify`
+    (validated `NewTarget`s), the URLs its notifications go to too."""
     config = request.config
     with ledger.unit_of_work(write=True) as uow:
         existing = uow.portfolios.id_by_name(config.name)
@@ -69,6 +70,8 @@ def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int) -> StoredP
             {"name": config.name, "quote": config.quote, "initial_cash": request.cash},
             now,
         )
+        for target in notify:
+            uow.outbox.add_target(portfolio_id, target.url, target.redacted, target.events, now)
         stored = uow.portfolios.get(portfolio_id)
         uow.commit()
     return stored

@@ -321,6 +321,7 @@ def _book_trade(
         now,
         tick_id=tick_id,
     )
+    uow.outbox.record_fill(portfolio.id, portfolio.config.name, portfolio.config.quote, candle_ts, booked, now)
 
 
 def _dry_run(ledger: Ledger, plan: _Plan) -> TickResult:

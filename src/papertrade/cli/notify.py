@@ -1,0 +1,163 @@
+"""`notify`: a portfolio's notification URLs (Apprise), and delivering what is pending."""
+
+from typing import Annotated
+
+import typer
+
+from papertrade.cli import output
+from papertrade.cli.context import now_ms, state
+
+EVENTS_HELP = "Events these URLs get: any of fill,error,daily (default all three)."
+
+
+def notify(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(metavar="ID|flush", help="Portfolio id, or flush: send what is pending.")],
+    add: Annotated[list[str] | None, typer.Option("--add", metavar="URL", help="Add an Apprise URL (repeatable).")] = (
+        None
+    ),
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", metavar="URL|N", help="Remove a URL, or URL number N of --list.")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the portfolio's URLs, redacted (the default).")] = False,
+    test: Annotated[bool, typer.Option("--test", help="Send a test message to each URL now.")] = False,
+    events: Annotated[str | None, typer.Option(metavar="EVENTS", help=EVENTS_HELP)] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Where a portfolio's notifications go: Apprise URLs such as tgram://BOT_TOKEN/CHAT_ID,
+    discord://WEBHOOK_ID/WEBHOOK_TOKEN, json://host/path or mailto://user:password@example.com.
+    URLs are kept in the ledger only and always shown redacted.
+
+    `papertrade notify flush` delivers every pending notification of the ledger (exit 75 when
+    some could not be delivered: they stay pending).
+    """
+    from papertrade.errors import InputError
+
+    options = (("--add", add), ("--remove", remove), ("--list", list_), ("--test", test))
+    actions = [name for name, given in options if given]
+    if len(actions) > 1:
+        raise InputError(f"choose one of --add, --remove, --list, --test (got {' and '.join(actions)})")
+    if events is not None and actions != ["--add"]:
+        raise InputError("--events goes with --add")
+    if target == "flush":
+        if actions:
+            raise InputError(f"notify flush takes no {actions[0]}")
+        return _flush(ctx, json)
+    portfolio_id = _portfolio_id(target)
+    if add:
+        _add(ctx, portfolio_id, add, events, json)
+    elif remove:
+        _remove(ctx, portfolio_id, remove, json)
+    elif test:
+        _test(ctx, portfolio_id, json)
+    else:
+        _list(ctx, portfolio_id, json)
+
+
+def _portfolio_id(text: str) -> int:
+    from papertrade.errors import InputError
+
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise InputError(f"expected a portfolio id or `flush`, not {text!r}")
+    return int(text)
+
+
+def _add(ctx: typer.Context, portfolio_id: int, urls: list[str], events: str | None, json: bool) -> None:
+    from papertrade.adapters.apprise_sender import check_url
+    from papertrade.services.notifications import add_targets, parse_targets
+
+    targets = parse_targets(urls, events, check_url)
+    added = add_targets(state(ctx).ledger(), portfolio_id, targets, now_ms())
+    if json:
+        output.emit_json([{**_target_json(t), "added": a} for t, a in zip(targets, added, strict=True)])
+        return
+    for target, was_added in zip(targets, added, strict=True):
+        what = "added" if was_added else "events updated"
+        typer.echo(f"Portfolio {portfolio_id} notifies {target.redacted} of {_events(target.events)} ({what})")
+
+
+def _remove(ctx: typer.Context, portfolio_id: int, urls: list[str], json: bool) -> None:
+    from papertrade.services.notifications import remove_target
+
+    ledger = state(ctx).ledger()
+    removed = [remove_target(ledger, portfolio_id, url) for url in urls]
+    if json:
+        output.emit_json([{"id": t.id, "url": t.redacted} for t in removed])
+        return
+    for target in removed:
+        typer.echo(f"Portfolio {portfolio_id} no longer notifies {target.redacted}")
+
+
+def _list(ctx: typer.Context, portfolio_id: int, json: bool) -> None:
+    from papertrade.services.notifications import list_targets
+
+    states = list_targets(state(ctx).ledger(), portfolio_id)
+    if json:
+        output.emit_json(
+            [
+                {**_target_json(s.target), "pending": s.pending, "delivered": s.delivered, "last_error": s.last_error}
+                for s in states
+            ]
+        )
+        return
+    if not states:
+        typer.echo(f"Portfolio {portfolio_id} has no notification URLs: add one with notify {portfolio_id} --add URL")
+        return
+    rows = [
+        [str(s.target.id), s.target.redacted, _events(s.target.events), str(s.pending), str(s.delivered)]
+        for s in states
+    ]
+    typer.echo(output.table(["N", "URL (REDACTED)", "EVENTS", "PENDING", "DELIVERED"], rows, right=(0, 3, 4)))
+    for s in states:
+        if s.last_error:
+            typer.echo(f"  {s.target.id}: last error: {s.last_error}")
+
+
+def _test(ctx: typer.Context, portfolio_id: int, json: bool) -> None:
+    from papertrade.adapters.apprise_sender import AppriseSender
+    from papertrade.services.notifications import test_targets
+
+    cli = state(ctx)
+    outcomes = test_targets(cli.ledger(), AppriseSender(), portfolio_id, cli.settings().notify_timeout)
+    if json:
+        output.emit_json([{"id": t.id, "url": t.redacted, "sent": e is None, "error": e} for t, e in outcomes])
+    else:
+        for target, error in outcomes:
+            typer.echo(f"sent to {target.redacted}" if error is None else f"FAILED {target.redacted}: {error}")
+    if any(error is not None for _, error in outcomes):
+        raise typer.Exit(75)
+
+
+def _flush(ctx: typer.Context, json: bool) -> None:
+    from papertrade.adapters.apprise_sender import AppriseSender
+    from papertrade.services.notifications import Notifier
+
+    cli = state(ctx)
+    ledger = cli.ledger()
+    if ledger is None:
+        from papertrade.errors import NotFound
+
+        raise NotFound("there is no ledger yet: nothing to flush")
+    notifier = Notifier(ledger, AppriseSender(), cli.settings().notify_timeout, quiet=False)
+    flushed = notifier.deliver(now_ms())
+    if json:
+        output.emit_json({"delivered": flushed.delivered, "failed": flushed.failed, "pending": flushed.pending})
+    else:
+        typer.echo(
+            f"delivered {flushed.delivered} notification{'s' if flushed.delivered != 1 else ''}, "
+            f"{flushed.failed} failed, {flushed.pending} pending"
+        )
+    if flushed.failed:
+        raise typer.Exit(75)
+
+
+def _events(events) -> str:
+    from papertrade.domain.notifications import events_text
+
+    return events_text(events).replace(",", ", ")
+
+
+def _target_json(target) -> dict:
+    from papertrade.domain.notifications import events_text
+
+    return {"url": target.redacted, "events": events_text(target.events).split(",")}

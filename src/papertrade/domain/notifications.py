@@ -1,0 +1,261 @@
+"""Notifications as values: which events a URL wants, what each event says, when an error alerts.
+
+Pure: the outbox stores an event's payload (JSON-ready values, decimals as plain strings); this
+module turns payloads into messages and decides when a failing bot deserves another message.
+Every message names its event id, so a receiver can drop a repeat after a crash between sending
+and marking it delivered.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from typing import Any
+
+from papertrade.domain.ledger import FillResult
+from papertrade.domain.money import exact, to_plain
+from papertrade.domain.timeframes import timestamp
+from papertrade.errors import InputError
+
+#: A failing bot is reminded of at most once an hour.
+REMINDER_MS = 3_600_000
+DAY_MS = 86_400_000
+
+
+class Event(StrEnum):
+    """What a notification URL can subscribe to (`--events`)."""
+
+    FILL = "fill"
+    ERROR = "error"  # the first failure, hourly reminders, and the recovery
+    DAILY = "daily"
+
+
+ALL_EVENTS = frozenset(Event)
+
+#: The outbox's event kinds and the subscription each belongs to.
+SUBSCRIPTION = {"fill": Event.FILL, "error": Event.ERROR, "recovery": Event.ERROR, "daily": Event.DAILY}
+
+
+def parse_events(text: str | None) -> frozenset[Event]:
+    """`fill,error,daily` (any subset, any order) into events; None means all three."""
+    if text is None:
+        return ALL_EVENTS
+    names = [name.strip().lower() for name in text.split(",")]
+    if not any(names):
+        raise InputError("--events needs at least one of fill, error, daily")
+    events = set()
+    for name in filter(None, names):
+        try:
+            events.add(Event(name))
+        except ValueError:
+            raise InputError(f"unknown event {name!r}: choose from fill, error, daily") from None
+    return frozenset(events)
+
+
+def events_text(events: Iterable[Event | str]) -> str:
+    """The canonical comma list stored in the ledger: in the order fill, error, daily."""
+    wanted = {str(event) for event in events}
+    return ",".join(str(event) for event in Event if str(event) in wanted)
+
+
+def utc_day(ms: int) -> str:
+    """The UTC day `ms` falls in, as 2026-11-26."""
+    return timestamp(ms - ms % DAY_MS)[:10]
+
+
+def fill_payload(portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult) -> dict[str, Any]:
+    """What a `fill` event records: enough to describe the trade without reading the ledger."""
+    fill = booked.fill
+    return {
+        "portfolio_id": portfolio_id,
+        "portfolio": name,
+        "quote": quote,
+        "symbol": fill.symbol,
+        "side": str(fill.side),
+        "quantity": to_plain(fill.quantity),
+        "price": to_plain(fill.price),
+        "fee": to_plain(fill.fee),
+        "realized_pnl": to_plain(booked.realized_pnl),
+        "cash_after": to_plain(booked.cash_after),
+        "candle_ts": candle_ts,
+    }
+
+
+def daily_payload(
+    portfolio_id: int,
+    name: str,
+    quote: str,
+    day: str,
+    opening: Decimal,
+    closing: tuple[Decimal, Decimal],
+    trades: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """What a `daily` event records about `day`: equity at its end (`closing` = cash, equity),
+    the PnL since `opening` equity, and its trades."""
+    cash, equity = closing
+    with exact():
+        pnl = equity - opening
+        fees = sum((trade["fee"] for trade in trades), Decimal(0))
+        realized = sum((trade["realized_pnl"] for trade in trades if trade["side"] == "SELL"), Decimal(0))
+    pct = None if opening.is_zero() else _signed(pnl * 100 / opening)
+    return {
+        "portfolio_id": portfolio_id,
+        "portfolio": name,
+        "quote": quote,
+        "day": day,
+        "cash": _cents(cash),
+        "equity": _cents(equity),
+        "pnl": _signed(pnl),
+        "pnl_pct": pct,
+        "fees": _cents(fees),
+        "realized_pnl": _cents(realized),
+        "trades": [
+            {
+                "candle": timestamp(trade["candle_ts"]),
+                "symbol": trade["symbol"],
+                "side": trade["side"],
+                "quantity": to_plain(trade["quantity"]),
+                "price": to_plain(trade["price"]),
+            }
+            for trade in trades
+        ],
+    }
+
+
+def _cents(value: Decimal) -> str:
+    """Money for a message: rounded half-even to cents."""
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+
+
+def _signed(value: Decimal) -> str:
+    text = _cents(value)
+    return text if text.startswith("-") else f"+{text}"
+
+
+# -- error streaks --------------------------------------------------------------------------
+
+
+class Alert(StrEnum):
+    FIRST = "first"
+    REMINDER = "reminder"
+    NONE = "none"
+
+
+def failure_alert(last_alert_ts: int | None, now: int) -> Alert:
+    """Whether a failing tick alerts: always for the first failure of a streak (no earlier
+    alert), then once `REMINDER_MS` has passed since the last alert."""
+    if last_alert_ts is None:
+        return Alert.FIRST
+    return Alert.REMINDER if now - last_alert_ts >= REMINDER_MS else Alert.NONE
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification: `level` is Apprise's notify type (info, success, warning, failure)."""
+
+    title: str
+    body: str
+    level: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+    created_ts: int
+
+
+def render(event: OutboxEvent) -> Message:
+    """The message an outbox event sends; its last line names the event id."""
+    title, lines, level = _RENDERERS[event.kind](event.payload)
+    return Message(title, "\n".join([*lines, f"event {event.id}"]), level)
+
+
+def batch(events: Sequence[OutboxEvent], max_body: int, max_events: int = 20) -> list[tuple[list[int], Message]]:
+    """Group events, in order, into as few messages as the service's body limit allows (one
+    event per message when an event alone is too long); each message with its events' ids."""
+    groups: list[tuple[list[int], list[Message]]] = []
+    for event in events:
+        message = render(event)
+        if groups:
+            ids, messages = groups[-1]
+            if len(ids) < max_events and _size(messages) + 2 + _block_size(message) <= max_body:
+                ids.append(event.id)
+                messages.append(message)
+                continue
+        groups.append(([event.id], [message]))
+    return [(ids, _combine(messages)) for ids, messages in groups]
+
+
+def _block_size(message: Message) -> int:
+    return len(message.title) + 1 + len(message.body)
+
+
+def _size(messages: Sequence[Message]) -> int:
+    return sum(_block_size(m) for m in messages) + 2 * (len(messages) - 1)
+
+
+def _combine(messages: Sequence[Message]) -> Message:
+    if len(messages) == 1:
+        return messages[0]
+    levels = {m.level for m in messages}
+    level = next((lv for lv in ("failure", "warning", "success") if lv in levels), "info")
+    body = "\n\n".join(f"{m.title}\n{m.body}" for m in messages)
+    return Message(f"papertrade: {len(messages)} events", body, level)
+
+
+def _fill(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
+    quote = p["quote"]
+    title = f"papertrade: {p['side']} {p['symbol']} in {p['portfolio']}"
+    lines = [
+        f"{p['portfolio']} (portfolio {p['portfolio_id']}) {p['side']} {p['quantity']} {p['symbol']} "
+        f"@ {p['price']} {quote}",
+        f"fee {p['fee']} {quote}, cash after {p['cash_after']} {quote}",
+        f"candle {timestamp(p['candle_ts'])}",
+    ]
+    if p["side"] == "SELL":
+        lines.insert(2, f"realized PnL {p['realized_pnl']} {quote}")
+    return title, lines, "info"
+
+
+def _error(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
+    where = f"{p['portfolio']} (portfolio {p['portfolio_id']}) {p['symbol']}"
+    if p["alert"] == Alert.FIRST:
+        title, opening = f"papertrade: {p['symbol']} failing in {p['portfolio']}", f"{where}: tick failed"
+    else:
+        title = f"papertrade: {p['symbol']} still failing in {p['portfolio']}"
+        opening = f"{where}: still failing, {p['failures']} failed ticks since {timestamp(p['since_ts'])}"
+    what = "temporary trouble, the next run retries" if p["temporary"] else "needs attention"
+    return title, [opening, f"{p['error']} ({what})"], "failure"
+
+
+def _recovery(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
+    where = f"{p['portfolio']} (portfolio {p['portfolio_id']}) {p['symbol']}"
+    failures = p["failures"]
+    lines = [
+        f"{where}: ticking again after {failures} failed tick{'s' if failures != 1 else ''} "
+        f"since {timestamp(p['since_ts'])}",
+        f"last error: {p['last_error']}",
+    ]
+    return f"papertrade: {p['symbol']} recovered in {p['portfolio']}", lines, "success"
+
+
+def _daily(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
+    quote = p["quote"]
+    lines = [
+        f"{p['portfolio']} (portfolio {p['portfolio_id']}) on {p['day']} (UTC)",
+        f"equity {p['equity']} {quote} (cash {p['cash']} {quote})",
+        f"PnL {p['pnl']} {quote}" + (f" ({p['pnl_pct']}%)" if p["pnl_pct"] is not None else ""),
+        f"trades {len(p['trades'])}, fees {p['fees']} {quote}, realized {p['realized_pnl']} {quote}",
+    ]
+    lines += [f"  {t['candle']} {t['side']} {t['quantity']} {t['symbol']} @ {t['price']}" for t in p["trades"][:10]]
+    if len(p["trades"]) > 10:
+        lines.append(f"  and {len(p['trades']) - 10} more")
+    return f"papertrade daily: {p['portfolio']} {p['day']}", lines, "info"
+
+
+_RENDERERS = {"fill": _fill, "error": _error, "recovery": _recovery, "daily": _daily}

@@ -1,0 +1,326 @@
+"""Notifications: where each portfolio's messages go, and delivering the outbox.
+
+The tick writes a `fill` event in its own transaction (`OutboxRepository.record_fill`). After a
+tick, a `Notifier` writes what only the outcome tells (an `error` event after a failure, in a
+transaction of its own; a `recovery`; the day's first `daily` summary), then delivers every
+pending event of the ledger within a time budget. Nothing here changes a tick's result: the
+notifier used by ticks swallows its own failures, and what it could not deliver stays pending
+for the next tick of any bot on the ledger, or `papertrade notify flush`.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from papertrade.adapters.outbox import Conflict, Pending, Target, TargetState
+from papertrade.adapters.unit_of_work import Ledger, UnitOfWork
+from papertrade.domain.notifications import (
+    DAY_MS,
+    Alert,
+    Event,
+    Message,
+    batch,
+    daily_payload,
+    events_text,
+    failure_alert,
+    parse_events,
+    utc_day,
+)
+from papertrade.errors import InputError, NotFound, TemporaryError
+from papertrade.services.portfolios import get_portfolio
+
+#: Seconds all deliveries after a tick may take together.
+DELIVERY_BUDGET = 5.0
+#: The most (event, URL) deliveries one flush attempts; the rest wait for the next.
+FLUSH_LIMIT = 500
+
+
+class Sender(Protocol):
+    """Where messages go out (Apprise in production)."""
+
+    def max_body(self, url: str) -> int: ...
+
+    def send(self, jobs: Sequence[tuple[str, Sequence[Message]]], budget: float) -> list[list[str | None]]:
+        """For each (url, messages) job, per message: None when accepted, else why not."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewTarget:
+    url: str
+    redacted: str
+    events: frozenset[Event]
+
+
+def parse_targets(urls: Iterable[str], events: str | None, check_url: Callable[[str], str]) -> list[NewTarget]:
+    """Validate URLs (`check_url` returns the redacted form) and `--events`, touching no database."""
+    wanted = parse_events(events)
+    return [NewTarget(url, check_url(url), wanted) for url in urls]
+
+
+def add_targets(ledger: Ledger | None, portfolio_id: int, targets: Sequence[NewTarget], now: int) -> list[bool]:
+    """Add the URLs to a portfolio (a URL it has gets the new events); True for each one added."""
+    get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work(write=True) as uow:
+        added = [uow.outbox.add_target(portfolio_id, t.url, t.redacted, t.events, now) for t in targets]
+        uow.commit()
+    return added
+
+
+def remove_target(ledger: Ledger | None, portfolio_id: int, url_or_id: str) -> Target:
+    """Remove one URL of a portfolio, named by itself or by its id in `notify ID --list`."""
+    get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work(write=True) as uow:
+        targets = uow.outbox.targets(portfolio_id)
+        found = [t for t in targets if t.url == url_or_id or (url_or_id.isdigit() and str(t.id) == url_or_id)]
+        if not found:
+            raise NotFound(f"portfolio {portfolio_id} has no such notification URL (see: notify {portfolio_id} --list)")
+        uow.outbox.remove_target(found[0].id)
+        uow.commit()
+    return found[0]
+
+
+def list_targets(ledger: Ledger | None, portfolio_id: int) -> list[TargetState]:
+    get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work() as uow:
+        return uow.outbox.states(portfolio_id)
+
+
+def test_targets(
+    ledger: Ledger | None, sender: Sender, portfolio_id: int, budget: float
+) -> list[tuple[Target, str | None]]:
+    """Send a test message to every URL of a portfolio (not through the outbox); per URL, None
+    when the service accepted it, else why not."""
+    stored = get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work() as uow:
+        targets = uow.outbox.targets(portfolio_id)
+    if not targets:
+        raise NotFound(
+            f"portfolio {portfolio_id} has no notification URLs: add one with notify {portfolio_id} --add URL"
+        )
+    jobs = [(t.url, [_test_message(stored.config.name, portfolio_id, t)]) for t in targets]
+    return [(t, outcome[0]) for t, outcome in zip(targets, sender.send(jobs, budget), strict=True)]
+
+
+def _test_message(name: str, portfolio_id: int, target: Target) -> Message:
+    events = events_text(target.events).replace(",", ", ")
+    return Message(
+        f"papertrade: test from {name}", f"{name} (portfolio {portfolio_id}) will notify here about: {events}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    delivered: int  # (event, URL) deliveries the services accepted
+    failed: int  # attempted and refused, or out of time: still pending
+    pending: int  # left pending in all, failed included
+
+
+class Notifier:
+    """Observes tick outcomes and delivers the outbox; one per command (a tick, a batch run).
+
+    With `quiet`, any failure of its own is swallowed: a tick's result must not change because
+    a notification could not be written or sent.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        sender: Sender,
+        budget: float = DELIVERY_BUDGET,
+        *,
+        quiet: bool = True,
+        enabled: bool = True,
+    ) -> None:
+        self.ledger = ledger
+        self.sender = sender
+        self.budget = budget
+        self.quiet = quiet
+        self.enabled = enabled and ledger is not None
+        self._targets: dict[int, list[Target]] | None = None
+
+    @contextmanager
+    def watch(self, portfolio_id: int, symbol: str, now: int) -> Iterator[None]:
+        """Around one tick: observe how it ended; a failure is also delivered before it goes on
+        up (a success is delivered by `deliver`, once the tick's output is out)."""
+        try:
+            yield
+        except Exception as exc:
+            self.observe(portfolio_id, symbol, exc, now)
+            self.deliver(now)
+            raise
+        self.observe(portfolio_id, symbol, None, now)
+
+    def observe(self, portfolio_id: int, symbol: str, error: BaseException | None, now: int) -> None:
+        """After a LIVE tick: `error` is what it raised, None when it succeeded."""
+        if error is None:
+            self.tick_succeeded(portfolio_id, symbol, now)
+        else:
+            self.tick_failed(portfolio_id, symbol, error, now)
+
+    def tick_succeeded(self, portfolio_id: int, symbol: str, now: int) -> None:
+        """After a LIVE tick that succeeded: announce a recovery, and the day's summary."""
+        self._quietly(self._succeeded, portfolio_id, symbol, now)
+
+    def tick_failed(self, portfolio_id: int, symbol: str, error: BaseException, now: int) -> None:
+        """After a LIVE tick that failed (bad input is not a failure of the bot: nothing then)."""
+        if not isinstance(error, InputError):
+            self._quietly(self._failed, portfolio_id, symbol, error, now)
+
+    def deliver(self, now: int) -> Flushed | None:
+        """Send every pending event of the ledger, batched per URL, within the budget."""
+        return self._quietly(flush, self.ledger, self.sender, now, self.budget)
+
+    def _quietly(self, action, *args):
+        if not self.enabled:
+            return None
+        if not self.quiet:
+            return action(*args)
+        try:
+            return action(*args)
+        except Exception:  # the tick's outcome stands; the outbox keeps what was not sent
+            return None
+
+    def _wants(self, portfolio_id: int, event: Event) -> bool:
+        if self._targets is None:
+            with self.ledger.unit_of_work() as uow:
+                targets = uow.outbox.targets()
+            self._targets = {}
+            for target in targets:
+                self._targets.setdefault(target.portfolio_id, []).append(target)
+        return any(event in target.events for target in self._targets.get(portfolio_id, ()))
+
+    def _succeeded(self, portfolio_id: int, symbol: str, now: int) -> None:
+        recover = self._wants(portfolio_id, Event.ERROR)
+        summarize = self._wants(portfolio_id, Event.DAILY)
+        if not (recover or summarize):
+            return
+        with self.ledger.unit_of_work() as uow:
+            recover = recover and uow.outbox.streak(portfolio_id, symbol) is not None
+            summarize = summarize and not uow.outbox.has_event(portfolio_id, "daily", utc_day(now))
+        if recover:
+            self._write(_record_recovery, portfolio_id, symbol, now)
+        if summarize:
+            self._write(_record_daily, portfolio_id, now)
+
+    def _failed(self, portfolio_id: int, symbol: str, error: BaseException, now: int) -> None:
+        if self._wants(portfolio_id, Event.ERROR):
+            self._write(_record_failure, portfolio_id, symbol, error, now)
+
+    def _write(self, record, *args) -> None:
+        with self.ledger.unit_of_work(write=True) as uow:
+            try:
+                record(uow, *args)
+            except Conflict:
+                return  # another run wrote it first: theirs stands
+            uow.commit()
+
+
+def _portfolio_fields(uow: UnitOfWork, portfolio_id: int) -> dict:
+    config = uow.portfolios.get(portfolio_id, with_positions=False).config
+    return {"portfolio_id": portfolio_id, "portfolio": config.name}
+
+
+def _record_failure(uow: UnitOfWork, portfolio_id: int, symbol: str, error: BaseException, now: int) -> None:
+    text = _one_line(error)
+    streak = uow.outbox.streak(portfolio_id, symbol)
+    alert = failure_alert(streak.last_alert_ts if streak else None, now)
+    if streak is None:
+        uow.outbox.start_streak(portfolio_id, symbol, text, now)
+        since, failures = now, 1
+    else:
+        counted = uow.outbox.continue_streak(
+            portfolio_id, symbol, text, streak.last_alert_ts if alert is Alert.REMINDER else None, now
+        )
+        if not counted:
+            raise Conflict(f"streak {portfolio_id} {symbol}")
+        since, failures = streak.since_ts, streak.failures + 1
+    if alert is Alert.NONE:
+        return
+    payload = {
+        **_portfolio_fields(uow, portfolio_id),
+        "symbol": symbol,
+        "alert": str(alert),
+        "error": text,
+        "temporary": isinstance(error, TemporaryError),
+        "since_ts": since,
+        "failures": failures,
+    }
+    uow.outbox.record(portfolio_id, "error", payload, now, symbol=symbol)
+
+
+def _record_recovery(uow: UnitOfWork, portfolio_id: int, symbol: str, now: int) -> None:
+    streak = uow.outbox.end_streak(portfolio_id, symbol)
+    if streak is None:
+        return
+    payload = {
+        **_portfolio_fields(uow, portfolio_id),
+        "symbol": symbol,
+        "since_ts": streak.since_ts,
+        "failures": streak.failures,
+        "last_error": streak.last_error,
+    }
+    uow.outbox.record(portfolio_id, "recovery", payload, now, symbol=symbol)
+
+
+def _record_daily(uow: UnitOfWork, portfolio_id: int, now: int) -> None:
+    """The summary of the day before `now`'s UTC day; none for a portfolio created today."""
+    stored = uow.portfolios.get(portfolio_id, with_positions=False)
+    today = now - now % DAY_MS
+    if stored.created_ts >= today:
+        return
+    yesterday = today - DAY_MS
+    initial = stored.book.initial_cash
+    opening = uow.outbox.equity_at(portfolio_id, yesterday)
+    closing = uow.outbox.equity_at(portfolio_id, today) or (initial, initial)
+    trades = uow.outbox.trades_between(portfolio_id, yesterday, today)
+    config = stored.config
+    payload = daily_payload(
+        portfolio_id, config.name, config.quote, utc_day(yesterday), opening[1] if opening else initial, closing, trades
+    )
+    uow.outbox.record(portfolio_id, "daily", payload, now, dedupe=utc_day(now))
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+# -- delivery -------------------------------------------------------------------------------
+
+
+def flush(ledger: Ledger, sender: Sender, now: int, budget: float = DELIVERY_BUDGET) -> Flushed:
+    """Deliver pending events, oldest first: per URL, as few messages as its service allows,
+    all URLs at once, within `budget` seconds. Each delivery is marked delivered only when the
+    service accepted its message."""
+    with ledger.unit_of_work() as uow:
+        pending = uow.outbox.pending(FLUSH_LIMIT)
+    if not pending:
+        return Flushed(0, 0, 0)
+    by_target: dict[int, list[Pending]] = {}
+    for item in pending:
+        by_target.setdefault(item.target.id, []).append(item)
+    plans = []
+    for items in by_target.values():
+        target = items[0].target
+        plans.append((target, batch([item.event for item in items], sender.max_body(target.url))))
+    outcomes = sender.send([(target.url, [message for _, message in groups]) for target, groups in plans], budget)
+    delivered = failed = 0
+    with ledger.unit_of_work(write=True) as uow:
+        for (target, groups), results in zip(plans, outcomes, strict=True):
+            for (event_ids, _), error in zip(groups, results, strict=True):
+                if error is None:
+                    uow.outbox.mark_delivered(target.id, event_ids, now)
+                    delivered += len(event_ids)
+                else:
+                    uow.outbox.mark_failed(target.id, event_ids, error)
+                    failed += len(event_ids)
+        uow.commit()
+    return Flushed(delivered, failed, len(pending) - delivered)
+
+
+def require_ledger_for_flush(ledger: Ledger | None) -> Ledger:
+    if ledger is None:
+        raise NotFound("the ledger is empty: nothing to flush")
+    return ledger
