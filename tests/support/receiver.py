@@ -17,7 +17,7 @@ class Receiver:
         self.messages: list[dict] = []  # accepted, in arrival order
         self.refused = 0
         self.status = 200
-        self.on_request: Callable[[dict], None] | None = None
+        self.on_request: Callable[[dict], bool] | None = None  # False: refuse the message
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -38,7 +38,7 @@ class Receiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
     def down(self) -> None:
         """Stop listening: connections are refused until `up`."""
@@ -52,9 +52,11 @@ class Receiver:
         return [int(n) for message in self.messages for n in re.findall(r"^event (\d+)$", message["message"], re.M)]
 
     def _receive(self, document: dict) -> int:
-        if self.on_request is not None:
-            self.on_request(document)
+        accepted = self.on_request is None or self.on_request(document) is not False
         with self._lock:
+            if not accepted:
+                self.refused += 1
+                return 500
             if self.status >= 300:
                 self.refused += 1
             else:

@@ -167,14 +167,14 @@ class OutboxRepository:
             for row in self._c.execute(query).mappings()
         ]
 
-    def mark_delivered(self, target_id: int, event_ids: list[int], now: int) -> None:
+    def mark_delivered(self, target_ids: Iterable[int], event_ids: Iterable[int], now: int) -> None:
         d = t.notify_deliveries.c
-        where = and_(d.target_id == target_id, d.event_id.in_(event_ids), d.delivered_ts.is_(None))
+        where = _deliveries(target_ids, event_ids)
         self._c.execute(update(t.notify_deliveries).where(where).values(delivered_ts=now, attempts=d.attempts + 1))
 
-    def mark_failed(self, target_id: int, event_ids: list[int], error: str) -> None:
+    def mark_failed(self, target_ids: Iterable[int], event_ids: Iterable[int], error: str) -> None:
         d = t.notify_deliveries.c
-        where = and_(d.target_id == target_id, d.event_id.in_(event_ids), d.delivered_ts.is_(None))
+        where = _deliveries(target_ids, event_ids)
         self._c.execute(update(t.notify_deliveries).where(where).values(last_error=error, attempts=d.attempts + 1))
 
     # -- error streaks --------------------------------------------------------------------
@@ -242,6 +242,11 @@ class OutboxRepository:
             .order_by(r.candle_ts, r.id)
         )
         return list(self._c.execute(query).mappings())
+
+
+def _deliveries(target_ids: Iterable[int], event_ids: Iterable[int]):
+    d = t.notify_deliveries.c
+    return and_(d.target_id.in_(list(target_ids)), d.event_id.in_(list(event_ids)), d.delivered_ts.is_(None))
 
 
 def _streak_key(portfolio_id: int, symbol: str):

@@ -291,36 +291,28 @@ def _one_line(error: BaseException) -> str:
 
 
 def flush(ledger: Ledger, sender: Sender, now: int, budget: float = DELIVERY_BUDGET) -> Flushed:
-    """Deliver pending events, oldest first: per URL, as few messages as its service allows,
-    all URLs at once, within `budget` seconds. Each delivery is marked delivered only when the
-    service accepted its message."""
+    """Deliver pending events, oldest first: per URL (however many portfolios send to it), as
+    few messages as its service allows; all URLs at once, within `budget` seconds. A delivery is
+    marked delivered only when the service accepted its message."""
     with ledger.unit_of_work() as uow:
         pending = uow.outbox.pending(FLUSH_LIMIT)
     if not pending:
         return Flushed(0, 0, 0)
-    by_target: dict[int, list[Pending]] = {}
+    by_url: dict[str, list[Pending]] = {}
     for item in pending:
-        by_target.setdefault(item.target.id, []).append(item)
-    plans = []
-    for items in by_target.values():
-        target = items[0].target
-        plans.append((target, batch([item.event for item in items], sender.max_body(target.url))))
-    outcomes = sender.send([(target.url, [message for _, message in groups]) for target, groups in plans], budget)
+        by_url.setdefault(item.target.url, []).append(item)
+    plans = [(url, batch([item.event for item in items], sender.max_body(url))) for url, items in by_url.items()]
+    outcomes = sender.send([(url, [message for _, message in groups]) for url, groups in plans], budget)
     delivered = failed = 0
     with ledger.unit_of_work(write=True) as uow:
-        for (target, groups), results in zip(plans, outcomes, strict=True):
+        for (url, groups), results in zip(plans, outcomes, strict=True):
+            target_ids = {item.target.id for item in by_url[url]}
             for (event_ids, _), error in zip(groups, results, strict=True):
                 if error is None:
-                    uow.outbox.mark_delivered(target.id, event_ids, now)
+                    uow.outbox.mark_delivered(target_ids, event_ids, now)
                     delivered += len(event_ids)
                 else:
-                    uow.outbox.mark_failed(target.id, event_ids, error)
+                    uow.outbox.mark_failed(target_ids, event_ids, error)
                     failed += len(event_ids)
         uow.commit()
     return Flushed(delivered, failed, len(pending) - delivered)
-
-
-def require_ledger_for_flush(ledger: Ledger | None) -> Ledger:
-    if ledger is None:
-        raise NotFound("the ledger is empty: nothing to flush")
-    return ledger

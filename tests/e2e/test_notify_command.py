@@ -1,0 +1,126 @@
+"""Notifications through the real entry point, on both databases: `create-portfolio --notify`,
+`notify`, and what `trade` and `run` deliver, to a local receiver over real HTTP (json://)."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from tests.support.cli import run_inprocess
+from tests.support.databases import ledger_state
+from tests.support.live import HOUR, wait_clear_of_boundary
+from tests.support.paths import VENV_BIN
+from tests.support.receiver import Receiver
+
+ALTERNATE = ["--strategy", "tests.support.strategies:Alternate"]  # a trade on every candle
+SECRET = "s3cretpassw0rd"
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as server:
+        yield server
+
+
+@pytest.fixture
+def env(cli_env, monkeypatch):
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    wait_clear_of_boundary(HOUR)
+    return cli_env
+
+
+def secret_url(receiver) -> str:
+    return receiver.url(auth=f"me:{SECRET}@")
+
+
+def test_a_trade_with_the_receiver_down_keeps_its_output_and_exit_code(env, receiver, capsys):
+    outputs = [run_inprocess(capsys, "create-portfolio", "quiet", "1000", *ALTERNATE)]
+    outputs.append(
+        run_inprocess(capsys, "create-portfolio", "loud", "1000", *ALTERNATE, "--notify", secret_url(receiver))
+    )
+    assert "notifies json://me:****@127.0.0.1" in outputs[-1].stdout
+    receiver.down()
+    plain = run_inprocess(capsys, "trade", "1", "BTC/USDT", "LIVE")
+    notified = run_inprocess(capsys, "trade", "2", "BTC/USDT", "LIVE")
+    assert (notified.code, notified.stdout, notified.stderr) == (plain.code, plain.stdout, plain.stderr) == (
+        0, plain.stdout, ""
+    )  # fmt: skip
+    assert "[executed]" in notified.stdout
+    outputs.append(listed := run_inprocess(capsys, "notify", "2", "--list", "--json"))
+    (target,) = json.loads(listed.stdout)
+    assert (target["pending"], target["delivered"], target["events"]) == (1, 0, ["fill", "error", "daily"])
+    assert target["url"].startswith("json://me:****@") and target["last_error"]
+    outputs.append(failed := run_inprocess(capsys, "notify", "flush"))
+    assert failed.code == 75 and "1 failed, 1 pending" in failed.stdout
+    receiver.up()
+    outputs.append(flushed := run_inprocess(capsys, "notify", "flush"))
+    assert (flushed.code, flushed.stdout) == (0, "delivered 1 notification, 0 failed, 0 pending\n")
+    assert receiver.event_ids() == [1]
+    outputs.append(tested := run_inprocess(capsys, "notify", "2", "--test"))
+    assert tested.code == 0 and tested.stdout.startswith("sent to json://me:****@127.0.0.1")
+    outputs.append(run_inprocess(capsys, "notify", "2"))
+    outputs.append(removed := run_inprocess(capsys, "notify", "2", "--remove", secret_url(receiver)))
+    assert removed.stdout.startswith("Portfolio 2 no longer notifies json://me:****@")
+    assert not any(SECRET in out.stdout + out.stderr for out in outputs)
+
+
+def test_run_sends_the_whole_runs_fills_in_one_message(env, receiver, capsys, tmp_path):
+    for name in ("one", "two"):
+        run_inprocess(capsys, "create-portfolio", name, "1000", *ALTERNATE, "--notify", receiver.url())
+    bots = tmp_path / "bots.toml"
+    bots.write_text('[[bot]]\nportfolio = 1\nsymbol = "BTC/USDT"\n\n[[bot]]\nportfolio = 2\nsymbol = "BTC/USDT"\n')
+    result = run_inprocess(capsys, "run", str(bots))
+    assert result.code == 0 and result.stdout.endswith("ran 2 bots: 2 executed\n")
+    (message,) = receiver.messages
+    assert message["title"] == "papertrade: 2 events" and receiver.event_ids() == [1, 2]
+
+
+HOSTILE = [
+    (["--notify", "not a url"], "one non-empty word"),
+    (["--notify", "nonsense"], "not a notification URL"),
+    (["--notify", f"foo://{SECRET}"], "unknown notification service 'foo'"),
+    (["--notify", f"tgram://{SECRET}"], "malformed tgram:// URL"),
+    (["--notify", "json://127.0.0.1/hook", "--events", "fill,trades"], "unknown event 'trades'"),
+    (["--notify", "json://127.0.0.1/hook", "--events", ","], "at least one of fill, error, daily"),
+    (["--events", "fill"], "--events goes with --notify"),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), HOSTILE)
+def test_hostile_notify_options_exit_2_and_write_nothing(cli_database, capsys, options, message):
+    if cli_database.startswith("postgresql"):
+        run_inprocess(capsys, "--db", cli_database, "create-portfolio", "first", "100")
+    before = ledger_state(cli_database)
+    created = run_inprocess(capsys, "--db", cli_database, "create-portfolio", "bot", "100", *options)
+    added = run_inprocess(capsys, "--db", cli_database, "notify", "1", "--add", *options[1:2], *options[2:])
+    for result in (created, added) if options[0] == "--notify" else (created,):
+        assert result.code == 2 and result.stdout == ""
+        assert result.error_lines == [result.error_lines[0]] and message in result.error_lines[0]
+        assert SECRET not in result.stderr
+    assert ledger_state(cli_database) == before
+
+
+def test_a_sigkill_between_commit_and_delivery_is_delivered_by_the_next_tick(env, receiver, capsys):
+    run_inprocess(capsys, "create-portfolio", "bot", "1000", *ALTERNATE, "--notify", receiver.url())
+    process = subprocess.Popen(
+        [str(VENV_BIN / "papertrade"), "trade", "1", "BTC/USDT", "LIVE"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+    )  # fmt: skip
+
+    def kill_the_sender(_document) -> bool:
+        os.kill(process.pid, signal.SIGKILL)  # committed, printed, sending: dies before any answer
+        return False
+
+    receiver.on_request = kill_the_sender
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert re.search(r"BUY .* \[executed\]$", stdout.strip()), "the tick's output is out before delivery"
+    assert receiver.messages == []
+    receiver.on_request = None
+    again = run_inprocess(capsys, "trade", "1", "BTC/USDT", "LIVE")
+    assert again.code == 0 and "[duplicate]" in again.stdout
+    assert receiver.event_ids() == [1]

@@ -1,0 +1,227 @@
+"""Notifications from the transactional outbox, delivered through Apprise's json:// over real HTTP
+to a local receiver, on both databases. The tick's clock is injected, so streaks and days pass
+in no time."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from papertrade.adapters import schema as t
+from papertrade.adapters.apprise_sender import AppriseSender, check_url
+from papertrade.domain.notifications import DAY_MS
+from papertrade.services.batch import Bot, run_bots
+from papertrade.services.notifications import Notifier, add_targets, list_targets, parse_targets
+from papertrade.services.portfolios import create_portfolio, list_trades, parse_new_portfolio
+from papertrade.services.tick import Mode, Status, run_tick
+from tests.support.live import HOUR
+from tests.support.receiver import Receiver
+
+MINUTE = 60_000
+ALTERNATE = "tests.support.strategies:Alternate"  # a trade on every candle
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as server:
+        yield server
+
+
+def notified_portfolio(ledger, url, name="bot", events="fill", strategy=ALTERNATE, created=0):
+    stored = create_portfolio(ledger, parse_new_portfolio(name=name, cash="10000", strategy=strategy), now=created)
+    add_targets(ledger, stored.id, parse_targets([url], events, check_url), now=created)
+    return stored.id
+
+
+def notified_tick(ledger, market_data_for, clock, portfolio_id=1, mode=Mode.LIVE, budget=3.0):
+    """A tick as `papertrade trade` runs it: observed, then delivered after its result."""
+    notifier = Notifier(ledger, AppriseSender(), budget, enabled=mode is Mode.LIVE)
+    now = clock()
+    try:
+        with notifier.watch(portfolio_id, "BTC/USDT", now):
+            result = run_tick(ledger, market_data_for, portfolio_id, "BTC/USDT", mode, now)
+    except Exception as exc:
+        return exc
+    notifier.deliver(now)
+    return result
+
+
+def pending(ledger, portfolio_id=1) -> int:
+    return sum(state.pending for state in list_targets(ledger, portfolio_id))
+
+
+def count_rows(ledger, table) -> int:
+    with ledger.unit_of_work() as uow:
+        return uow.connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+# -- fills ----------------------------------------------------------------------------------
+
+
+def test_one_trade_sends_one_message_with_the_fill(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url(auth="me:secret@"), name="My Bot")
+    result = notified_tick(ledger, market_data_for, clock)
+    assert result.status is Status.EXECUTED
+    (trade,) = list_trades(ledger, 1)
+    (message,) = receiver.messages
+    assert message["title"] == "papertrade: BUY BTC/USDT in My Bot"
+    assert message["type"] == "info" and message["_path"] == "/hook" and message["_authorization"]
+    text = message["message"]
+    assert (
+        f"My Bot (portfolio 1) BUY {trade.quantity.normalize():f} BTC/USDT @ {trade.price.normalize():f} USDT" in text
+    )
+    assert f"fee {trade.fee.normalize():f} USDT, cash after {trade.cash_after.normalize():f} USDT" in text
+    assert re.search(r"^candle \d{4}-\d\d-\d\d \d\d:00Z$", text, re.M)
+    assert receiver.event_ids() == [1]
+    assert pending(ledger) == 0
+
+
+def test_a_retried_tick_sends_nothing(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url())
+    notified_tick(ledger, market_data_for, clock)
+    again = notified_tick(ledger, market_data_for, clock)
+    assert again.status is Status.DUPLICATE
+    assert receiver.event_ids() == [1]
+    assert count_rows(ledger, t.notify_events) == 1
+
+
+def test_a_dry_tick_writes_and_sends_nothing(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url())
+    receiver.down()
+    notified_tick(ledger, market_data_for, clock)  # a fill whose message cannot go out
+    receiver.up()
+    clock.advance(HOUR)
+    dry = notified_tick(ledger, market_data_for, clock, mode=Mode.DRY)
+    assert dry.status is Status.DRY_RUN and dry.fill is not None
+    assert receiver.messages == [] and pending(ledger) == 1
+    assert count_rows(ledger, t.notify_events) == 1
+
+
+def test_an_undelivered_fill_stays_pending_and_the_next_tick_delivers_it(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url())
+    receiver.down()
+    first = notified_tick(ledger, market_data_for, clock)
+    assert first.status is Status.EXECUTED
+    (state,) = list_targets(ledger, 1)
+    assert (state.pending, state.delivered) == (1, 0)
+    assert "connection" in state.last_error.lower()
+    receiver.up()
+    clock.advance(HOUR)
+    second = notified_tick(ledger, market_data_for, clock)
+    assert second.status is Status.EXECUTED and second.fill.side == "SELL"
+    (batched,) = receiver.messages  # both events, in one message to the one URL
+    assert batched["title"] == "papertrade: 2 events"
+    assert receiver.event_ids() == [1, 2]
+    assert pending(ledger) == 0
+
+
+def test_a_service_answering_5xx_is_not_marked_delivered(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url())
+    receiver.status = 503
+    notified_tick(ledger, market_data_for, clock)
+    assert receiver.refused == 1 and pending(ledger) == 1
+    receiver.status = 200
+    notified_tick(ledger, market_data_for, clock)  # a duplicate: delivers what is pending
+    assert receiver.event_ids() == [1]
+
+
+def test_a_url_gets_only_the_events_it_asked_for(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url(), events="error")
+    assert notified_tick(ledger, market_data_for, clock).status is Status.EXECUTED
+    assert receiver.messages == []
+    assert count_rows(ledger, t.notify_events) == 0
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_an_error_streak_alerts_first_then_hourly_then_on_recovery(ledger, market_data_for, clock, receiver, exchange):
+    notified_portfolio(ledger, receiver.url(), events="error", strategy="rsi")
+    exchange.inject("http-503")
+    start = clock()
+    alerts = {}
+    for minutes in (0, 10, 50, 61, 100, 122):
+        clock.now = start + minutes * MINUTE
+        before = len(receiver.messages)
+        assert isinstance(notified_tick(ledger, market_data_for, clock), Exception)
+        alerts[minutes] = [m["title"] for m in receiver.messages[before:]]
+    assert alerts == {
+        0: ["papertrade: BTC/USDT failing in bot"],
+        10: [],
+        50: [],
+        61: ["papertrade: BTC/USDT still failing in bot"],
+        100: [],
+        122: ["papertrade: BTC/USDT still failing in bot"],
+    }
+    first, reminder = receiver.messages[0], receiver.messages[1]
+    assert first["type"] == "failure" and "temporary trouble, the next run retries" in first["message"]
+    assert "4 failed ticks since" in reminder["message"]
+    exchange.clear_faults()
+    clock.now = start + 130 * MINUTE
+    assert not isinstance(notified_tick(ledger, market_data_for, clock), Exception)
+    clock.advance(HOUR)
+    notified_tick(ledger, market_data_for, clock)
+    recovered = receiver.messages[3:]
+    assert [m["title"] for m in recovered] == ["papertrade: BTC/USDT recovered in bot"]
+    assert recovered[0]["type"] == "success" and "after 6 failed ticks" in recovered[0]["message"]
+
+
+def test_bad_input_is_not_an_error_event(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url())
+    notifier = Notifier(ledger, AppriseSender(), 3.0)
+    with pytest.raises(Exception, match="is quoted in"), notifier.watch(1, "ETH/BTC", clock()):
+        run_tick(ledger, market_data_for, 1, "ETH/BTC", Mode.LIVE, clock())
+    assert receiver.messages == [] and count_rows(ledger, t.notify_streaks) == 0
+
+
+# -- daily ----------------------------------------------------------------------------------
+
+
+def test_the_daily_summary_comes_once_a_day_on_the_first_tick(ledger, market_data_for, clock, receiver):
+    day_start = clock() - clock() % DAY_MS
+    notified_portfolio(ledger, receiver.url(), events="daily", created=day_start - 3 * DAY_MS)
+    notified_tick(ledger, market_data_for, clock)
+    (first,) = receiver.messages  # the first tick of this day: a summary of yesterday (no ticks yet)
+    yesterday = _day(day_start - DAY_MS)
+    assert first["title"] == f"papertrade daily: bot {yesterday}"
+    assert "equity 10000.00 USDT" in first["message"] and "PnL +0.00 USDT (+0.00%)" in first["message"]
+    clock.advance(HOUR)
+    notified_tick(ledger, market_data_for, clock)
+    assert len(receiver.messages) == 1, "one summary per day"
+    clock.now = day_start + DAY_MS + 30_000  # the next day's first tick, on the day's last candle
+    notified_tick(ledger, market_data_for, clock)
+    second = receiver.messages[-1]
+    assert second["title"] == f"papertrade daily: bot {_day(day_start)}"
+    trades = [r for r in list_trades(ledger, 1) if day_start <= r.candle_ts < day_start + DAY_MS]
+    assert f"trades {len(trades)}," in second["message"]
+    assert f"(cash {trades[-1].cash_after:.2f} USDT)" in second["message"]
+
+
+def _day(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+# -- many bots ------------------------------------------------------------------------------
+
+
+def test_a_run_delivers_all_its_events_in_one_message_per_url(ledger, market_data_for, clock, receiver):
+    for name in ("one", "two", "three"):
+        notified_portfolio(ledger, receiver.url(), name=name)
+    notifier = Notifier(ledger, AppriseSender(), 3.0)
+    bots = [Bot(pid, "BTC/USDT") for pid in (1, 2, 3)]
+    now = clock()
+    for outcome in run_bots(ledger, market_data_for, lambda _: market_data_for("binance"), bots, now, markets_ttl_ms=0):
+        assert outcome.result.status is Status.EXECUTED
+        notifier.observe(outcome.bot.portfolio_id, outcome.bot.symbol, outcome.error, now)
+    assert receiver.messages == []
+    notifier.deliver(now)
+    (message,) = receiver.messages
+    assert message["title"] == "papertrade: 3 events"
+    assert receiver.event_ids() == [1, 2, 3]
+    assert [line for line in message["message"].splitlines() if line.startswith("papertrade: BUY")] == [
+        "papertrade: BUY BTC/USDT in one",
+        "papertrade: BUY BTC/USDT in two",
+        "papertrade: BUY BTC/USDT in three",
+    ]
