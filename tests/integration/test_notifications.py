@@ -76,6 +76,25 @@ def test_one_trade_sends_one_message_with_the_fill(ledger, market_data_for, cloc
     assert pending(ledger) == 0
 
 
+def test_the_fill_event_commits_with_its_trade_or_neither_does(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url())
+
+    def refuse_the_outbox(_connection, _cursor, statement, *args):
+        if statement.startswith("INSERT INTO notify_deliveries"):
+            raise RuntimeError("no space left for the outbox")
+
+    sa.event.listen(ledger.engine, "before_cursor_execute", refuse_the_outbox)
+    try:
+        with pytest.raises(Exception, match="no space left"):
+            run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
+    finally:
+        sa.event.remove(ledger.engine, "before_cursor_execute", refuse_the_outbox)
+    assert list_trades(ledger, 1) == [] and count_rows(ledger, t.ticks) == 0
+    assert count_rows(ledger, t.notify_events) == 0
+    assert notified_tick(ledger, market_data_for, clock).status is Status.EXECUTED  # the retry trades
+    assert len(receiver.event_ids()) == 1
+
+
 def test_a_retried_tick_sends_nothing(ledger, market_data_for, clock, receiver):
     notified_portfolio(ledger, receiver.url())
     notified_tick(ledger, market_data_for, clock)
