@@ -31,17 +31,8 @@ def notify(
     `papertrade notify flush` delivers every pending notification of the ledger (exit 75 when
     some could not be delivered: they stay pending).
     """
-    from papertrade.errors import InputError
-
-    options = (("--add", add), ("--remove", remove), ("--list", list_), ("--test", test))
-    actions = [name for name, given in options if given]
-    if len(actions) > 1:
-        raise InputError(f"choose one of --add, --remove, --list, --test (got {' and '.join(actions)})")
-    if events is not None and actions != ["--add"]:
-        raise InputError("--events goes with --add")
+    _one_action(target, events, add=add, remove=remove, list=list_, test=test)
     if target == "flush":
-        if actions:
-            raise InputError(f"notify flush takes no {actions[0]}")
         return _flush(ctx, json)
     portfolio_id = _portfolio_id(target)
     if add:
@@ -52,6 +43,20 @@ def notify(
         _test(ctx, portfolio_id, json)
     else:
         _list(ctx, portfolio_id, json)
+
+
+def _one_action(target: str, events: str | None, **given) -> list[str]:
+    """The action asked for (at most one), checked against the target and --events."""
+    from papertrade.errors import InputError
+
+    actions = [f"--{name}" for name, value in given.items() if value]
+    if len(actions) > 1:
+        raise InputError(f"choose one of --add, --remove, --list, --test (got {' and '.join(actions)})")
+    if events is not None and actions != ["--add"]:
+        raise InputError("--events goes with --add")
+    if target == "flush" and actions:
+        raise InputError(f"notify flush takes no {actions[0]}")
+    return actions
 
 
 def _portfolio_id(text: str) -> int:
