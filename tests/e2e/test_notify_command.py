@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -108,7 +109,8 @@ def test_a_sigkill_between_commit_and_delivery_is_delivered_by_the_next_tick(env
     run_inprocess(capsys, "create-portfolio", "bot", "1000", *ALTERNATE, "--notify", receiver.url())
     process = subprocess.Popen(
         [str(VENV_BIN / "papertrade"), "trade", "1", "BTC/USDT", "LIVE"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **env, "PAPERTRADE_NOTIFY_TIMEOUT": "0.5"},  # its claim on the event: 2 s
     )  # fmt: skip
 
     def kill_the_sender(_document) -> bool:
@@ -121,6 +123,7 @@ def test_a_sigkill_between_commit_and_delivery_is_delivered_by_the_next_tick(env
     assert re.search(r"BUY .* \[executed\]$", stdout.strip()), "the tick's output is out before delivery"
     assert receiver.messages == []
     receiver.on_request = None
+    time.sleep(2.1)  # until the dead process's claim on sending the event has run out
     again = run_inprocess(capsys, "trade", "1", "BTC/USDT", "LIVE")
     assert again.code == 0 and "[duplicate]" in again.stdout
     assert receiver.event_ids() == [1]

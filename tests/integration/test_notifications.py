@@ -3,6 +3,8 @@ to a local receiver, on both databases. The tick's clock is injected, so streaks
 in no time."""
 
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -132,6 +134,19 @@ def test_an_undelivered_fill_stays_pending_and_the_next_tick_delivers_it(ledger,
     assert batched["title"] == "papertrade: 2 events"
     assert receiver.event_ids() == [1, 2]
     assert pending(ledger) == 0
+
+
+def test_runs_delivering_at_the_same_moment_send_each_message_once(ledger, market_data_for, clock, receiver):
+    notified_portfolio(ledger, receiver.url())
+    receiver.down()
+    notified_tick(ledger, market_data_for, clock)
+    receiver.up()
+    receiver.on_request = lambda _document: time.sleep(0.3)  # a slow service
+    notifiers = [Notifier(ledger, AppriseSender(), 3.0, quiet=False) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        flushed = list(pool.map(lambda notifier: notifier.deliver(clock()), notifiers))
+    assert receiver.event_ids() == [1]
+    assert sorted(f.delivered for f in flushed) == [0, 0, 0, 1]
 
 
 def test_a_service_answering_5xx_is_not_marked_delivered(ledger, market_data_for, clock, receiver):

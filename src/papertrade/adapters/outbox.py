@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
@@ -150,13 +150,13 @@ class OutboxRepository:
 
     # -- deliveries -----------------------------------------------------------------------
 
-    def pending(self, limit: int = 500) -> list[Pending]:
-        """Undelivered (event, target) pairs, oldest event first."""
+    def pending(self, now: int, limit: int = 500) -> list[Pending]:
+        """Undelivered (event, target) pairs nobody is sending at `now`, oldest event first."""
         d, e = t.notify_deliveries.c, t.notify_events.c
         query = (
             select(t.notify_targets, e.id.label("event_id"), e.kind, e.payload, e.created_ts.label("event_ts"))
             .select_from(t.notify_deliveries.join(t.notify_events).join(t.notify_targets))
-            .where(d.delivered_ts.is_(None))
+            .where(d.delivered_ts.is_(None), or_(d.lease_until.is_(None), d.lease_until <= now))
             .order_by(d.event_id, d.target_id)
             .limit(limit)
         )
@@ -167,15 +167,42 @@ class OutboxRepository:
             for row in self._c.execute(query).mappings()
         ]
 
+    def claim(self, now: int, until: int, limit: int = 500) -> list[Pending]:
+        """Take the pending deliveries nobody is sending, for this run to send until `until`, so
+        that runs ticking at the same moment (on one host or several) send each message once.
+        In a write transaction: SQLite holds the write lock; PostgreSQL locks the rows."""
+        d = t.notify_deliveries.c
+        free = or_(d.lease_until.is_(None), d.lease_until <= now)
+        keys = self._c.execute(
+            select(d.event_id, d.target_id)
+            .where(d.delivered_ts.is_(None), free)
+            .order_by(d.event_id, d.target_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not keys:
+            return []
+        for event_id, target_id in keys:
+            self._c.execute(
+                update(t.notify_deliveries)
+                .where(d.event_id == event_id, d.target_id == target_id)
+                .values(lease_until=until)
+            )
+        claimed = set(keys)
+        return [p for p in self.pending(until + 1, limit) if (p.event.id, p.target.id) in claimed]
+
     def mark_delivered(self, target_ids: Iterable[int], event_ids: Iterable[int], now: int) -> None:
         d = t.notify_deliveries.c
         where = _deliveries(target_ids, event_ids)
-        self._c.execute(update(t.notify_deliveries).where(where).values(delivered_ts=now, attempts=d.attempts + 1))
+        self._c.execute(
+            update(t.notify_deliveries).where(where).values(delivered_ts=now, lease_until=None, attempts=d.attempts + 1)
+        )
 
     def mark_failed(self, target_ids: Iterable[int], event_ids: Iterable[int], error: str) -> None:
         d = t.notify_deliveries.c
         where = _deliveries(target_ids, event_ids)
-        self._c.execute(update(t.notify_deliveries).where(where).values(last_error=error, attempts=d.attempts + 1))
+        values = {"last_error": error, "lease_until": None, "attempts": d.attempts + 1}
+        self._c.execute(update(t.notify_deliveries).where(where).values(**values))
 
     # -- error streaks --------------------------------------------------------------------
 

@@ -227,13 +227,15 @@ notify_events = Table(
     CheckConstraint("kind IN ('fill', 'error', 'recovery', 'daily')", name="kind"),
 )
 
-# One row per (event, target) to send it to; pending while `delivered_ts` is null.
+# One row per (event, target) to send it to; pending while `delivered_ts` is null. A run that
+# sends it holds a lease (`lease_until`), so that runs at the same moment do not all send it.
 notify_deliveries = Table(
     "notify_deliveries",
     metadata,
     Column("event_id", Integer, ForeignKey("notify_events.id"), primary_key=True),
     Column("target_id", Integer, ForeignKey("notify_targets.id"), primary_key=True),
     Column("delivered_ts", BigInteger, nullable=True),
+    Column("lease_until", BigInteger, nullable=True),  # a run is sending it until then
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=True),
     Index("ix_notify_deliveries_delivered_ts", "delivered_ts"),

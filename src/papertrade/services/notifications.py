@@ -295,7 +295,11 @@ def flush(ledger: Ledger, sender: Sender, now: int, budget: float = DELIVERY_BUD
     few messages as its service allows; all URLs at once, within `budget` seconds. A delivery is
     marked delivered only when the service accepted its message."""
     with ledger.unit_of_work() as uow:
-        pending = uow.outbox.pending(FLUSH_LIMIT)
+        if not uow.outbox.pending(now, limit=1):
+            return Flushed(0, 0, 0)  # the usual case, without taking the write lock
+    with ledger.unit_of_work(write=True) as uow:
+        pending = uow.outbox.claim(now, now + int((2 * budget + 1) * 1000), FLUSH_LIMIT)
+        uow.commit()
     if not pending:
         return Flushed(0, 0, 0)
     by_url: dict[str, list[Pending]] = {}
