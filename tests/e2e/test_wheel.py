@@ -40,7 +40,7 @@ def test_the_wheel_ships_the_migrations_and_the_demo_data(wheel):
         "papertrade/migrations/script.py.mako",
         "papertrade/migrations/versions/0001_initial.py",
         "papertrade/migrations/versions/0002_market_cache.py",
-        "papertrade/migrations/versions/0003_notifications.py",
+        "papertrade/migrations/versions/0004_notifications.py",
         "papertrade/data/binance_BTC-USDT_1h_2021-01_2021-04.csv",  # the offline demo's candles
         "papertrade/data/SOURCES.md",
         "papertrade/web/templates/portfolio.html",  # the dashboard's pages and their script
