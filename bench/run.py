@@ -122,13 +122,14 @@ def cache_markets(path: Path, server: FakeBinance, symbols: list[str]) -> None:
     from papertrade.adapters.exchange import CcxtMarketData
 
     source = CcxtMarketData("binance", server.ccxt_config())
-    described = source.describe_many(symbols)
+    markets = source.markets(symbols)
     now = int(time.time() * 1000)
-    with sqlite3.connect(path) as connection:
-        connection.executemany(
-            "INSERT INTO markets (exchange, symbol, description, fetched_ts) VALUES ('binance', ?, ?, ?)",
-            ((symbol, json.dumps(described[symbol], sort_keys=True), now) for symbol in symbols),
-        )
+    ledger = open_ledger(Settings(database_url=str(path)))
+    with ledger.unit_of_work(write=True) as uow:
+        for symbol in symbols:
+            uow.markets.put("binance", markets[symbol], now)
+        uow.commit()
+    ledger.dispose()
     checkpoint(path)
 
 
@@ -408,12 +409,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--write", type=Path, help="also record the results in this Markdown file")
-    parser.add_argument("--only", choices=["dashboard", "download"], help="measure only these targets (recorded apart)")
+    parser.add_argument(
+        "--only", choices=["dashboard", "download", "replay"], help="measure only these targets (recorded apart)"
+    )
     args = parser.parse_args()
     if args.only == "dashboard":
         return only_dashboard(args)
     if args.only == "download":
         return only_download(args)
+    if args.only == "replay":
+        return only_replay(args)
     runs = 3 if args.quick else 9
     rows: list[Row] = []
     started = time.time()
@@ -468,6 +473,18 @@ def only_download(args) -> None:
     print(table)
     if args.write:
         write(args.write, table, 1, time.time() - started, "<!-- bench results: download -->")
+
+
+def only_replay(args) -> None:
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory:
+        work = Path(directory)
+        env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+        print("measuring replay ...", file=sys.stderr)
+        table = render(replay(work, env, 3))
+    print(table)
+    if args.write:
+        write(args.write, table, 3, time.time() - started, "<!-- bench results: replay -->")
 
 
 def render(rows: list[Row]) -> str:

@@ -1,3 +1,3 @@
-from papertrade.cli import main
+from papertrade.console import main
 
 main()

@@ -1,4 +1,5 @@
-"""Build papertrade's parts from settings. Nothing is created at import time."""
+"""The composition root: every command builds papertrade's parts (the ledger, exchange clients,
+schema engines) here, from settings. Nothing is created at import time."""
 
 from papertrade.adapters.database import make_engine, resolve_url, sqlite_path
 from papertrade.adapters.migrator import ensure_current
@@ -34,6 +35,22 @@ def open_ledger(settings: Settings, *, create: bool = False, durable: bool = Tru
     return Ledger(engine, url)
 
 
+def open_readonly_ledger(settings: Settings):
+    """The ledger the settings name, opened so that nothing can write to it (the dashboard's)."""
+    from papertrade.adapters.readonly import open_readonly
+
+    return open_readonly(settings.database, settings.db_busy_timeout)
+
+
+def exchange_client(settings: Settings, exchange_id: str):
+    """A new ccxt-backed market data source for `exchange_id`, as the settings describe it."""
+    from papertrade.adapters.exchange import CcxtMarketData
+
+    return CcxtMarketData(
+        exchange_id, settings.ccxt_config, retries=settings.exchange_retries, backoff=settings.exchange_backoff
+    )
+
+
 def market_data_factory(settings: Settings):
     """A function from exchange id to the ccxt-backed market data source the settings describe.
 
@@ -43,16 +60,23 @@ def market_data_factory(settings: Settings):
 
     @cache
     def market_data_for(exchange_id: str):
-        from papertrade.adapters.exchange import CcxtMarketData
-
-        return CcxtMarketData(
-            exchange_id,
-            settings.ccxt_config,
-            retries=settings.exchange_retries,
-            backoff=settings.exchange_backoff,
-        )
+        return exchange_client(settings, exchange_id)
 
     return market_data_for
+
+
+def schema_engine(settings: Settings, *, create: bool):
+    """The configured database's URL and an engine for it, without the schema check that
+    `open_ledger` does (schema commands are how an operator deals with the schema)."""
+    from papertrade.adapters.database import create_sqlite_file, make_engine, resolve_url, sqlite_path
+
+    url = resolve_url(settings.database)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        if not create:
+            raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
+        create_sqlite_file(path)
+    return url, make_engine(url, settings.db_busy_timeout)
 
 
 def make_notifier(settings: Settings, ledger: Ledger | None, *, live: bool):

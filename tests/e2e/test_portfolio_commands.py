@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from papertrade.adapters.database import HEAD
 from tests.support.cli import run_command, run_inprocess
 from tests.support.databases import file_state
 from tests.support.paths import REPO
@@ -30,7 +31,7 @@ def test_a_new_user_creates_a_portfolio_and_reads_it_back(tmp_path):
     path = tmp_path / "data" / "papertrade" / "papertrade.db"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     current = run_command("db", "current", env=env)
-    assert current.code == 0 and "0004_notifications (head)" in current.stdout
+    assert current.code == 0 and f"{HEAD} (head)" in current.stdout
     assert not list(tmp_path.glob("*.db")), "nothing may be written to the working directory"
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from papertrade.services.performance import STAT_NAMES
+from papertrade.reports.statistics import STAT_NAMES
 from tests.support.cli import run_inprocess
 from tests.support.databases import file_state
 from tests.support.paths import DATA, VENV_BIN

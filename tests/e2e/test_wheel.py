@@ -90,5 +90,5 @@ def test_the_installed_wheel_creates_and_migrates_a_ledger(wheel, tmp_path):
         text=True,
         env={"PYTHONPATH": str(site), "HOME": str(tmp_path)},
         cwd=tmp_path,
-    )  # the console script's own entry point, papertrade.cli:main
+    )  # the console script's own entry point, papertrade.console:main
     assert as_module.returncode == 0 and json.loads(as_module.stdout)[0]["name"] == "My RSI Bot"

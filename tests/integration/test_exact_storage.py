@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from papertrade.adapters import schema as t
-from papertrade.adapters.repositories import canonical_json
+from papertrade.domain.journal import canonical_json
 
 VALUES = ["0.1", "0.00000001", "1234567890.12345678", "999999999999999.000000000000000001", "0"]
 

@@ -1,3 +1,5 @@
+from decimal import Decimal as D
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -56,4 +58,36 @@ def test_upgrading_a_current_database_changes_nothing(database_url):
     assert upgrade(engine, url) == (database.HEAD, database.HEAD)
     with engine.connect() as connection:
         assert read_revision(connection) == database.HEAD
+    engine.dispose()
+
+
+BINANCE_BTC = {
+    "id": "BTCUSDT", "symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "spot": True, "active": True,
+    "precision": {"amount": 1e-05, "price": 0.01},
+    "limits": {"amount": {"min": 1e-05, "max": 9000.0}, "cost": {"min": 5.0, "max": None}},
+}  # fmt: skip
+
+
+def test_the_typed_market_cache_migration_converts_what_was_cached(database_url):
+    """0003 turns cached ccxt descriptions into typed markets, and drops what it cannot read."""
+    import json
+
+    from papertrade.adapters.candle_store import MarketCache
+    from papertrade.domain.fills import Market
+
+    url = resolve_url(database_url)
+    engine = make_engine(url, 5)
+    upgrade(engine, url, "0002_market_cache")
+    rows = [
+        {"exchange": "binance", "symbol": "BTC/USDT", "description": json.dumps(BINANCE_BTC), "fetched_ts": 7},
+        {"exchange": "binance", "symbol": "ETH/USDT", "description": "{not json", "fetched_ts": 8},
+    ]
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO markets VALUES (:exchange, :symbol, :description, :fetched_ts)"), rows)
+    upgrade(engine, url)
+    with engine.connect() as connection:
+        cache = MarketCache(connection)
+        expected = Market("BTC/USDT", "BTC", "USDT", D("0.00001"), D("0.00001"), D("5.0"), "BTCUSDT")
+        assert cache.get("binance", "BTC/USDT") == (expected, 7)
+        assert cache.get("binance", "ETH/USDT") is None  # unreadable: fetched again by the next tick
     engine.dispose()

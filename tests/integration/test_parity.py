@@ -17,9 +17,9 @@ from papertrade.adapters.csv_candles import CandleFile, load_columns, symbol_fro
 from papertrade.bootstrap import open_ledger
 from papertrade.domain.portfolio import parse_fill_model
 from papertrade.services.backtest import backtest
-from papertrade.services.performance import from_ledger
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
 from papertrade.services.replay import replay
+from papertrade.services.reports import from_ledger
 from papertrade.settings import Settings
 from papertrade.strategies import registry
 from tests.support.paths import DATA

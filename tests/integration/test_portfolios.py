@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from papertrade.adapters.repositories import GENESIS_HASH, entry_hash
+from papertrade.domain.journal import GENESIS_HASH, entry_hash
 from papertrade.errors import InputError, NotFound
 from papertrade.services.portfolios import (
     create_portfolio,
@@ -57,7 +57,7 @@ def test_creation_is_journaled_with_a_hash_chain(ledger):
 
 
 def uow_body(entry):
-    from papertrade.adapters.repositories import canonical_json
+    from papertrade.domain.journal import canonical_json
 
     return canonical_json(entry.payload)
 
@@ -68,7 +68,7 @@ def test_the_database_refuses_to_rewrite_the_journal(ledger, statement):
     with ledger.unit_of_work(write=True) as uow, pytest.raises(sa.exc.DatabaseError, match="append-only"):
         uow.connection.exec_driver_sql(statement)
     with ledger.unit_of_work() as uow:
-        assert uow.journal.count(1) == 1
+        assert len(uow.journal.entries(1)) == 1
 
 
 def test_uncommitted_work_is_rolled_back(ledger):

@@ -70,7 +70,8 @@ def worker(url, candles, kill_at, kill_log):
         sa.event.listen(ledger.engine, "before_cursor_execute", maybe_die)
         sa.event.listen(ledger.engine, "commit", maybe_die)
     with ledger.unit_of_work() as uow:
-        last = uow.ticks.latest_candle_ts(1, "sma-cross", "BTC/USDT")
+        latest = uow.ticks.latest(1, "sma-cross", "BTC/USDT")
+        last = latest.key.candle_ts if latest else None
     start = last if last is not None else candles.bars[FIRST].ts
     replay(ledger, candles, 1, "BTC/USDT", start=start, end=candles.bars[LAST].ts)
 

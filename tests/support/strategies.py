@@ -57,3 +57,31 @@ class Recorder(Strategy):
     def decide(self, candles, position):
         Recorder.seen.append(candles.copy())
         return Signal.HOLD
+
+
+class Sleepy(Strategy):
+    """A slow strategy: touches `marker` (if given) on starting to decide, then sleeps `seconds`,
+    or until the file `release` exists when one is named (two minutes at most); then it BUYs when
+    flat and SELLs when holding."""
+
+    name = "sleepy"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        seconds: float = 1.0
+        marker: str = ""
+        release: str = ""
+
+    def decide(self, candles, position):
+        import time
+        from pathlib import Path
+
+        if self.params.marker:
+            Path(self.params.marker).touch()
+        if self.params.release:
+            deadline = time.monotonic() + 120
+            while not Path(self.params.release).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        else:
+            time.sleep(self.params.seconds)
+        return Signal.SELL if position.is_open else Signal.BUY

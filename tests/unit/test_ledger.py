@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from papertrade.domain.fills import FillModel, Market
-from papertrade.domain.ledger import Fill, Portfolio, Side
+from papertrade.domain.ledger import Book, Fill, Side
 from papertrade.domain.money import exact, round_up_to_ledger
 from papertrade.errors import LedgerError
 
@@ -17,13 +17,13 @@ def fill(side, quantity, price, fee="0", symbol="BTC/USDT"):
     return Fill(symbol, Side(side), quantity, price, D(fee), quantity * price)
 
 
-def books_balance(book: Portfolio) -> bool:
+def books_balance(book: Book) -> bool:
     with exact():  # the check itself must not round
         return book.initial_cash + book.realized_pnl - book.fees_paid == book.cash + book.cost_basis
 
 
 def test_buy_moves_cash_into_the_position_at_cost_and_books_the_fee_apart():
-    book = Portfolio(D(1000), D(1000))
+    book = Book(D(1000), D(1000))
     result = book.apply_fill(fill("BUY", "2", "100", fee="0.2"))
     position = book.positions["BTC/USDT"]
     assert book.cash == D("799.8")
@@ -33,14 +33,14 @@ def test_buy_moves_cash_into_the_position_at_cost_and_books_the_fee_apart():
 
 
 def test_average_cost_is_weighted_by_quantity_and_excludes_fees():
-    book = Portfolio(D(1000), D(1000))
+    book = Book(D(1000), D(1000))
     book.apply_fill(fill("BUY", "1", "100", fee="1"))
     book.apply_fill(fill("BUY", "3", "120", fee="1"))
     assert book.positions["BTC/USDT"].avg_cost == D(115)
 
 
 def test_selling_realizes_pnl_against_the_average_cost():
-    book = Portfolio(D(1000), D(1000))
+    book = Book(D(1000), D(1000))
     book.apply_fill(fill("BUY", "2", "100"))
     result = book.apply_fill(fill("SELL", "1", "130", fee="0.13"))
     position = book.positions["BTC/USDT"]
@@ -51,7 +51,7 @@ def test_selling_realizes_pnl_against_the_average_cost():
 
 
 def test_selling_everything_releases_the_whole_cost_basis():
-    book = Portfolio(D(1000), D(1000))
+    book = Book(D(1000), D(1000))
     book.apply_fill(fill("BUY", "3", "10"))
     book.apply_fill(fill("SELL", "1", "11"))
     book.apply_fill(fill("SELL", "2", "9"))
@@ -61,7 +61,7 @@ def test_selling_everything_releases_the_whole_cost_basis():
 
 
 def test_unrealized_pnl_marks_the_open_quantity_to_a_price():
-    book = Portfolio(D(1000), D(1000))
+    book = Book(D(1000), D(1000))
     book.apply_fill(fill("BUY", "2", "100"))
     assert book.positions["BTC/USDT"].unrealized_pnl(D("112.5")) == D(25)
 
@@ -75,7 +75,7 @@ def test_unrealized_pnl_marks_the_open_quantity_to_a_price():
     ],
 )
 def test_refuses_fills_that_would_go_negative_and_changes_nothing(bad):
-    book = Portfolio(D(1000), D(1000))
+    book = Book(D(1000), D(1000))
     with pytest.raises(LedgerError):
         book.apply_fill(bad())
     assert book.cash == D(1000)
@@ -83,7 +83,7 @@ def test_refuses_fills_that_would_go_negative_and_changes_nothing(bad):
 
 
 def test_refuses_selling_more_than_is_held():
-    book = Portfolio(D(1000), D(1000))
+    book = Book(D(1000), D(1000))
     book.apply_fill(fill("BUY", "1", "100"))
     with pytest.raises(LedgerError, match="only 1 held"):
         book.apply_fill(fill("SELL", "1.5", "100"))
@@ -130,7 +130,7 @@ def random_fill(book, side, symbol, quantity, price, fee_rate, sell_all):
 @settings(max_examples=300, deadline=None)
 @given(cash=initial_cash, orders=orders)
 def test_random_fill_sequences_never_go_negative_and_the_books_balance_exactly(cash, orders):
-    book = Portfolio(cash, cash)
+    book = Book(cash, cash)
     for order in orders:
         before = (book.cash, {s: (p.quantity, p.cost_basis) for s, p in book.positions.items()})
         try:
@@ -155,7 +155,7 @@ def test_random_fill_sequences_never_go_negative_and_the_books_balance_exactly(c
 def test_the_fill_model_keeps_the_books_balanced_through_buy_sell_cycles(cash, closes, fee_rate, slippage, stake, step):
     model = FillModel(fee_rate, slippage, stake)
     market = Market("BTC/USDT", "BTC", "USDT", step)
-    book = Portfolio(cash, cash)
+    book = Book(cash, cash)
     for i, close in enumerate(closes):
         position = book.position("BTC/USDT")
         planned = model.sell(market, position, close) if i % 2 else model.buy(market, book.cash, close)

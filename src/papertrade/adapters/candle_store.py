@@ -1,14 +1,16 @@
 """The candle store: closed candles per (exchange, symbol, timeframe), read by bounded windows;
-and the cache of exchange market descriptions."""
+and the cache of what exchanges allow per market."""
 
-import json
 from collections.abc import Sequence
+from decimal import Decimal
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from papertrade.adapters import schema as t
+from papertrade.adapters.driver_sql import DriverQuery
 from papertrade.domain.bars import Bar
+from papertrade.domain.fills import Market
 
 _c = t.candles.c
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -19,7 +21,8 @@ _LATEST = select(func.max(_c.ts)).where(_SERIES)
 _COUNT_BETWEEN = (
     select(func.count()).select_from(t.candles).where(_SERIES, _c.ts > bindparam("after"), _c.ts < bindparam("before"))
 )
-_MARKET = select(t.markets.c.description, t.markets.c.fetched_ts).where(
+_MARKET_COLUMNS = ("venue_symbol", "base", "quote", "amount_step", "min_amount", "min_cost")
+_MARKET = select(*(t.markets.c[name] for name in _MARKET_COLUMNS), t.markets.c.fetched_ts).where(
     t.markets.c.exchange == bindparam("exchange"), t.markets.c.symbol == bindparam("symbol")
 )
 _UPSERTS: dict[str, object] = {}
@@ -37,7 +40,7 @@ def _upsert_statement(dialect_name: str):
     return _UPSERTS[dialect_name]
 
 
-_AFTER = (
+_AFTER = DriverQuery(
     select(_c.ts, _c.open, _c.high, _c.low, _c.close, _c.volume)
     .where(
         _c.exchange == bindparam("exchange"),
@@ -71,10 +74,8 @@ class CandleStore:
 
     def after(self, exchange: str, symbol: str, timeframe: str, after: int, until: int) -> list[Bar]:
         """Candles opening after `after` and at or before `until`, oldest first."""
-        rows = self._c.execute(
-            _AFTER, {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "after": after, "until": until}
-        ).all()
-        return [Bar(*row) for row in rows]
+        params = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "after": after, "until": until}
+        return [Bar(ts, *map(Decimal, prices)) for ts, *prices in _AFTER.rows(self._c, params)]
 
     def count_between(self, exchange: str, symbol: str, timeframe: str, after: int, before: int) -> int:
         """How many candles open strictly between `after` and `before`."""
@@ -108,29 +109,20 @@ def _series(exchange: str, symbol: str, timeframe: str):
 
 
 class MarketCache:
-    """Exchange market descriptions (JSON), with the time they were fetched."""
+    """What each exchange allows per market, with the time it was fetched."""
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def get(self, exchange: str, symbol: str) -> tuple[dict, int] | None:
-        row = self._c.execute(_MARKET, {"exchange": exchange, "symbol": symbol}).first()
-        return (json.loads(row.description), row.fetched_ts) if row else None
+    def get(self, exchange: str, symbol: str) -> tuple[Market, int] | None:
+        row = self._c.execute(_MARKET, {"exchange": exchange, "symbol": symbol}).mappings().first()
+        if row is None:
+            return None
+        return Market(symbol, **{name: row[name] for name in _MARKET_COLUMNS}), row["fetched_ts"]
 
-    def put(self, exchange: str, symbol: str, description: dict, now: int) -> None:
+    def put(self, exchange: str, market: Market, now: int) -> None:
         dialect = postgresql if self._c.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(t.markets).values(
-            exchange=exchange,
-            symbol=symbol,
-            description=json.dumps(description, sort_keys=True),
-            fetched_ts=now,
-        )
-        self._c.execute(
-            statement.on_conflict_do_update(
-                index_elements=["exchange", "symbol"],
-                set_={
-                    "description": statement.excluded.description,
-                    "fetched_ts": statement.excluded.fetched_ts,
-                },
-            )
-        )
+        values = {name: getattr(market, name) for name in _MARKET_COLUMNS}
+        statement = dialect.insert(t.markets).values(exchange=exchange, symbol=market.symbol, **values, fetched_ts=now)
+        changed = {name: statement.excluded[name] for name in (*_MARKET_COLUMNS, "fetched_ts")}
+        self._c.execute(statement.on_conflict_do_update(index_elements=["exchange", "symbol"], set_=changed))

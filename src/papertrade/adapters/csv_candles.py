@@ -6,7 +6,7 @@ Used by replays and backtests, and as a market data source whose clock the calle
 import bisect
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,16 +60,19 @@ class CsvMarketData:
     The market has no minimum order and an amount step of 1e-8 (`Market.unrestricted`).
     """
 
+    #: A file's market says nothing about what the exchange allows: never cache it.
+    caches_markets = False
+
     def __init__(self, candles: CandleFile, symbol: str) -> None:
         self.candles = candles
         self.symbol = symbol
         self._times = candles.times
 
-    def market(self, symbol: str, cached=None) -> tuple[Market, None]:
-        """An unrestricted market; a file's market is never worth caching."""
+    def market(self, symbol: str, cached: Market | None = None) -> Market:
+        """An unrestricted market, whatever is cached."""
         if symbol != self.symbol:
             raise InputError(f"the data file holds {self.symbol}, not {symbol}")
-        return Market.unrestricted(symbol), None
+        return Market.unrestricted(symbol)
 
     def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
         if timeframe != self.candles.timeframe:
@@ -139,6 +142,17 @@ class CandleColumns:
     def __len__(self) -> int:
         return len(self.ts)
 
+    def between(self, first: int | None, last: int | None) -> "CandleColumns":
+        """These columns cut to the candles opening in [first, last] (None: unbounded)."""
+        import numpy as np
+
+        if first is None and last is None:
+            return self
+        low = 0 if first is None else int(np.searchsorted(self.ts, first, "left"))
+        high = len(self) if last is None else int(np.searchsorted(self.ts, last, "right"))
+        floats = {name: values[low:high] for name, values in self.floats.items()}
+        return replace(self, ts=self.ts[low:high], floats=floats, lines=self.lines[low:high])
+
     def exact(self, index: int, column: str = "close") -> Decimal:
         return Decimal(self.lines[index].split(",")[HEADER.index(column)])
 
@@ -148,14 +162,6 @@ class CandleColumns:
 
         index = pd.DatetimeIndex(self.ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
         return pd.DataFrame({"ts": self.ts, **self.floats}, index=index)
-
-    def candle_file(self) -> CandleFile:
-        """The same candles as exact `Bar`s (slower; for strategies without `decide_series`)."""
-        return CandleFile(
-            self.path,
-            tuple(_bar(self.path, i + 2, line.split(",")) for i, line in enumerate(self.lines)),
-            self.timeframe,
-        )
 
 
 def load_columns(path: Path | str, timeframe: Timeframe | None = None) -> CandleColumns:

@@ -80,18 +80,17 @@ class CcxtMarketData:
 
     # -- markets ---------------------------------------------------------------------------
 
-    def market(self, symbol: str, cached: Mapping[str, Any] | None = None) -> tuple[Market, dict | None]:
-        """The domain `Market` for `symbol`, from a cached description when one is given (no
-        request), else from the exchange's market list (one request). The second item is a
-        freshly fetched description, worth caching, or None."""
-        description = None if cached is not None else self._describe(symbol)
-        self._exchange.set_markets([dict(cached if cached is not None else description)])
-        return self._to_market(cached if cached is not None else description), description
+    def market(self, symbol: str, cached: Market | None = None) -> Market:
+        """The `Market` for `symbol`: `cached` when given (no request), else from the exchange's
+        market list (one request)."""
+        market = cached if cached is not None else self._to_market(self._describe(symbol))
+        self._exchange.set_markets([_ccxt_market(market)])
+        return market
 
-    def describe_many(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
-        """Descriptions of the listed ones among `symbols`, from one market-list request."""
-        markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
-        return {symbol: _plain(markets[symbol]) for symbol in symbols if symbol in markets}
+    def markets(self, symbols: list[str]) -> dict[str, Market]:
+        """The listed ones among `symbols`, from one market-list request."""
+        listed = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
+        return {symbol: self._to_market(listed[symbol]) for symbol in symbols if symbol in listed}
 
     @property
     def rate_limit(self) -> float:
@@ -102,7 +101,7 @@ class CcxtMarketData:
         markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
         if symbol not in markets:
             raise NotFound(f"{self.exchange_id} does not list {symbol}")
-        return _plain(markets[symbol])
+        return markets[symbol]
 
     def _to_market(self, market: Mapping[str, Any]) -> Market:
         symbol = market["symbol"]
@@ -118,6 +117,7 @@ class CcxtMarketData:
             amount_step=self._amount_step(market),
             min_amount=_decimal((limits.get("amount") or {}).get("min")) or Decimal(0),
             min_cost=_decimal((limits.get("cost") or {}).get("min")) or Decimal(0),
+            venue_symbol=str(market["id"]),
         )
 
     def _amount_step(self, market: Mapping[str, Any]) -> Decimal:
@@ -288,13 +288,13 @@ def _decimal(value: Any) -> Decimal | None:
     return _number(value)
 
 
-def _plain(value: Any) -> Any:
-    """A ccxt structure as plain JSON-able data (it is stored in the market cache)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+def _ccxt_market(market: Market) -> dict[str, Any]:
+    """The least ccxt needs to fetch a spot market's candles without loading the market list."""
+    return {
+        "id": market.venue_symbol, "symbol": market.symbol, "base": market.base, "quote": market.quote,
+        "type": "spot", "spot": True, "margin": False, "swap": False, "future": False, "option": False,
+        "contract": False, "linear": None, "inverse": None, "active": True,
+    }  # fmt: skip
 
 
 def _brief(exc: Exception | str | bytes) -> str:

@@ -1,9 +1,7 @@
 """Repositories: the ledger tables mapped to and from domain objects (SQLAlchemy Core)."""
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,20 +9,17 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
+from papertrade.adapters.driver_sql import DriverQuery
 from papertrade.domain.fills import FillModel
-from papertrade.domain.ledger import Portfolio, Position
-from papertrade.domain.money import to_plain
-from papertrade.domain.portfolio import PortfolioConfig
+from papertrade.domain.journal import GENESIS_HASH, JournalEntry, canonical_json, entry_hash
+from papertrade.domain.ledger import Book, Fill, Position
+from papertrade.domain.portfolio import Portfolio, PortfolioConfig
+from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord, TradeRecord
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import NotFound
 
-GENESIS_HASH = "0" * 64
 #: Ids are 32-bit integers on every database; anything outside cannot name a row.
 MAX_ID = 2**31 - 1
-
-
-class AlreadyClaimed(Exception):
-    """Another run inserted the same tick key first (the unique constraint said no)."""
 
 
 # Statements on a tick's path are built once: constructing SQLAlchemy expressions costs more
@@ -32,10 +27,14 @@ class AlreadyClaimed(Exception):
 _PORTFOLIO = select(t.portfolios).where(t.portfolios.c.id == bindparam("pid"))
 _PORTFOLIO_LOCKED = _PORTFOLIO.with_for_update()
 _POSITIONS = select(t.positions).where(t.positions.c.portfolio_id == bindparam("pid")).order_by(t.positions.c.symbol)
+_VERSION = DriverQuery(select(t.portfolios.c.version).where(t.portfolios.c.id == bindparam("pid")))
+_VERSION_LOCKED = DriverQuery(
+    select(t.portfolios.c.version).where(t.portfolios.c.id == bindparam("pid")).with_for_update()
+)
 _SAVE_CASH = (
     update(t.portfolios)
     .where(t.portfolios.c.id == bindparam("pid"))
-    .values(cash=bindparam("new_cash", type_=t.ExactDecimal()))
+    .values(cash=bindparam("new_cash", type_=t.ExactDecimal()), version=t.portfolios.c.version + 1)
 )
 _POSITION_AMOUNTS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
 _UPDATE_POSITION = (
@@ -56,37 +55,6 @@ _LAST_HASH = (
 _INSERT_JOURNAL = insert(t.journal)
 _INSERT_TICK = insert(t.ticks)
 _INSERT_TRADE = insert(t.trades)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPortfolio:
-    id: int
-    config: PortfolioConfig
-    book: Portfolio
-    created_ts: int
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    id: int
-    tick_id: int | None
-    event: str
-    payload: dict[str, Any]
-    body: str  # the payload exactly as stored, which the hash covers
-    prev_hash: str
-    hash: str
-    recorded_ts: int
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON with decimals as plain strings (journal payloads, settings)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_encode)
-
-
-def _encode(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return to_plain(value)
-    raise TypeError(f"cannot encode {type(value).__name__} in the ledger")
 
 
 class PortfolioRepository:
@@ -116,33 +84,52 @@ class PortfolioRepository:
     def id_by_name(self, name: str) -> int | None:
         return self._c.execute(select(t.portfolios.c.id).where(t.portfolios.c.name == name)).scalar()
 
-    def get(self, portfolio_id: int, *, lock: bool = False, with_positions: bool = True) -> StoredPortfolio:
+    def get(self, portfolio_id: int, *, lock: bool = False, with_positions: bool = True) -> Portfolio:
         """The portfolio with its positions (unless `with_positions` is false). `lock` holds its row
         until the transaction ends (PostgreSQL; SQLite writers already hold the write lock)."""
-        if not 1 <= portfolio_id <= MAX_ID:
-            raise NotFound(f"no portfolio with id {portfolio_id}")
-        query = _PORTFOLIO_LOCKED if lock and self._c.dialect.name == "postgresql" else _PORTFOLIO
-        row = self._c.execute(query, {"pid": portfolio_id}).mappings().first()
+        row = self._row(_PORTFOLIO_LOCKED if lock and self._locks_rows else _PORTFOLIO, portfolio_id).mappings().first()
         if row is None:
             raise NotFound(f"no portfolio with id {portfolio_id}")
-        book = Portfolio(row["initial_cash"], row["cash"], self._positions(portfolio_id) if with_positions else {})
-        return StoredPortfolio(row["id"], _config(row), book, row["created_ts"])
+        book = Book(row["initial_cash"], row["cash"], self._positions(portfolio_id) if with_positions else {})
+        return Portfolio(row["id"], _config(row), book, row["created_ts"], row["version"])
 
-    def list(self) -> list[StoredPortfolio]:
+    def version(self, portfolio_id: int, *, lock: bool = False) -> int:
+        """The portfolio's version; `lock` as for `get`."""
+        if not 1 <= portfolio_id <= MAX_ID:
+            raise NotFound(f"no portfolio with id {portfolio_id}")
+        query = _VERSION_LOCKED if lock and self._locks_rows else _VERSION
+        version = query.scalar(self._c, {"pid": portfolio_id})
+        if version is None:
+            raise NotFound(f"no portfolio with id {portfolio_id}")
+        return version
+
+    @property
+    def _locks_rows(self) -> bool:
+        """PostgreSQL locks rows; SQLite writers already hold the whole database."""
+        return self._c.dialect.name == "postgresql"
+
+    def _row(self, query, portfolio_id: int):
+        if not 1 <= portfolio_id <= MAX_ID:
+            raise NotFound(f"no portfolio with id {portfolio_id}")
+        return self._c.execute(query, {"pid": portfolio_id})
+
+    def list(self) -> list[Portfolio]:
         rows = self._c.execute(select(t.portfolios).order_by(t.portfolios.c.id)).mappings().all()
         positions = self._all_positions()
         return [
-            StoredPortfolio(
+            Portfolio(
                 row["id"],
                 _config(row),
-                Portfolio(row["initial_cash"], row["cash"], positions.get(row["id"], {})),
+                Book(row["initial_cash"], row["cash"], positions.get(row["id"], {})),
                 row["created_ts"],
+                row["version"],
             )
             for row in rows
         ]
 
-    def save_book(self, portfolio_id: int, book: Portfolio, symbols: Sequence[str], now: int) -> None:
-        """Write cash and the positions in `symbols` back after fills were applied."""
+    def save_book(self, portfolio_id: int, book: Book, symbols: Sequence[str], now: int) -> None:
+        """Write cash and the positions in `symbols` back after fills were applied, and advance
+        the portfolio's version."""
         self._c.execute(_SAVE_CASH, {"pid": portfolio_id, "new_cash": book.cash})
         for symbol in symbols:
             self._save_position(portfolio_id, book.positions[symbol], now)
@@ -212,15 +199,6 @@ class JournalRepository:
             for r in rows
         ]
 
-    def count(self, portfolio_id: int) -> int:
-        return self._c.execute(
-            select(func.count()).select_from(t.journal).where(t.journal.c.portfolio_id == portfolio_id)
-        ).scalar_one()
-
-
-def entry_hash(prev_hash: str, event: str, body: str) -> str:
-    return hashlib.sha256(f"{prev_hash}\n{event}\n{body}".encode()).hexdigest()
-
 
 def _config(row: Mapping[str, Any]) -> PortfolioConfig:
     return PortfolioConfig(
@@ -238,48 +216,7 @@ def _position(row: Mapping[str, Any]) -> Position:
     return Position(row["symbol"], row["quantity"], row["cost_basis"], row["realized_pnl"], row["fees_paid"])
 
 
-@dataclass(frozen=True, slots=True)
-class TickKey:
-    """The idempotency key: a candle is acted on once per (portfolio, strategy, symbol)."""
-
-    portfolio_id: int
-    strategy: str
-    symbol: str
-    candle_ts: int
-
-
-@dataclass(frozen=True, slots=True)
-class TickRecord:
-    key: TickKey
-    signal: str
-    status: str
-    reason: str
-    indicators: dict[str, float]
-    close: Decimal
-    cash_after: Decimal
-    position_after: Decimal
-    skipped: int
-    processed_ts: int
-
-
-@dataclass(frozen=True, slots=True)
-class TradeRecord:
-    id: int
-    portfolio_id: int
-    tick_id: int
-    symbol: str
-    side: str
-    candle_ts: int
-    quantity: Decimal
-    price: Decimal
-    notional: Decimal
-    fee: Decimal
-    realized_pnl: Decimal
-    cash_after: Decimal
-    executed_ts: int
-
-
-_LATEST_TICK = (
+_LATEST_TICK = DriverQuery(
     select(t.ticks)
     .where(
         t.ticks.c.portfolio_id == bindparam("portfolio_id"),
@@ -295,30 +232,11 @@ class TickRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def get(self, key: TickKey) -> TickRecord | None:
-        c = t.ticks.c
-        row = (
-            self._c.execute(
-                select(t.ticks).where(
-                    c.portfolio_id == key.portfolio_id,
-                    c.strategy == key.strategy,
-                    c.symbol == key.symbol,
-                    c.candle_ts == key.candle_ts,
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return _tick(row) if row else None
-
     def latest(self, portfolio_id: int, strategy: str, symbol: str) -> TickRecord | None:
         """The tick of the latest candle processed for (portfolio, strategy, symbol)."""
-        row = (
-            self._c.execute(_LATEST_TICK, {"portfolio_id": portfolio_id, "strategy": strategy, "symbol": symbol})
-            .mappings()
-            .first()
-        )
-        return _tick(row) if row else None
+        params = {"portfolio_id": portfolio_id, "strategy": strategy, "symbol": symbol}
+        rows = _LATEST_TICK.rows(self._c, params)
+        return _tick(_decoded_tick(rows[0])) if rows else None
 
     def latest_per_symbol(self, portfolio_id: int) -> list[TickRecord]:
         """The latest tick of each symbol the portfolio has ticked, by symbol."""
@@ -337,16 +255,8 @@ class TickRepository:
         ).mappings()
         return [_tick(row) for row in rows]
 
-    def latest_candle_ts(self, portfolio_id: int, strategy: str, symbol: str) -> int | None:
-        c = t.ticks.c
-        return self._c.execute(
-            select(func.max(c.candle_ts)).where(
-                c.portfolio_id == portfolio_id, c.strategy == strategy, c.symbol == symbol
-            )
-        ).scalar()
-
-    def add(self, record: TickRecord) -> int:
-        """Claim the tick key. Raises IntegrityError if another run claimed it first."""
+    def claim(self, record: TickRecord) -> int:
+        """Store the tick, claiming its key; `TickAlreadyClaimed` if another run claimed it first."""
         key = record.key
         row = {
             "portfolio_id": key.portfolio_id,
@@ -366,7 +276,13 @@ class TickRepository:
         try:
             return self._c.execute(_INSERT_TICK, row).inserted_primary_key[0]
         except IntegrityError as exc:
-            raise AlreadyClaimed(str(key)) from exc
+            raise TickAlreadyClaimed(str(key)) from exc
+
+    def equity_columns(self, portfolio_id: int):
+        """Every processed candle in time order as columns (see `read_models.tick_columns`)."""
+        from papertrade.adapters.read_models import tick_columns
+
+        return tick_columns(self._c, portfolio_id)
 
     def list(self, portfolio_id: int) -> list[TickRecord]:
         c = t.ticks.c
@@ -385,7 +301,7 @@ class TradeRepository:
         portfolio_id: int,
         tick_id: int,
         candle_ts: int,
-        fill,
+        fill: Fill,
         realized_pnl: Decimal,
         cash_after: Decimal,
         now: int,
@@ -416,6 +332,18 @@ class TradeRepository:
 
 
 _TRADE_RECORD_FIELDS = tuple(TradeRecord.__dataclass_fields__)
+
+
+_TICK_COLUMNS = tuple(column.name for column in t.ticks.columns)
+_TICK_AMOUNTS = ("close", "cash_after", "position_after")
+
+
+def _decoded_tick(values: tuple) -> dict[str, Any]:
+    """A tick row as the driver returned it, with its amounts as `Decimal`s."""
+    row = dict(zip(_TICK_COLUMNS, values, strict=True))
+    for name in _TICK_AMOUNTS:
+        row[name] = Decimal(row[name])
+    return row
 
 
 def _tick(row: Mapping[str, Any]) -> TickRecord:

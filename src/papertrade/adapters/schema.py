@@ -79,6 +79,9 @@ portfolios = Table(
     Column("slippage_bps", ExactDecimal, nullable=False),
     Column("stake_fraction", ExactDecimal, nullable=False),
     Column("created_ts", BigInteger, nullable=False),
+    # Grows with every change to the book or the settings: a tick compares it under the write
+    # lock with the version it decided on.
+    Column("version", Integer, nullable=False, server_default="0"),
 )
 
 positions = Table(
@@ -169,14 +172,19 @@ candles = Table(
     sqlite_with_rowid=False,
 )
 
-# What the exchange says about a market (amount step, minimums), as ccxt describes it, cached so
-# that a steady-state tick does not download the exchange's whole market list.
+# What the exchange allows for a market (amount step, minimums) and its own name for it, cached
+# so that a steady-state tick does not download the exchange's whole market list.
 markets = Table(
     "markets",
     metadata,
     Column("exchange", String(50), primary_key=True),
     Column("symbol", String(50), primary_key=True),
-    Column("description", Text, nullable=False),
+    Column("venue_symbol", String(100), nullable=False),
+    Column("base", String(20), nullable=False),
+    Column("quote", String(20), nullable=False),
+    Column("amount_step", ExactDecimal, nullable=False),
+    Column("min_amount", ExactDecimal, nullable=False),
+    Column("min_cost", ExactDecimal, nullable=False),
     Column("fetched_ts", BigInteger, nullable=False),
 )
 

@@ -4,33 +4,15 @@ exchange confirmed it has no candles in (`candle_gaps`).
 Works on the same `candles` table the ticks write to; every query is bounded by one series.
 """
 
-from dataclasses import dataclass
-
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from papertrade.adapters import schema as t
 from papertrade.domain.bars import Bar
+from papertrade.domain.coverage import Series, SeriesExtent
 
 _c = t.candles.c
 _g = t.candle_gaps.c
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """One stored candle series."""
-
-    exchange: str
-    symbol: str
-    timeframe: str
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesExtent:
-    series: Series
-    first_ts: int
-    last_ts: int
-    count: int
 
 
 class SeriesStore:

@@ -1,7 +1,10 @@
-"""The ledger database and its units of work (one transaction each)."""
+"""The ledger database and its units of work (one transaction each): the SQL implementation of
+the ledger ports in `papertrade.services.ports`."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
@@ -15,6 +18,7 @@ from papertrade.adapters.repositories import (
     TickRepository,
     TradeRepository,
 )
+from papertrade.adapters.series_store import SeriesStore
 
 
 class UnitOfWork:
@@ -22,14 +26,40 @@ class UnitOfWork:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.portfolios = PortfolioRepository(connection)
-        self.journal = JournalRepository(connection)
-        self.ticks = TickRepository(connection)
-        self.trades = TradeRepository(connection)
-        self.candles = CandleStore(connection)
-        self.markets = MarketCache(connection)
-        self.outbox = OutboxRepository(connection)
         self._transaction = connection.begin()
+
+    # Repositories are made when first used: most transactions need two or three of them.
+    @cached_property
+    def portfolios(self) -> PortfolioRepository:
+        return PortfolioRepository(self.connection)
+
+    @cached_property
+    def journal(self) -> JournalRepository:
+        return JournalRepository(self.connection)
+
+    @cached_property
+    def ticks(self) -> TickRepository:
+        return TickRepository(self.connection)
+
+    @cached_property
+    def trades(self) -> TradeRepository:
+        return TradeRepository(self.connection)
+
+    @cached_property
+    def candles(self) -> CandleStore:
+        return CandleStore(self.connection)
+
+    @cached_property
+    def markets(self) -> MarketCache:
+        return MarketCache(self.connection)
+
+    @cached_property
+    def series(self) -> SeriesStore:
+        return SeriesStore(self.connection)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.connection)
 
     def commit(self) -> None:
         self._transaction.commit()
@@ -45,6 +75,7 @@ class Ledger:
     def __init__(self, engine: Engine, url: URL) -> None:
         self.engine = engine
         self.url = url
+        self._idle = threading.local()
 
     @property
     def name(self) -> str:
@@ -58,17 +89,35 @@ class Ledger:
     def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
         """A transaction; `write` takes the write lock up front (SQLite `BEGIN IMMEDIATE`)."""
         with translated_errors(self.url):
-            connection = self.engine.connect()
-            if write:
-                connection = connection.execution_options(papertrade_write=True)
+            connection = self._checkout()
+            connection.execution_options(papertrade_write=write)
+            healthy = False
             try:
                 uow = UnitOfWork(connection)
                 try:
                     yield uow
                 finally:
                     uow.rollback()
+                healthy = True
             finally:
-                connection.close()
+                self._checkin(connection, healthy)
+
+    def _checkout(self) -> Connection:
+        """This thread's idle connection, or a new one. Between transactions a connection holds
+        no lock and no snapshot, and keeping it saves a tick the pool's checkout and reset."""
+        connection = getattr(self._idle, "connection", None)
+        self._idle.connection = None
+        return connection if connection is not None and not connection.closed else self.engine.connect()
+
+    def _checkin(self, connection: Connection, healthy: bool) -> None:
+        if healthy and not connection.in_transaction():
+            self._idle.connection = connection
+        else:
+            connection.close()
 
     def dispose(self) -> None:
+        idle = getattr(self._idle, "connection", None)
+        if idle is not None:
+            idle.close()
+            self._idle.connection = None
         self.engine.dispose()

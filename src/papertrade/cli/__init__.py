@@ -1,12 +1,3 @@
-"""The `papertrade` command line. Modules import only typer at the top so `--help` is instant."""
+"""The `papertrade` command line: one module per command, `app` ties them together.
 
-import gc
-
-
-def main() -> None:
-    """The console script: like `papertrade.cli.app.main`, with garbage collection off while the
-    command line itself is imported too (see there why)."""
-    gc.disable()
-    from papertrade.cli.app import main as run
-
-    run()
+Modules import only typer at the top so `--help` is instant."""

@@ -1,4 +1,4 @@
-"""The `papertrade` application: global options, commands, and the one place exit codes live."""
+"""The `papertrade` application: global options, the commands, and errors turned into exit codes."""
 
 import gc
 import os
@@ -9,13 +9,28 @@ from typing import Annotated
 import typer
 
 from papertrade import __version__
-from papertrade.cli import audit, batch, cron, data, db, notify, output, portfolios, report, serve, strategies, trade
+from papertrade.cli import (
+    audit,
+    backtest,
+    create_portfolio,
+    cron,
+    data,
+    db,
+    demo,
+    notify,
+    output,
+    portfolios,
+    replay,
+    report,
+    run,
+    serve,
+    status,
+    strategies,
+    trade,
+    trades,
+)
 from papertrade.cli.context import CliState
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_TEMPORARY = 75  # EX_TEMPFAIL: a later run may succeed
+from papertrade.cli.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, exit_code_for
 
 app = typer.Typer(
     name="papertrade",
@@ -52,33 +67,23 @@ def _root(
     ctx.obj = CliState(db=db_url, context=ctx)
 
 
-app.command("create-portfolio")(portfolios.create_portfolio)
+app.command("create-portfolio")(create_portfolio.create_portfolio)
 app.command("portfolios")(portfolios.list_portfolios)
-app.command("status")(portfolios.status)
+app.command("status")(status.status)
 app.command("trade")(trade.trade)
-app.command("trades")(trade.trades)
+app.command("trades")(trades.trades)
 app.command("strategies")(strategies.strategies)
 app.command("cron")(cron.cron)
 app.command("report")(report.report)
-app.command("backtest")(report.backtest)
-app.command("replay")(report.replay)
-app.command("demo")(report.demo)
-app.command("run")(batch.run)
+app.command("backtest")(backtest.backtest)
+app.command("replay")(replay.replay)
+app.command("demo")(demo.demo)
+app.command("run")(run.run)
 app.command("serve")(serve.serve)
 app.command("notify")(notify.notify)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")
-
-
-def exit_code_for(exc: Exception) -> int:
-    from papertrade import errors
-
-    if isinstance(exc, errors.InputError):
-        return EXIT_USAGE
-    if isinstance(exc, errors.TemporaryError):
-        return EXIT_TEMPORARY
-    return EXIT_FAILURE
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,7 +114,7 @@ def _run(argv: list[str] | None) -> None:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         output.error_line("interrupted")
-        code = 130
+        code = EXIT_INTERRUPTED
     except PapertradeError as exc:
         if debug:
             traceback.print_exc()

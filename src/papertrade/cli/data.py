@@ -8,6 +8,7 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import long_running, now_ms, state
+from papertrade.cli.options import parse_time
 
 app = typer.Typer(
     help="Download exchange history into the candle store, list it, export it.",
@@ -120,7 +121,7 @@ def _stored(ctx: typer.Context, exchange: str, symbol: str, timeframe: str, star
 
 def store_selection(exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None):
     """A stored series and a range of it, as `--exchange --symbol --timeframe --from --to` name them."""
-    from papertrade.adapters.series_store import Series
+    from papertrade.domain.coverage import Series
     from papertrade.domain.portfolio import parse_symbol
     from papertrade.domain.timeframes import Timeframe
     from papertrade.errors import InputError
@@ -142,27 +143,13 @@ def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start,
         if exchange is not None or timeframe is not None:
             raise InputError("give either --data or --exchange/--timeframe, not both")
         first, last = parse_time(start, "--from"), parse_time(end, "--to")
-        return _between(load_columns(data), first, last), symbol or symbol_from_filename(data)
+        return load_columns(data).between(first, last), symbol or symbol_from_filename(data)
     if exchange is None or symbol is None or timeframe is None:
         raise InputError("give --data FILE, or --exchange, --symbol and --timeframe to use stored candles")
     from papertrade.services.market_data import candle_columns
 
     series, first, last = store_selection(exchange, symbol, timeframe, start, end)
     return candle_columns(state(ctx).ledger(), series, first, last), series.symbol
-
-
-def _between(columns, first: int | None, last: int | None):
-    """A candle file's columns cut to the candles opening in [first, last]."""
-    from dataclasses import replace
-
-    import numpy as np
-
-    if first is None and last is None:
-        return columns
-    low = 0 if first is None else int(np.searchsorted(columns.ts, first, "left"))
-    high = len(columns) if last is None else int(np.searchsorted(columns.ts, last, "right"))
-    floats = {name: values[low:high] for name, values in columns.floats.items()}
-    return replace(columns, ts=columns.ts[low:high], floats=floats, lines=columns.lines[low:high])
 
 
 def replay_candles(ledger, config, symbol: str, data: Path | None, exchange: str | None, timeframe: str | None):
@@ -182,12 +169,6 @@ def replay_candles(ledger, config, symbol: str, data: Path | None, exchange: str
 
     series, _, _ = store_selection(exchange or config.exchange, symbol, timeframe or config.timeframe.name, None, None)
     return candle_file(ledger, series, None, None)
-
-
-def parse_time(text: str | None, option: str) -> int | None:
-    from papertrade.cli.report import parse_time as parse
-
-    return parse(text, option)
 
 
 # -- rendering ------------------------------------------------------------------------------

@@ -8,19 +8,9 @@ app = typer.Typer(help="Inspect and upgrade the ledger's schema.", no_args_is_he
 
 
 def _engine(ctx: typer.Context, *, create: bool):
-    """The configured database's URL and an engine for it, without the schema check that
-    `open_ledger` does (these commands are how an operator deals with the schema)."""
-    from papertrade.adapters.database import create_sqlite_file, make_engine, resolve_url, sqlite_path
-    from papertrade.errors import SetupError
+    from papertrade.bootstrap import schema_engine
 
-    settings = state(ctx).settings()
-    url = resolve_url(settings.database)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        if not create:
-            raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
-        create_sqlite_file(path)
-    return url, make_engine(url, settings.db_busy_timeout)
+    return schema_engine(state(ctx).settings(), create=create)
 
 
 @app.command()

@@ -28,13 +28,13 @@ def serve(
     keeps it) and send `Authorization: Bearer TOKEN` to the API. The ledger is opened
     read-only: nothing here can change it.
     """
-    from papertrade.adapters.readonly import open_readonly
+    from papertrade.bootstrap import open_readonly_ledger
     from papertrade.errors import InputError
 
     _check_exposure(host, token)
     uvicorn, create_app = _web_modules()
     settings = state(ctx).settings()
-    ledger = open_readonly(settings.database, settings.db_busy_timeout)
+    ledger = open_readonly_ledger(settings)
     listener = _listen(host, port, InputError)
     app = create_app(ledger, token=token, now=now_ms, refresh_seconds=refresh)
     bound = listener.getsockname()[1]

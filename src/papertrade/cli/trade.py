@@ -1,4 +1,4 @@
-"""`trade` (one tick) and `trades` (the trade history)."""
+"""`papertrade trade`: one tick, as cron runs it; and how a tick is shown."""
 
 from typing import Annotated
 
@@ -40,42 +40,6 @@ def trade(
     else:
         typer.echo(tick_line(result))
     notifier.deliver(now)
-
-
-def trades(
-    ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
-    symbol: Annotated[str | None, typer.Option(help="Only trades in this symbol.")] = None,
-    json: JsonOption = False,
-) -> None:
-    """List a portfolio's executed trades, oldest first."""
-    from papertrade.domain.portfolio import parse_symbol
-    from papertrade.services.portfolios import list_trades
-
-    if symbol is not None:
-        parse_symbol(symbol)
-    records = list_trades(state(ctx).ledger(), portfolio_id, symbol)
-    if json:
-        output.emit_json([trade_json(r) for r in records])
-        return
-    if not records:
-        typer.echo("No trades yet.")
-        return
-    rows = [
-        [
-            output.timestamp(r.candle_ts),
-            r.symbol,
-            r.side,
-            output.amount(r.quantity),
-            output.price(r.price),
-            output.money(r.fee),
-            output.money(r.realized_pnl) if r.side == "SELL" else "",
-            output.money(r.cash_after),
-        ]
-        for r in records
-    ]
-    headers = ["CANDLE", "SYMBOL", "SIDE", "QUANTITY", "PRICE", "FEE", "REALIZED", "CASH AFTER"]
-    typer.echo(output.table(headers, rows, right=(3, 4, 5, 6, 7)))
 
 
 def tick_line(result) -> str:
@@ -122,9 +86,3 @@ def tick_json(result, mode) -> dict:
     if result.live_status is not None:
         document["live_status"] = str(result.live_status)
     return document
-
-
-def trade_json(record) -> dict:
-    from papertrade.views.documents import trade_document
-
-    return trade_document(record)

@@ -3,10 +3,28 @@ empty, and which open times a page of candles left empty. Ranges are (first, las
 inclusive, on a timeframe grid of `step` milliseconds."""
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from papertrade.domain.bars import Bar
 
 Range = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One stored candle series."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesExtent:
+    series: Series
+    first_ts: int
+    last_ts: int
+    count: int
 
 
 def subtract(ranges: Sequence[Range], removed: Sequence[Range], step: int) -> Iterator[Range]:

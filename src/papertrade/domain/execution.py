@@ -4,7 +4,7 @@ backtests, so that all three make identical trades from identical decisions."""
 from decimal import Decimal
 
 from papertrade.domain.fills import FillModel, Market
-from papertrade.domain.ledger import Fill, Portfolio
+from papertrade.domain.ledger import Book, Fill
 from papertrade.domain.signals import Decision, Signal
 
 
@@ -13,7 +13,7 @@ def warming_up(have: int, warmup: int) -> Decision:
 
 
 def execute_decision(
-    decision: Decision, book: Portfolio, market: Market, fills: FillModel, close: Decimal
+    decision: Decision, book: Book, market: Market, fills: FillModel, close: Decimal
 ) -> tuple[Decision, Fill | None]:
     """The fill a decision leads to on a candle closing at `close`, or HOLD with the reason.
 

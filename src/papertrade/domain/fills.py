@@ -14,7 +14,10 @@ _BPS = Decimal(10_000)
 
 @dataclass(frozen=True, slots=True)
 class Market:
-    """What the exchange allows for one symbol: the amount step and the minimum order."""
+    """What the exchange allows for one symbol: the amount step and the minimum order.
+
+    `venue_symbol` is the exchange's own name for the market (BTCUSDT on Binance).
+    """
 
     symbol: str
     base: str
@@ -22,12 +25,13 @@ class Market:
     amount_step: Decimal
     min_amount: Decimal = ZERO
     min_cost: Decimal = ZERO
+    venue_symbol: str = ""
 
     @classmethod
     def unrestricted(cls, symbol: str) -> "Market":
         """A market for offline data: amounts in steps of 1e-8, no minimum order."""
         base, _, quote = symbol.partition("/")
-        return cls(symbol, base, quote, Decimal("0.00000001"))
+        return cls(symbol, base, quote, Decimal("0.00000001"), venue_symbol=symbol)
 
 
 @dataclass(frozen=True, slots=True)

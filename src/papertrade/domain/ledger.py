@@ -6,7 +6,7 @@ Invariants, checked by property tests:
 - the books balance exactly: initial cash + realized PnL - fees paid == cash + cost basis.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -78,12 +78,16 @@ class FillResult:
 
 
 @dataclass(slots=True)
-class Portfolio:
-    """Cash plus positions. `apply_fill` is the only way the books change."""
+class Book:
+    """A portfolio's book: cash plus positions. `apply_fill` is the only way it changes."""
 
     initial_cash: Decimal
     cash: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
+
+    def copy(self) -> "Book":
+        """An independent copy: applying fills to it leaves this book as it is."""
+        return Book(self.initial_cash, self.cash, {symbol: replace(p) for symbol, p in self.positions.items()})
 
     def position(self, symbol: str) -> Position:
         if symbol not in self.positions:

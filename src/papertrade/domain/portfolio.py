@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from papertrade.domain.fills import FillModel
+from papertrade.domain.ledger import Book
 from papertrade.domain.money import MAX_CASH, parse_amount, to_plain
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError
@@ -30,6 +31,21 @@ class PortfolioConfig:
     exchange: str
     timeframe: Timeframe
     fills: FillModel
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """A stored portfolio: its settings and its book of cash and positions.
+
+    `version` grows with every change to the book or the settings, so a tick can tell whether
+    what it decided on is still what the ledger holds.
+    """
+
+    id: int
+    config: PortfolioConfig
+    book: Book
+    created_ts: int
+    version: int = 0
 
 
 def check_name(name: str) -> str:

@@ -8,11 +8,12 @@ cash, checks each entry's hash chain, and reports every place where the tables d
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from papertrade.adapters.repositories import GENESIS_HASH, JournalEntry, TradeRecord, entry_hash
-from papertrade.adapters.unit_of_work import Ledger
-from papertrade.domain.ledger import Fill, Portfolio, Position, Side
+from papertrade.domain.journal import JournalEntry, chain_problems
+from papertrade.domain.ledger import Book, Fill, Position, Side
+from papertrade.domain.ticks import TradeRecord
 from papertrade.errors import LedgerError
 from papertrade.services.portfolios import require_ledger
+from papertrade.services.ports import Ledger
 
 _POSITION_FIELDS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
 _TRADE_FIELDS = (
@@ -49,7 +50,7 @@ def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
         entries = uow.journal.entries(portfolio_id)
         trades = uow.trades.list(portfolio_id)
     report = AuditReport(portfolio_id, entries=len(entries))
-    _check_chain(entries, report)
+    report.problems.extend(chain_problems(entries))
     rebuilt, fills = _rebuild(entries, report)
     report.fills = len(fills)
     if rebuilt is None:
@@ -62,24 +63,14 @@ def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
     return report
 
 
-def _check_chain(entries: list[JournalEntry], report: AuditReport) -> None:
-    previous = GENESIS_HASH
-    for entry in entries:
-        if entry.prev_hash != previous:
-            report.problems.append(f"journal entry {entry.id} does not follow the entry before it")
-        if entry.hash != entry_hash(entry.prev_hash, entry.event, entry.body):
-            report.problems.append(f"journal entry {entry.id} was altered (its hash does not match)")
-        previous = entry.hash
-
-
-def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Portfolio | None, list[dict]]:
-    rebuilt: Portfolio | None = None
+def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Book | None, list[dict]]:
+    rebuilt: Book | None = None
     fills: list[dict] = []
     for entry in entries:
         try:
             if entry.event == "portfolio.created":
                 cash = Decimal(entry.payload["initial_cash"])
-                rebuilt = Portfolio(cash, cash)
+                rebuilt = Book(cash, cash)
             elif entry.event == "fill" and rebuilt is not None:
                 _replay_fill(entry, rebuilt, report)
                 fills.append({**entry.payload, "tick_id": entry.tick_id})
@@ -88,7 +79,7 @@ def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Portfoli
     return rebuilt, fills
 
 
-def _replay_fill(entry: JournalEntry, rebuilt: Portfolio, report: AuditReport) -> None:
+def _replay_fill(entry: JournalEntry, rebuilt: Book, report: AuditReport) -> None:
     payload = entry.payload
     fill = Fill(
         payload["symbol"],
@@ -104,7 +95,7 @@ def _replay_fill(entry: JournalEntry, rebuilt: Portfolio, report: AuditReport) -
         report.problems.append(f"journal entry {entry.id} records results its fill does not produce")
 
 
-def _compare_book(rebuilt: Portfolio, book: Portfolio, report: AuditReport) -> None:
+def _compare_book(rebuilt: Book, book: Book, report: AuditReport) -> None:
     for name in ("initial_cash", "cash"):
         expected, actual = getattr(rebuilt, name), getattr(book, name)
         if expected != actual:

@@ -17,12 +17,12 @@ from decimal import Decimal
 from papertrade.adapters.csv_candles import CandleColumns
 from papertrade.domain.execution import execute_decision, warming_up
 from papertrade.domain.fills import FillModel, Market
-from papertrade.domain.ledger import FillResult, Portfolio
+from papertrade.domain.ledger import Book, FillResult
 from papertrade.domain.money import exact
 from papertrade.domain.signals import Decision, PositionView, Signal
-from papertrade.services.performance import EquitySeries, FillRow, Performance, SymbolPnl
+from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl
 from papertrade.strategies.base import SignalSeries, Strategy
-from papertrade.strategies.runner import call_strategy
+from papertrade.strategies.runner import CandleArrays, call_strategy
 
 
 def backtest(
@@ -32,7 +32,7 @@ def backtest(
     frame = candles.frame()
     series = strategy.decide_series(frame)
     market = Market.unrestricted(symbol)
-    book = Portfolio(cash, cash)
+    book = Book(cash, cash)
     book.position(symbol)
     first = _first_decision(strategy, len(candles))
     if series is None:
@@ -78,11 +78,19 @@ def _step_by_step(candles, frame, strategy, book, market, fills, first) -> list[
             decision = warming_up(have, strategy.warmup)
         else:
             view = PositionView(market.symbol, position.quantity, position.avg_cost)
-            decision = call_strategy(strategy, frame.iloc[i + 1 - have : i + 1], view)
+            decision = call_strategy(strategy, _window(candles, frame, strategy, i + 1 - have, i + 1), view)
         _, fill = execute_decision(decision, book, market, fills, candles.exact(i))
         if fill is not None:
             events.append((i, book.apply_fill(fill)))
     return events
+
+
+def _window(candles, frame, strategy: Strategy, start: int, stop: int):
+    """Rows start..stop-1 as `strategy.decide` takes them (see `Strategy.candles_as`)."""
+    if strategy.candles_as == "arrays":
+        columns = (candles.floats[name][start:stop] for name in ("open", "high", "low", "close", "volume"))
+        return CandleArrays(candles.ts[start:stop], *columns)
+    return frame.iloc[start:stop]
 
 
 def _performance(candles, events, book, cash, symbol, quote, first) -> Performance:

@@ -10,19 +10,19 @@ import threading
 import time
 import tomllib
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from papertrade.adapters.unit_of_work import Ledger
 from papertrade.domain.bars import Bar
 from papertrade.domain.fills import Market
 from papertrade.domain.portfolio import parse_symbol
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError, NotFound, PapertradeError
-from papertrade.services.tick import Mode, TickResult, TickRunner, _since
+from papertrade.services.ports import Ledger
+from papertrade.services.tick import Mode, TickResult, TickRunner, fetch_start
 from papertrade.strategies import registry
 
 
@@ -133,14 +133,14 @@ class _Prefetched:
 
     source: Any
     series: dict[tuple[str, str], _Series]
-    markets: dict[str, tuple[Market, dict | None]] = field(default_factory=dict)
+    markets: dict[str, Market] = field(default_factory=dict)
 
-    def market(self, symbol: str, cached: Mapping[str, Any] | None) -> tuple[Market, dict | None]:
+    def market(self, symbol: str, cached: Market | None = None) -> Market:
         failed = [s.error for s in self.series.values() if s.symbol == symbol and s.error is not None]
         if failed:
             raise failed[0]
         if cached is None and symbol in self.markets:
-            return self.markets[symbol]
+            return self.source.market(symbol, self.markets[symbol])
         return self.source.market(symbol, cached)
 
     def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
@@ -224,25 +224,36 @@ def _prefetch(ledger: Ledger, series, sources, fetcher_for, now: int, ttl: int, 
     with ledger.unit_of_work() as uow:
         latest = {key: uow.candles.latest_ts(*key) for key in series}
         cached = {(s.exchange, s.symbol): uow.markets.get(s.exchange, s.symbol) for s in series.values()}
-    descriptions: dict[tuple[str, str], dict] = {}
+    markets = _markets(series, sources, cached, now, ttl)
+    wanted = []
+    for key, entry in series.items():
+        target = entry.timeframe.last_closed(now)
+        if entry.error is None and (latest[key] is None or latest[key] < target):
+            entry.since = fetch_start(latest[key], target, entry.warmup, entry.timeframe)
+            wanted.append(entry)
+    if wanted:
+        _fetch_concurrently(wanted, markets, fetcher_for, now, concurrency, min_interval)
+
+
+def _markets(series, sources, cached, now: int, ttl: int) -> dict[tuple[str, str], Market]:
+    """Every series' market: from the cache while it is fresh, else one request per exchange."""
+    markets: dict[tuple[str, str], Market] = {}
     for exchange, source in sources.items():
         symbols = sorted({s.symbol for s in series.values() if s.exchange == exchange})
         for symbol in symbols:
             entry = cached[(exchange, symbol)]
             if entry is not None and now - entry[1] < ttl:
-                descriptions[(exchange, symbol)] = entry[0]
-        missing = [symbol for symbol in symbols if (exchange, symbol) not in descriptions]
+                markets[(exchange, symbol)] = entry[0]
+        missing = [symbol for symbol in symbols if (exchange, symbol) not in markets]
         if missing:
-            _describe(source, exchange, missing, descriptions, series)
-    wanted = []
-    for key, entry in series.items():
-        target = entry.timeframe.last_closed(now)
-        if entry.error is None and (latest[key] is None or latest[key] < target):
-            entry.since = _since(latest[key], target, _Warmup(entry.warmup), entry.timeframe)
-            wanted.append(entry)
-    local, limiters = threading.local(), {}
-    for entry in wanted:
-        limiters.setdefault(entry.exchange, _Limiter(min_interval(entry.exchange)))
+            _describe(source, exchange, missing, markets, series)
+    return markets
+
+
+def _fetch_concurrently(wanted: list[_Series], markets, fetcher_for, now: int, concurrency: int, min_interval) -> None:
+    """Fetch every wanted series, each thread with its own clients, within each exchange's rate limit."""
+    local = threading.local()
+    limiters = {entry.exchange: _Limiter(min_interval(entry.exchange)) for entry in wanted}
 
     def fetch(entry: _Series) -> None:
         clients = local.__dict__.setdefault("clients", {})
@@ -250,22 +261,21 @@ def _prefetch(ledger: Ledger, series, sources, fetcher_for, now: int, ttl: int, 
             clients[entry.exchange] = fetcher_for(entry.exchange)
         client = clients[entry.exchange]
         try:
-            client.market(entry.symbol, descriptions[(entry.exchange, entry.symbol)])  # no request
+            client.market(entry.symbol, markets[(entry.exchange, entry.symbol)])  # no request
             limiters[entry.exchange].wait()
             entry.bars = client.closed_bars(entry.symbol, entry.timeframe, entry.since, now)
         except PapertradeError as exc:
             entry.error = exc
 
-    if wanted:
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(wanted)))) as pool:
-            list(pool.map(fetch, wanted))
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(wanted)))) as pool:
+        list(pool.map(fetch, wanted))
 
 
 def _describe(source, exchange: str, symbols: list[str], descriptions: dict, series) -> None:
-    """Fetch the descriptions the cache lacks, in one request; the prefetched source hands them to
+    """Fetch the markets the cache lacks, in one request; the prefetched source hands them to
     the ticks, which store them."""
     try:
-        found = source.source.describe_many(symbols)
+        found = source.source.markets(symbols)
     except PapertradeError as exc:
         found = {}
         for entry in series.values():
@@ -274,20 +284,11 @@ def _describe(source, exchange: str, symbols: list[str], descriptions: dict, ser
     for symbol in symbols:
         if symbol in found:
             descriptions[(exchange, symbol)] = found[symbol]
-            market, _ = source.source.market(symbol, found[symbol])
-            source.markets[symbol] = (market, found[symbol])
+            source.markets[symbol] = found[symbol]
         else:
             for entry in series.values():
                 if entry.exchange == exchange and entry.symbol == symbol and entry.error is None:
                     entry.error = NotFound(f"{exchange} does not list {symbol}")
-
-
-@dataclass(frozen=True)
-class _Warmup:
-    """Stands in for a strategy when sizing a series' first fetch: the largest warm-up of its bots."""
-
-    warmup: int
-    lookback: int | None = None
 
 
 class _Limiter:

@@ -10,18 +10,17 @@ recorded as such and never asked for again.
 """
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from papertrade.adapters.series_store import Series, SeriesStore
-from papertrade.adapters.unit_of_work import Ledger
 from papertrade.domain.bars import Bar
-from papertrade.domain.coverage import Range, empty_runs, slots, subtract
+from papertrade.domain.coverage import Range, Series, empty_runs, slots, subtract
 from papertrade.domain.fills import Market
 from papertrade.domain.timeframes import Timeframe, timestamp
 from papertrade.errors import InputError, TemporaryError
+from papertrade.services.ports import Ledger
 
 
 class CandleSource(Protocol):
@@ -32,7 +31,7 @@ class CandleSource(Protocol):
     @property
     def page_size(self) -> int: ...
 
-    def market(self, symbol: str, cached: Mapping[str, Any] | None = None) -> tuple[Market, dict | None]: ...
+    def market(self, symbol: str, cached: Market | None = None) -> Market: ...
 
     def check_timeframe(self, timeframe: Timeframe) -> None: ...
 
@@ -93,7 +92,7 @@ def check_download(
     """
     first, end = _check_range(timeframe, since, until, now)
     source.check_timeframe(timeframe)
-    market, _ = source.market(symbol)
+    market = source.market(symbol)
     return Series(source.exchange_id, market.symbol, timeframe.name), first, end
 
 
@@ -118,7 +117,7 @@ def missing_ranges(ledger: Ledger, series: Series, timeframe: Timeframe, first: 
     """The open times in [first, end] that are neither stored nor confirmed empty."""
     step = timeframe.ms
     with ledger.unit_of_work() as uow:
-        store = SeriesStore(uow.connection)
+        store = uow.series
         span = store.span(series, first, end)
         if span is None:
             unstored = [(first, end)]
@@ -166,7 +165,7 @@ def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int,
 def _commit(ledger: Ledger, series: Series, bars: list[Bar], gaps: list[Range]) -> None:
     with ledger.unit_of_work(write=True) as uow:
         uow.candles.upsert(series.exchange, series.symbol, series.timeframe, bars)
-        store = SeriesStore(uow.connection)
+        store = uow.series
         for first, last in gaps:
             store.confirm_gap(series, first, last)
         uow.commit()
@@ -180,7 +179,7 @@ def list_series(ledger: Ledger | None) -> list[SeriesInfo]:
     if ledger is None:
         return []
     with ledger.unit_of_work() as uow:
-        store = SeriesStore(uow.connection)
+        store = uow.series
         infos = []
         for extent in store.extents():
             step = _step(extent.series.timeframe)
@@ -193,7 +192,7 @@ def describe(ledger: Ledger, series: Series, first: int, last: int) -> SeriesInf
     """What is stored of `series` in [first, last]."""
     step = _step(series.timeframe)
     with ledger.unit_of_work() as uow:
-        store = SeriesStore(uow.connection)
+        store = uow.series
         span = store.span(series, first, last)
         if span is None:
             return SeriesInfo(series, None, None, 0, [], step)
@@ -206,7 +205,7 @@ def stored_bars(ledger: Ledger | None, series: Series, first: int | None, last: 
     bars: list[Bar] = []
     if ledger is not None:
         with ledger.unit_of_work() as uow:
-            bars = SeriesStore(uow.connection).bars(series, first or 0, 2**62 if last is None else last)
+            bars = uow.series.bars(series, first or 0, 2**62 if last is None else last)
     if not bars:
         raise InputError(
             f"no {series.timeframe} candles of {series.symbol} from {series.exchange} are stored"

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from papertrade.adapters.outbox import Conflict, Pending, Target, TargetState
-from papertrade.adapters.unit_of_work import Ledger, UnitOfWork
 from papertrade.domain.notifications import (
     DAY_MS,
     Alert,
@@ -29,6 +28,7 @@ from papertrade.domain.notifications import (
 )
 from papertrade.errors import InputError, NotFound, TemporaryError
 from papertrade.services.portfolios import get_portfolio
+from papertrade.services.ports import Ledger, UnitOfWork
 
 #: Seconds all deliveries after a tick may take together.
 DELIVERY_BUDGET = 5.0

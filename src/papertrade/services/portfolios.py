@@ -4,9 +4,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from papertrade.adapters.repositories import StoredPortfolio
-from papertrade.adapters.unit_of_work import Ledger
 from papertrade.domain.portfolio import (
+    Portfolio,
     PortfolioConfig,
     check_currency,
     check_exchange,
@@ -16,6 +15,7 @@ from papertrade.domain.portfolio import (
 )
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError, NotFound
+from papertrade.services.ports import Ledger
 from papertrade.strategies import registry
 
 
@@ -55,7 +55,7 @@ def parse_new_portfolio(
     return NewPortfolio(config, parse_cash(cash))
 
 
-def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Sequence = ()) -> StoredPortfolio:
+def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Sequence = ()) -> Portfolio:
     """Store a new portfolio and journal its opening cash, in one transaction; with `notify`
     (validated `NewTarget`s), the URLs its notifications go to too."""
     config = request.config
@@ -77,7 +77,7 @@ def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Se
     return stored
 
 
-def list_portfolios(ledger: Ledger | None) -> list[StoredPortfolio]:
+def list_portfolios(ledger: Ledger | None) -> list[Portfolio]:
     if ledger is None:
         return []
     with ledger.unit_of_work() as uow:
@@ -91,7 +91,7 @@ def require_ledger(ledger: Ledger | None, portfolio_id: int) -> Ledger:
     return ledger
 
 
-def get_portfolio(ledger: Ledger | None, portfolio_id: int) -> StoredPortfolio:
+def get_portfolio(ledger: Ledger | None, portfolio_id: int) -> Portfolio:
     with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
         return uow.portfolios.get(portfolio_id)
 

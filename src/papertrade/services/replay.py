@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from papertrade.adapters.csv_candles import CandleFile, CsvMarketData
-from papertrade.adapters.unit_of_work import Ledger
+from papertrade.services.ports import Ledger
 from papertrade.services.tick import Mode, TickResult, TickRunner
 
 

@@ -1,30 +1,38 @@
-"""One tick of a bot: sync candles, restore the portfolio, ask the strategy, execute exactly once.
+"""One tick of a bot: restore → sync → analyze → execute.
+
+1. **Restore** the portfolio (settings, cash, positions and their version) and the stored
+   candles its strategy will see, in one read-only transaction.
+2. **Sync**: ask the market data source for the market and for the closed candles newer than
+   those stored, validated by the source. Nothing is written yet.
+3. **Analyze**: the strategy decides on the latest closed candle with no transaction open, so
+   a slow plug-in holds no lock that other bots wait on.
+4. **Execute**: LIVE takes the write lock, checks and claims the tick key (portfolio, strategy,
+   symbol, candle), checks that the portfolio is still the version the decision was made on,
+   then stores the candles, applies the fill and writes the tick, trade and journal entry, all
+   in one transaction. If another tick changed the portfolio meanwhile, nothing is applied and
+   the tick starts over from restore. DRY reports what LIVE would do and writes nothing.
 
 A tick decides on the latest closed candle only: the one that opened one timeframe before the
-timeframe `now` falls in. Candles missed while cron was not running are stored but never acted
-on. In LIVE mode everything the tick writes (candles, tick, trade, cash, position, journal)
-commits in one transaction, which takes the write lock, checks that nobody has claimed the tick
-key (portfolio, strategy, symbol, candle) and claims it with the tick's row, under a unique
-constraint: a retried or overlapping run finds the key claimed and changes nothing.
+timeframe `now` falls in. Candles missed while cron was not running are stored, never acted on.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from papertrade.adapters.repositories import AlreadyClaimed, StoredPortfolio, TickKey, TickRecord
-from papertrade.adapters.unit_of_work import Ledger, UnitOfWork
 from papertrade.domain.bars import Bar
 from papertrade.domain.execution import execute_decision, warming_up
-from papertrade.domain.fills import FillModel, Market
-from papertrade.domain.ledger import Fill, FillResult, Portfolio
-from papertrade.domain.portfolio import parse_symbol
+from papertrade.domain.fills import Market
+from papertrade.domain.ledger import Book, Fill, FillResult
+from papertrade.domain.portfolio import Portfolio, parse_symbol
 from papertrade.domain.signals import Decision, PositionView, Signal
+from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord
 from papertrade.domain.timeframes import Timeframe, timestamp
 from papertrade.errors import InputError, TemporaryError
 from papertrade.services.portfolios import require_ledger
+from papertrade.services.ports import Ledger, MarketData, UnitOfWork
 from papertrade.strategies import registry
 from papertrade.strategies.base import Strategy
 from papertrade.strategies.runner import CandleWindow, call_strategy
@@ -49,16 +57,6 @@ class Status(StrEnum):
     DRY_RUN = "dry-run"
 
 
-class MarketData(Protocol):
-    """Where a tick's candles come from: an exchange through ccxt, or a file for replays."""
-
-    def market(self, symbol: str, cached: Mapping[str, Any] | None) -> tuple[Market, dict | None]:
-        """The market, from `cached` when given; plus a fresh description to cache, or None."""
-        ...
-
-    def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class TickResult:
     """What a tick did, for the CLI to render. `fill` is None when nothing traded."""
@@ -81,27 +79,44 @@ class TickResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
-    """Everything gathered before the write lock is taken."""
+class Restored:
+    """What the ledger holds for this tick, read before anything is fetched or decided."""
 
-    portfolio: StoredPortfolio
+    portfolio: Portfolio
     strategy: Strategy
+    symbol: str
+    candle_ts: int  # open time of the candle to decide on
+    history: CandleWindow  # stored candles up to that one
+    latest_stored_ts: int | None
+    cached_market: Market | None  # a cached market younger than the TTL
+
+    @property
+    def timeframe(self) -> Timeframe:
+        return self.portfolio.config.timeframe
+
+    def key(self) -> TickKey:
+        return TickKey(self.portfolio.id, self.portfolio.config.strategy, self.symbol, self.candle_ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """The market and candles as the source has them now; `fresh` are the ones not stored yet."""
+
     market: Market
-    market_description: dict | None  # freshly fetched, for LIVE to cache
+    market_to_cache: bool
     fresh: list[Bar]
-    window: CandleWindow
+    window: CandleWindow  # what the strategy sees, ending with the candle decided on
 
     @property
     def candle(self) -> Bar:
         return self.window.bars[-1]
 
-    def key(self) -> TickKey:
-        config = self.portfolio.config
-        return TickKey(self.portfolio.id, config.strategy, self.market.symbol, self.candle.ts)
 
-
-#: How long a cached market description (amount step, minimum order) is trusted: one day.
+_FOREVER = 2**62
+#: How long a cached market (amount step, minimum order) is trusted: one day.
 MARKETS_TTL_MS = 86_400_000
+#: How often a tick decides again when other ticks keep changing its portfolio meanwhile.
+DECISION_ATTEMPTS = 5
 
 
 class TickRunner:
@@ -123,7 +138,8 @@ class TickRunner:
         self.markets_ttl_ms = markets_ttl_ms
         self._strategies: dict[tuple[str, str], Strategy] = {}
         self._windows: dict[tuple[str, str, str], CandleWindow] = {}
-        self._markets: dict[tuple[str, str], tuple[dict, int] | None] = {}
+        self._portfolios: dict[int, Portfolio] = {}
+        self._markets: dict[tuple[str, str], tuple[Market, int] | None] = {}
 
     def tick(self, portfolio_id: int, symbol: str, mode: Mode, now: int) -> TickResult:
         """Run one tick of `portfolio_id` on `symbol` at time `now` (ms since the epoch, UTC).
@@ -132,35 +148,43 @@ class TickRunner:
         """
         parse_symbol(symbol)
         require_ledger(self.ledger, portfolio_id)
-        plan = self._prepare(portfolio_id, symbol, now)
-        if mode is Mode.LIVE:
-            return _execute(self.ledger, plan, now)
-        return _dry_run(self.ledger, plan)
+        for _ in range(DECISION_ATTEMPTS):
+            restored = self.restore(portfolio_id, symbol, now)
+            synced = self.sync(restored, now)
+            decision = self.analyze(restored, synced)
+            result = self.execute(restored, synced, decision, mode, now)
+            if result is not None:
+                self._remember_stored(restored, synced, result)
+                return result
+        raise TemporaryError(f"portfolio {portfolio_id} kept changing while {symbol} was deciding; try again")
 
-    def _prepare(self, portfolio_id: int, symbol: str, now: int) -> _Plan:
+    # -- 1. restore -------------------------------------------------------------------------
+
+    def restore(self, portfolio_id: int, symbol: str, now: int) -> Restored:
+        """The portfolio and the stored candles its strategy will see, in one read transaction."""
         with self.ledger.unit_of_work() as uow:
-            portfolio = uow.portfolios.get(portfolio_id, with_positions=False)
+            portfolio = self._portfolio(uow, portfolio_id)
             config = portfolio.config
             _check_quote(symbol, config.quote, portfolio_id)
             strategy = self._strategy(config.strategy, config.strategy_params)
-            timeframe = config.timeframe
-            target = timeframe.last_closed(now)
-            series = (config.exchange, symbol, timeframe.name)
-            latest_stored = uow.candles.latest_ts(*series)
-            history = self._history(uow, series, target, strategy.lookback)
-            trusted = self._trusted_market(uow, config.exchange, symbol, now)
+            candle_ts = config.timeframe.last_closed(now)
+            series = (config.exchange, symbol, config.timeframe.name)
+            history, latest_stored_ts = self._history(uow, series, candle_ts, strategy.lookback)
+            cached_market = self._trusted_market(uow, config.exchange, symbol, now)
+        return Restored(portfolio, strategy, symbol, candle_ts, history, latest_stored_ts, cached_market)
 
-        source = self.market_data_for(config.exchange)
-        market, description = source.market(symbol, trusted)
-        if description is not None:
-            self._markets[(config.exchange, symbol)] = (description, now)
-        fresh: list[Bar] = []
-        if latest_stored is None or latest_stored < target:
-            since = _since(latest_stored, target, strategy, timeframe)
-            fresh = [bar for bar in source.closed_bars(symbol, timeframe, since, now) if bar.ts <= target]
-        window = history.extended(fresh, strategy.lookback)
-        _check_fresh(window.bars, target, timeframe, symbol)
-        return _Plan(portfolio, strategy, market, description, fresh, window)
+    def _portfolio(self, uow: UnitOfWork, portfolio_id: int) -> Portfolio:
+        """The portfolio, read again only when its version says it changed since this runner read it."""
+        known = self._portfolios.get(portfolio_id)
+        if known is None or uow.portfolios.version(portfolio_id) != known.version:
+            known = self._portfolios[portfolio_id] = uow.portfolios.get(portfolio_id)
+        return known
+
+    def _remember_stored(self, restored: Restored, synced: Synced, result: TickResult) -> None:
+        """After a LIVE tick stored the synced candles, its window is what the ledger holds."""
+        if result.status in (Status.EXECUTED, Status.NEUTRAL):
+            config = restored.portfolio.config
+            self._windows[(config.exchange, restored.symbol, config.timeframe.name)] = synced.window
 
     def _strategy(self, name: str, params: Mapping[str, Any]) -> Strategy:
         key = (name, repr(sorted(params.items())))
@@ -168,19 +192,25 @@ class TickRunner:
             self._strategies[key] = registry.build(name, params)
         return self._strategies[key]
 
-    def _history(self, uow: UnitOfWork, series: tuple[str, str, str], until: int, count: int | None) -> CandleWindow:
-        """The stored candles a strategy sees, reading only what this runner has not read before."""
+    def _history(
+        self, uow: UnitOfWork, series: tuple[str, str, str], until: int, count: int | None
+    ) -> tuple[CandleWindow, int | None]:
+        """The stored candles a strategy sees up to `until`, reading only what this runner has not
+        read before; and the open time of the latest stored candle."""
         known = self._windows.get(series)
         if known is not None and known.bars and known.bars[-1].ts <= until:
-            window = known.extended(uow.candles.after(*series, after=known.bars[-1].ts, until=until), count)
+            newer = uow.candles.after(*series, after=known.bars[-1].ts, until=_FOREVER)
+            window = known.extended([bar for bar in newer if bar.ts <= until], count)
+            latest_stored_ts = newer[-1].ts if newer else known.bars[-1].ts
         else:
             window = CandleWindow(uow.candles.window(*series, until=until, count=count))
+            latest_stored_ts = uow.candles.latest_ts(*series)
         self._windows[series] = window
-        return window
+        return window, latest_stored_ts
 
-    def _trusted_market(self, uow: UnitOfWork, exchange: str, symbol: str, now: int) -> dict | None:
-        """A cached market description younger than the TTL. The cache is read once per runner
-        (an absent entry too); what the runner fetches itself it remembers."""
+    def _trusted_market(self, uow: UnitOfWork, exchange: str, symbol: str, now: int) -> Market | None:
+        """A cached market younger than the TTL. The cache is read once per runner (an absent
+        entry too); what the runner fetches itself it remembers."""
         key = (exchange, symbol)
         if key not in self._markets:
             self._markets[key] = uow.markets.get(exchange, symbol)
@@ -188,6 +218,52 @@ class TickRunner:
         if remembered is None or now - remembered[1] >= self.markets_ttl_ms:
             return None
         return remembered[0]
+
+    # -- 2. sync ----------------------------------------------------------------------------
+
+    def sync(self, restored: Restored, now: int) -> Synced:
+        """The market, and the closed candles the source has beyond those stored (validated by
+        the source), up to the candle to decide on. Nothing is written."""
+        config = restored.portfolio.config
+        source = self.market_data_for(config.exchange)
+        market = source.market(restored.symbol, restored.cached_market)
+        to_cache = restored.cached_market is None and getattr(source, "caches_markets", True)
+        if to_cache:
+            self._markets[(config.exchange, restored.symbol)] = (market, now)
+        fresh: list[Bar] = []
+        if restored.latest_stored_ts is None or restored.latest_stored_ts < restored.candle_ts:
+            needed = max(restored.strategy.warmup, restored.strategy.lookback or 0)
+            since = fetch_start(restored.latest_stored_ts, restored.candle_ts, needed, restored.timeframe)
+            bars = source.closed_bars(restored.symbol, restored.timeframe, since, now)
+            fresh = [bar for bar in bars if bar.ts <= restored.candle_ts]
+        window = restored.history.extended(fresh, restored.strategy.lookback)
+        _check_fresh(window.bars, restored.candle_ts, restored.timeframe, restored.symbol)
+        return Synced(market, to_cache, fresh, window)
+
+    # -- 3. analyze -------------------------------------------------------------------------
+
+    def analyze(self, restored: Restored, synced: Synced) -> Decision:
+        """The strategy's decision on the latest closed candle, with no transaction open.
+
+        The strategy is asked only once it has its warm-up.
+        """
+        strategy, window = restored.strategy, synced.window
+        if len(window) < strategy.warmup:
+            return warming_up(len(window), strategy.warmup)
+        position = restored.portfolio.book.position(restored.symbol)
+        view = PositionView(restored.symbol, position.quantity, position.avg_cost)
+        return call_strategy(strategy, window.strategy_input(strategy), view)
+
+    # -- 4. execute -------------------------------------------------------------------------
+
+    def execute(
+        self, restored: Restored, synced: Synced, decision: Decision, mode: Mode, now: int
+    ) -> TickResult | None:
+        """LIVE: act on the decision exactly once, or None when the portfolio changed since it
+        was restored (the caller decides again). DRY: what LIVE would do, writing nothing."""
+        if mode is Mode.LIVE:
+            return _execute_live(self.ledger, restored, synced, decision, now)
+        return _execute_dry(self.ledger, restored, synced, decision)
 
 
 def run_tick(
@@ -202,8 +278,8 @@ def run_tick(
     """Run one tick of `portfolio_id` on `symbol` at time `now` (ms since the epoch, UTC).
 
     `market_data_for(exchange_id)` gives the source of market data for the portfolio's
-    exchange; market descriptions cached less than `markets_ttl_ms` ago are used without asking
-    the exchange. DRY writes nothing at all; LIVE writes everything in one transaction.
+    exchange; markets cached less than `markets_ttl_ms` ago are used without asking the
+    exchange. DRY writes nothing at all; LIVE writes everything in one transaction.
     """
     return TickRunner(ledger, market_data_for, markets_ttl_ms=markets_ttl_ms).tick(portfolio_id, symbol, mode, now)
 
@@ -214,15 +290,14 @@ BACKFILL_MARGIN = 0.1
 MAX_GAP_FILL = 10_000
 
 
-def _since(latest_stored: int | None, target: int, strategy: Strategy, timeframe: Timeframe) -> int:
+def fetch_start(latest_stored_ts: int | None, candle_ts: int, needed: int, timeframe: Timeframe) -> int:
     """Where to start fetching: right after the last stored candle (filling the gap since), or
-    far enough back to warm the strategy up when nothing usable is stored."""
-    needed = max(strategy.warmup, strategy.lookback or 0)
-    backfill_start = target - (needed + max(10, int(needed * BACKFILL_MARGIN)) - 1) * timeframe.ms
-    if latest_stored is None:
+    far enough back to give a strategy `needed` candles when nothing usable is stored."""
+    backfill_start = candle_ts - (needed + max(10, int(needed * BACKFILL_MARGIN)) - 1) * timeframe.ms
+    if latest_stored_ts is None:
         return backfill_start
-    oldest_worth_filling = min(backfill_start, target - (MAX_GAP_FILL - 1) * timeframe.ms)
-    return max(latest_stored + timeframe.ms, oldest_worth_filling)
+    oldest_worth_filling = min(backfill_start, candle_ts - (MAX_GAP_FILL - 1) * timeframe.ms)
+    return max(latest_stored_ts + timeframe.ms, oldest_worth_filling)
 
 
 def _check_quote(symbol: str, quote: str, portfolio_id: int) -> None:
@@ -231,41 +306,65 @@ def _check_quote(symbol: str, quote: str, portfolio_id: int) -> None:
         raise InputError(f"{symbol} is quoted in {symbol_quote} but portfolio {portfolio_id} holds {quote}")
 
 
-def _check_fresh(window: Sequence[Bar], target: int, timeframe: Timeframe, symbol: str) -> None:
+def _check_fresh(window: Sequence[Bar], candle_ts: int, timeframe: Timeframe, symbol: str) -> None:
     """The latest closed candle must be the one that just closed; anything older is stale."""
     if not window:
         raise TemporaryError(f"the exchange has no closed {timeframe} candles for {symbol} yet")
-    if window[-1].ts < target:
+    if window[-1].ts < candle_ts:
         raise TemporaryError(
             f"stale data: the latest closed {timeframe} candle of {symbol} opened at "
-            f"{timestamp(window[-1].ts)}, expected {timestamp(target)}"
+            f"{timestamp(window[-1].ts)}, expected {timestamp(candle_ts)}"
         )
 
 
-# -- decide and execute ---------------------------------------------------------------------
+# -- execute, in detail ----------------------------------------------------------------------
 
 
-def _execute(ledger: Ledger, plan: _Plan, now: int) -> TickResult:
-    config = plan.portfolio.config
+def _execute_live(
+    ledger: Ledger, restored: Restored, synced: Synced, decision: Decision, now: int
+) -> TickResult | None:
+    portfolio = restored.portfolio
     with ledger.unit_of_work(write=True) as uow:
-        portfolio = uow.portfolios.get(plan.portfolio.id, lock=True)
-        claim = _claim_state(uow, plan)
+        version = uow.portfolios.version(portfolio.id, lock=True)
+        claim = _claim_state(uow, restored, synced)
         if claim.duplicate is not None:
-            return _duplicate_result(plan, portfolio, claim.duplicate, claim.signal)
-        uow.candles.upsert(config.exchange, plan.market.symbol, config.timeframe.name, plan.fresh)
-        if plan.market_description is not None:
-            uow.markets.put(config.exchange, plan.market.symbol, plan.market_description, now)
-        decision, fill = evaluate(plan.strategy, plan.window, portfolio.book, plan.market, config.fills)
-        booked = portfolio.book.apply_fill(fill) if fill else None
+            book = portfolio.book if version == portfolio.version else uow.portfolios.get(portfolio.id).book
+            return _duplicate_result(restored, synced, book, claim.duplicate, claim.signal)
+        if version != portfolio.version:
+            return None  # decided on a portfolio another tick has changed since: decide again
+        _store_market_data(uow, restored, synced, now)
+        book = portfolio.book.copy()
+        decision, fill = execute_decision(decision, book, synced.market, portfolio.config.fills, synced.candle.close)
+        booked = book.apply_fill(fill) if fill else None
         try:
-            tick_id = uow.ticks.add(_tick_record(plan, decision, booked, portfolio.book, claim.skipped, now))
-        except AlreadyClaimed:
-            return _duplicate_result(plan, portfolio, "another run claimed this candle at the same moment")
+            tick_id = uow.ticks.claim(_tick_record(restored, synced, book, decision, booked, claim.skipped, now))
+        except TickAlreadyClaimed:
+            return _duplicate_result(restored, synced, portfolio.book, "another run claimed this candle just now")
         if booked is not None:
-            _book_trade(uow, plan, portfolio, tick_id, booked, now)
+            _book_trade(uow, portfolio, book, synced.candle.ts, tick_id, booked, now)
         uow.commit()
     status = Status.EXECUTED if booked else Status.NEUTRAL
-    return _result(plan, decision, portfolio.book, fill, status, claim.skipped)
+    return _result(restored, synced, book, decision, fill, status, claim.skipped)
+
+
+def _store_market_data(uow: UnitOfWork, restored: Restored, synced: Synced, now: int) -> None:
+    config = restored.portfolio.config
+    uow.candles.upsert(config.exchange, restored.symbol, config.timeframe.name, synced.fresh)
+    if synced.market_to_cache:
+        uow.markets.put(config.exchange, synced.market, now)
+
+
+def _execute_dry(ledger: Ledger, restored: Restored, synced: Synced, decision: Decision) -> TickResult:
+    with ledger.unit_of_work() as uow:
+        claim = _claim_state(uow, restored, synced)
+    book = restored.portfolio.book.copy()  # a private copy, never saved
+    decision, fill = execute_decision(decision, book, synced.market, restored.portfolio.config.fills,
+                                      synced.candle.close)  # fmt: skip
+    if fill is not None:
+        book.apply_fill(fill)
+    would_be = Status.DUPLICATE if claim.duplicate else Status.EXECUTED if fill else Status.NEUTRAL
+    result = _result(restored, synced, book, decision, fill, Status.DRY_RUN, claim.skipped)
+    return replace(result, live_status=would_be)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,132 +376,118 @@ class _Claim:
     skipped: int = 0  # candles stored since the last one acted on
 
 
-def _claim_state(uow: UnitOfWork, plan: _Plan) -> _Claim:
-    key = plan.key()
+def _claim_state(uow: UnitOfWork, restored: Restored, synced: Synced) -> _Claim:
+    key = restored.key()
     latest = uow.ticks.latest(key.portfolio_id, key.strategy, key.symbol)
     if latest is None:
         return _Claim()
-    if latest.key.candle_ts == key.candle_ts:
-        why = f"this candle was already processed ({latest.signal}, {latest.status})"
-        return _Claim(why, Signal(latest.signal))
-    if latest.key.candle_ts > key.candle_ts:
-        return _Claim(f"a later candle ({timestamp(latest.key.candle_ts)}) was already processed")
-    if key.candle_ts - latest.key.candle_ts == plan.portfolio.config.timeframe.ms:
+    latest_ts = latest.key.candle_ts
+    if latest_ts == key.candle_ts:
+        return _Claim(f"this candle was already processed ({latest.signal}, {latest.status})", Signal(latest.signal))
+    if latest_ts > key.candle_ts:
+        return _Claim(f"a later candle ({timestamp(latest_ts)}) was already processed")
+    if key.candle_ts - latest_ts == restored.timeframe.ms:
         return _Claim()  # the previous candle: nothing can lie in between
-    config = plan.portfolio.config
-    stored = uow.candles.count_between(
-        config.exchange, key.symbol, config.timeframe.name, latest.key.candle_ts, key.candle_ts
-    )
-    fresh = sum(1 for bar in plan.fresh if latest.key.candle_ts < bar.ts < key.candle_ts)
+    config = restored.portfolio.config
+    stored = uow.candles.count_between(config.exchange, key.symbol, config.timeframe.name, latest_ts, key.candle_ts)
+    fresh = sum(1 for bar in synced.fresh if latest_ts < bar.ts < key.candle_ts)
     return _Claim(skipped=stored + fresh)
 
 
 def _book_trade(
-    uow: UnitOfWork, plan: _Plan, portfolio: StoredPortfolio, tick_id: int, booked: FillResult, now: int
+    uow: UnitOfWork, portfolio: Portfolio, book: Book, candle_ts: int, tick_id: int, booked: FillResult, now: int
 ) -> None:
-    fill, candle_ts = booked.fill, plan.candle.ts
+    """Write the trade, the book and the journal entry, and the fill's notification (an outbox
+    event that exists exactly when this transaction commits)."""
+    fill, config = booked.fill, portfolio.config
     uow.trades.add(portfolio.id, tick_id, candle_ts, fill, booked.realized_pnl, booked.cash_after, now)
-    uow.portfolios.save_book(portfolio.id, portfolio.book, [fill.symbol], now)
-    uow.journal.append(
-        portfolio.id,
-        "fill",
-        {
-            "candle_ts": candle_ts,
-            "symbol": fill.symbol,
-            "side": str(fill.side),
-            "quantity": fill.quantity,
-            "price": fill.price,
-            "notional": fill.notional,
-            "fee": fill.fee,
-            "realized_pnl": booked.realized_pnl,
-            "cash_after": booked.cash_after,
-            "position_after": booked.position_after,
-        },
-        now,
-        tick_id=tick_id,
-    )
-    uow.outbox.record_fill(portfolio.id, portfolio.config.name, portfolio.config.quote, candle_ts, booked, now)
+    uow.portfolios.save_book(portfolio.id, book, [fill.symbol], now)
+    uow.journal.append(portfolio.id, "fill", fill_entry(candle_ts, booked), now, tick_id=tick_id)
+    uow.outbox.record_fill(portfolio.id, config.name, config.quote, candle_ts, booked, now)
 
 
-def _dry_run(ledger: Ledger, plan: _Plan) -> TickResult:
-    with ledger.unit_of_work() as uow:
-        book = uow.portfolios.get(plan.portfolio.id).book  # a private copy, never saved
-        claim = _claim_state(uow, plan)
-    decision, fill = evaluate(plan.strategy, plan.window, book, plan.market, plan.portfolio.config.fills)
-    if fill is not None:
-        book.apply_fill(fill)
-    would_be = Status.DUPLICATE if claim.duplicate else Status.EXECUTED if fill else Status.NEUTRAL
-    return replace(_result(plan, decision, book, fill, Status.DRY_RUN, claim.skipped), live_status=would_be)
-
-
-def evaluate(
-    strategy: Strategy, window: CandleWindow, book: Portfolio, market: Market, fills: FillModel
-) -> tuple[Decision, Fill | None]:
-    """The decision on the last candle of `window` and the fill it leads to, if any.
-
-    The strategy is asked only once it has its warm-up; the rest is `execute_decision`, shared
-    with backtests.
-    """
-    if len(window) < strategy.warmup:
-        return warming_up(len(window), strategy.warmup), None
-    position = book.position(market.symbol)
-    view = PositionView(market.symbol, position.quantity, position.avg_cost)
-    decision = call_strategy(strategy, window.frame(), view)
-    return execute_decision(decision, book, market, fills, window.bars[-1].close)
+def fill_entry(candle_ts: int, booked: FillResult) -> dict[str, Any]:
+    """The audit journal's record of a fill: enough to replay it through the ledger."""
+    fill = booked.fill
+    return {
+        "candle_ts": candle_ts,
+        "symbol": fill.symbol,
+        "side": str(fill.side),
+        "quantity": fill.quantity,
+        "price": fill.price,
+        "notional": fill.notional,
+        "fee": fill.fee,
+        "realized_pnl": booked.realized_pnl,
+        "cash_after": booked.cash_after,
+        "position_after": booked.position_after,
+    }
 
 
 # -- results --------------------------------------------------------------------------------
 
 
 def _tick_record(
-    plan: _Plan, decision: Decision, booked: FillResult | None, book: Portfolio, skipped: int, now: int
+    restored: Restored,
+    synced: Synced,
+    book: Book,
+    decision: Decision,
+    booked: FillResult | None,
+    skipped: int,
+    now: int,
 ) -> TickRecord:
     return TickRecord(
-        key=plan.key(),
+        key=restored.key(),
         signal=str(decision.signal),
         status=str(Status.EXECUTED if booked else Status.NEUTRAL),
         reason=decision.reason,
         indicators=dict(decision.indicators),
-        close=plan.candle.close,
+        close=synced.candle.close,
         cash_after=book.cash,
-        position_after=book.position(plan.market.symbol).quantity,
+        position_after=book.position(restored.symbol).quantity,
         skipped=skipped,
         processed_ts=now,
     )
 
 
 def _result(
-    plan: _Plan, decision: Decision, book: Portfolio, fill: Fill | None, status: Status, skipped: int
+    restored: Restored,
+    synced: Synced,
+    book: Book,
+    decision: Decision,
+    fill: Fill | None,
+    status: Status,
+    skipped: int,
 ) -> TickResult:
     return TickResult(
-        portfolio_id=plan.portfolio.id,
-        strategy=plan.portfolio.config.strategy,
-        symbol=plan.market.symbol,
-        candle_ts=plan.candle.ts,
+        portfolio_id=restored.portfolio.id,
+        strategy=restored.portfolio.config.strategy,
+        symbol=restored.symbol,
+        candle_ts=synced.candle.ts,
         signal=decision.signal,
         status=status,
         reason=decision.reason,
-        close=plan.candle.close,
+        close=synced.candle.close,
         cash=book.cash,
-        position=book.position(plan.market.symbol).quantity,
+        position=book.position(restored.symbol).quantity,
         fill=fill,
         indicators=dict(decision.indicators),
         skipped=skipped,
-        fetched=len(plan.fresh),
+        fetched=len(synced.fresh),
     )
 
 
-def _duplicate_result(plan: _Plan, portfolio: StoredPortfolio, why: str, signal: Signal = Signal.HOLD) -> TickResult:
-    book = portfolio.book
+def _duplicate_result(
+    restored: Restored, synced: Synced, book: Book, why: str, signal: Signal = Signal.HOLD
+) -> TickResult:
     return TickResult(
-        portfolio_id=portfolio.id,
-        strategy=portfolio.config.strategy,
-        symbol=plan.market.symbol,
-        candle_ts=plan.candle.ts,
+        portfolio_id=restored.portfolio.id,
+        strategy=restored.portfolio.config.strategy,
+        symbol=restored.symbol,
+        candle_ts=synced.candle.ts,
         signal=signal,
         status=Status.DUPLICATE,
         reason=why,
-        close=plan.candle.close,
+        close=synced.candle.close,
         cash=book.cash,
-        position=book.position(plan.market.symbol).quantity,
+        position=book.position(restored.symbol).quantity,
     )

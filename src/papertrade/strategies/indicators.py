@@ -17,7 +17,7 @@ import numpy as np
 
 def wilder_rsi_last(closes, period: int) -> float:
     """Wilder's RSI of the last close of one window of closes (more than `period` of them)."""
-    closes = [float(c) for c in closes]
+    closes = closes.tolist() if isinstance(closes, np.ndarray) else [float(c) for c in closes]
     if len(closes) <= period:
         raise ValueError(f"RSI({period}) needs more than {period} closes, got {len(closes)}")
     inverse = 1.0 / period

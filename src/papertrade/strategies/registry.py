@@ -2,7 +2,6 @@
 `package.module:ClassName` reference."""
 
 import importlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import Any
@@ -69,10 +68,6 @@ def parse_param_pairs(pairs: Iterable[str]) -> dict[str, str]:
 def build(name: str, raw_params: Mapping[str, Any]) -> Strategy:
     cls = load_class(name)
     return cls(parse_params(cls, raw_params))
-
-
-def params_json(params: BaseModel) -> str:
-    return json.dumps(params.model_dump(mode="json"), sort_keys=True)
 
 
 def _describe(exc: ValidationError) -> str:

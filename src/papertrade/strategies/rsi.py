@@ -32,6 +32,7 @@ class RsiStrategy(Strategy):
     name = "rsi"
     description = "Wilder's RSI: buy when oversold, sell when overbought"
     Params = RsiParams
+    candles_as = "arrays"
 
     @property
     def warmup(self) -> int:
@@ -40,7 +41,7 @@ class RsiStrategy(Strategy):
     def decide(self, candles, position: PositionView) -> Decision:
         from papertrade.strategies.indicators import wilder_rsi_last
 
-        closes = candles["close"].to_numpy()[-self.warmup :]
+        closes = candles["close"][-self.warmup :]
         return self._decide(wilder_rsi_last(closes, self.params.period), position.is_open)
 
     def decide_series(self, candles) -> SignalSeries:

@@ -11,45 +11,88 @@ _COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 class CandleWindow:
-    """The latest closed candles of a series: exact `Bar`s for fills, float columns for strategies.
+    """The latest closed candles of a series: exact `Bar`s for fills, numpy columns for strategies.
 
     Extending a window converts only the new candles, so a process that ticks the same series
-    over and over (a replay, a batch run) pays for each candle once.
+    over and over (a replay, a batch run) pays for each candle once. The columns are read-only:
+    a strategy cannot change what the next tick sees.
     """
 
-    __slots__ = ("_floats", "bars")
+    __slots__ = ("_columns", "bars")
 
-    def __init__(self, bars: Sequence[Bar] = (), floats: dict[str, list[float]] | None = None) -> None:
+    def __init__(self, bars: Sequence[Bar] = (), columns: dict | None = None) -> None:
         self.bars = list(bars)
-        self._floats = floats or {name: [float(getattr(b, name)) for b in self.bars] for name in _COLUMNS}
+        self._columns = columns if columns is not None else _columns_of(self.bars)
 
     def __len__(self) -> int:
         return len(self.bars)
 
     def extended(self, newer: Sequence[Bar], keep: int | None) -> "CandleWindow":
         """This window plus `newer` candles, trimmed to the last `keep` (all when None)."""
+        import numpy as np
+
         start = 0 if keep is None else max(0, len(self.bars) + len(newer) - keep)
-        bars = (self.bars + list(newer))[start:]
-        floats = {
-            name: (values + [float(getattr(b, name)) for b in newer])[start:] for name, values in self._floats.items()
+        if not newer and start == 0:
+            return self
+        added = _columns_of(newer)
+        columns = {
+            name: _frozen(np.concatenate((values, added[name]))[start:]) for name, values in self._columns.items()
         }
-        return CandleWindow(bars, floats)
+        return CandleWindow((self.bars + list(newer))[start:], columns)
+
+    def arrays(self) -> "CandleArrays":
+        """The candles as numpy columns (see `CandleArrays`)."""
+        return CandleArrays(*(self._columns[name] for name in ("ts", *_COLUMNS)))
 
     def frame(self):
         """The DataFrame strategies receive: float OHLCV columns plus `ts` (ms), indexed by UTC
         open time, oldest first."""
-        import numpy as np
+        return self.arrays().frame()
+
+    def strategy_input(self, strategy: Strategy):
+        """What `strategy.decide` takes: a DataFrame, or `CandleArrays` if it asks for them."""
+        return self.arrays() if strategy.candles_as == "arrays" else self.frame()
+
+
+def _columns_of(bars: Sequence[Bar]) -> dict:
+    import numpy as np
+
+    columns = {"ts": np.fromiter((b.ts for b in bars), dtype=np.int64, count=len(bars))}
+    for name in _COLUMNS:
+        columns[name] = np.fromiter((float(getattr(b, name)) for b in bars), dtype=float, count=len(bars))
+    return {name: _frozen(values) for name, values in columns.items()}
+
+
+def _frozen(values):
+    values.flags.writeable = False
+    return values
+
+
+class CandleArrays:
+    """Closed candles as float numpy columns `open`, `high`, `low`, `close`, `volume` and the open
+    time `ts` (int64 ms), oldest first: what a strategy with `candles_as = "arrays"` receives,
+    much cheaper to build on every tick than a DataFrame. `candles["close"]` works too, and
+    `frame()` builds the DataFrame the other strategies receive."""
+
+    __slots__ = ("close", "high", "low", "open", "ts", "volume")
+
+    def __init__(self, ts, open, high, low, close, volume) -> None:
+        self.ts, self.open, self.high, self.low, self.close, self.volume = ts, open, high, low, close, volume
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def __getitem__(self, name: str):
+        if name not in self.__slots__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def frame(self):
         import pandas as pd
 
-        ts = np.fromiter((b.ts for b in self.bars), dtype=np.int64, count=len(self.bars))
-        columns = {"ts": ts, **{name: np.array(values, dtype=float) for name, values in self._floats.items()}}
-        index = pd.DatetimeIndex(ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
+        columns = {"ts": self.ts, **{name: getattr(self, name) for name in _COLUMNS}}
+        index = pd.DatetimeIndex(self.ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
         return pd.DataFrame(columns, index=index)
-
-
-def candles_frame(bars: Sequence[Bar]):
-    """Closed candles as the DataFrame strategies receive (see `CandleWindow.frame`)."""
-    return CandleWindow(bars).frame()
 
 
 def call_strategy(strategy: Strategy, candles, position: PositionView) -> Decision:

@@ -26,6 +26,7 @@ class SmaCrossStrategy(Strategy):
     name = "sma-cross"
     description = "simple moving average crossover"
     Params = SmaCrossParams
+    candles_as = "arrays"
 
     @property
     def warmup(self) -> int:
@@ -34,7 +35,7 @@ class SmaCrossStrategy(Strategy):
     def decide(self, candles, position: PositionView) -> Decision:
         from papertrade.strategies.indicators import simple_mean_last
 
-        closes = candles["close"].to_numpy(dtype=float)[-self.warmup :]
+        closes = candles["close"][-self.warmup :]
         fast, slow = self.params.fast, self.params.slow
         fast_now, slow_now = simple_mean_last(closes, fast), simple_mean_last(closes, slow)
         fast_prev, slow_prev = simple_mean_last(closes, fast, 1), simple_mean_last(closes, slow, 1)

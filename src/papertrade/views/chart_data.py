@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from papertrade.services.performance import FillRow, Performance
+    from papertrade.reports.model import FillRow, Performance
 
 MAX_CANDLES = 1500
 MAX_POINTS = 3000

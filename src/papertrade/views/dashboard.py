@@ -65,7 +65,7 @@ def _headline(floats) -> tuple[float | None, float | None]:
     """Return [%] and Max. Drawdown [%] as `report` computes them, from float tick columns."""
     import numpy as np
 
-    from papertrade.services.performance import equity_floats, run_ends
+    from papertrade.reports.model import equity_floats, run_ends
 
     if floats is None:
         return None, None

@@ -97,29 +97,32 @@ def tick_document(tick) -> dict:
 
 def report_document(performance) -> dict:
     """`report --json` and `backtest --json`: statistics, fills and PnL per symbol."""
-    from papertrade.services.performance import statistics
+    from papertrade.reports.statistics import STAT_KINDS, statistics
 
     stats = statistics(performance)
     return {
-        "stats": {name: stat_value(value) for name, value in stats.items()},
+        "stats": {name: stat_value(value, STAT_KINDS[name]) for name, value in stats.items()},
         "trades": [fields(f, FILL_FIELDS) for f in performance.fills],
         "symbols": [fields(s, SYMBOL_FIELDS) for s in performance.symbols],
     }
 
 
-def stat_value(value):
-    """A statistic in JSON: money as a decimal string, NaN and infinity as null, times as text."""
-    import pandas as pd
+def stat_value(value, kind: str):
+    """A statistic in JSON: money as a decimal string, NaN and infinity as null, times as ISO
+    text, durations as pandas writes them ("2 days 05:00:00")."""
+    if value is None or kind in ("money", "count"):
+        return value
+    if kind == "time":
+        from datetime import UTC, datetime
 
-    if isinstance(value, Decimal):
-        return value
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, pd.Timedelta):
-        return None if pd.isna(value) else str(value)
-    if isinstance(value, int):
-        return value
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
+        return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if kind == "duration":
+        return duration_text(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def duration_text(ms: int) -> str:
+    """A duration of whole seconds as pandas writes a Timedelta: "2 days 05:00:00"."""
+    days, rest = divmod(ms, 86_400_000)
+    seconds = rest // 1000
+    return f"{days} days {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

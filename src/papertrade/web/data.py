@@ -71,7 +71,7 @@ class DashboardData:
         )
 
     def performance(self, portfolio_id: int):
-        from papertrade.services.performance import from_ledger
+        from papertrade.services.reports import from_ledger
 
         return self._cached(("performance", portfolio_id), lambda: from_ledger(self.ledger, portfolio_id))
 

@@ -26,6 +26,14 @@ END $$
 
 
 def upgrade() -> None:
+    _create_portfolios()
+    _create_positions()
+    _create_ticks()
+    _create_trades()
+    _create_journal()
+    _create_candles()
+
+def _create_portfolios() -> None:
     op.create_table(
         "portfolios",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -44,6 +52,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_portfolios"),
         sa.UniqueConstraint("name", name="uq_portfolios_name"),
     )
+
+def _create_positions() -> None:
     op.create_table(
         "positions",
         sa.Column("portfolio_id", sa.Integer(), nullable=False),
@@ -59,6 +69,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("portfolio_id", "symbol", name="pk_positions"),
     )
+
+def _create_ticks() -> None:
     op.create_table(
         "ticks",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -83,6 +95,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_ticks"),
         sa.UniqueConstraint("portfolio_id", "strategy", "symbol", "candle_ts", name="uq_ticks_key"),
     )
+
+def _create_trades() -> None:
     op.create_table(
         "trades",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -107,6 +121,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("tick_id", name="uq_trades_tick_id"),
     )
     op.create_index("ix_trades_portfolio_id_candle_ts", "trades", ["portfolio_id", "candle_ts"])
+
+def _create_journal() -> None:
     op.create_table(
         "journal",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -124,6 +140,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_journal"),
     )
     op.create_index("ix_journal_portfolio_id_id", "journal", ["portfolio_id", "id"])
+
+def _create_candles() -> None:
     op.create_table(
         "candles",
         sa.Column("exchange", sa.String(50), nullable=False),

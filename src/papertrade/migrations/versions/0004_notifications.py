@@ -15,6 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_notify_targets()
+    _create_notify_events()
+    _create_notify_deliveries()
+    _create_notify_streaks()
+
+
+def _create_notify_targets() -> None:
     op.create_table(
         "notify_targets",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -30,6 +37,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_notify_targets"),
         sa.UniqueConstraint("portfolio_id", "url_hash", name="uq_notify_targets_url"),
     )
+
+
+def _create_notify_events() -> None:
     op.create_table(
         "notify_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -46,6 +56,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_notify_events"),
         sa.UniqueConstraint("portfolio_id", "kind", "dedupe", name="uq_notify_events_dedupe"),
     )
+
+
+def _create_notify_deliveries() -> None:
     op.create_table(
         "notify_deliveries",
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -63,6 +76,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", "target_id", name="pk_notify_deliveries"),
     )
     op.create_index("ix_notify_deliveries_delivered_ts", "notify_deliveries", ["delivered_ts"])
+
+
+def _create_notify_streaks() -> None:
     op.create_table(
         "notify_streaks",
         sa.Column("portfolio_id", sa.Integer(), nullable=False),

@@ -1,4 +1,7 @@
-"""The offline demo: a bundled sample of real candles, replayed through the tick path."""
+"""The offline demo: a bundled sample of real candles, replayed through the tick path and charted.
+
+An application of its own, like `bootstrap`: it composes a ledger, services and charts.
+"""
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -8,9 +11,10 @@ from pathlib import Path
 
 from papertrade.adapters.csv_candles import CandleFile
 from papertrade.bootstrap import open_ledger
-from papertrade.services.performance import Performance, from_ledger
+from papertrade.reports.model import Performance
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
 from papertrade.services.replay import replay
+from papertrade.services.reports import from_ledger
 from papertrade.settings import Settings
 from papertrade.views.chart_data import for_ledger
 from papertrade.views.plots import write_plot

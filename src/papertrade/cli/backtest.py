@@ -1,0 +1,46 @@
+"""`papertrade backtest`: a strategy over a candle file or stored candles, in memory."""
+
+from typing import Annotated
+
+import typer
+
+from papertrade.cli.context import long_running
+from papertrade.cli.options import DataOption, ExchangeOption, FromOption, TimeframeOption, ToOption
+from papertrade.cli.report import JsonOption, PlotOption, check_plot, show
+
+
+def backtest(
+    ctx: typer.Context,
+    strategy: Annotated[str, typer.Option(help="Strategy name or package.module:Class.")],
+    data: DataOption = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter KEY=VALUE.")] = None,
+    cash: Annotated[str, typer.Option(help="Starting cash.")] = "10000",
+    fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value.")] = "0.001",
+    slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in bps.")] = "0",
+    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends.")] = "1",
+    symbol: Annotated[str | None, typer.Option(help="Symbol the file holds (default: from its name).")] = None,
+    exchange: ExchangeOption = None,
+    timeframe: TimeframeOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    json: JsonOption = False,
+    plot: PlotOption = None,
+) -> None:
+    """Backtest a strategy over a candle file, or stored candles, in memory, with the live tick's
+    rules and fill model."""
+    from papertrade.cli.data import backtest_candles
+    from papertrade.domain.portfolio import parse_cash, parse_fill_model, parse_symbol
+    from papertrade.services.backtest import backtest as run_backtest
+    from papertrade.strategies import registry
+    from papertrade.views.chart_data import for_backtest
+
+    check_plot(plot)
+    chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
+    fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
+    starting_cash = parse_cash(cash)
+    candles, name = backtest_candles(ctx, data, exchange, symbol, timeframe, start, end)
+    _, quote = parse_symbol(name)
+    long_running()
+    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote)
+    title = f"Backtest of {strategy} on {name} {candles.timeframe}"
+    show(performance, title, json, plot, lambda: for_backtest(performance, title, candles, chosen))

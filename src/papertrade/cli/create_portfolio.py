@@ -1,0 +1,83 @@
+"""`papertrade create-portfolio`: a new portfolio in the ledger."""
+
+from typing import Annotated
+
+import typer
+
+from papertrade.cli import output
+from papertrade.cli.context import now_ms, state
+from papertrade.cli.portfolios import JsonOption, portfolio_json
+
+
+def create_portfolio(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help='A unique name, e.g. "My RSI Bot".')],
+    cash: Annotated[str, typer.Argument(help="Starting cash in the quote currency, e.g. 10000.")],
+    strategy: Annotated[
+        str,
+        typer.Option(help="Strategy name (see `papertrade strategies`) or package.module:Class."),
+    ] = "rsi",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Strategy parameter KEY=VALUE (repeatable).")
+    ] = None,
+    exchange: Annotated[str, typer.Option(help="ccxt exchange id to take market data from.")] = "binance",
+    timeframe: Annotated[str, typer.Option(help="Candle timeframe, e.g. 1m, 5m, 1h, 1d.")] = "1h",
+    quote: Annotated[str, typer.Option(help="Quote currency the cash is held in.")] = "USDT",
+    fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value, 0 to 0.1.")] = "0.001",
+    slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in basis points.")] = "0",
+    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")] = "1",
+    notify: Annotated[
+        list[str] | None,
+        typer.Option("--notify", metavar="URL", help="Send notifications to this Apprise URL (repeatable)."),
+    ] = None,
+    events: Annotated[
+        str | None, typer.Option(metavar="EVENTS", help="What --notify URLs get: fill,error,daily (default all).")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Create a portfolio in the ledger (the SQLite ledger is created on first use)."""
+    from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
+
+    request = parse_new_portfolio(
+        name=name,
+        cash=cash,
+        strategy=strategy,
+        params=param or (),
+        exchange=exchange,
+        timeframe=timeframe,
+        quote=quote,
+        fee_rate=fee_rate,
+        slippage_bps=slippage_bps,
+        stake_fraction=stake_fraction,
+    )
+    targets = _notify_targets(notify, events)
+    stored = create_portfolio(state(ctx).ledger(create=True), request, now_ms(), notify=targets)
+    if json:
+        output.emit_json({**portfolio_json(stored), "notify": [_notify_json(target) for target in targets]})
+        return
+    typer.echo(
+        f'Created portfolio {stored.id} "{stored.config.name}" with '
+        f"{output.money(stored.book.cash)} {stored.config.quote}"
+    )
+    for target in targets:
+        typer.echo(f"  notifies {target.redacted} of {', '.join(_notify_json(target)['events'])}")
+
+
+def _notify_targets(urls: list[str] | None, events: str | None) -> list:
+    """Validated `--notify` URLs (redacted for display), before anything is written."""
+    if not urls:
+        if events is not None:
+            from papertrade.errors import InputError
+
+            raise InputError("--events goes with --notify")
+        return []
+    from papertrade.adapters.apprise_sender import check_url
+    from papertrade.services.notifications import parse_targets
+
+    return parse_targets(urls, events, check_url)
+
+
+def _notify_json(target) -> dict:
+    from papertrade.domain.notifications import events_text
+
+    return {"url": target.redacted, "events": events_text(target.events).split(",")}

@@ -1,0 +1,65 @@
+"""What several commands parse or show alike: candle times given on the command line, progress."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE.csv",
+        help="Candles: timestamp,open,high,low,close,volume. Without it, candles come from the candle store.",
+    ),
+]
+ExchangeOption = Annotated[
+    str | None, typer.Option(help="Without --data: read stored candles of this exchange (see `data download`).")
+]
+TimeframeOption = Annotated[str | None, typer.Option(help="Without --data: the stored candles' timeframe.")]
+FromOption = Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time).")]
+ToOption = Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time).")]
+
+
+def parse_time(text: str | None, option: str) -> int | None:
+    """A candle time given as integer milliseconds or an ISO date/time (UTC unless it says)."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    from papertrade.errors import InputError
+
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{option} takes milliseconds or an ISO time like 2021-03-01T12:00, not {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+class progress:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, total: int, quiet: bool = False) -> None:
+        self._bar = None
+        if not quiet and sys.stderr.isatty() and total > 0:
+            self._bar = typer.progressbar(length=total, label="replaying", file=sys.stderr)
+
+    def __enter__(self):
+        if self._bar is None:
+            return lambda done: None
+        self._bar.__enter__()
+        state = {"done": 0}
+
+        def advance(done: int) -> None:
+            self._bar.update(done - state["done"])
+            state["done"] = done
+
+        return advance
+
+    def __exit__(self, *exc_info) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)

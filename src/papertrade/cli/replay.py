@@ -1,0 +1,71 @@
+"""`papertrade replay`: the real LIVE tick path over a candle file or stored candles."""
+
+from typing import Annotated
+
+import typer
+
+from papertrade.cli import output
+from papertrade.cli.context import long_running, state
+from papertrade.cli.options import DataOption, FromOption, ToOption, parse_time, progress
+
+
+def replay(
+    ctx: typer.Context,
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID")],
+    symbol: Annotated[str, typer.Argument(help="Symbol the file holds, e.g. BTC/USDT.")],
+    data: DataOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    exchange: Annotated[
+        str | None,
+        typer.Option(help="Without --data: replay stored candles of this exchange (default: the portfolio's)."),
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option(help="Without --data: must be the portfolio's (its default).")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Drive the real LIVE tick path candle by candle over a file, or stored candles, with a
+    simulated clock.
+
+    Each candle becomes one tick at the moment it closes: candle store, ledger, tick key and
+    journal exactly as in a cron run. Re-running a range is safe (already processed candles
+    are duplicates).
+    """
+    from papertrade.cli.data import replay_candles
+    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.errors import InputError
+    from papertrade.services.portfolios import get_portfolio
+    from papertrade.services.replay import replay as run_replay
+
+    parse_symbol(symbol)
+    first, last = parse_time(start, "--from"), parse_time(end, "--to")
+    ledger = state(ctx).ledger(durable=False)  # a replay can always be run again
+    portfolio = get_portfolio(ledger, portfolio_id)
+    candles = replay_candles(ledger, portfolio.config, symbol, data, exchange, timeframe)
+    if candles.timeframe != portfolio.config.timeframe:
+        raise InputError(
+            f"{candles.path.name} holds {candles.timeframe} candles but portfolio {portfolio_id} trades "
+            f"{portfolio.config.timeframe}"
+        )
+    bars = candles.between(first if first is not None else 0, last if last is not None else 2**62)
+    long_running()
+    with progress(len(bars), json) as advance:
+        summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance)
+    final = get_portfolio(ledger, portfolio_id).book
+    if json:
+        output.emit_json(
+            {
+                "portfolio_id": portfolio_id,
+                "symbol": symbol,
+                "candles": summary.ticks,
+                "statuses": summary.statuses,
+                "cash": final.cash,
+            }
+        )
+        return
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    typer.echo(
+        f"Replayed {summary.ticks} candles of {symbol} into portfolio {portfolio_id}: {counts}; "
+        f"cash {output.money(final.cash)} {portfolio.config.quote}"
+    )

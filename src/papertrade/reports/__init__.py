@@ -1,0 +1,1 @@
+"""Reports: the performance model and backtesting.py's statistics, computed without any I/O."""

@@ -1,0 +1,175 @@
+"""The report model: how a portfolio did, as equity marked to market at every processed candle,
+round-trip trades and per-symbol PnL, built the same way from the ledger (paper, by
+`papertrade.services.reports`) and from a backtest (`papertrade.services.backtest`)."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from papertrade.domain.money import ZERO, exact
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class FillRow:
+    candle_ts: int
+    symbol: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    notional: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A BUY and the SELL that closed it (papertrade holds one position per symbol)."""
+
+    symbol: str
+    entry_ts: int
+    exit_ts: int
+    size: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    commissions: Decimal
+    pnl: Decimal  # after both fees
+
+    @property
+    def return_pct(self) -> float:
+        """backtesting.py's trade return: price change minus commissions per unit of entry value."""
+        gross = float(self.exit_price) / float(self.entry_price) - 1
+        return gross - float(self.commissions) / (float(self.size) * float(self.entry_price))
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolPnl:
+    symbol: str
+    quantity: Decimal
+    avg_cost: Decimal
+    last_price: Decimal | None
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees_paid: Decimal
+
+
+class EquitySeries(Sequence[Decimal]):
+    """Equity at every processed candle: exact `Decimal`s on demand, floats for statistics.
+
+    A paper portfolio's equity is a list of exact values; a backtest over hundreds of thousands
+    of candles computes its floats in one go and an exact value only where one is asked for.
+    """
+
+    def __init__(self, floats: "np.ndarray", exact_at: Callable[[int], Decimal]) -> None:
+        self._floats = floats
+        self._exact_at = exact_at
+
+    @classmethod
+    def of(cls, values: Sequence[Decimal]) -> "EquitySeries":
+        import numpy as np
+
+        values = list(values)
+        return cls(np.array([float(v) for v in values], dtype=float), values.__getitem__)
+
+    def floats(self) -> "np.ndarray":
+        return self._floats
+
+    def __len__(self) -> int:
+        return len(self._floats)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._exact_at(index)
+
+    def peak(self) -> Decimal:
+        """The exact highest value (floats locate it; near-ties are settled exactly)."""
+        import numpy as np
+
+        top = self._floats.max()
+        candidates = np.flatnonzero(self._floats >= top - abs(top) * 1e-9)
+        return max(self[int(i)] for i in candidates)
+
+
+@dataclass
+class Performance:
+    """Everything the report needs; `times[i]` is the open time of the i-th processed candle.
+
+    `prices[symbol]` holds the closes the portfolio saw, as (open times, float closes).
+    """
+
+    quote: str
+    initial_cash: Decimal
+    cash: Decimal | None = None  # at the end
+    times: Sequence[int] = field(default_factory=list)
+    equity: EquitySeries = field(default_factory=lambda: EquitySeries.of([]))
+    in_market: Sequence[bool] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+    symbols: list[SymbolPnl] = field(default_factory=list)
+    prices: dict[str, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
+    first_trading_ts: int | None = None
+
+    @property
+    def fees(self) -> Decimal:
+        with exact():
+            return sum((f.fee for f in self.fills), ZERO)
+
+    def round_trips(self) -> list[RoundTrip]:
+        opened: dict[str, FillRow] = {}
+        trips = []
+        for fill in self.fills:
+            if fill.side == "BUY":
+                opened[fill.symbol] = fill
+            elif fill.symbol in opened:
+                entry = opened.pop(fill.symbol)
+                with exact():
+                    commissions = entry.fee + fill.fee
+                    pnl = fill.notional - entry.notional - commissions
+                trips.append(
+                    RoundTrip(
+                        fill.symbol,
+                        entry.candle_ts,
+                        fill.candle_ts,
+                        entry.quantity,
+                        entry.price,
+                        fill.price,
+                        commissions,
+                        pnl,
+                    )
+                )
+        return trips
+
+
+def equity_floats(symbols, close_f, cash_f, held_f):
+    """Equity at every tick row as floats, and whether anything was held after it.
+
+    Returns (symbol -> index of its latest row at or before each row, -1 before its first;
+    equity per row; holding per row). Rows are in time order, one symbol each.
+    """
+    import numpy as np
+
+    count, names = len(symbols), np.asarray(symbols, dtype=object)
+    latest = {
+        symbol: np.maximum.accumulate(np.where(names == symbol, np.arange(count), -1))
+        for symbol in dict.fromkeys(symbols)
+    }
+    equity, holding = np.array(cash_f, dtype=float), np.zeros(count, dtype=bool)
+    for at in latest.values():
+        seen = at >= 0
+        equity += np.where(seen, held_f[at] * close_f[at], 0.0)
+        holding |= seen & (held_f[at] > 0)
+    return latest, equity, holding
+
+
+def run_ends(ts):
+    """Index of the last row of each run of equal candle times (one equity point per candle)."""
+    import numpy as np
+
+    return np.flatnonzero(np.r_[ts[1:] != ts[:-1], True]) if len(ts) else np.arange(0)

@@ -1,0 +1,168 @@
+"""The ports the services depend on: what they need from a ledger and from market data.
+
+The SQL adapter (`papertrade.adapters.unit_of_work`) implements the ledger ports on SQLite and
+PostgreSQL; `tests/unit/fakes.py` implements them in memory. Services import these protocols
+and the domain's record types, never SQLAlchemy or ccxt.
+"""
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from decimal import Decimal
+from typing import Any, Protocol
+
+from papertrade.domain.bars import Bar
+from papertrade.domain.coverage import Series, SeriesExtent
+from papertrade.domain.fills import Market
+from papertrade.domain.journal import JournalEntry
+from papertrade.domain.ledger import Book, Fill, FillResult
+from papertrade.domain.portfolio import Portfolio, PortfolioConfig
+from papertrade.domain.ticks import TickRecord, TradeRecord
+from papertrade.domain.timeframes import Timeframe
+
+
+class PortfolioRepository(Protocol):
+    def add(self, config: PortfolioConfig, initial_cash: Decimal, now: int) -> int: ...
+
+    def id_by_name(self, name: str) -> int | None: ...
+
+    def get(self, portfolio_id: int, *, lock: bool = False, with_positions: bool = True) -> Portfolio:
+        """The portfolio (NotFound if there is none); `lock` holds it until the transaction ends."""
+        ...
+
+    def version(self, portfolio_id: int, *, lock: bool = False) -> int:
+        """The portfolio's version (NotFound if there is none); `lock` as for `get`."""
+        ...
+
+    def list(self) -> list[Portfolio]: ...
+
+    def save_book(self, portfolio_id: int, book: Book, symbols: Sequence[str], now: int) -> None:
+        """Write cash and the positions in `symbols` back, and advance the portfolio's version."""
+        ...
+
+
+class TickRepository(Protocol):
+    def latest(self, portfolio_id: int, strategy: str, symbol: str) -> TickRecord | None: ...
+
+    def latest_per_symbol(self, portfolio_id: int) -> list[TickRecord]: ...
+
+    def claim(self, record: TickRecord) -> int:
+        """Store the tick, claiming its key; `TickAlreadyClaimed` if another run holds it."""
+        ...
+
+    def list(self, portfolio_id: int) -> list[TickRecord]: ...
+
+    def equity_columns(self, portfolio_id: int) -> tuple[list, ...]:
+        """Every processed candle of the portfolio in time order, as six columns: symbols, candle
+        times, closes, cash after, position after (amounts as text or `Decimal`, each exact
+        through `Decimal(...)`), and whether the strategy was still warming up."""
+        ...
+
+
+class TradeRepository(Protocol):
+    def add(
+        self, portfolio_id: int, tick_id: int, candle_ts: int, fill: Fill, realized_pnl: Decimal,
+        cash_after: Decimal, now: int,
+    ) -> int: ...  # fmt: skip
+
+    def list(self, portfolio_id: int, symbol: str | None = None) -> list[TradeRecord]: ...
+
+
+class JournalRepository(Protocol):
+    def append(
+        self, portfolio_id: int, event: str, payload: Mapping[str, Any], now: int, tick_id: int | None = None
+    ) -> None: ...
+
+    def entries(self, portfolio_id: int) -> list[JournalEntry]: ...
+
+
+class CandleRepository(Protocol):
+    """Closed candles per (exchange, symbol, timeframe name)."""
+
+    def latest_ts(self, exchange: str, symbol: str, timeframe: str) -> int | None: ...
+
+    def window(self, exchange: str, symbol: str, timeframe: str, until: int, count: int | None) -> list[Bar]: ...
+
+    def after(self, exchange: str, symbol: str, timeframe: str, after: int, until: int) -> list[Bar]: ...
+
+    def count_between(self, exchange: str, symbol: str, timeframe: str, after: int, before: int) -> int: ...
+
+    def upsert(self, exchange: str, symbol: str, timeframe: str, bars: Sequence[Bar]) -> None: ...
+
+
+class MarketRepository(Protocol):
+    """Market descriptions cached from exchanges, with the time they were fetched."""
+
+    def get(self, exchange: str, symbol: str) -> tuple[Market, int] | None: ...
+
+    def put(self, exchange: str, market: Market, now: int) -> None: ...
+
+
+class SeriesRepository(Protocol):
+    """Stored candle series as a data set: extents, holes, and the gaps an exchange confirmed."""
+
+    def extents(self) -> list[SeriesExtent]: ...
+
+    def holes(self, series: Series, step: int, first: int, last: int) -> list[tuple[int, int]]: ...
+
+    def span(self, series: Series, first: int, last: int) -> tuple[int, int] | None: ...
+
+    def bars(self, series: Series, first: int, last: int) -> list[Bar]: ...
+
+    def confirmed_gaps(self, series: Series) -> list[tuple[int, int]]: ...
+
+    def confirm_gap(self, series: Series, first: int, last: int) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    """Notification targets and the transactional outbox of events to deliver to them
+    (`papertrade.adapters.outbox` has the full set of operations the notifier uses)."""
+
+    def record_fill(self, portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, now: int):
+        """The fill's event, in the transaction that books the fill."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Repositories bound to one transaction, which rolls back unless `commit()` is called."""
+
+    portfolios: PortfolioRepository
+    ticks: TickRepository
+    trades: TradeRepository
+    journal: JournalRepository
+    candles: CandleRepository
+    markets: MarketRepository
+    series: SeriesRepository
+    outbox: OutboxRepository
+
+    def commit(self) -> None: ...
+
+
+class Ledger(Protocol):
+    """An opened ledger: it hands out units of work."""
+
+    @property
+    def name(self) -> str: ...
+
+    def unit_of_work(self, *, write: bool = False) -> AbstractContextManager[UnitOfWork]:
+        """A transaction; `write` takes the write lock before anything is read."""
+        ...
+
+
+class MarketData(Protocol):
+    """Where a tick's market and candles come from: an exchange through ccxt, or a candle file."""
+
+    def market(self, symbol: str, cached: Market | None = None) -> Market:
+        """The market for `symbol`: `cached` when given (no request), else from the source."""
+        ...
+
+    def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
+        """Validated closed candles from `since` (inclusive) until `now`, oldest first."""
+        ...
+
+
+class MarketCatalog(MarketData, Protocol):
+    """A market data source that can describe several markets at once (the batch runner's)."""
+
+    def markets(self, symbols: list[str]) -> dict[str, Market]:
+        """The listed ones among `symbols`, from one request."""
+        ...
