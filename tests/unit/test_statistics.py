@@ -112,3 +112,20 @@ def test_an_open_position_is_exposure_but_not_a_trade():
     assert s["# Trades"] == 0 and math.isnan(s["Win Rate [%]"])
     assert s["Exposure Time [%]"] == pytest.approx(200 / 3)
     assert s["Equity Final [$]"] == D(120)
+
+
+def test_returns_and_drawdowns_count_from_the_initial_cash_not_the_first_candle():
+    # Cash 1000 buys on the first candle and pays a fee of 1: the first point is already 999.
+    performance = daily([999, 999, 1010], [True, True, True])
+    performance.initial_cash = D(1000)
+    s = statistics(performance)
+    assert s["Return [%]"] == pytest.approx(1.0)
+    assert s["Max. Drawdown [%]"] == pytest.approx(-0.1)
+    assert s["CAGR [%]"] == pytest.approx(((1010 / 1000) ** (365.25 / 2) - 1) * 100)
+
+
+def test_a_portfolio_that_only_lost_its_fee_peaks_at_its_initial_cash():
+    performance = daily([999, 999], [True, True])
+    performance.initial_cash = D(1000)
+    s = statistics(performance)
+    assert s["Return [%]"] == pytest.approx(-0.1) and s["Equity Peak [$]"] == D(1000)

@@ -63,6 +63,7 @@ def _pandas_statistics(performance: Performance) -> dict[str, object]:
         raise NotFound("nothing to report yet: the portfolio has processed no candles")
     index = pd.DatetimeIndex(np.asarray(performance.times, dtype="int64").astype("datetime64[ms]"), tz="UTC")
     equity = performance.equity.floats()
+    initial = float(performance.initial_cash)  # every return is measured from the cash the portfolio started with
     period = _period(index)
     stats: dict[str, object] = {
         "Start": index[0],
@@ -70,13 +71,13 @@ def _pandas_statistics(performance: Performance) -> dict[str, object]:
         "Duration": index[-1] - index[0],
         "Exposure Time [%]": float(np.mean(performance.in_market)) * 100,
         "Equity Final [$]": performance.equity[-1],
-        "Equity Peak [$]": performance.equity.peak(),
+        "Equity Peak [$]": max(performance.initial_cash, performance.equity.peak()),
         "Commissions [$]": performance.fees,
-        "Return [%]": (equity[-1] - equity[0]) / equity[0] * 100,
+        "Return [%]": (equity[-1] - initial) / initial * 100,
         "Buy & Hold Return [%]": _buy_and_hold(performance),
     }
-    stats.update(_risk(index, equity, stats["Duration"]))
-    stats.update(_drawdowns(index, equity, period, stats["_annualized"]))
+    stats.update(_risk(index, equity, initial, stats["Duration"]))
+    stats.update(_drawdowns(index, equity, initial, period, stats["_annualized"]))
     stats.update(_trades(performance, period))
     return stats
 
@@ -118,13 +119,15 @@ def _buy_and_hold(performance: Performance) -> float:
     return float(np.mean(returns)) if returns else float("nan")
 
 
-def _risk(index, equity, duration) -> dict[str, object]:
+def _risk(index, equity, initial: float, duration) -> dict[str, object]:
     import numpy as np
     import pandas as pd
 
     weekends = index.day_of_week.to_series().between(5, 6).mean() > 2 / 7 * 0.6
     days_a_year = 365 if weekends else 252
-    daily = pd.Series(equity, index=index).resample("D").last().dropna().pct_change().dropna()
+    closes = pd.Series(equity, index=index).resample("D").last().dropna()
+    closes.iloc[0] = initial  # the first day's change counts from the initial cash, not its own close
+    daily = closes.pct_change().dropna()
     mean_daily = _geometric_mean(daily)
     annualized = (1 + mean_daily) ** days_a_year - 1
     variance = daily.var(ddof=int(bool(daily.shape[0]))) if len(daily) else float("nan")
@@ -136,17 +139,19 @@ def _risk(index, equity, duration) -> dict[str, object]:
     return {
         "Return (Ann.) [%]": annualized * 100,
         "Volatility (Ann.) [%]": float(volatility * 100),
-        "CAGR [%]": ((equity[-1] / equity[0]) ** (1 / years) - 1) * 100 if years else float("nan"),
+        "CAGR [%]": ((equity[-1] / initial) ** (1 / years) - 1) * 100 if years else float("nan"),
         "Sharpe Ratio": (annualized * 100) / (volatility * 100) if volatility else float("nan"),
         "Sortino Ratio": float(sortino),
         "_annualized": annualized,
     }
 
 
-def _drawdowns(index, equity, period, annualized: float) -> dict[str, object]:
+def _drawdowns(index, equity, initial: float, period, annualized: float) -> dict[str, object]:
     import numpy as np
     import pandas as pd
 
+    # The initial cash is the first peak: a loss on the first candle is a drawdown from it.
+    index, equity = index.insert(0, index[0]), np.r_[initial, equity]
     drawdown = 1 - equity / np.maximum.accumulate(equity)
     peaks_at = np.unique(np.r_[(drawdown == 0).nonzero()[0], len(drawdown) - 1])
     durations, depths = [], []
