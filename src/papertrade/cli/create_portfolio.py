@@ -57,7 +57,7 @@ def create_portfolio(
         return
     typer.echo(
         f'Created portfolio {stored.id} "{stored.config.name}" with '
-        f"{output.money(stored.book.cash)} {stored.config.quote}"
+        f"{output.money(stored.book.cash, stored.config.quote)} {stored.config.quote}"
     )
     for target in targets:
         typer.echo(f"  notifies {target.redacted} of {', '.join(_notify_json(target)['events'])}")

@@ -27,7 +27,7 @@ def list_portfolios(ctx: typer.Context, json: JsonOption = False) -> None:
             p.config.name,
             p.config.strategy,
             f"{p.config.exchange} {p.config.timeframe}",
-            f"{output.money(p.book.cash)} {p.config.quote}",
+            f"{output.money(p.book.cash, p.config.quote)} {p.config.quote}",
             str(sum(1 for pos in p.book.positions.values() if pos.is_open)),
         ]
         for p in stored

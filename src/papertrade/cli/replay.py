@@ -67,5 +67,5 @@ def replay(
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
     typer.echo(
         f"Replayed {summary.ticks} candles of {symbol} into portfolio {portfolio_id}: {counts}; "
-        f"cash {output.money(final.cash)} {portfolio.config.quote}"
+        f"cash {output.money(final.cash, portfolio.config.quote)} {portfolio.config.quote}"
     )

@@ -57,20 +57,20 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of) ->
     typer.echo(output.table(["STATISTIC", "VALUE"], rows, right=(1,)))
     if performance.symbols:
         typer.echo("")
-        typer.echo(_symbols_table(performance.symbols))
+        typer.echo(_symbols_table(performance.symbols, performance.quote))
     if plot is not None:
         typer.echo(f"\nChart written to {plot.resolve()}")
 
 
-def _symbols_table(symbols) -> str:
+def _symbols_table(symbols, quote: str) -> str:
     rows = [
         [
             s.symbol,
             output.amount(s.quantity),
             output.price(s.last_price),
-            output.money(s.realized_pnl),
-            output.money(s.unrealized_pnl),
-            output.money(s.fees_paid),
+            output.money(s.realized_pnl, quote),
+            output.money(s.unrealized_pnl, quote),
+            output.money(s.fees_paid, quote, cost=True),
         ]
         for s in symbols
     ]

@@ -28,11 +28,11 @@ def status(
     config, book = stored.config, stored.book
     quote = config.quote
     lines = [
-        ("cash", f"{output.money(book.cash)} {quote} (started with {output.money(book.initial_cash)})"),
+        ("cash", f"{output.money(book.cash, quote)} {quote} (started with {output.money(book.initial_cash, quote)})"),
         ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
         ("market data", f"{config.exchange} {config.timeframe}"),
         ("fills", _fills_text(config.fills)),
-        ("realized", f"{output.money(book.realized_pnl)} {quote}, fees paid {output.money(book.fees_paid)}"),
+        ("realized", f"{output.money(book.realized_pnl, quote)} {quote}, fees paid {_fees(book, quote)}"),
     ]
     typer.echo(f'Portfolio {stored.id} "{config.name}"')
     for label, value in lines:
@@ -47,7 +47,7 @@ def status(
         typer.echo("  no open positions")
         return
     rows = [
-        [p.symbol, output.amount(p.quantity), output.money(p.avg_cost), output.money(p.cost_basis)]
+        [p.symbol, output.amount(p.quantity), output.price(p.avg_cost), output.money(p.cost_basis, quote)]
         for p in open_positions
     ]
     typer.echo(output.table(["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS"], rows, right=(1, 2, 3)))
@@ -62,3 +62,7 @@ def _fills_text(fills) -> str:
 
 def _params_text(params) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(params.items()))
+
+
+def _fees(book, quote: str) -> str:
+    return output.money(book.fees_paid, quote, cost=True)

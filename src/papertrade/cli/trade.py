@@ -45,12 +45,14 @@ def trade(
 def tick_line(result) -> str:
     """One line a cron log reader understands."""
     parts = [output.timestamp(result.candle_ts), result.symbol]
+    quote = result.symbol.partition("/")[2]
     parts += [f"{name}={value:.2f}" for name, value in result.indicators.items()]
     parts.append(str(result.signal))
     if result.fill is not None:
         fill = result.fill
-        parts.append(f"{output.amount(fill.quantity)} @ {output.price(fill.price)} fee {output.money(fill.fee)}")
-    parts.append(f"cash {output.money(result.cash)}")
+        fee = output.money(fill.fee, quote, cost=True)
+        parts.append(f"{output.amount(fill.quantity)} @ {output.price(fill.price)} fee {fee}")
+    parts.append(f"cash {output.money(result.cash, quote)}")
     status = str(result.status)
     if result.live_status is not None:
         status = f"dry-run: LIVE would be {result.live_status}"

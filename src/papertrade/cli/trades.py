@@ -35,9 +35,9 @@ def trades(
             r.side,
             output.amount(r.quantity),
             output.price(r.price),
-            output.money(r.fee),
-            output.money(r.realized_pnl) if r.side == "SELL" else "",
-            output.money(r.cash_after),
+            output.money(r.fee, r.symbol.partition("/")[2], cost=True),
+            output.money(r.realized_pnl, r.symbol.partition("/")[2]) if r.side == "SELL" else "",
+            output.money(r.cash_after, r.symbol.partition("/")[2]),
         ]
         for r in records
     ]
