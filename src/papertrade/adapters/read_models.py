@@ -4,7 +4,7 @@ A chart of 100,000 candles needs their prices as float arrays, not 500,000 exact
 these queries give it that, and nothing here writes.
 """
 
-from sqlalchemy import Connection, Float, String, bindparam, cast, func, select, type_coerce
+from sqlalchemy import Connection, Float, String, and_, bindparam, cast, func, or_, select, type_coerce
 
 from papertrade.adapters import schema as t
 
@@ -40,9 +40,50 @@ def candle_columns(connection: Connection, exchange: str, symbol: str, timeframe
     return np.asarray(ts, dtype=np.int64), *(np.asarray(column, dtype=float) for column in (o, h, low, c))
 
 
-def indicator_rows(connection: Connection, portfolio_id: int) -> list[tuple[int, str, str]]:
-    """(candle_ts, symbol, indicators as stored JSON) of every processed candle, in time order."""
-    return [tuple(row) for row in connection.execute(_INDICATORS, {"pid": portfolio_id})]
+def thinned_candles(connection: Connection, series: tuple[str, str, str], first: int, last: int, width: int):
+    """Stored candles opening in [first, last], merged into candles `width` ms wide (open of the
+    first, highest high, lowest low, close of the last), as float arrays; the merging runs in
+    the database, so a chart of 100,000 candles reads a few thousand rows."""
+    import numpy as np
+
+    exchange, symbol, timeframe = series
+    c = t.candles.c
+
+    def of(table):
+        return and_(table.c.exchange == exchange, table.c.symbol == symbol, table.c.timeframe == timeframe)
+
+    buckets = (
+        select(func.min(c.ts).label("t0"), func.max(c.ts).label("t1"), func.max(cast(c.high, Float)).label("high"),
+               func.min(cast(c.low, Float)).label("low"))
+        .where(of(t.candles), c.ts >= first, c.ts <= last)
+        .group_by((c.ts - first) // width)
+        .subquery()
+    )  # fmt: skip
+    opening, closing = t.candles.alias("opening"), t.candles.alias("closing")
+    query = (
+        select(buckets.c.t0, cast(opening.c.open, Float), buckets.c.high, buckets.c.low, cast(closing.c.close, Float))
+        .join_from(buckets, opening, and_(of(opening), opening.c.ts == buckets.c.t0))
+        .join(closing, and_(of(closing), closing.c.ts == buckets.c.t1))
+        .order_by(buckets.c.t0)
+    )
+    rows = connection.execute(query).all()
+    if not rows:
+        return None
+    ts, o, h, low, close = zip(*rows, strict=True)
+    return np.asarray(ts, dtype=np.int64), *(np.asarray(column, dtype=float) for column in (o, h, low, close))
+
+
+def indicator_rows(connection: Connection, portfolio_id: int, first: int, spacing: int, lasts) -> list:
+    """(candle_ts, symbol, indicators as stored JSON) of the processed candles opening `spacing`
+    ms apart from `first`, and of those opening at `lasts`, in time order: a chart's points,
+    chosen in the database."""
+    on_grid = (_k.candle_ts - first) % spacing == 0
+    query = (
+        select(_k.candle_ts, _k.symbol, _k.indicators)
+        .where(_k.portfolio_id == portfolio_id, or_(on_grid, _k.candle_ts.in_(list(lasts))))
+        .order_by(_k.candle_ts, _k.id)
+    )
+    return [tuple(row) for row in connection.execute(query)]
 
 
 def tick_count(connection: Connection, portfolio_id: int) -> int:
@@ -114,11 +155,11 @@ def latest_ticks(connection: Connection) -> dict[int, list]:
 
 
 def tick_page(connection: Connection, portfolio_id: int, offset: int, limit: int) -> list:
-    """One page of a portfolio's tick journal, newest first (whole rows)."""
+    """One page of a portfolio's tick journal, last processed first (whole rows)."""
     query = (
         select(t.ticks)
         .where(_k.portfolio_id == portfolio_id)
-        .order_by(_k.candle_ts.desc(), _k.id.desc())
+        .order_by(_k.id.desc())  # the order they were processed in: a journal's
         .offset(offset)
         .limit(limit)
     )
@@ -130,3 +171,9 @@ def ledger_version(connection: Connection) -> int:
     ticks = connection.execute(select(func.max(_k.id))).scalar() or 0
     portfolios = connection.execute(select(func.count(), func.max(t.portfolios.c.id))).one()
     return hash((ticks, *portfolios))
+
+
+def portfolio_version(connection: Connection, portfolio_id: int) -> tuple[int | None, int]:
+    """What changes whenever a portfolio does (every change comes with a new tick): its newest
+    tick and how many it has."""
+    return tuple(connection.execute(select(func.max(_k.id), func.count()).where(_k.portfolio_id == portfolio_id)).one())

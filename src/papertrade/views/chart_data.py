@@ -163,7 +163,7 @@ def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str
 
     with ledger.unit_of_work() as uow:
         config = uow.portfolios.get(portfolio_id, with_positions=False).config
-        rows = indicator_rows(uow.connection, portfolio_id)
+        rows = indicator_rows(uow.connection, portfolio_id, *_indicator_grid(performance, config.timeframe.ms))
         candles = _stored_candles(uow.connection, config, performance)
     return from_performance(
         performance,
@@ -176,36 +176,44 @@ def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str
 
 
 def _stored_candles(connection, config, performance: "Performance") -> dict[str, Candles]:
-    from papertrade.adapters.read_models import candle_columns
+    from papertrade.adapters.read_models import thinned_candles
 
     candles = {}
     for symbol, (ts, closes) in performance.prices.items():
-        stored = candle_columns(connection, config.exchange, symbol, config.timeframe.name, ts[0], ts[-1])
+        step = config.timeframe.ms * max(
+            1, -(-(ts[-1] - ts[0] + config.timeframe.ms) // config.timeframe.ms // MAX_CANDLES)
+        )
+        series = (config.exchange, symbol, config.timeframe.name)
+        stored = thinned_candles(connection, series, ts[0], ts[-1], step)
         candles[symbol] = Candles(*stored) if stored is not None else Candles.of_closes(ts, closes)
     return candles
 
 
+def _indicator_grid(performance: "Performance", timeframe_ms: int) -> tuple[int, int, list[int]]:
+    """Where a chart needs indicator points: every k-th candle from the first, and each symbol's last."""
+    first = int(performance.times[0]) if len(performance.times) else 0
+    count = (int(performance.times[-1]) - first) // timeframe_ms + 1 if len(performance.times) else 0
+    lasts = [int(ts[-1]) for ts, _ in performance.prices.values() if len(ts)]
+    return first, timeframe_ms * max(1, -(-count // MAX_POINTS)), lasts
+
+
 def _recorded_indicators(rows) -> dict[str, dict[str, tuple]]:
-    """Indicator lines per symbol from the ticks' JSON, reading only the points a chart keeps."""
+    """Indicator lines per symbol from the ticks' recorded JSON."""
     import json
 
     import numpy as np
 
-    by_symbol: dict[str, list[tuple[int, str]]] = {}
+    values: dict[str, dict[str, tuple[list, list]]] = {}
     for ts, symbol, text in rows:
-        by_symbol.setdefault(symbol, []).append((ts, text))
-    lines: dict[str, dict[str, tuple]] = {}
-    for symbol, points in by_symbol.items():
-        step = max(1, -(-len(points) // MAX_POINTS))
-        kept = points[::step] if (len(points) - 1) % step == 0 else [*points[::step], points[-1]]
-        values: dict[str, tuple[list, list]] = {}
-        for ts, text in kept:
-            for name, value in json.loads(text).items():
-                if isinstance(value, int | float):
-                    values.setdefault(name, ([], []))[0].append(ts)
-                    values[name][1].append(float(value))
-        lines[symbol] = {name: (np.asarray(t), np.asarray(v)) for name, (t, v) in values.items()}
-    return lines
+        for name, value in json.loads(text).items():
+            if isinstance(value, int | float):
+                line = values.setdefault(symbol, {}).setdefault(name, ([], []))
+                line[0].append(ts)
+                line[1].append(float(value))
+    return {
+        symbol: {name: (np.asarray(t), np.asarray(v)) for name, (t, v) in lines.items()}
+        for symbol, lines in values.items()
+    }
 
 
 def _levels(config) -> dict[str, tuple[float, ...]]:

@@ -6,7 +6,9 @@ Nothing here writes: the ledger is opened read-only (see `papertrade.web.readonl
 """
 
 import hmac
+import threading
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 
@@ -34,7 +36,9 @@ SECURITY_HEADERS = {
 
 def create_app(ledger, *, token: str | None, now: Callable[[], int], refresh_seconds: int = 15) -> FastAPI:
     """The dashboard over an opened (read-only) ledger; `token`, when given, guards every request."""
+    data = DashboardData(ledger, now)
     app = FastAPI(
+        lifespan=_freshness(data, refresh_seconds),
         title="papertrade",
         version=__version__,
         summary="Read-only dashboard and JSON API of a papertrade ledger.",
@@ -42,7 +46,6 @@ def create_app(ledger, *, token: str | None, now: Callable[[], int], refresh_sec
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    data = DashboardData(ledger, now)
     renderer = pages.Renderer(ledger.name, refresh_seconds)
     _guard(app, token)
     _errors(app)
@@ -50,6 +53,22 @@ def create_app(ledger, *, token: str | None, now: Callable[[], int], refresh_sec
     _page_routes(app, data, renderer)
     _static_routes(app)
     return app
+
+
+def _freshness(data: DashboardData, every: float):
+    """The app's lifespan: a thread that computes reports and charts ahead of the requests."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        stop = threading.Event()
+        worker = threading.Thread(target=data.keep_fresh, args=(stop, every), name="keep-fresh", daemon=True)
+        worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+
+    return lifespan
 
 
 def _guard(app: FastAPI, token: str | None) -> None:

@@ -1,45 +1,100 @@
-"""What the dashboard reads from the ledger, cached until the ledger changes.
+"""What the dashboard reads from the ledger, cached until the ledger changes, and kept fresh.
 
 A portfolio's report needs every processed candle; a dashboard asks for it again every few
-seconds. Ticks are only ever appended, so a result stays valid until the ledger's version
-(`read_models.ledger_version`) moves: then it is computed again, once.
+seconds. Ticks are only ever appended, so a portfolio's report and chart stay valid until its
+newest tick changes (`read_models.portfolio_version`): then they are computed again, once, even
+when several requests ask at the same moment. A background thread computes them ahead of the
+requests whenever a portfolio someone looked at has a new tick, so an open page's refresh finds
+them ready.
 """
 
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from papertrade.errors import PapertradeError
 from papertrade.views import dashboard, documents
+
+
+class Memo:
+    """Values computed once per (key, version); a caller asking for a value being computed
+    waits for that computation instead of repeating it."""
+
+    def __init__(self, size: int) -> None:
+        self._values: OrderedDict = OrderedDict()
+        self._pending: dict[tuple, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: tuple, version, compute: Callable[[], object]):
+        with self._lock:
+            found = self._values.get(key)
+            if found is not None and found[0] == version:
+                self._values.move_to_end(key)
+                return found[1]
+            running = self._pending.get((key, version))
+            if running is None:
+                self._pending[(key, version)] = threading.Event()
+        if running is not None:
+            running.wait()
+            return self.get(key, version, compute)
+        try:
+            value = compute()
+            self._store(key, version, value)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop((key, version)).set()
+
+    def _store(self, key: tuple, version, value) -> None:
+        with self._lock:
+            self._values[key] = (version, value)
+            self._values.move_to_end(key)
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+
+    def cached(self) -> list[tuple]:
+        with self._lock:
+            return list(self._values)
 
 
 class DashboardData:
     """Read-only access to one ledger for the web pages and the API."""
 
-    def __init__(self, ledger, now: Callable[[], int], cache_size: int = 64) -> None:
+    def __init__(self, ledger, now: Callable[[], int], cache_size: int = 96) -> None:
         self.ledger = ledger
         self.now = now
-        self._cache: OrderedDict = OrderedDict()
-        self._size = cache_size
-        self._lock = threading.Lock()
+        self._memo = Memo(cache_size)
 
-    def version(self) -> int:
-        from papertrade.adapters.read_models import ledger_version
+    def _version(self, portfolio_id: int | None):
+        from papertrade.adapters.read_models import ledger_version, portfolio_version
 
         with self.ledger.unit_of_work() as uow:
-            return ledger_version(uow.connection)
+            if portfolio_id is None:
+                return ledger_version(uow.connection)
+            return portfolio_version(uow.connection, portfolio_id)
 
-    def _cached(self, key: tuple, compute: Callable[[], object]):
-        key = (*key, self.version())
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        value = compute()
-        with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return value
+    def _cached(self, key: tuple, compute: Callable[[], object], portfolio_id: int | None = None):
+        return self._memo.get(key, self._version(portfolio_id), compute)
+
+    def keep_fresh(self, stop: threading.Event, every: float) -> None:
+        """Run until `stop`: import the chart library, then every `every` seconds recompute the
+        report and chart of each portfolio in the cache that has a new tick."""
+        import plotly.graph_objects
+        import plotly.subplots
+
+        del plotly  # imported before any request needs them
+
+        while not stop.wait(every):
+            for portfolio_id in {key[1] for key in self._memo.cached() if key[0] == "chart"}:
+                self._refresh(portfolio_id)
+
+    def _refresh(self, portfolio_id: int) -> None:
+        try:
+            self.report(portfolio_id)
+            self.chart_json(portfolio_id)
+        except PapertradeError:
+            pass  # nothing to report yet, or a ledger that is briefly locked: the next pass or request retries
 
     def overview(self) -> dict:
         """The overview document; its staleness is judged now, the rest cached."""
@@ -73,11 +128,11 @@ class DashboardData:
     def performance(self, portfolio_id: int):
         from papertrade.services.reports import from_ledger
 
-        return self._cached(("performance", portfolio_id), lambda: from_ledger(self.ledger, portfolio_id))
+        return self._cached(("performance", portfolio_id), lambda: from_ledger(self.ledger, portfolio_id), portfolio_id)
 
     def report(self, portfolio_id: int) -> dict:
         performance = self.performance(portfolio_id)
-        return self._cached(("report", portfolio_id), lambda: documents.report_document(performance))
+        return self._cached(("report", portfolio_id), lambda: documents.report_document(performance), portfolio_id)
 
     def trades(self, portfolio_id: int) -> list[dict]:
         from papertrade.services.portfolios import list_trades
@@ -98,7 +153,7 @@ class DashboardData:
                 return "null"
             return figure_json(for_ledger(self.ledger, portfolio_id, performance, ""))
 
-        return self._cached(("chart", portfolio_id), compute)
+        return self._cached(("chart", portfolio_id), compute, portfolio_id)
 
 
 def _restaled(row: dict, now: int) -> dict:
