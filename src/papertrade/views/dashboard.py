@@ -37,7 +37,7 @@ def overview_document(ledger, now: int) -> dict:
 def _overview_row(portfolio, ticks, floats, now: int) -> dict:
     closes = {tick.key.symbol: tick.close for tick in ticks}
     equity = equity_now(portfolio.book, closes)
-    headline = _headline(floats)
+    headline = _headline(floats, float(portfolio.book.initial_cash))
     document = documents.status_document(portfolio, ticks)
     document["last_ticks"] = [
         {**tick, **staleness(tick, portfolio.config.timeframe, now)} for tick in document["last_ticks"]
@@ -61,8 +61,9 @@ def equity_now(book, closes: dict[str, Decimal]) -> Decimal:
         )
 
 
-def _headline(floats) -> tuple[float | None, float | None]:
-    """Return [%] and Max. Drawdown [%] as `report` computes them, from float tick columns."""
+def _headline(floats, initial: float) -> tuple[float | None, float | None]:
+    """Return [%] and Max. Drawdown [%] as `report` computes them (from the initial cash, which
+    is also the first peak), from float tick columns."""
     import numpy as np
 
     from papertrade.reports.model import equity_floats, run_ends
@@ -71,9 +72,9 @@ def _headline(floats) -> tuple[float | None, float | None]:
         return None, None
     symbols, times, close, cash, held = floats
     _, equity, _ = equity_floats(symbols, np.asarray(close), np.asarray(cash), np.asarray(held))
-    equity = equity[run_ends(np.asarray(times))]
+    equity = np.r_[initial, equity[run_ends(np.asarray(times))]]
     drawdown = 1 - equity / np.maximum.accumulate(equity)
-    return float((equity[-1] - equity[0]) / equity[0] * 100), float(-np.nan_to_num(drawdown.max()) * 100)
+    return float((equity[-1] - initial) / initial * 100), float(-np.nan_to_num(drawdown.max()) * 100)
 
 
 def staleness(tick: dict, timeframe, now: int) -> dict:
