@@ -249,7 +249,7 @@ def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers
 
     server = servers["okx"]
     server.reset_counts()
-    slow = {**server.ccxt_config(), "enableRateLimit": True, "rateLimit": 150}  # a page per 150 ms
+    slow = {**server.ccxt_config(), "enableRateLimit": True, "rateLimit": 300}  # a page per 300 ms
     env = {**os.environ, "PAPERTRADE_CCXT_CONFIG": json.dumps(slow), "PYTHONPATH": str(REPO)}
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
     command = [str(VENV_BIN / "papertrade"), "--db", db, "data", "download", "okx", "BTC/USDT", "1h"]

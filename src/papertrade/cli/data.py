@@ -53,13 +53,15 @@ def download(
     series, first, end = market_data.check_download(source, symbol, chosen, first, last, now)
     ledger = cli.ledger(create=True)
     plan = market_data.plan_download(ledger, series, chosen, first, end)
+    stored_before = market_data.describe(ledger, series, first, end).count
     long_running()
     display = _Progress(plan.series, sum((b - a) // chosen.ms + 1 for a, b in plan.missing))
     try:
         with display as progress:
             tally = market_data.download(ledger, source, plan, now, progress)
-    except KeyboardInterrupt:
-        output.error_line(f"interrupted: kept {display.fetched:,} candles; run the same command to continue")
+    except KeyboardInterrupt:  # count what the ledger holds: the display may not have shown the last page
+        kept = market_data.describe(ledger, series, first, end).count - stored_before
+        output.error_line(f"interrupted: kept {kept:,} candles; run the same command to continue")
         raise
     typer.echo(download_summary(market_data.describe(ledger, series, first, end), tally))
 
