@@ -254,7 +254,10 @@ def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
     command = [str(VENV_BIN / "papertrade"), "--db", db, "data", "download", "okx", "BTC/USDT", "1h"]
     command += ["--since", FIRST, "--until", LAST]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell without job control starts background commands with SIGINT ignored, and children
+    # inherit that: give the download the terminal's default, as Ctrl-C would find it.
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 60
     while server.count("/history-candles") < 4 and time.monotonic() < deadline:
         time.sleep(0.02)
