@@ -17,6 +17,7 @@ def open_ledger(settings: Settings, *, create: bool = False, durable: bool = Tru
     """
     url = resolve_url(settings.database)
     path = sqlite_path(url)
+    read_only_uri = None
     if path is not None:
         if path.is_dir():
             raise SetupError(f"cannot open database {path}: it is a directory")
@@ -26,13 +27,31 @@ def open_ledger(settings: Settings, *, create: bool = False, durable: bool = Tru
             from papertrade.adapters.database import create_sqlite_file
 
             create_sqlite_file(path)
-    engine = make_engine(url, settings.db_busy_timeout, durable=durable)
+        read_only_uri = _read_only_uri(path)
+    engine = make_engine(url, settings.db_busy_timeout, durable=durable, read_only_uri=read_only_uri)
     try:
         ensure_current(engine, url, auto_upgrade=path is not None)
     except BaseException:
         engine.dispose()  # close what was opened, so a refused SQLite file is left as it was
         raise
     return Ledger(engine, url)
+
+
+def _read_only_uri(path) -> str | None:
+    """Look at an existing SQLite file without writing to it: refuse anything but a ledger, and
+    give the URI to read a ledger papertrade may not write (None when it may)."""
+    from papertrade.adapters.database import HEAD
+    from papertrade.adapters.sqlite_files import probe
+
+    probed = probe(path)
+    if probed.writable:
+        return None
+    if probed.revision != HEAD:
+        raise SetupError(
+            f"database {path} is read-only and at schema {probed.revision or 'none'}, but this papertrade "
+            f"needs {HEAD}: let papertrade write it once (or run `papertrade db upgrade` as its owner)"
+        )
+    return probed.read_uri
 
 
 def open_readonly_ledger(settings: Settings):
@@ -76,7 +95,13 @@ def schema_engine(settings: Settings, *, create: bool):
         if not create:
             raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
         create_sqlite_file(path)
-    return url, make_engine(url, settings.db_busy_timeout)
+    read_only_uri = None
+    if path is not None:
+        from papertrade.adapters.sqlite_files import probe
+
+        probed = probe(path)  # another program's file is refused before anything touches it
+        read_only_uri = None if probed.writable else probed.read_uri
+    return url, make_engine(url, settings.db_busy_timeout, read_only_uri=read_only_uri)
 
 
 def make_notifier(settings: Settings, ledger: Ledger | None, *, live: bool):

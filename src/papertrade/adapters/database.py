@@ -1,5 +1,6 @@
 """Opening the ledger database: URLs, engines, SQLite pragmas and the schema-revision gate."""
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from papertrade.adapters.driver_sql import run_on_driver
+from papertrade.adapters.sqlite_files import connect_read_only
 from papertrade.errors import InputError, SetupError, TemporaryError
 
 #: Every schema revision this code knows, oldest first; the last is the one it needs.
@@ -27,7 +29,7 @@ _SUPPORTED = {
 def resolve_url(raw: str) -> URL:
     """Parse a database URL or a plain file path (taken as SQLite, made absolute)."""
     if "://" not in raw:
-        return URL.create("sqlite", database=str(Path(raw).expanduser().resolve()))
+        return URL.create("sqlite", database=str(_sqlite_file(raw)))
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -45,8 +47,24 @@ def resolve_url(raw: str) -> URL:
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise InputError("an in-memory SQLite database cannot hold a ledger: give a file path")
-        return url.set(database=str(Path(url.database).expanduser().resolve()))
+        return url.set(database=str(_sqlite_file(url.database)))
     return url
+
+
+def _sqlite_file(raw: str) -> Path:
+    """The absolute path of a SQLite file, refused (`InputError`) when the system cannot name it."""
+    if "\x00" in raw:
+        raise InputError("the database path contains a NUL character")
+    try:
+        path = Path(raw).expanduser().resolve()
+        path.exists()  # asks the system, which refuses names it cannot hold
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise InputError(f"the database path is too long for this system ({len(raw)} characters)") from None
+        raise SetupError(f"cannot use database path {raw!r}: {exc.strerror}") from None
+    if any(len(part.encode()) > 255 for part in path.parts) or len(str(path).encode()) >= 4096:
+        raise InputError(f"the database path is too long for this system ({len(raw)} characters)")
+    return path
 
 
 def describe(url: URL) -> str:
@@ -74,11 +92,12 @@ def create_sqlite_file(path: Path) -> None:
     os.close(fd)
 
 
-def make_engine(url: URL, busy_timeout: float, *, durable: bool = True) -> Engine:
+def make_engine(url: URL, busy_timeout: float, *, durable: bool = True, read_only_uri: str | None = None) -> Engine:
     """An engine for `url`. SQLite gets WAL, a busy timeout, foreign keys, transactions that
     papertrade begins itself (`BEGIN IMMEDIATE` for writers), and a commit that waits for the
     disk (`synchronous=FULL`). With `durable` false (replays) a commit does not wait: the ledger
-    stays consistent through any crash, but a power cut can lose the last commits."""
+    stays consistent through any crash, but a power cut can lose the last commits. With
+    `read_only_uri` (a SQLite file papertrade may not write) it connects read-only instead."""
     if url.get_backend_name() != "sqlite":
         try:
             return create_engine(url, pool_pre_ping=False)
@@ -86,17 +105,21 @@ def make_engine(url: URL, busy_timeout: float, *, durable: bool = True) -> Engin
             raise InputError(f"no driver for {url.drivername}") from None
         except ModuleNotFoundError:
             raise SetupError("PostgreSQL needs the postgres extra: pip install 'papertrade[postgres]'") from None
-    engine = create_engine(url, connect_args={"timeout": busy_timeout})
-    synchronous = "FULL" if durable else "NORMAL"
-    event.listen(engine, "connect", lambda connection, _record: _configure_sqlite(connection, synchronous))
+    pragmas = ["journal_mode=WAL", f"synchronous={'FULL' if durable else 'NORMAL'}", "foreign_keys=ON"]
+    if read_only_uri is None:
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+    else:
+        engine = create_engine("sqlite://", creator=lambda: connect_read_only(read_only_uri, busy_timeout))
+        pragmas = pragmas[2:]  # a reader changes no journal mode
+    event.listen(engine, "connect", lambda connection, _record: _configure_sqlite(connection, pragmas))
     event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
-def _configure_sqlite(dbapi_connection, synchronous: str) -> None:
+def _configure_sqlite(dbapi_connection, pragmas: list[str]) -> None:
     dbapi_connection.isolation_level = None  # papertrade emits BEGIN itself, see _begin_sqlite
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "foreign_keys=ON"):
+    for pragma in pragmas:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
