@@ -133,11 +133,11 @@ def test_bad_input_as_a_real_process(tmp_path):
     assert file_state(db) == before
 
 
-def test_a_database_that_cannot_be_opened_exits_1_naming_it(capsys, tmp_path):
+def test_a_file_that_is_no_database_exits_2_naming_it(capsys, tmp_path):
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"\x00not sqlite" * 512)
     result = run_inprocess(capsys, "--db", str(garbage), "portfolios")
-    assert result.code == 1
+    assert result.code == 2
     assert len(result.error_lines) == 1 and str(garbage) in result.stderr
 
 

@@ -49,7 +49,7 @@ def test_refuses_unsupported_databases(url):
 def test_a_garbage_file_is_not_opened(tmp_path):
     path = tmp_path / "garbage.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(SetupError, match=str(path)):
+    with pytest.raises(InputError, match=str(path)):
         open_ledger(Settings(database_url=str(path)))
 
 
@@ -73,7 +73,7 @@ def test_a_foreign_database_is_refused(tmp_path):
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE something (x)")
-    with pytest.raises(SetupError, match="not a papertrade ledger"):
+    with pytest.raises(InputError, match="not a papertrade ledger"):
         open_ledger(Settings(database_url=str(path)))
 
 

@@ -140,8 +140,8 @@ class FakeCandles:
         series = self._s.candles.get((exchange, symbol, timeframe), {})
         return [series[ts] for ts in sorted(series)]
 
-    def latest_ts(self, exchange, symbol, timeframe) -> int | None:
-        bars = self._sorted(exchange, symbol, timeframe)
+    def latest_ts(self, exchange, symbol, timeframe, until=None) -> int | None:
+        bars = [b for b in self._sorted(exchange, symbol, timeframe) if until is None or b.ts <= until]
         return bars[-1].ts if bars else None
 
     def window(self, exchange, symbol, timeframe, until, count) -> list[Bar]:

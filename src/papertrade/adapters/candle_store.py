@@ -18,6 +18,7 @@ _SERIES = and_(
     _c.exchange == bindparam("exchange"), _c.symbol == bindparam("symbol"), _c.timeframe == bindparam("timeframe")
 )
 _LATEST = select(func.max(_c.ts)).where(_SERIES)
+_LATEST_UNTIL = select(func.max(_c.ts)).where(_SERIES, _c.ts <= bindparam("until"))
 _COUNT_BETWEEN = (
     select(func.count()).select_from(t.candles).where(_SERIES, _c.ts > bindparam("after"), _c.ts < bindparam("before"))
 )
@@ -57,8 +58,12 @@ class CandleStore:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def latest_ts(self, exchange: str, symbol: str, timeframe: str) -> int | None:
-        return self._c.execute(_LATEST, {"exchange": exchange, "symbol": symbol, "timeframe": timeframe}).scalar()
+    def latest_ts(self, exchange: str, symbol: str, timeframe: str, until: int | None = None) -> int | None:
+        """The open time of the latest stored candle (opening at or before `until`, when given)."""
+        params = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe}
+        if until is None:
+            return self._c.execute(_LATEST, params).scalar()
+        return self._c.execute(_LATEST_UNTIL, {**params, "until": until}).scalar()
 
     def window(self, exchange: str, symbol: str, timeframe: str, until: int, count: int | None) -> list[Bar]:
         """The last `count` candles opening at or before `until`, oldest first (all when None)."""

@@ -284,6 +284,17 @@ class TickRepository:
 
         return tick_columns(self._c, portfolio_id)
 
+    def recent(self, portfolio_id: int, symbol: str | None = None, last: int | None = None) -> list[TickRecord]:
+        """The `last` latest processed candles (all when None), of `symbol` or every symbol, oldest first."""
+        c = t.ticks.c
+        query = select(t.ticks).where(c.portfolio_id == portfolio_id)
+        if symbol is not None:
+            query = query.where(c.symbol == symbol)
+        query = query.order_by(c.candle_ts.desc(), c.id.desc())
+        if last is not None:
+            query = query.limit(last)
+        return [_tick(row) for row in reversed(self._c.execute(query).mappings().all())]
+
     def list(self, portfolio_id: int) -> list[TickRecord]:
         c = t.ticks.c
         rows = self._c.execute(

@@ -26,6 +26,7 @@ from papertrade.cli import (
     serve,
     status,
     strategies,
+    ticks,
     trade,
     trades,
 )
@@ -72,6 +73,7 @@ app.command("portfolios")(portfolios.list_portfolios)
 app.command("status")(status.status)
 app.command("trade")(trade.trade)
 app.command("trades")(trades.trades)
+app.command("ticks")(ticks.ticks)
 app.command("strategies")(strategies.strategies)
 app.command("cron")(cron.cron)
 app.command("report")(report.report)

@@ -102,6 +102,14 @@ def last_ticks(ledger: Ledger | None, portfolio_id: int):
         return uow.ticks.latest_per_symbol(portfolio_id)
 
 
+def recent_ticks(ledger: Ledger | None, portfolio_id: int, symbol: str | None = None, last: int | None = None):
+    """The latest processed candles of a portfolio with their decisions, oldest first (an
+    unknown portfolio is NotFound)."""
+    get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work() as uow:
+        return uow.ticks.recent(portfolio_id, symbol, last)
+
+
 def list_trades(ledger: Ledger | None, portfolio_id: int, symbol: str | None = None):
     """Executed trades of a portfolio, oldest first (an unknown portfolio is NotFound)."""
     get_portfolio(ledger, portfolio_id)

@@ -49,6 +49,10 @@ class TickRepository(Protocol):
         """Store the tick, claiming its key; `TickAlreadyClaimed` if another run holds it."""
         ...
 
+    def recent(self, portfolio_id: int, symbol: str | None = None, last: int | None = None) -> list[TickRecord]:
+        """The `last` latest processed candles (all when None), of `symbol` or every symbol, oldest first."""
+        ...
+
     def list(self, portfolio_id: int) -> list[TickRecord]: ...
 
     def equity_columns(self, portfolio_id: int) -> tuple[list, ...]:
@@ -78,7 +82,7 @@ class JournalRepository(Protocol):
 class CandleRepository(Protocol):
     """Closed candles per (exchange, symbol, timeframe name)."""
 
-    def latest_ts(self, exchange: str, symbol: str, timeframe: str) -> int | None: ...
+    def latest_ts(self, exchange: str, symbol: str, timeframe: str, until: int | None = None) -> int | None: ...
 
     def window(self, exchange: str, symbol: str, timeframe: str, until: int, count: int | None) -> list[Bar]: ...
 

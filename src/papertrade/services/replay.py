@@ -5,10 +5,13 @@ candle store, ledger, tick key and journal as a cron run. Replaying a range agai
 every candle already processed is a duplicate.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from papertrade.adapters.csv_candles import CandleFile, CsvMarketData
+from papertrade.domain.bars import Bar
+from papertrade.domain.timeframes import timestamp
+from papertrade.errors import InputError
 from papertrade.services.ports import Ledger
 from papertrade.services.tick import Mode, TickResult, TickRunner
 
@@ -38,6 +41,7 @@ def replay(
     runner = TickRunner(ledger, lambda _exchange: source)
     summary = ReplaySummary()
     bars = candles.between(start if start is not None else candles.bars[0].ts, end if end is not None else 2**62)
+    check_time_order(ledger, portfolio_id, symbol, bars)
     for bar in bars:
         result = runner.tick(portfolio_id, symbol, Mode.LIVE, bar.ts + candles.timeframe.ms)
         summary.ticks += 1
@@ -46,3 +50,27 @@ def replay(
         if progress is not None:
             progress(summary.ticks)
     return summary
+
+
+def check_time_order(ledger: Ledger, portfolio_id: int, symbol: str, bars: Sequence[Bar]) -> None:
+    """Refuse (InputError) a replay that would book trades before candles the portfolio has
+    already processed on another symbol: its cash would come from the future, and its ledger,
+    equity curve and report would be out of time order.
+
+    Candles of `symbol` itself that are already processed are harmless (they are duplicates).
+    """
+    with ledger.unit_of_work() as uow:
+        latest = uow.ticks.latest_per_symbol(portfolio_id)
+    own = max((t.key.candle_ts for t in latest if t.key.symbol == symbol), default=None)
+    new = [bar for bar in bars if own is None or bar.ts > own]
+    others = [t for t in latest if t.key.symbol != symbol]
+    if not new or not others:
+        return
+    ahead = max(others, key=lambda t: t.key.candle_ts)
+    if ahead.key.candle_ts > new[0].ts:
+        raise InputError(
+            f"portfolio {portfolio_id} has already processed {ahead.key.symbol} up to "
+            f"{timestamp(ahead.key.candle_ts)}; replaying {symbol} from {timestamp(new[0].ts)} would book trades "
+            f"out of time order: replay {symbol} with --from after {timestamp(ahead.key.candle_ts)}, "
+            "or into a new portfolio"
+        )

@@ -200,11 +200,13 @@ class TickRunner:
         known = self._windows.get(series)
         if known is not None and known.bars and known.bars[-1].ts <= until:
             newer = uow.candles.after(*series, after=known.bars[-1].ts, until=_FOREVER)
-            window = known.extended([bar for bar in newer if bar.ts <= until], count)
-            latest_stored_ts = newer[-1].ts if newer else known.bars[-1].ts
+            within = [bar for bar in newer if bar.ts <= until]
+            window = known.extended(within, count)
+            # Candles newer than `until` are another run's (a live bot's, when this is a replay).
+            latest_stored_ts = within[-1].ts if within else known.bars[-1].ts
         else:
             window = CandleWindow(uow.candles.window(*series, until=until, count=count))
-            latest_stored_ts = uow.candles.latest_ts(*series)
+            latest_stored_ts = uow.candles.latest_ts(*series, until=until)
         self._windows[series] = window
         return window, latest_stored_ts
 
