@@ -55,6 +55,8 @@ def for_exchange(config: Mapping[str, Any], exchange_id: str) -> dict[str, Any]:
 class CcxtMarketData:
     """Markets and closed, validated candles of one ccxt exchange."""
 
+    caches_markets = True
+
     def __init__(
         self,
         exchange_id: str,

@@ -133,6 +133,7 @@ class _Prefetched:
 
     source: Any
     series: dict[tuple[str, str], _Series]
+    caches_markets = True
     markets: dict[str, Market] = field(default_factory=dict)
 
     def market(self, symbol: str, cached: Market | None = None) -> Market:

@@ -155,6 +155,9 @@ class Ledger(Protocol):
 class MarketData(Protocol):
     """Where a tick's market and candles come from: an exchange through ccxt, or a candle file."""
 
+    #: Whether its markets say what the exchange allows, so a tick may cache them (a file's do not).
+    caches_markets: bool
+
     def market(self, symbol: str, cached: Market | None = None) -> Market:
         """The market for `symbol`: `cached` when given (no request), else from the source."""
         ...

@@ -229,7 +229,7 @@ class TickRunner:
         config = restored.portfolio.config
         source = self.market_data_for(config.exchange)
         market = source.market(restored.symbol, restored.cached_market)
-        to_cache = restored.cached_market is None and getattr(source, "caches_markets", True)
+        to_cache = restored.cached_market is None and source.caches_markets
         if to_cache:
             self._markets[(config.exchange, restored.symbol)] = (market, now)
         fresh: list[Bar] = []
