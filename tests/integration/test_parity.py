@@ -1,6 +1,8 @@
 """Paper/backtest parity: replaying a file through the real LIVE tick path (candle store, ledger,
 tick key, journal, one SQLite transaction per candle) and backtesting the same file in memory
-give identical trades and identical final cash, for both built-in strategies on every data file.
+give identical trades (candle, side, kind, quantity, price, fee) and identical final cash, for
+both built-in strategies on every data file, unprotected and with a stop-loss, a take-profit and
+a trailing stop resting between ticks.
 
 The replays are long (about 160,000 ticks in all), so they run in two worker processes while the
 backtests run here; each parametrized test then compares one (file, strategy) pair.
@@ -15,7 +17,7 @@ import pytest
 
 from papertrade.adapters.csv_candles import CandleFile, load_columns, symbol_from_filename
 from papertrade.bootstrap import open_ledger
-from papertrade.domain.portfolio import parse_fill_model
+from papertrade.domain.portfolio import parse_exits, parse_fill_model
 from papertrade.services.backtest import backtest
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
 from papertrade.services.replay import replay
@@ -26,16 +28,18 @@ from tests.support.paths import DATA
 
 FILES = sorted(path.name for path in DATA.glob("*.csv"))
 STRATEGIES = ["rsi", "sma-cross"]
-CASH, FEE_RATE = "10000", "0.001"
+CASH, FEE_RATE, SLIPPAGE = "10000", "0.001", "5"
+#: Protective exits (stop-loss, take-profit, trailing stop): none, and all three at once.
+EXITS = {"unprotected": (None, None, None), "protected": ("0.03", "0.06", "0.025")}
 
 
 def trades_of(performance) -> list[tuple]:
-    return [(f.candle_ts, f.symbol, f.side, f.quantity, f.price, f.fee) for f in performance.fills]
+    return [(f.candle_ts, f.symbol, f.side, f.kind, f.quantity, f.price, f.fee) for f in performance.fills]
 
 
-def replayed(job: tuple[str, str]) -> tuple[list[tuple], Decimal, Decimal, int]:
+def replayed(job: tuple[str, str, str]) -> tuple[list[tuple], Decimal, Decimal, int]:
     """Runs in a worker process: replay one file into a fresh SQLite ledger."""
-    filename, strategy = job
+    filename, strategy, exits = job
     candles = CandleFile.load(DATA / filename)
     symbol = symbol_from_filename(DATA / filename)
     with tempfile.TemporaryDirectory() as directory:
@@ -47,6 +51,8 @@ def replayed(job: tuple[str, str]) -> tuple[list[tuple], Decimal, Decimal, int]:
             timeframe=candles.timeframe.name,
             quote=symbol.split("/")[1],
             fee_rate=FEE_RATE,
+            slippage_bps=SLIPPAGE,
+            exits=EXITS[exits],
         )
         portfolio = create_portfolio(ledger, request, now=0)
         summary = replay(ledger, candles, portfolio.id, symbol)
@@ -57,7 +63,7 @@ def replayed(job: tuple[str, str]) -> tuple[list[tuple], Decimal, Decimal, int]:
 
 @pytest.fixture(scope="module")
 def replays():
-    jobs = [(filename, strategy) for filename in FILES for strategy in STRATEGIES]
+    jobs = [(filename, strategy, exits) for filename in FILES for strategy in STRATEGIES for exits in EXITS]
     jobs.sort(key=lambda job: -(DATA / job[0]).stat().st_size)  # longest first, for a balanced pool
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
         return dict(zip(jobs, pool.map(replayed, jobs), strict=True))
@@ -70,15 +76,20 @@ def test_every_shared_file_is_covered():
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("exits", EXITS)
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("filename", FILES)
-def test_replay_and_backtest_make_identical_trades(replays, filename, strategy):
+def test_replay_and_backtest_make_identical_trades(replays, filename, strategy, exits):
     candles = load_columns(DATA / filename)
     symbol = symbol_from_filename(DATA / filename)
+    fills = parse_fill_model(FEE_RATE, SLIPPAGE, "1")
     performance = backtest(
-        candles, registry.build(strategy, {}), parse_fill_model(FEE_RATE, "0", "1"), Decimal(CASH), symbol
+        candles, registry.build(strategy, {}), fills, Decimal(CASH), symbol, exits=parse_exits(*EXITS[exits])
     )
-    trades, final_cash, final_equity, ticks = replays[(filename, strategy)]
+    trades, final_cash, final_equity, ticks = replays[(filename, strategy, exits)]
+    if exits == "protected":
+        made_by = {trade[3] for trade in trades}
+        assert made_by & {"stop-loss", "trailing-stop"} and "signal" in made_by, made_by
     assert ticks == len(candles), "every candle of the file is one tick"
     assert len(trades) >= 4, "a parity check over no trades would prove nothing"
     assert trades == trades_of(performance)

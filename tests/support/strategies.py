@@ -1,5 +1,6 @@
 """Strategies for tests, loaded by reference (tests.support.strategies:Name)."""
 
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -85,3 +86,20 @@ class Sleepy(Strategy):
         else:
             time.sleep(self.params.seconds)
         return Signal.SELL if position.is_open else Signal.BUY
+
+
+class DipBuyer(Strategy):
+    """Rests a limit BUY 1 % under the close (for 3 candles), protected by its own 2 % stop-loss
+    and 3 % take-profit, whenever flat with no entry waiting."""
+
+    name = "dip-buyer"
+
+    def decide(self, candles, position):
+        if not position.is_open:
+            waiting = any(not order.kind.is_exit for order in position.orders)
+            if waiting:
+                return Decision.hold("a limit entry is waiting")
+            below = Decimal(repr(float(candles["close"].iloc[-1]))) * Decimal("0.99")
+            return Decision.buy("dip", limit=below.quantize(Decimal("0.01")), expires=3, stop_loss="0.02",
+                                take_profit="0.03")  # fmt: skip
+        return Decision.hold("holding")

@@ -59,6 +59,23 @@ class FakePortfolios:
         stored = self._s.portfolios[portfolio_id]
         self._s.portfolios[portfolio_id] = replace(stored, book=book.copy(), version=stored.version + 1)
 
+    def touch(self, portfolio_id: int) -> None:
+        stored = self._s.portfolios[portfolio_id]
+        self._s.portfolios[portfolio_id] = replace(stored, version=stored.version + 1)
+
+
+class FakeOrders:
+    def __init__(self, state: LedgerState) -> None:
+        self._s = state
+
+    def of(self, portfolio_id: int) -> list:
+        return list(self._s.portfolios[portfolio_id].orders)
+
+    def replace(self, portfolio_id: int, symbol: str, orders) -> None:
+        stored = self._s.portfolios[portfolio_id]
+        kept = tuple(o for o in stored.orders if o.symbol != symbol)
+        self._s.portfolios[portfolio_id] = replace(stored, orders=kept + tuple(orders))
+
 
 class FakeTicks:
     def __init__(self, state: LedgerState) -> None:
@@ -102,11 +119,11 @@ class FakeTrades:
     def __init__(self, state: LedgerState) -> None:
         self._s = state
 
-    def add(self, portfolio_id, tick_id, candle_ts, fill, realized_pnl, cash_after, now) -> int:
+    def add(self, portfolio_id, tick_id, candle_ts, fill, realized_pnl, cash_after, now, kind="signal") -> int:
         trade_id = len(self._s.trades) + 1
         self._s.trades.append(
             TradeRecord(trade_id, portfolio_id, tick_id, fill.symbol, str(fill.side), candle_ts, fill.quantity,
-                        fill.price, fill.notional, fill.fee, realized_pnl, cash_after, now)
+                        fill.price, fill.notional, fill.fee, realized_pnl, cash_after, now, kind)
         )  # fmt: skip
         return trade_id
 
@@ -186,6 +203,7 @@ class FakeUnitOfWork:
         self.portfolios = FakePortfolios(self.state)
         self.ticks = FakeTicks(self.state)
         self.trades = FakeTrades(self.state)
+        self.orders = FakeOrders(self.state)
         self.journal = FakeJournal(self.state)
         self.candles = FakeCandles(self.state)
         self.markets = FakeMarkets(self.state)

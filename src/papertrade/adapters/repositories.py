@@ -5,14 +5,15 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
 from papertrade.adapters.driver_sql import DriverQuery
 from papertrade.domain.fills import FillModel
 from papertrade.domain.journal import GENESIS_HASH, JournalEntry, canonical_json, entry_hash
-from papertrade.domain.ledger import Book, Fill, Position
+from papertrade.domain.ledger import Book, Fill, Position, Side
+from papertrade.domain.orders import SIGNAL, Exits, OrderKind, RestingOrder, Size
 from papertrade.domain.portfolio import Portfolio, PortfolioConfig
 from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord, TradeRecord
 from papertrade.domain.timeframes import Timeframe
@@ -36,6 +37,7 @@ _SAVE_CASH = (
     .where(t.portfolios.c.id == bindparam("pid"))
     .values(cash=bindparam("new_cash", type_=t.ExactDecimal()), version=t.portfolios.c.version + 1)
 )
+_TOUCH = update(t.portfolios).where(t.portfolios.c.id == bindparam("pid")).values(version=t.portfolios.c.version + 1)
 _POSITION_AMOUNTS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
 _UPDATE_POSITION = (
     update(t.positions)
@@ -76,6 +78,7 @@ class PortfolioRepository:
                 fee_rate=fills.fee_rate,
                 slippage_bps=fills.slippage_bps,
                 stake_fraction=fills.stake_fraction,
+                exits=canonical_json(config.exits.as_dict()),
                 created_ts=now,
             )
         )
@@ -91,7 +94,8 @@ class PortfolioRepository:
         if row is None:
             raise NotFound(f"no portfolio with id {portfolio_id}")
         book = Book(row["initial_cash"], row["cash"], self._positions(portfolio_id) if with_positions else {})
-        return Portfolio(row["id"], _config(row), book, row["created_ts"], row["version"])
+        orders = OrderRepository(self._c).of(portfolio_id) if with_positions else ()
+        return Portfolio(row["id"], _config(row), book, row["created_ts"], row["version"], tuple(orders))
 
     def version(self, portfolio_id: int, *, lock: bool = False) -> int:
         """The portfolio's version; `lock` as for `get`."""
@@ -127,6 +131,10 @@ class PortfolioRepository:
             for row in rows
         ]
 
+    def touch(self, portfolio_id: int) -> None:
+        """Advance the portfolio's version (its resting orders changed, its book did not)."""
+        self._c.execute(_TOUCH, {"pid": portfolio_id})
+
     def save_book(self, portfolio_id: int, book: Book, symbols: Sequence[str], now: int) -> None:
         """Write cash and the positions in `symbols` back after fills were applied, and advance
         the portfolio's version."""
@@ -151,6 +159,55 @@ class PortfolioRepository:
         for row in self._c.execute(select(t.positions).order_by(t.positions.c.symbol)).mappings():
             grouped.setdefault(row["portfolio_id"], {})[row["symbol"]] = _position(row)
         return grouped
+
+
+class OrderRepository:
+    """A portfolio's resting orders: what `Portfolio.orders` holds, rewritten symbol by symbol."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def of(self, portfolio_id: int) -> list[RestingOrder]:
+        c = t.orders.c
+        query = select(t.orders).where(c.portfolio_id == portfolio_id).order_by(c.symbol, c.placed_ts, c.kind)
+        return [_order(row) for row in self._c.execute(query).mappings()]
+
+    def replace(self, portfolio_id: int, symbol: str, orders: Sequence[RestingOrder]) -> None:
+        """Make `orders` the resting orders of `symbol` (the caller advances the version)."""
+        c = t.orders.c
+        self._c.execute(delete(t.orders).where(c.portfolio_id == portfolio_id, c.symbol == symbol))
+        if orders:
+            self._c.execute(insert(t.orders), [_order_row(portfolio_id, order) for order in orders])
+
+
+def _order_row(portfolio_id: int, order: RestingOrder) -> dict[str, Any]:
+    return {
+        "portfolio_id": portfolio_id,
+        "symbol": order.symbol,
+        "kind": str(order.kind),
+        "placed_ts": order.placed_ts,
+        "side": str(order.side),
+        "price": order.price,
+        "expires_ts": order.expires_ts,
+        "size": None if order.size is None else canonical_json({"unit": order.size.unit, "value": order.size.value}),
+        "exits": None if order.exits is None else canonical_json(order.exits.as_dict()),
+        "trail": order.trail,
+    }
+
+
+def _order(row: Mapping[str, Any]) -> RestingOrder:
+    size = None if row["size"] is None else json.loads(row["size"])
+    return RestingOrder(
+        row["symbol"],
+        OrderKind(row["kind"]),
+        Side(row["side"]),
+        row["price"],
+        row["placed_ts"],
+        row["expires_ts"],
+        None if size is None else Size(size["unit"], Decimal(size["value"])),
+        None if row["exits"] is None else Exits.from_dict(json.loads(row["exits"])),
+        row["trail"],
+    )
 
 
 class JournalRepository:
@@ -209,6 +266,7 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         exchange=row["exchange"],
         timeframe=Timeframe.parse(row["timeframe"]),
         fills=FillModel(row["fee_rate"], row["slippage_bps"], row["stake_fraction"]),
+        exits=Exits.from_dict(json.loads(row["exits"])),
     )
 
 
@@ -316,10 +374,12 @@ class TradeRepository:
         realized_pnl: Decimal,
         cash_after: Decimal,
         now: int,
+        kind: str = SIGNAL,
     ) -> int:
         row = {
             "portfolio_id": portfolio_id,
             "tick_id": tick_id,
+            "kind": kind,
             "symbol": fill.symbol,
             "side": str(fill.side),
             "candle_ts": candle_ts,

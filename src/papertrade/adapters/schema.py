@@ -82,6 +82,8 @@ portfolios = Table(
     # Grows with every change to the book or the settings: a tick compares it under the write
     # lock with the version it decided on.
     Column("version", Integer, nullable=False, server_default="0"),
+    # The protective exits attached to every entry whose decision sets none (JSON of text amounts).
+    Column("exits", Text, nullable=False, server_default="{}"),
 )
 
 positions = Table(
@@ -126,9 +128,11 @@ trades = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("portfolio_id", Integer, ForeignKey("portfolios.id"), nullable=False),
-    Column("tick_id", Integer, ForeignKey("ticks.id"), nullable=False, unique=True),
+    Column("tick_id", Integer, ForeignKey("ticks.id"), nullable=False, index=True),
     Column("symbol", String(50), nullable=False),
     Column("side", String(4), nullable=False),
+    # What made the fill: "signal" (a decision at the candle's close) or a resting order's kind.
+    Column("kind", String(16), nullable=False, server_default="signal"),
     Column("candle_ts", BigInteger, nullable=False),
     Column("quantity", ExactDecimal, nullable=False),
     Column("price", ExactDecimal, nullable=False),
@@ -139,6 +143,23 @@ trades = Table(
     Column("executed_ts", BigInteger, nullable=False),
     CheckConstraint("side IN ('BUY', 'SELL')", name="side"),
     Index("ix_trades_portfolio_id_candle_ts", "portfolio_id", "candle_ts"),
+)
+
+# The orders resting between ticks. A portfolio places at most one order of a kind per symbol
+# on a candle, hence the key. Filled, cancelled and expired orders leave; the journal keeps them.
+orders = Table(
+    "orders",
+    metadata,
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), primary_key=True),
+    Column("symbol", String(50), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("placed_ts", BigInteger, primary_key=True),
+    Column("side", String(4), nullable=False),
+    Column("price", ExactDecimal, nullable=False),
+    Column("expires_ts", BigInteger, nullable=True),
+    Column("size", Text, nullable=True),
+    Column("exits", Text, nullable=True),
+    Column("trail", ExactDecimal, nullable=True),
 )
 
 # Append-only (the migration installs triggers that refuse UPDATE and DELETE). Each entry

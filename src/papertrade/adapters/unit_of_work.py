@@ -14,6 +14,7 @@ from papertrade.adapters.database import describe, translated_errors
 from papertrade.adapters.outbox import OutboxRepository
 from papertrade.adapters.repositories import (
     JournalRepository,
+    OrderRepository,
     PortfolioRepository,
     TickRepository,
     TradeRepository,
@@ -32,6 +33,10 @@ class UnitOfWork:
     @cached_property
     def portfolios(self) -> PortfolioRepository:
         return PortfolioRepository(self.connection)
+
+    @cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self.connection)
 
     @cached_property
     def journal(self) -> JournalRepository:

@@ -18,6 +18,7 @@ from papertrade.cli import (
     db,
     demo,
     notify,
+    orders,
     output,
     portfolios,
     replay,
@@ -73,6 +74,7 @@ app.command("portfolios")(portfolios.list_portfolios)
 app.command("status")(status.status)
 app.command("trade")(trade.trade)
 app.command("trades")(trades.trades)
+app.command("orders")(orders.orders)
 app.command("ticks")(ticks.ticks)
 app.command("strategies")(strategies.strategies)
 app.command("cron")(cron.cron)

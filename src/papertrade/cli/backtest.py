@@ -5,7 +5,16 @@ from typing import Annotated
 import typer
 
 from papertrade.cli.context import long_running
-from papertrade.cli.options import DataOption, ExchangeOption, FromOption, TimeframeOption, ToOption
+from papertrade.cli.options import (
+    DataOption,
+    ExchangeOption,
+    FromOption,
+    StopLossOption,
+    TakeProfitOption,
+    TimeframeOption,
+    ToOption,
+    TrailingStopOption,
+)
 from papertrade.cli.report import JsonOption, PlotOption, check_plot, show
 
 
@@ -17,7 +26,10 @@ def backtest(
     cash: Annotated[str, typer.Option(help="Starting cash.")] = "10000",
     fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value.")] = "0.001",
     slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in bps.")] = "0",
-    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends.")] = "1",
+    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")] = "1",
+    stop_loss: StopLossOption = None,
+    take_profit: TakeProfitOption = None,
+    trailing_stop: TrailingStopOption = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol the file holds (default: from its name).")] = None,
     exchange: ExchangeOption = None,
     timeframe: TimeframeOption = None,
@@ -29,7 +41,7 @@ def backtest(
     """Backtest a strategy over a candle file, or stored candles, in memory, with the live tick's
     rules and fill model."""
     from papertrade.cli.data import backtest_candles
-    from papertrade.domain.portfolio import parse_cash, parse_fill_model, parse_symbol
+    from papertrade.domain.portfolio import parse_cash, parse_exits, parse_fill_model, parse_symbol
     from papertrade.services.backtest import backtest as run_backtest
     from papertrade.strategies import registry
     from papertrade.views.chart_data import for_backtest
@@ -37,10 +49,11 @@ def backtest(
     check_plot(plot)
     chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
     fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
+    exits = parse_exits(stop_loss, take_profit, trailing_stop)
     starting_cash = parse_cash(cash)
     candles, name = backtest_candles(ctx, data, exchange, symbol, timeframe, start, end)
     _, quote = parse_symbol(name)
     long_running()
-    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote)
+    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits)
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
     show(performance, title, json, plot, lambda: for_backtest(performance, title, candles, chosen))

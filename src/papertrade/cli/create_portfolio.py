@@ -6,6 +6,7 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import now_ms, state
+from papertrade.cli.options import StopLossOption, TakeProfitOption, TrailingStopOption
 from papertrade.cli.portfolios import JsonOption, portfolio_json
 
 
@@ -26,6 +27,9 @@ def create_portfolio(
     fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value, 0 to 0.1.")] = "0.001",
     slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in basis points.")] = "0",
     stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")] = "1",
+    stop_loss: StopLossOption = None,
+    take_profit: TakeProfitOption = None,
+    trailing_stop: TrailingStopOption = None,
     notify: Annotated[
         list[str] | None,
         typer.Option("--notify", metavar="URL", help="Send notifications to this Apprise URL (repeatable)."),
@@ -49,6 +53,7 @@ def create_portfolio(
         fee_rate=fee_rate,
         slippage_bps=slippage_bps,
         stake_fraction=stake_fraction,
+        exits=(stop_loss, take_profit, trailing_stop),
     )
     targets = _notify_targets(notify, events)
     stored = create_portfolio(state(ctx).ledger(create=True), request, now_ms(), notify=targets)

@@ -19,6 +19,18 @@ ExchangeOption = Annotated[
 TimeframeOption = Annotated[str | None, typer.Option(help="Without --data: the stored candles' timeframe.")]
 FromOption = Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time).")]
 ToOption = Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time).")]
+StopLossOption = Annotated[
+    str | None,
+    typer.Option(metavar="F", help="Stop-loss under every entry, as a fraction of its fill price (0.03 = 3 %)."),
+]
+TakeProfitOption = Annotated[
+    str | None,
+    typer.Option(metavar="F", help="Take-profit over every entry, as a fraction of its fill price (0.06 = 6 %)."),
+]
+TrailingStopOption = Annotated[
+    str | None,
+    typer.Option(metavar="F", help="Trailing stop under every entry: F below the highest close since (0.05 = 5 %)."),
+]
 
 
 def parse_time(text: str | None, option: str) -> int | None:

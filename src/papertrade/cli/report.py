@@ -55,6 +55,9 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of) ->
     typer.echo(title)
     rows = [[name, human_value(value, STAT_KINDS[name])] for name, value in statistics(performance).items()]
     typer.echo(output.table(["STATISTIC", "VALUE"], rows, right=(1,)))
+    exits = performance.exits_by_kind()
+    if exits:
+        typer.echo("Exits by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(exits.items())))
     if performance.symbols:
         typer.echo("")
         typer.echo(_symbols_table(performance.symbols, performance.quote))

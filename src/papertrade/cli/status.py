@@ -32,6 +32,7 @@ def status(
         ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
         ("market data", f"{config.exchange} {config.timeframe}"),
         ("fills", _fills_text(config.fills)),
+        ("exits", _exits_text(config.exits)),
         ("realized", f"{output.money(book.realized_pnl, quote)} {quote}, fees paid {_fees(book, quote)}"),
     ]
     typer.echo(f'Portfolio {stored.id} "{config.name}"')
@@ -51,6 +52,8 @@ def status(
         for p in open_positions
     ]
     typer.echo(output.table(["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS"], rows, right=(1, 2, 3)))
+    for order in (o for o in stored.orders if o.kind.is_exit):
+        typer.echo(f"  {order.symbol} protected by a {order.kind} at {output.price(order.price)}")
 
 
 def _fills_text(fills) -> str:
@@ -58,6 +61,20 @@ def _fills_text(fills) -> str:
         f"fee rate {output.amount(fills.fee_rate)}, slippage {output.amount(fills.slippage_bps)} bps, "
         f"stake fraction {output.amount(fills.stake_fraction)}"
     )
+
+
+def _exits_text(exits) -> str:
+    """The portfolio's exits as a trader says them: "stop-loss 3%, take-profit 6%"."""
+    written = exits.as_dict()
+    if not written:
+        return "none (entries are unprotected unless the strategy sets exits)"
+    return ", ".join(f"{name.replace('_', '-')} {_fraction(value)}" for name, value in written.items())
+
+
+def _fraction(text: str) -> str:
+    from decimal import Decimal
+
+    return text[1:] if text.startswith("@") else f"{output.amount(Decimal(text) * 100)}%"
 
 
 def _params_text(params) -> str:

@@ -61,7 +61,19 @@ def tick_line(result) -> str:
         parts.append(f"skipped {result.skipped} missed candle{'s' if result.skipped != 1 else ''}")
     if result.reason and result.fill is None:
         parts.append(f"- {result.reason}")
+    parts += [_order_fill_text(filled, quote) for filled in result.order_fills]
+    parts += [f"; {event.what} {event.order.kind} {str(event.order.side).lower()} @ {output.price(event.order.price)}"
+              for event in result.order_events if event.what in ("placed", "expired")]  # fmt: skip
     return " ".join(parts)
+
+
+def _order_fill_text(filled, quote: str) -> str:
+    """A resting order's fill: "; stop-loss SELL 0.1 @ 95.00 on 2021-03-01 05:00" (its candle)."""
+    fill = filled.booked.fill
+    return (
+        f"; {filled.kind} {fill.side} {output.amount(fill.quantity)} @ {output.price(fill.price)} "
+        f"fee {output.money(fill.fee, quote, cost=True)} on {output.timestamp(filled.candle_ts)}"
+    )
 
 
 def tick_json(result, mode) -> dict:
@@ -84,7 +96,27 @@ def tick_json(result, mode) -> dict:
         "indicators": result.indicators,
         "skipped": result.skipped,
         "fetched": result.fetched,
+        "order_fills": [_order_fill_json(filled) for filled in result.order_fills],
+        "order_events": [_order_event_json(event) for event in result.order_events],
     }
     if result.live_status is not None:
         document["live_status"] = str(result.live_status)
     return document
+
+
+def _order_fill_json(filled) -> dict:
+    fill = filled.booked.fill
+    return {
+        "kind": filled.kind,
+        "side": str(fill.side),
+        "candle_ts": filled.candle_ts,
+        "quantity": fill.quantity,
+        "price": fill.price,
+        "fee": fill.fee,
+    }
+
+
+def _order_event_json(event) -> dict:
+    order = event.order
+    return {"event": event.what, "kind": str(order.kind), "price": order.price, "candle_ts": event.candle_ts,
+            "reason": event.reason}  # fmt: skip

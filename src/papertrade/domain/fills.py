@@ -5,9 +5,13 @@ Shared by the live tick, replay and backtest, so all three produce identical tra
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import TYPE_CHECKING
 
 from papertrade.domain.ledger import Fill, Position, Side
 from papertrade.domain.money import QUANTUM, ZERO, divide_down, exact, round_to_ledger, round_up_to_ledger
+
+if TYPE_CHECKING:
+    from papertrade.domain.orders import Size
 
 _BPS = Decimal(10_000)
 
@@ -40,8 +44,9 @@ class FillModel:
 
     - price: the close, moved against the trader by `slippage_bps` basis points;
     - fee: `fee_rate` x quantity x price, in the quote currency;
-    - BUY spends `stake_fraction` of the cash including the fee, the quantity rounded down to
-      the market's amount step; SELL sells the whole position.
+    - BUY spends `stake_fraction` of the cash including the fee (unless the decision sizes it),
+      the quantity rounded down to the market's amount step; SELL sells the whole position
+      (unless the decision sells a portion).
     """
 
     fee_rate: Decimal
@@ -54,12 +59,31 @@ class FillModel:
             price = close + move if side is Side.BUY else close - move
         return round_to_ledger(price, _against_trader(side))
 
-    def buy(self, market: Market, cash: Decimal, close: Decimal) -> Fill | None:
-        """The BUY fill for `cash`, or None when it would fall below the market's minimum."""
-        price = self.fill_price(close, Side.BUY)
+    def buy(
+        self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None, *, slipped: bool = True
+    ) -> Fill | None:
+        """The BUY fill at `reference` (moved by slippage when `slipped`), sized by `size` (None:
+        `stake_fraction` of the cash), or None when the cash cannot pay for it or it would fall
+        below the market's minimum. Never spends more than the cash, fee included."""
+        price = self.fill_price(reference, Side.BUY) if slipped else reference
+        if size is not None and size.unit == "base":
+            return self._buy_quantity(market, cash, price, size.value)
+        budget = self._budget(cash, size)
+        if budget is None or budget <= 0:
+            return None
         with exact():
-            budget = cash * self.stake_fraction
             unit_cost = price * (1 + self.fee_rate)
+        return self._buy_budget(market, budget, unit_cost, price)
+
+    def _budget(self, cash: Decimal, size: "Size | None") -> Decimal | None:
+        """What a buy may spend, fee included: a quote amount the cash cannot pay is None."""
+        if size is not None and size.unit == "quote":
+            return size.value if size.value <= cash else None
+        fraction = size.value if size is not None else self.stake_fraction
+        with exact():
+            return cash * fraction
+
+    def _buy_budget(self, market: Market, budget: Decimal, unit_cost: Decimal, price: Decimal) -> Fill | None:
         # Rounding the notional and then the fee up adds at most 2.1 ledger quanta to the cost, so if
         # the first sizing overshoots the budget, sizing for 3 quanta less always fits.
         for headroom in (ZERO, 3 * QUANTUM):
@@ -74,12 +98,30 @@ class FillModel:
                     return fill
         raise AssertionError(f"a buy of {quantity} at {price} overspends {budget}")
 
-    def sell(self, market: Market, position: Position, close: Decimal) -> Fill | None:
-        """The fill that closes `position`, or None when it is below the market's minimum."""
-        price = self.fill_price(close, Side.SELL)
-        if not position.is_open or not _meets_minimums(market, position.quantity, price):
+    def _buy_quantity(self, market: Market, cash: Decimal, price: Decimal, wanted: Decimal) -> Fill | None:
+        quantity = divide_down(wanted, Decimal(1), market.amount_step)
+        if quantity <= 0 or not _meets_minimums(market, quantity, price):
             return None
-        return self._fill(market.symbol, Side.SELL, position.quantity, price)
+        fill = self._fill(market.symbol, Side.BUY, quantity, price)
+        with exact():
+            return fill if fill.notional + fill.fee <= cash else None
+
+    def sell(
+        self,
+        market: Market,
+        position: Position,
+        reference: Decimal,
+        quantity: Decimal | None = None,
+        *,
+        slipped: bool = True,
+    ) -> Fill | None:
+        """The SELL of `quantity` (None: the whole position) at `reference` (moved by slippage
+        when `slipped`), or None when it is below the market's minimum."""
+        price = self.fill_price(reference, Side.SELL) if slipped else reference
+        quantity = position.quantity if quantity is None else min(quantity, position.quantity)
+        if not position.is_open or quantity <= 0 or not _meets_minimums(market, quantity, price):
+            return None
+        return self._fill(market.symbol, Side.SELL, quantity, price)
 
     def _fill(self, symbol: str, side: Side, quantity: Decimal, price: Decimal) -> Fill:
         with exact():

@@ -9,6 +9,7 @@ from typing import Any
 from papertrade.domain.fills import FillModel
 from papertrade.domain.ledger import Book
 from papertrade.domain.money import MAX_CASH, parse_amount, to_plain
+from papertrade.domain.orders import NO_EXITS, Exits, RestingOrder
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError
 
@@ -31,6 +32,7 @@ class PortfolioConfig:
     exchange: str
     timeframe: Timeframe
     fills: FillModel
+    exits: Exits = NO_EXITS  # attached to every entry whose decision sets none
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,10 @@ class Portfolio:
     book: Book
     created_ts: int
     version: int = 0
+    orders: tuple[RestingOrder, ...] = ()  # resting, of every symbol
+
+    def orders_of(self, symbol: str) -> list[RestingOrder]:
+        return [order for order in self.orders if order.symbol == symbol]
 
 
 def check_name(name: str) -> str:
@@ -101,3 +107,16 @@ def parse_symbol(text: str) -> tuple[str, str]:
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise InputError(f"malformed symbol {shown!r}: use BASE/QUOTE like BTC/USDT{hint}")
     return match.group(1), match.group(2)
+
+
+def parse_exits(stop_loss: str | None, take_profit: str | None, trailing_stop: str | None) -> Exits:
+    """The exits a user gives as fractions of the entry price (0.03 = 3 %); any may be None."""
+    values = {}
+    for name, text in (("stop loss", stop_loss), ("take profit", take_profit), ("trailing stop", trailing_stop)):
+        if text is not None:
+            value = parse_amount(text, name)
+            if not 0 < value < 1:
+                raise InputError(f"{name} must be a fraction of the entry price above 0 and below 1 "
+                                 f"(0.03 = 3 %), not {text.strip()}")  # fmt: skip
+            values[name] = value
+    return Exits.from_dict({key.replace(" ", "_"): str(value) for key, value in values.items()})

@@ -47,3 +47,4 @@ class TradeRecord:
     realized_pnl: Decimal
     cash_after: Decimal
     executed_ts: int
+    kind: str = "signal"  # what made the fill: "signal" or a resting order's kind

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from papertrade.domain.money import ZERO, exact
+from papertrade.domain.money import ZERO, divide_to_ledger, exact
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,11 +23,13 @@ class FillRow:
     fee: Decimal
     notional: Decimal
     realized_pnl: Decimal
+    kind: str = "signal"  # what made the fill: "signal" or a resting order's kind
 
 
 @dataclass(frozen=True, slots=True)
 class RoundTrip:
-    """A BUY and the SELL that closed it (papertrade holds one position per symbol)."""
+    """A position's entry and one SELL that closed it or a part of it (papertrade holds one
+    position per symbol; a scaled-in entry counts at its average price, from its first fill)."""
 
     symbol: str
     entry_ts: int
@@ -37,6 +39,7 @@ class RoundTrip:
     exit_price: Decimal
     commissions: Decimal
     pnl: Decimal  # after both fees
+    exit_kind: str = "signal"
 
     @property
     def return_pct(self) -> float:
@@ -121,30 +124,66 @@ class Performance:
         with exact():
             return sum((f.fee for f in self.fills), ZERO)
 
+    def exits_by_kind(self) -> dict[str, int]:
+        """How many SELL fills each kind made: "signal", "stop-loss", "take-profit", "trailing-stop"."""
+        counts: dict[str, int] = {}
+        for fill in self.fills:
+            if fill.side == "SELL":
+                counts[fill.kind] = counts.get(fill.kind, 0) + 1
+        return counts
+
     def round_trips(self) -> list[RoundTrip]:
-        opened: dict[str, FillRow] = {}
+        """Every SELL as a round trip against the open entry's share it closes."""
+        opened: dict[str, _OpenLot] = {}
         trips = []
         for fill in self.fills:
             if fill.side == "BUY":
-                opened[fill.symbol] = fill
+                opened.setdefault(fill.symbol, _OpenLot(fill.candle_ts)).add(fill)
             elif fill.symbol in opened:
-                entry = opened.pop(fill.symbol)
-                with exact():
-                    commissions = entry.fee + fill.fee
-                    pnl = fill.notional - entry.notional - commissions
-                trips.append(
-                    RoundTrip(
-                        fill.symbol,
-                        entry.candle_ts,
-                        fill.candle_ts,
-                        entry.quantity,
-                        entry.price,
-                        fill.price,
-                        commissions,
-                        pnl,
-                    )
-                )
+                lot = opened[fill.symbol]
+                trips.append(lot.close(fill))
+                if lot.quantity <= 0:
+                    del opened[fill.symbol]
         return trips
+
+
+@dataclass
+class _OpenLot:
+    """What is left of a position's entries: quantity, notional and fees not yet closed."""
+
+    entry_ts: int
+    quantity: Decimal = ZERO
+    notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    price: Decimal | None = None  # the entry price: its fill's, or the average of several
+
+    def add(self, fill: FillRow) -> None:
+        self.price = (
+            fill.price
+            if self.price is None
+            else divide_to_ledger(self.notional + fill.notional, self.quantity + fill.quantity)
+        )
+        with exact():
+            self.quantity += fill.quantity
+            self.notional += fill.notional
+            self.fees += fill.fee
+
+    def close(self, fill: FillRow) -> RoundTrip:
+        if fill.quantity >= self.quantity:
+            notional, fees, size = self.notional, self.fees, self.quantity
+        else:
+            notional = divide_to_ledger(self.notional * fill.quantity, self.quantity)
+            fees = divide_to_ledger(self.fees * fill.quantity, self.quantity)
+            size = fill.quantity
+        entry_price = self.price
+        with exact():
+            self.quantity -= size
+            self.notional -= notional
+            self.fees -= fees
+            commissions = fees + fill.fee
+            pnl = fill.notional - notional - commissions
+        return RoundTrip(fill.symbol, self.entry_ts, fill.candle_ts, size, entry_price, fill.price, commissions, pnl,
+                         fill.kind)  # fmt: skip
 
 
 def equity_floats(symbols, close_f, cash_f, held_f):

@@ -2,7 +2,9 @@
 
 The journal is the evidence; the ledger tables are what papertrade reads and writes every
 tick. Verification replays every journaled fill through the same domain code from the opening
-cash, checks each entry's hash chain, and reports every place where the tables disagree.
+cash, rebuilds the resting orders from their journaled placements, moves, fills,
+cancellations and expiries, checks each entry's hash chain, and reports every place where the
+tables disagree.
 """
 
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ from decimal import Decimal
 
 from papertrade.domain.journal import JournalEntry, chain_problems
 from papertrade.domain.ledger import Book, Fill, Position, Side
+from papertrade.domain.orders import SIGNAL, Exits, OrderKind, RestingOrder, Size
 from papertrade.domain.ticks import TradeRecord
 from papertrade.errors import LedgerError
 from papertrade.services.portfolios import require_ledger
@@ -26,6 +29,7 @@ _TRADE_FIELDS = (
     "fee",
     "realized_pnl",
     "cash_after",
+    "kind",
 )
 
 
@@ -52,6 +56,7 @@ def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
     report = AuditReport(portfolio_id, entries=len(entries))
     report.problems.extend(chain_problems(entries))
     rebuilt, fills = _rebuild(entries, report)
+    _compare_orders(_rebuilt_orders(entries, report), stored.orders, report)
     report.fills = len(fills)
     if rebuilt is None:
         report.problems.append("the journal has no portfolio.created entry")
@@ -112,15 +117,18 @@ def _compare_book(rebuilt: Book, book: Book, report: AuditReport) -> None:
 
 
 def _compare_trades(fills: list[dict], trades: list[TradeRecord], report: AuditReport) -> None:
-    journaled = {fill["tick_id"]: fill for fill in fills}
+    """Each tick's journaled fills against its trades, in the order they were booked."""
     if len(fills) != len(trades):
         report.problems.append(f"the journal has {len(fills)} fills, the trades table {len(trades)} trades")
-    by_tick = {trade.tick_id: trade for trade in trades}
-    for tick_id, fill in journaled.items():
-        trade = by_tick.get(tick_id)
-        if trade is None:
-            report.problems.append(f"the journaled fill of tick {tick_id} has no trade")
+    by_tick: dict[int, list[TradeRecord]] = {}
+    for trade in sorted(trades, key=lambda trade: trade.id):
+        by_tick.setdefault(trade.tick_id, []).append(trade)
+    for fill in fills:
+        booked = by_tick.get(fill["tick_id"])
+        if not booked:
+            report.problems.append(f"a journaled fill of tick {fill['tick_id']} has no trade")
             continue
+        trade = booked.pop(0)
         for name in _TRADE_FIELDS:
             expected = _journaled(fill, name)
             if getattr(trade, name) != expected:
@@ -132,10 +140,54 @@ def _compare_trades(fills: list[dict], trades: list[TradeRecord], report: AuditR
 
 def _journaled(fill: dict, name: str):
     """A field of a journaled fill as the trades table holds it (None when unreadable)."""
-    value = fill.get(name)
-    if name in ("symbol", "side", "candle_ts") or value is None:
+    value = fill.get(name, SIGNAL if name == "kind" else None)  # fills journaled before orders existed
+    if name in ("symbol", "side", "candle_ts", "kind") or value is None:
         return value
     try:
         return Decimal(value)
     except (TypeError, ArithmeticError):
         return None
+
+
+def _rebuilt_orders(entries: list[JournalEntry], report: AuditReport) -> dict[tuple, RestingOrder]:
+    """The resting orders the journal's order entries leave, by (symbol, kind, placed_ts)."""
+    orders: dict[tuple, RestingOrder] = {}
+    for entry in entries:
+        if not entry.event.startswith("order."):
+            continue
+        try:
+            order = _order(entry.payload["order"])
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            report.problems.append(f"journal entry {entry.id} cannot be replayed: {type(exc).__name__} {exc}")
+            continue
+        if entry.event in ("order.placed", "order.moved"):
+            orders[order.key] = order
+        else:
+            orders.pop(order.key, None)
+    return orders
+
+
+def _order(fields: dict) -> RestingOrder:
+    size = fields.get("size")
+    return RestingOrder(
+        fields["symbol"],
+        OrderKind(fields["kind"]),
+        Side(fields["side"]),
+        Decimal(fields["price"]),
+        int(fields["placed_ts"]),
+        None if fields.get("expires_ts") is None else int(fields["expires_ts"]),
+        None if size is None else Size(size["unit"], Decimal(size["value"])),
+        None if fields.get("exits") is None else Exits.from_dict(fields["exits"]),
+        None if fields.get("trail") is None else Decimal(fields["trail"]),
+    )
+
+
+def _compare_orders(rebuilt: dict[tuple, RestingOrder], stored, report: AuditReport) -> None:
+    held = {order.key: order for order in stored}
+    for key in sorted(set(rebuilt) | set(held)):
+        if rebuilt.get(key) != held.get(key):
+            symbol, kind, placed_ts = key
+            report.problems.append(
+                f"{symbol} {kind} order placed on candle {placed_ts}: journal says {rebuilt.get(key)}, "
+                f"ledger says {held.get(key)}"
+            )

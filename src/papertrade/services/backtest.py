@@ -1,24 +1,28 @@
-"""Backtest: the live tick's strategy, warm-up and fill model, over a candle file, in memory.
+"""Backtest: the live tick's strategy, warm-up, fill model and resting orders, over a candle
+file, in memory.
 
-Every candle of the file is decided on exactly as a replay (or a cron tick at that candle's
-close) would: the strategy sees the same window of closed candles, its decision goes through
-the same `execute_decision`, and the fill is booked by the same ledger code. Nothing is written
-to a database.
+Every candle of the file is gone through exactly as a replay (or a cron tick at that candle's
+close) would: the resting orders are filled on it by the same `Desk`, the strategy sees the
+same window of closed candles, and its decision is carried out by the same `Desk` and booked by
+the same ledger code. Nothing is written to a database.
 
 A strategy with `decide_series` is evaluated for all candles at once, and then only the candles
-where its answer can change something are visited: a BUY signal while flat, a SELL signal while
-holding. Every other candle is a HOLD, which `execute_decision` turns into no fill, so skipping
-them changes nothing but the time taken.
+where something can change are visited: a BUY signal while flat, a SELL signal while holding,
+and, while orders rest, the candles whose prices could fill, expire or move one (a cheap float
+test that never misses what the exact rule would do). Every other candle is a HOLD with no
+resting order touched, so skipping it changes nothing but the time taken.
 """
 
 from bisect import bisect_right
 from decimal import Decimal
 
 from papertrade.adapters.csv_candles import CandleColumns
-from papertrade.domain.execution import execute_decision, warming_up
+from papertrade.domain.bars import Bar
+from papertrade.domain.desk import Desk, DeskFill, warming_up
 from papertrade.domain.fills import FillModel, Market
-from papertrade.domain.ledger import Book, FillResult
+from papertrade.domain.ledger import Book
 from papertrade.domain.money import exact
+from papertrade.domain.orders import NO_EXITS, Exits, might_change
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl
 from papertrade.strategies.base import SignalSeries, Strategy
@@ -26,20 +30,26 @@ from papertrade.strategies.runner import CandleArrays, call_strategy
 
 
 def backtest(
-    candles: CandleColumns, strategy: Strategy, fills: FillModel, cash: Decimal, symbol: str, quote: str = "USD"
+    candles: CandleColumns,
+    strategy: Strategy,
+    fills: FillModel,
+    cash: Decimal,
+    symbol: str,
+    quote: str = "USD",
+    exits: Exits = NO_EXITS,
 ) -> Performance:
-    """Run `strategy` over every candle of `candles`, starting with `cash`."""
+    """Run `strategy` over every candle of `candles`, starting with `cash`; `exits` are the
+    portfolio's protective exits, attached to every entry whose decision sets none."""
     frame = candles.frame()
     series = strategy.decide_series(frame)
-    market = Market.unrestricted(symbol)
-    book = Book(cash, cash)
-    book.position(symbol)
+    desk = Desk(Book(cash, cash), Market.unrestricted(symbol), fills, [], candles.timeframe.ms, exits)
+    desk.book.position(symbol)
     first = _first_decision(strategy, len(candles))
     if series is None:
-        events = _step_by_step(candles, frame, strategy, book, market, fills, first)
+        _step_by_step(candles, frame, strategy, desk, first)
     else:
-        events = _by_signals(candles, series, book, market, fills, first)
-    return _performance(candles, events, book, cash, symbol, quote, first)
+        _by_signals(candles, series, desk, first)
+    return _performance(candles, desk.filled, desk.book, cash, symbol, quote, first)
 
 
 def _first_decision(strategy: Strategy, count: int) -> int:
@@ -50,39 +60,58 @@ def _first_decision(strategy: Strategy, count: int) -> int:
     return min(max(first, 0), count)
 
 
-def _by_signals(candles, series: SignalSeries, book, market, fills, first: int) -> list[tuple[int, FillResult]]:
+def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first: int) -> None:
     import numpy as np
 
     eligible = np.arange(len(candles)) >= first
     wanted = {Signal.BUY: np.flatnonzero(series.buy & eligible), Signal.SELL: np.flatnonzero(series.sell & eligible)}
-    position, events, start = book.positions[market.symbol], [], first
-    while True:
+    position, i = desk.book.positions[desk.symbol], first
+    while i < len(candles):
         signal = Signal.SELL if position.is_open else Signal.BUY
-        at = int(np.searchsorted(wanted[signal], start))
-        if at == len(wanted[signal]):
-            return events
-        i = int(wanted[signal][at])
-        indicators = {name: float(values[i]) for name, values in series.indicators.items()}
-        _, fill = execute_decision(Decision(signal, "", indicators), book, market, fills, candles.exact(i))
-        if fill is not None:
-            events.append((i, book.apply_fill(fill)))
-        start = i + 1
+        if desk.orders:  # something rests: this candle may fill it, then the signal may act
+            _resting_orders_on(candles, desk, i)
+            signal = Signal.SELL if position.is_open else Signal.BUY
+            j = i if (series.sell if position.is_open else series.buy)[i] and i >= first else -1
+        else:  # nothing rests: straight to the next candle whose signal can act
+            at = int(np.searchsorted(wanted[signal], i))
+            if at == len(wanted[signal]):
+                return
+            j = int(wanted[signal][at])
+        if j >= 0:
+            indicators = {name: float(values[j]) for name, values in series.indicators.items()}
+            desk.act(Decision(signal, "", indicators), _bar(candles, j))
+            i = j
+        i += 1
 
 
-def _step_by_step(candles, frame, strategy, book, market, fills, first) -> list[tuple[int, FillResult]]:
+def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> None:
+    """Let the desk fill, expire and move resting orders on candle i, when its prices could."""
+    ts, floats = int(candles.ts[i]), candles.floats
+    low, high, close = floats["low"][i], floats["high"][i], floats["close"][i]
+    if any(might_change(order, ts, low, high, close) for order in desk.orders):
+        desk.on_candle(_bar(candles, i))
+
+
+def _bar(candles: CandleColumns, i: int) -> Bar:
+    """Candle i with its exact prices, as a tick would have it."""
+    _, open_, high, low, close, volume = candles.lines[i].split(",")
+    return Bar(int(candles.ts[i]), Decimal(open_), Decimal(high), Decimal(low), Decimal(close), Decimal(volume))
+
+
+def _step_by_step(candles: CandleColumns, frame, strategy: Strategy, desk: Desk, first: int) -> None:
     """For strategies without `decide_series`: `decide` on every candle's window, as a tick would."""
-    position, events = book.positions[market.symbol], []
+    position = desk.book.positions[desk.symbol]
     for i in range(len(candles)):
+        if desk.orders:
+            _resting_orders_on(candles, desk, i)
         have = i + 1 if strategy.lookback is None else min(i + 1, strategy.lookback)
         if i < first:
             decision = warming_up(have, strategy.warmup)
         else:
-            view = PositionView(market.symbol, position.quantity, position.avg_cost)
+            view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders))
             decision = call_strategy(strategy, _window(candles, frame, strategy, i + 1 - have, i + 1), view)
-        _, fill = execute_decision(decision, book, market, fills, candles.exact(i))
-        if fill is not None:
-            events.append((i, book.apply_fill(fill)))
-    return events
+        if decision.signal is not Signal.HOLD or decision.cancel:
+            desk.act(decision, _bar(candles, i))
 
 
 def _window(candles, frame, strategy: Strategy, start: int, stop: int):
@@ -93,13 +122,14 @@ def _window(candles, frame, strategy: Strategy, start: int, stop: int):
     return frame.iloc[start:stop]
 
 
-def _performance(candles, events, book, cash, symbol, quote, first) -> Performance:
+def _performance(candles, filled: list[DeskFill], book, cash, symbol, quote, first) -> Performance:
     import numpy as np
 
     count, closes = len(candles), candles.floats["close"]
-    starts = [0] + [i for i, _ in events]
-    cash_after = [cash] + [booked.cash_after for _, booked in events]
-    held_after = [Decimal(0)] + [booked.position_after for _, booked in events]
+    indices = [int(i) for i in np.searchsorted(candles.ts, [f.candle_ts for f in filled])]
+    starts = [0, *indices]
+    cash_after = [cash] + [f.booked.cash_after for f in filled]
+    held_after = [Decimal(0)] + [f.booked.position_after for f in filled]
     lengths = np.diff(np.r_[starts, count])
     cash_f = np.repeat(np.array([float(c) for c in cash_after]), lengths)
     held_f = np.repeat(np.array([float(q) for q in held_after]), lengths)
@@ -115,11 +145,7 @@ def _performance(candles, events, book, cash, symbol, quote, first) -> Performan
     performance.times = candles.ts
     performance.equity = EquitySeries(cash_f + held_f * closes, exact_at)
     performance.in_market = (held_f > 0) | np.r_[False, held_f[:-1] > 0]
-    performance.fills = [
-        FillRow(int(candles.ts[i]), symbol, str(b.fill.side), b.fill.quantity, b.fill.price, b.fill.fee,
-                b.fill.notional, b.realized_pnl)
-        for i, b in events
-    ]  # fmt: skip
+    performance.fills = [_fill_row(f, symbol) for f in filled]
     performance.prices = {symbol: (candles.ts, closes)}
     performance.first_trading_ts = int(candles.ts[first]) if first < count else None
     unrealized = position.unrealized_pnl(last) if position.is_open else Decimal(0)
@@ -128,3 +154,9 @@ def _performance(candles, events, book, cash, symbol, quote, first) -> Performan
                   position.fees_paid)
     ]  # fmt: skip
     return performance
+
+
+def _fill_row(filled: DeskFill, symbol: str) -> FillRow:
+    fill, booked = filled.booked.fill, filled.booked
+    return FillRow(filled.candle_ts, symbol, str(fill.side), fill.quantity, fill.price, fill.fee, fill.notional,
+                   booked.realized_pnl, filled.kind)  # fmt: skip

@@ -11,6 +11,7 @@ from papertrade.domain.portfolio import (
     check_exchange,
     check_name,
     parse_cash,
+    parse_exits,
     parse_fill_model,
 )
 from papertrade.domain.timeframes import Timeframe
@@ -39,6 +40,7 @@ def parse_new_portfolio(
     fee_rate: str = "0.001",
     slippage_bps: str = "0",
     stake_fraction: str = "1",
+    exits: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> NewPortfolio:
     """Validate everything a user typed to create a portfolio, touching no database."""
     strategy_cls = registry.load_class(strategy)
@@ -51,6 +53,7 @@ def parse_new_portfolio(
         exchange=check_exchange(exchange),
         timeframe=Timeframe.parse(timeframe),
         fills=parse_fill_model(fee_rate, slippage_bps, stake_fraction),
+        exits=parse_exits(*exits),
     )
     return NewPortfolio(config, parse_cash(cash))
 

@@ -15,6 +15,7 @@ from papertrade.domain.coverage import Series, SeriesExtent
 from papertrade.domain.fills import Market
 from papertrade.domain.journal import JournalEntry
 from papertrade.domain.ledger import Book, Fill, FillResult
+from papertrade.domain.orders import RestingOrder
 from papertrade.domain.portfolio import Portfolio, PortfolioConfig
 from papertrade.domain.ticks import TickRecord, TradeRecord
 from papertrade.domain.timeframes import Timeframe
@@ -37,6 +38,20 @@ class PortfolioRepository(Protocol):
 
     def save_book(self, portfolio_id: int, book: Book, symbols: Sequence[str], now: int) -> None:
         """Write cash and the positions in `symbols` back, and advance the portfolio's version."""
+        ...
+
+    def touch(self, portfolio_id: int) -> None:
+        """Advance the portfolio's version (its resting orders changed, its book did not)."""
+        ...
+
+
+class OrderRepository(Protocol):
+    def of(self, portfolio_id: int) -> list[RestingOrder]:
+        """The portfolio's resting orders, by symbol and the candle they were placed on."""
+        ...
+
+    def replace(self, portfolio_id: int, symbol: str, orders: Sequence[RestingOrder]) -> None:
+        """Make `orders` the resting orders of `symbol`."""
         ...
 
 
@@ -65,7 +80,7 @@ class TickRepository(Protocol):
 class TradeRepository(Protocol):
     def add(
         self, portfolio_id: int, tick_id: int, candle_ts: int, fill: Fill, realized_pnl: Decimal,
-        cash_after: Decimal, now: int,
+        cash_after: Decimal, now: int, kind: str = "signal",
     ) -> int: ...  # fmt: skip
 
     def list(self, portfolio_id: int, symbol: str | None = None) -> list[TradeRecord]: ...
@@ -132,6 +147,7 @@ class UnitOfWork(Protocol):
     portfolios: PortfolioRepository
     ticks: TickRepository
     trades: TradeRepository
+    orders: OrderRepository
     journal: JournalRepository
     candles: CandleRepository
     markets: MarketRepository

@@ -21,7 +21,8 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
         trades = uow.trades.list(portfolio_id)
     performance = Performance(stored.config.quote, stored.book.initial_cash, stored.book.cash)
     performance.fills = [
-        FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl) for t in trades
+        FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl, t.kind)
+        for t in trades
     ]
     last_close = _mark_to_market(performance, *columns)
     performance.symbols = [

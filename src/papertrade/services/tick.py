@@ -4,16 +4,21 @@
    candles its strategy will see, in one read-only transaction.
 2. **Sync**: ask the market data source for the market and for the closed candles newer than
    those stored, validated by the source. Nothing is written yet.
-3. **Analyze**: the strategy decides on the latest closed candle with no transaction open, so
-   a slow plug-in holds no lock that other bots wait on.
+3. **Analyze**: the resting orders are filled, expired and moved on every closed candle since
+   the last one processed, oldest first (`domain/desk.py`); then the strategy decides on the
+   latest closed candle, with no transaction open, so a slow plug-in holds no lock that other
+   bots wait on.
 4. **Execute**: LIVE takes the write lock, checks and claims the tick key (portfolio, strategy,
    symbol, candle), checks that the portfolio is still the version the decision was made on,
-   then stores the candles, applies the fill and writes the tick, trade and journal entry, all
-   in one transaction. If another tick changed the portfolio meanwhile, nothing is applied and
-   the tick starts over from restore. DRY reports what LIVE would do and writes nothing.
+   then stores the candles, carries out the decision and writes the tick, the trades (resting
+   orders' fills first), the orders and the journal entries, all in one transaction. If
+   another tick changed the portfolio meanwhile, nothing is applied and the tick starts over
+   from restore. DRY reports what LIVE would do and writes nothing.
 
 A tick decides on the latest closed candle only: the one that opened one timeframe before the
-timeframe `now` falls in. Candles missed while cron was not running are stored, never acted on.
+timeframe `now` falls in. Candles missed while cron was not running are stored and still count
+for resting orders (a stop crossed while cron was down fills on the candle that crossed it),
+but the strategy never decides on them.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -23,9 +28,10 @@ from enum import StrEnum
 from typing import Any
 
 from papertrade.domain.bars import Bar
-from papertrade.domain.execution import execute_decision, warming_up
+from papertrade.domain.desk import Desk, DeskFill, OrderEvent, warming_up
 from papertrade.domain.fills import Market
-from papertrade.domain.ledger import Book, Fill, FillResult
+from papertrade.domain.ledger import Book, Fill
+from papertrade.domain.orders import RestingOrder
 from papertrade.domain.portfolio import Portfolio, parse_symbol
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord
@@ -76,6 +82,8 @@ class TickResult:
     skipped: int = 0
     fetched: int = 0
     live_status: Status | None = None  # DRY only: what LIVE would have reported
+    order_fills: tuple[DeskFill, ...] = ()  # resting orders filled on this and missed candles
+    order_events: tuple[OrderEvent, ...] = ()  # orders placed, cancelled, expired, moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,9 @@ class Restored:
     history: CandleWindow  # stored candles up to that one
     latest_stored_ts: int | None
     cached_market: Market | None  # a cached market younger than the TTL
+    orders: tuple[RestingOrder, ...] = ()  # the symbol's resting orders
+    processed_ts: int | None = None  # the last candle processed (read only when orders rest)
+    unprocessed: tuple[Bar, ...] = ()  # stored candles after it, up to `candle_ts`
 
     @property
     def timeframe(self) -> Timeframe:
@@ -96,6 +107,15 @@ class Restored:
 
     def key(self) -> TickKey:
         return TickKey(self.portfolio.id, self.portfolio.config.strategy, self.symbol, self.candle_ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What analyze concluded: the desk after the resting orders met the candles since the last
+    tick, and the strategy's decision on the latest one."""
+
+    desk: Desk
+    decision: Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +160,7 @@ class TickRunner:
         self._windows: dict[tuple[str, str, str], CandleWindow] = {}
         self._portfolios: dict[int, Portfolio] = {}
         self._markets: dict[tuple[str, str], tuple[Market, int] | None] = {}
+        self._processed: dict[tuple[int, str, str], int] = {}  # (portfolio, strategy, symbol) → last candle
 
     def tick(self, portfolio_id: int, symbol: str, mode: Mode, now: int) -> TickResult:
         """Run one tick of `portfolio_id` on `symbol` at time `now` (ms since the epoch, UTC).
@@ -151,11 +172,12 @@ class TickRunner:
         for _ in range(DECISION_ATTEMPTS):
             restored = self.restore(portfolio_id, symbol, now)
             synced = self.sync(restored, now)
-            decision = self.analyze(restored, synced)
-            result = self.execute(restored, synced, decision, mode, now)
+            analysis = self.analyze(restored, synced)
+            result = self.execute(restored, synced, analysis, mode, now)
             if result is not None:
                 self._remember_stored(restored, synced, result)
                 return result
+            self._processed.pop(_series_key(restored), None)
         raise TemporaryError(f"portfolio {portfolio_id} kept changing while {symbol} was deciding; try again")
 
     # -- 1. restore -------------------------------------------------------------------------
@@ -171,7 +193,10 @@ class TickRunner:
             series = (config.exchange, symbol, config.timeframe.name)
             history, latest_stored_ts = self._history(uow, series, candle_ts, strategy.lookback)
             cached_market = self._trusted_market(uow, config.exchange, symbol, now)
-        return Restored(portfolio, strategy, symbol, candle_ts, history, latest_stored_ts, cached_market)
+            orders = tuple(portfolio.orders_of(symbol))
+            processed_ts, unprocessed = self._unprocessed(uow, portfolio, symbol, candle_ts) if orders else (None, ())
+        return Restored(portfolio, strategy, symbol, candle_ts, history, latest_stored_ts, cached_market, orders,
+                        processed_ts, unprocessed)  # fmt: skip
 
     def _portfolio(self, uow: UnitOfWork, portfolio_id: int) -> Portfolio:
         """The portfolio, read again only when its version says it changed since this runner read it."""
@@ -181,10 +206,21 @@ class TickRunner:
         return known
 
     def _remember_stored(self, restored: Restored, synced: Synced, result: TickResult) -> None:
-        """After a LIVE tick stored the synced candles, its window is what the ledger holds."""
+        """After a LIVE tick stored the synced candles, its window is what the ledger holds, and
+        its candle is the last one processed."""
         if result.status in (Status.EXECUTED, Status.NEUTRAL):
             config = restored.portfolio.config
             self._windows[(config.exchange, restored.symbol, config.timeframe.name)] = synced.window
+            self._processed[_series_key(restored)] = result.candle_ts
+
+    def _unprocessed(self, uow: UnitOfWork, portfolio: Portfolio, symbol: str, candle_ts: int) -> tuple:
+        """The last candle processed on `symbol` and the stored candles since. When this runner
+        processed the previous candle itself (a replay, a batch run), nothing needs reading;
+        execute checks under the lock that no other run has processed one since."""
+        known = self._processed.get((portfolio.id, portfolio.config.strategy, symbol))
+        if known is not None and known + portfolio.config.timeframe.ms == candle_ts:
+            return known, ()
+        return _unprocessed(uow, portfolio, symbol, candle_ts)
 
     def _strategy(self, name: str, params: Mapping[str, Any]) -> Strategy:
         key = (name, repr(sorted(params.items())))
@@ -244,28 +280,32 @@ class TickRunner:
 
     # -- 3. analyze -------------------------------------------------------------------------
 
-    def analyze(self, restored: Restored, synced: Synced) -> Decision:
-        """The strategy's decision on the latest closed candle, with no transaction open.
+    def analyze(self, restored: Restored, synced: Synced) -> Analysis:
+        """First the resting orders meet every closed candle since the last one processed; then
+        the strategy decides on the latest closed candle, with no transaction open.
 
         The strategy is asked only once it has its warm-up.
         """
+        desk = _desk(restored, synced)
+        for bar in _candles_since(restored, synced):
+            desk.on_candle(bar)
         strategy, window = restored.strategy, synced.window
         if len(window) < strategy.warmup:
-            return warming_up(len(window), strategy.warmup)
-        position = restored.portfolio.book.position(restored.symbol)
-        view = PositionView(restored.symbol, position.quantity, position.avg_cost)
-        return call_strategy(strategy, window.strategy_input(strategy), view)
+            return Analysis(desk, warming_up(len(window), strategy.warmup))
+        position = desk.book.position(restored.symbol)
+        view = PositionView(restored.symbol, position.quantity, position.avg_cost, tuple(desk.orders))
+        return Analysis(desk, call_strategy(strategy, window.strategy_input(strategy), view))
 
     # -- 4. execute -------------------------------------------------------------------------
 
     def execute(
-        self, restored: Restored, synced: Synced, decision: Decision, mode: Mode, now: int
+        self, restored: Restored, synced: Synced, analysis: Analysis, mode: Mode, now: int
     ) -> TickResult | None:
-        """LIVE: act on the decision exactly once, or None when the portfolio changed since it
+        """LIVE: act on the analysis exactly once, or None when the portfolio changed since it
         was restored (the caller decides again). DRY: what LIVE would do, writing nothing."""
         if mode is Mode.LIVE:
-            return _execute_live(self.ledger, restored, synced, decision, now)
-        return _execute_dry(self.ledger, restored, synced, decision)
+            return _execute_live(self.ledger, restored, synced, analysis, now)
+        return _execute_dry(self.ledger, restored, synced, analysis)
 
 
 def run_tick(
@@ -302,6 +342,38 @@ def fetch_start(latest_stored_ts: int | None, candle_ts: int, needed: int, timef
     return max(latest_stored_ts + timeframe.ms, oldest_worth_filling)
 
 
+def _series_key(restored: Restored) -> tuple[int, str, str]:
+    key = restored.key()
+    return (key.portfolio_id, key.strategy, key.symbol)
+
+
+def _desk(restored: Restored, synced: Synced) -> Desk:
+    """A desk for the symbol over a private copy of the book (applied only if LIVE commits)."""
+    config = restored.portfolio.config
+    book = restored.portfolio.book.copy()
+    return Desk(book, synced.market, config.fills, list(restored.orders), restored.timeframe.ms, config.exits)
+
+
+def _candles_since(restored: Restored, synced: Synced) -> list[Bar]:
+    """The closed candles since the last one processed, oldest first, up to the one decided on:
+    those the resting orders meet (none when no order rests)."""
+    if not restored.orders:
+        return []
+    after = restored.processed_ts if restored.processed_ts is not None else restored.candle_ts - 1
+    known = {bar.ts: bar for bar in (*restored.unprocessed, *synced.window.bars, *synced.fresh)}
+    return [known[ts] for ts in sorted(known) if after < ts <= restored.candle_ts]
+
+
+def _unprocessed(uow: UnitOfWork, portfolio: Portfolio, symbol: str, candle_ts: int) -> tuple[int | None, tuple]:
+    """The last candle the portfolio processed on `symbol`, and the stored candles since."""
+    config = portfolio.config
+    latest = uow.ticks.latest(portfolio.id, config.strategy, symbol)
+    if latest is None or latest.key.candle_ts >= candle_ts:
+        return (latest.key.candle_ts if latest else None), ()
+    after = latest.key.candle_ts
+    return after, tuple(uow.candles.after(config.exchange, symbol, config.timeframe.name, after=after, until=candle_ts))
+
+
 def _check_quote(symbol: str, quote: str, portfolio_id: int) -> None:
     _, symbol_quote = parse_symbol(symbol)
     if symbol_quote != quote:
@@ -323,30 +395,30 @@ def _check_fresh(window: Sequence[Bar], candle_ts: int, timeframe: Timeframe, sy
 
 
 def _execute_live(
-    ledger: Ledger, restored: Restored, synced: Synced, decision: Decision, now: int
+    ledger: Ledger, restored: Restored, synced: Synced, analysis: Analysis, now: int
 ) -> TickResult | None:
-    portfolio = restored.portfolio
+    portfolio, desk = restored.portfolio, analysis.desk
     with ledger.unit_of_work(write=True) as uow:
         version = uow.portfolios.version(portfolio.id, lock=True)
         claim = _claim_state(uow, restored, synced)
         if claim.duplicate is not None:
             book = portfolio.book if version == portfolio.version else uow.portfolios.get(portfolio.id).book
             return _duplicate_result(restored, synced, book, claim.duplicate, claim.signal)
-        if version != portfolio.version:
+        if version != portfolio.version or (restored.orders and claim.latest_ts != restored.processed_ts):
             return None  # decided on a portfolio another tick has changed since: decide again
         _store_market_data(uow, restored, synced, now)
-        book = portfolio.book.copy()
-        decision, fill = execute_decision(decision, book, synced.market, portfolio.config.fills, synced.candle.close)
-        booked = book.apply_fill(fill) if fill else None
+        decision = desk.act(analysis.decision, synced.candle)
         try:
-            tick_id = uow.ticks.claim(_tick_record(restored, synced, book, decision, booked, claim.skipped, now))
+            tick_id = uow.ticks.claim(_tick_record(restored, synced, desk, decision, claim.skipped, now))
         except TickAlreadyClaimed:
             return _duplicate_result(restored, synced, portfolio.book, "another run claimed this candle just now")
-        if booked is not None:
-            _book_trade(uow, portfolio, book, synced.candle.ts, tick_id, booked, now)
+        _write_desk(uow, portfolio, desk, tick_id, now)
         uow.commit()
-    status = Status.EXECUTED if booked else Status.NEUTRAL
-    return _result(restored, synced, book, decision, fill, status, claim.skipped)
+    return _result(restored, synced, desk, decision, _status(desk), claim.skipped)
+
+
+def _status(desk: Desk) -> Status:
+    return Status.EXECUTED if desk.filled else Status.NEUTRAL
 
 
 def _store_market_data(uow: UnitOfWork, restored: Restored, synced: Synced, now: int) -> None:
@@ -356,16 +428,13 @@ def _store_market_data(uow: UnitOfWork, restored: Restored, synced: Synced, now:
         uow.markets.put(config.exchange, synced.market, now)
 
 
-def _execute_dry(ledger: Ledger, restored: Restored, synced: Synced, decision: Decision) -> TickResult:
+def _execute_dry(ledger: Ledger, restored: Restored, synced: Synced, analysis: Analysis) -> TickResult:
     with ledger.unit_of_work() as uow:
         claim = _claim_state(uow, restored, synced)
-    book = restored.portfolio.book.copy()  # a private copy, never saved
-    decision, fill = execute_decision(decision, book, synced.market, restored.portfolio.config.fills,
-                                      synced.candle.close)  # fmt: skip
-    if fill is not None:
-        book.apply_fill(fill)
-    would_be = Status.DUPLICATE if claim.duplicate else Status.EXECUTED if fill else Status.NEUTRAL
-    result = _result(restored, synced, book, decision, fill, Status.DRY_RUN, claim.skipped)
+    desk = analysis.desk  # works on a private copy of the book, never saved
+    decision = desk.act(analysis.decision, synced.candle)
+    would_be = Status.DUPLICATE if claim.duplicate else _status(desk)
+    result = _result(restored, synced, desk, decision, Status.DRY_RUN, claim.skipped)
     return replace(result, live_status=would_be)
 
 
@@ -376,6 +445,7 @@ class _Claim:
     duplicate: str | None = None
     signal: Signal = Signal.HOLD  # what the run that got there first decided
     skipped: int = 0  # candles stored since the last one acted on
+    latest_ts: int | None = None  # the last candle processed
 
 
 def _claim_state(uow: UnitOfWork, restored: Restored, synced: Synced) -> _Claim:
@@ -389,30 +459,61 @@ def _claim_state(uow: UnitOfWork, restored: Restored, synced: Synced) -> _Claim:
     if latest_ts > key.candle_ts:
         return _Claim(f"a later candle ({timestamp(latest_ts)}) was already processed")
     if key.candle_ts - latest_ts == restored.timeframe.ms:
-        return _Claim()  # the previous candle: nothing can lie in between
+        return _Claim(latest_ts=latest_ts)  # the previous candle: nothing can lie in between
     config = restored.portfolio.config
     stored = uow.candles.count_between(config.exchange, key.symbol, config.timeframe.name, latest_ts, key.candle_ts)
     fresh = sum(1 for bar in synced.fresh if latest_ts < bar.ts < key.candle_ts)
-    return _Claim(skipped=stored + fresh)
+    return _Claim(skipped=stored + fresh, latest_ts=latest_ts)
 
 
-def _book_trade(
-    uow: UnitOfWork, portfolio: Portfolio, book: Book, candle_ts: int, tick_id: int, booked: FillResult, now: int
-) -> None:
-    """Write the trade, the book and the journal entry, and the fill's notification (an outbox
-    event that exists exactly when this transaction commits)."""
-    fill, config = booked.fill, portfolio.config
-    uow.trades.add(portfolio.id, tick_id, candle_ts, fill, booked.realized_pnl, booked.cash_after, now)
-    uow.portfolios.save_book(portfolio.id, book, [fill.symbol], now)
-    uow.journal.append(portfolio.id, "fill", fill_entry(candle_ts, booked), now, tick_id=tick_id)
-    uow.outbox.record_fill(portfolio.id, config.name, config.quote, candle_ts, booked, now)
+def _write_desk(uow: UnitOfWork, portfolio: Portfolio, desk: Desk, tick_id: int, now: int) -> None:
+    """Write what the desk did, in the order it happened: each fill's trade, journal entry and
+    notification (an outbox event that exists exactly when this transaction commits), each
+    order change's journal entry; then the book and the resting orders."""
+    config = portfolio.config
+    for entry in desk.log:
+        if isinstance(entry, DeskFill):
+            booked = entry.booked
+            uow.trades.add(portfolio.id, tick_id, entry.candle_ts, booked.fill, booked.realized_pnl,
+                           booked.cash_after, now, entry.kind)  # fmt: skip
+            uow.journal.append(portfolio.id, "fill", fill_entry(entry), now, tick_id=tick_id)
+            uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now)
+        else:
+            uow.journal.append(portfolio.id, f"order.{entry.what}", order_entry(entry), now, tick_id=tick_id)
+    if desk.filled:
+        uow.portfolios.save_book(portfolio.id, desk.book, [desk.symbol], now)
+    if desk.events:
+        uow.orders.replace(portfolio.id, desk.symbol, desk.orders)
+        if not desk.filled:
+            uow.portfolios.touch(portfolio.id)
 
 
-def fill_entry(candle_ts: int, booked: FillResult) -> dict[str, Any]:
+def order_entry(event: OrderEvent) -> dict[str, Any]:
+    """The audit journal's record of an order change: enough to rebuild the resting orders."""
+    return {"candle_ts": event.candle_ts, "reason": event.reason, "order": order_fields(event.order)}
+
+
+def order_fields(order: RestingOrder) -> dict[str, Any]:
+    return {
+        "symbol": order.symbol,
+        "kind": str(order.kind),
+        "side": str(order.side),
+        "price": order.price,
+        "placed_ts": order.placed_ts,
+        "expires_ts": order.expires_ts,
+        "size": None if order.size is None else {"unit": order.size.unit, "value": order.size.value},
+        "exits": None if order.exits is None else order.exits.as_dict(),
+        "trail": order.trail,
+    }
+
+
+def fill_entry(filled: DeskFill) -> dict[str, Any]:
     """The audit journal's record of a fill: enough to replay it through the ledger."""
+    booked = filled.booked
     fill = booked.fill
     return {
-        "candle_ts": candle_ts,
+        "candle_ts": filled.candle_ts,
+        "kind": filled.kind,
         "symbol": fill.symbol,
         "side": str(fill.side),
         "quantity": fill.quantity,
@@ -429,37 +530,26 @@ def fill_entry(candle_ts: int, booked: FillResult) -> dict[str, Any]:
 
 
 def _tick_record(
-    restored: Restored,
-    synced: Synced,
-    book: Book,
-    decision: Decision,
-    booked: FillResult | None,
-    skipped: int,
-    now: int,
+    restored: Restored, synced: Synced, desk: Desk, decision: Decision, skipped: int, now: int
 ) -> TickRecord:
     return TickRecord(
         key=restored.key(),
         signal=str(decision.signal),
-        status=str(Status.EXECUTED if booked else Status.NEUTRAL),
+        status=str(_status(desk)),
         reason=decision.reason,
         indicators=dict(decision.indicators),
         close=synced.candle.close,
-        cash_after=book.cash,
-        position_after=book.position(restored.symbol).quantity,
+        cash_after=desk.book.cash,
+        position_after=desk.book.position(restored.symbol).quantity,
         skipped=skipped,
         processed_ts=now,
     )
 
 
 def _result(
-    restored: Restored,
-    synced: Synced,
-    book: Book,
-    decision: Decision,
-    fill: Fill | None,
-    status: Status,
-    skipped: int,
+    restored: Restored, synced: Synced, desk: Desk, decision: Decision, status: Status, skipped: int
 ) -> TickResult:
+    signal_fills = [f.booked.fill for f in desk.filled if f.order is None]
     return TickResult(
         portfolio_id=restored.portfolio.id,
         strategy=restored.portfolio.config.strategy,
@@ -469,12 +559,14 @@ def _result(
         status=status,
         reason=decision.reason,
         close=synced.candle.close,
-        cash=book.cash,
-        position=book.position(restored.symbol).quantity,
-        fill=fill,
+        cash=desk.book.cash,
+        position=desk.book.position(restored.symbol).quantity,
+        fill=signal_fills[-1] if signal_fills else None,
         indicators=dict(decision.indicators),
         skipped=skipped,
         fetched=len(synced.fresh),
+        order_fills=tuple(f for f in desk.filled if f.order is not None),
+        order_events=tuple(e for e in desk.events if e.what != "filled"),
     )
 
 

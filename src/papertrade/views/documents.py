@@ -10,11 +10,11 @@ import math
 from decimal import Decimal
 from typing import Any
 
-FILL_FIELDS = ("candle_ts", "symbol", "side", "quantity", "price", "fee", "notional", "realized_pnl")
+FILL_FIELDS = ("candle_ts", "symbol", "side", "kind", "quantity", "price", "fee", "notional", "realized_pnl")
 SYMBOL_FIELDS = ("symbol", "quantity", "avg_cost", "last_price", "realized_pnl", "unrealized_pnl", "fees_paid")
 TRADE_FIELDS = (
-    "id", "candle_ts", "symbol", "side", "quantity", "price", "notional", "fee", "realized_pnl", "cash_after",
-    "executed_ts",
+    "id", "candle_ts", "symbol", "side", "kind", "quantity", "price", "notional", "fee", "realized_pnl",
+    "cash_after", "executed_ts",
 )  # fmt: skip
 TICK_FIELDS = ("signal", "status", "reason", "indicators", "close", "cash_after", "position_after", "processed_ts")
 
@@ -54,12 +54,13 @@ def portfolio_document(stored) -> dict:
         "fee_rate": config.fills.fee_rate,
         "slippage_bps": config.fills.slippage_bps,
         "stake_fraction": config.fills.stake_fraction,
+        "exits": config.exits.as_dict(),
         "created_ts": stored.created_ts,
-        "positions": [_position(p) for p in book.positions.values() if p.is_open],
+        "positions": [_position(p, stored.orders) for p in book.positions.values() if p.is_open],
     }
 
 
-def _position(p) -> dict:
+def _position(p, orders=()) -> dict:
     return {
         "symbol": p.symbol,
         "quantity": p.quantity,
@@ -67,6 +68,29 @@ def _position(p) -> dict:
         "cost_basis": p.cost_basis,
         "realized_pnl": p.realized_pnl,
         "fees_paid": p.fees_paid,
+        "exits": [order_document(o, p.quantity) for o in orders if o.symbol == p.symbol and o.kind.is_exit],
+    }
+
+
+def order_document(order, held=None) -> dict:
+    """One resting order (`orders --json`): `placed_ts` is the candle it was decided on (it is
+    active from the next), `expires_ts` the last candle it may fill on (null: until cancelled).
+    An exit sells the whole position (`held`); an entry's quantity is known only for a base
+    size (the others are sized from the cash when they fill)."""
+    if order.kind.is_exit:
+        quantity = held
+    else:
+        quantity = order.size.value if order.size is not None and order.size.unit == "base" else None
+    return {
+        "symbol": order.symbol,
+        "kind": str(order.kind),
+        "side": str(order.side),
+        "price": order.price,
+        "quantity": quantity,
+        "size": None if order.size is None else {"unit": order.size.unit, "value": order.size.value},
+        "trail": order.trail,
+        "placed_ts": order.placed_ts,
+        "expires_ts": order.expires_ts,
     }
 
 
@@ -103,6 +127,7 @@ def report_document(performance) -> dict:
     return {
         "stats": {name: stat_value(value, STAT_KINDS[name]) for name, value in stats.items()},
         "trades": [fields(f, FILL_FIELDS) for f in performance.fills],
+        "exits_by_kind": performance.exits_by_kind(),
         "symbols": [fields(s, SYMBOL_FIELDS) for s in performance.symbols],
     }
 

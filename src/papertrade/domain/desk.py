@@ -1,0 +1,220 @@
+"""A symbol's trading desk: the one rule set that turns decisions and resting orders into fills,
+shared by the live tick, replay and backtest so that all three trade identically.
+
+For every candle, in time order, a caller asks the desk to
+1. `on_candle(bar)`: fill, expire and move the resting orders on that closed candle (the rules
+   in `papertrade.domain.orders`), then
+2. `act(decision, bar)`, when the strategy decided on that candle: fill a market order at its
+   close, place resting orders (active from the next candle), cancel.
+A tick that missed candles (cron was not running) calls `on_candle` for each of them first.
+
+The desk changes its own copy of the book and keeps what happened (`fills`, `events`) for the
+caller to write down.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from papertrade.domain.bars import Bar
+from papertrade.domain.fills import FillModel, Market
+from papertrade.domain.ledger import Book, FillResult, Side
+from papertrade.domain.money import divide_down
+from papertrade.domain.orders import (
+    NO_EXITS,
+    SIGNAL,
+    Entry,
+    Exits,
+    OrderKind,
+    RestingOrder,
+    first_exit,
+    ratchet,
+    touch_price,
+)
+from papertrade.domain.signals import Decision, Signal
+
+
+def warming_up(have: int, warmup: int) -> Decision:
+    return Decision(Signal.HOLD, f"warming up: {have} of {warmup} closed candles")
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFill:
+    """A fill and what made it: `kind` is "signal" or the resting order's kind."""
+
+    kind: str
+    candle_ts: int
+    booked: FillResult
+    order: RestingOrder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """A change to a resting order: placed, filled, cancelled, expired or moved (a trailing stop)."""
+
+    what: str
+    order: RestingOrder
+    candle_ts: int
+    reason: str = ""
+
+
+@dataclass
+class Desk:
+    """One symbol of one portfolio, moving through closed candles (see the module docstring).
+
+    `exits` are the portfolio's: attached to every entry whose decision sets none. `step_ms` is
+    the timeframe, to turn an expiry in candles into the last candle an order may fill on.
+    """
+
+    book: Book
+    market: Market
+    fills: FillModel
+    orders: list[RestingOrder]
+    step_ms: int
+    exits: Exits = NO_EXITS
+    log: list[DeskFill | OrderEvent] = field(default_factory=list)  # what happened, in order
+
+    @property
+    def symbol(self) -> str:
+        return self.market.symbol
+
+    @property
+    def filled(self) -> list[DeskFill]:
+        return [entry for entry in self.log if isinstance(entry, DeskFill)]
+
+    @property
+    def events(self) -> list[OrderEvent]:
+        return [entry for entry in self.log if isinstance(entry, OrderEvent)]
+
+    # -- resting orders on a closed candle ------------------------------------------------------
+
+    def on_candle(self, bar: Bar) -> None:
+        """Expire, fill and move the resting orders on `bar`, a closed candle."""
+        for order in [o for o in self.orders if o.has_expired_by(bar.ts)]:
+            self._remove(order, "expired", bar.ts, "its time ran out")
+        active = [o for o in self.orders if o.is_active_on(bar.ts)]
+        if self.book.position(self.symbol).is_open:
+            self._fill_exit([o for o in active if o.kind.is_exit], bar)
+        else:
+            self._fill_entry([o for o in active if not o.kind.is_exit], bar)
+        self._ratchet(bar)
+
+    def _fill_exit(self, exits: list[RestingOrder], bar: Bar) -> None:
+        chosen = first_exit(exits, bar)
+        if chosen is None:
+            return
+        order, at = chosen
+        position = self.book.position(self.symbol)
+        fill = self.fills.sell(self.market, position, at, slipped=order.kind.is_stop)
+        if fill is None:
+            self._remove(order, "cancelled", bar.ts, "the position is below the market's minimum order")
+            return
+        self._book(order, bar.ts, fill)
+        for other in [o for o in self.orders if o.kind.is_exit]:
+            self._remove(other, "cancelled", bar.ts, f"one-cancels-other: the {order.kind} filled")
+
+    def _fill_entry(self, entries: list[RestingOrder], bar: Bar) -> None:
+        for order in entries:
+            at = touch_price(order, bar)
+            if at is None:
+                continue
+            fill = self.fills.buy(self.market, self.book.cash, at, order.size, slipped=order.kind.is_stop)
+            if fill is None:
+                self._remove(order, "cancelled", bar.ts, "not enough cash, or below the market's minimum")
+                continue
+            booked = self._book(order, bar.ts, fill)
+            self._cancel_entries(bar.ts, f"the {order.kind} entry placed on {order.placed_ts} filled")
+            self._protect(order.exits, booked.fill.price, bar.ts)
+            return
+
+    def _ratchet(self, bar: Bar) -> None:
+        for index, order in enumerate(self.orders):
+            if order.kind is OrderKind.TRAILING_STOP:
+                moved = ratchet(order, bar.close)
+                if moved is not order:
+                    self.orders[index] = moved
+                    self.log.append(OrderEvent("moved", moved, bar.ts, f"trailing to {moved.price}"))
+
+    # -- a decision at a candle's close ---------------------------------------------------------
+
+    def act(self, decision: Decision, bar: Bar) -> Decision:
+        """Carry out `decision`, made on the closed candle `bar`; what cannot be done becomes a
+        HOLD saying why."""
+        if decision.cancel:
+            self._cancel_entries(bar.ts, "cancelled by the strategy")
+        if decision.signal is Signal.BUY:
+            return self._enter(decision, decision.entry or Entry(), bar)
+        if decision.signal is Signal.SELL:
+            return self._exit(decision, bar)
+        return decision
+
+    def _enter(self, decision: Decision, entry: Entry, bar: Bar) -> Decision:
+        position = self.book.position(self.symbol)
+        if position.is_open and not entry.scale_in:
+            return _held(decision, "already holding")
+        if entry.kind is not None:
+            self._cancel_entries(bar.ts, "replaced by a new entry")
+            self._place(self._resting_entry(entry, bar.ts), bar.ts)
+            return decision
+        fill = self.fills.buy(self.market, self.book.cash, bar.close, entry.size)
+        if fill is None:
+            return _held(decision, "insufficient cash")
+        booked = self._book(None, bar.ts, fill)
+        self._cancel_entries(bar.ts, "a market entry filled")
+        anchor = booked.fill.price if booked.position_after == fill.quantity else position.avg_cost
+        self._protect(entry.exits, anchor, bar.ts)
+        return decision
+
+    def _resting_entry(self, entry: Entry, placed_ts: int) -> RestingOrder:
+        expires_ts = None if entry.expires is None else placed_ts + entry.expires * self.step_ms
+        return RestingOrder(self.symbol, entry.kind, Side.BUY, entry.price, placed_ts, expires_ts, entry.size,
+                            entry.exits)  # fmt: skip
+
+    def _exit(self, decision: Decision, bar: Bar) -> Decision:
+        position = self.book.position(self.symbol)
+        if not position.is_open:
+            return _held(decision, "nothing to sell")
+        quantity = None
+        if decision.portion is not None and decision.portion < 1:
+            quantity = divide_down(position.quantity * decision.portion, Decimal(1), self.market.amount_step)
+        fill = self.fills.sell(self.market, position, bar.close, quantity)
+        if fill is None:
+            return _held(decision, "below the market minimum")
+        self._book(None, bar.ts, fill)
+        if not position.is_open:
+            for order in [o for o in self.orders if o.kind.is_exit]:
+                self._remove(order, "cancelled", bar.ts, "the position was closed")
+        return decision
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _book(self, order: RestingOrder | None, candle_ts: int, fill) -> FillResult:
+        booked = self.book.apply_fill(fill)
+        if order is not None:
+            self.orders.remove(order)
+            self.log.append(OrderEvent("filled", order, candle_ts))
+        self.log.append(DeskFill(str(order.kind) if order else SIGNAL, candle_ts, booked, order))
+        return booked
+
+    def _protect(self, exits: Exits | None, entry_price: Decimal, candle_ts: int) -> None:
+        """Attach exits (the entry's, or the portfolio's) to the position, replacing any it had."""
+        for order in [o for o in self.orders if o.kind.is_exit]:
+            self._remove(order, "cancelled", candle_ts, "replaced by the exits of a new entry")
+        for order in (exits if exits is not None else self.exits).orders(self.symbol, entry_price, candle_ts):
+            self._place(order, candle_ts)
+
+    def _cancel_entries(self, candle_ts: int, why: str) -> None:
+        for order in [o for o in self.orders if not o.kind.is_exit]:
+            self._remove(order, "cancelled", candle_ts, why)
+
+    def _place(self, order: RestingOrder, candle_ts: int) -> None:
+        self.orders.append(order)
+        self.log.append(OrderEvent("placed", order, candle_ts))
+
+    def _remove(self, order: RestingOrder, what: str, candle_ts: int, why: str) -> None:
+        self.orders.remove(order)
+        self.log.append(OrderEvent(what, order, candle_ts, why))
+
+
+def _held(decision: Decision, why: str) -> Decision:
+    said = f"{decision.signal}: {decision.reason}" if decision.reason else str(decision.signal)
+    return Decision(Signal.HOLD, f"{why} ({said})", decision.indicators)

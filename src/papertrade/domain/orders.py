@@ -1,0 +1,300 @@
+"""Orders that rest between ticks, and the one rule that fills them on a closed candle.
+
+The live tick, replay and backtest all move a symbol through candles with a `Desk` (see
+`papertrade.domain.desk`), which uses the functions here, so all three fill identically.
+
+The contract (README, "Orders and fill rules"), for a candle with open O, high H, low L:
+- an order placed when deciding on candle t is active from candle t+1, until it fills, is
+  cancelled or passes its expiry (the last candle on which it may fill);
+- a buy limit at P fills when L <= P, at min(O, P); a sell limit (take-profit) when H >= P, at
+  max(O, P);
+- a buy stop at P fills when H >= P, at max(O, P); a sell stop (stop-loss, trailing stop) when
+  L <= P, at min(O, P);
+- a trailing stop's price, after each candle closes, becomes max(price, C x (1 - distance)),
+  effective from the next candle;
+- when several exits of a position could fill on one candle, one whose price the open has
+  already passed fills at the open; otherwise a stop wins over the take-profit.
+"""
+
+from dataclasses import dataclass, replace
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from enum import StrEnum
+
+from papertrade.domain.bars import Bar
+from papertrade.domain.ledger import Side
+from papertrade.domain.money import ZERO, exact, round_to_ledger
+from papertrade.errors import InputError
+
+#: The kind of a fill made by a strategy's decision at a candle's close (not by a resting order).
+SIGNAL = "signal"
+
+
+class OrderKind(StrEnum):
+    LIMIT = "limit"  # an entry below the market
+    STOP = "stop"  # a breakout entry above the market
+    STOP_LOSS = "stop-loss"
+    TAKE_PROFIT = "take-profit"
+    TRAILING_STOP = "trailing-stop"
+
+    @property
+    def is_exit(self) -> bool:
+        return self in _EXITS
+
+    @property
+    def is_stop(self) -> bool:
+        return self in (OrderKind.STOP, OrderKind.STOP_LOSS, OrderKind.TRAILING_STOP)
+
+
+_EXITS = (OrderKind.STOP_LOSS, OrderKind.TAKE_PROFIT, OrderKind.TRAILING_STOP)
+#: Which exit fills first when several could on one candle and none was passed at the open.
+_EXIT_PRIORITY = {OrderKind.STOP_LOSS: 0, OrderKind.TRAILING_STOP: 1, OrderKind.TAKE_PROFIT: 2}
+#: Trade kinds, as `trades --json` and the report name them.
+TRADE_KINDS = (SIGNAL, *(str(kind) for kind in OrderKind))
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """How much an entry buys: a fraction of the cash (`Size.cash(0.5)`), an amount of the quote
+    currency, fee included (`Size.quote(100)`), or a quantity of the base asset
+    (`Size.base(0.01)`). Quantities are rounded down to the market's amount step; an entry the
+    cash cannot pay for, or one below the market's minimums, is not made."""
+
+    unit: str  # "cash", "quote" or "base"
+    value: Decimal
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("cash", "quote", "base"):
+            raise InputError(f"a size is a fraction of cash, a quote amount or a base quantity, not {self.unit!r}")
+        if not self.value.is_finite() or self.value <= 0 or (self.unit == "cash" and self.value > 1):
+            raise InputError(f"a {self.unit} size must be positive{' and at most 1' if self.unit == 'cash' else ''}")
+
+    @classmethod
+    def cash(cls, fraction) -> "Size":
+        return cls("cash", as_decimal(fraction, "size"))
+
+    @classmethod
+    def quote(cls, amount) -> "Size":
+        return cls("quote", as_decimal(amount, "size"))
+
+    @classmethod
+    def base(cls, quantity) -> "Size":
+        return cls("base", as_decimal(quantity, "size"))
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """Where a protective exit sits: a distance from the entry's fill price (0.03 = 3 %), or,
+    with `absolute`, a price."""
+
+    value: Decimal
+    absolute: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.value.is_finite() or self.value <= 0 or (not self.absolute and self.value >= 1):
+            raise InputError("an exit distance must be above 0 and below 1 (0.03 = 3 %), a price above 0")
+
+    @classmethod
+    def of(cls, value) -> "Level | None":
+        """A `Level` from what a strategy or a user writes: a number is a distance, a `Level` stays."""
+        if value is None or isinstance(value, Level):
+            return value
+        return cls(as_decimal(value, "exit distance"))
+
+    def below(self, entry: Decimal) -> Decimal:
+        """The level under an entry at `entry` (a long's stop), rounded down."""
+        if self.absolute:
+            return self.value
+        with exact():
+            raw = entry * (1 - self.value)
+        return round_to_ledger(raw, ROUND_DOWN)
+
+    def above(self, entry: Decimal) -> Decimal:
+        """The level over an entry at `entry` (a long's take-profit), rounded up."""
+        if self.absolute:
+            return self.value
+        with exact():
+            raw = entry * (1 + self.value)
+        return round_to_ledger(raw, ROUND_UP)
+
+
+def price(value) -> Level:
+    """An absolute exit price, for `Decision.buy(stop_loss=price(25000))`."""
+    return Level(as_decimal(value, "exit price"), absolute=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Exits:
+    """The protective exits attached to a position when its entry fills. The trailing stop is
+    always a distance."""
+
+    stop_loss: Level | None = None
+    take_profit: Level | None = None
+    trailing_stop: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.trailing_stop is not None and not ZERO < self.trailing_stop < 1:
+            raise InputError("a trailing stop is a distance above 0 and below 1 (0.05 = 5 %)")
+
+    def __bool__(self) -> bool:
+        return any(level is not None for level in (self.stop_loss, self.take_profit, self.trailing_stop))
+
+    def orders(self, symbol: str, entry: Decimal, placed_ts: int) -> list["RestingOrder"]:
+        """The exit orders for a long entered at `entry` on the candle `placed_ts`."""
+        made = []
+        if self.stop_loss is not None:
+            made.append(RestingOrder(symbol, OrderKind.STOP_LOSS, Side.SELL, self.stop_loss.below(entry), placed_ts))
+        if self.take_profit is not None:
+            level = self.take_profit.above(entry)
+            made.append(RestingOrder(symbol, OrderKind.TAKE_PROFIT, Side.SELL, level, placed_ts))
+        if self.trailing_stop is not None:
+            level = Level(self.trailing_stop).below(entry)
+            made.append(
+                RestingOrder(symbol, OrderKind.TRAILING_STOP, Side.SELL, level, placed_ts, trail=self.trailing_stop)
+            )
+        return made
+
+    def as_dict(self) -> dict[str, str]:
+        """The exits as text, for the ledger and JSON (absolute prices prefixed with '@')."""
+        values = {"stop_loss": self.stop_loss, "take_profit": self.take_profit}
+        written = {name: _level_text(level) for name, level in values.items() if level is not None}
+        if self.trailing_stop is not None:
+            written["trailing_stop"] = str(self.trailing_stop)
+        return written
+
+    @classmethod
+    def from_dict(cls, values: dict[str, str] | None) -> "Exits":
+        values = values or {}
+        trailing = values.get("trailing_stop")
+        return cls(
+            _level_of_text(values.get("stop_loss")),
+            _level_of_text(values.get("take_profit")),
+            Decimal(trailing) if trailing is not None else None,
+        )
+
+
+NO_EXITS = Exits()
+
+
+@dataclass(frozen=True, slots=True)
+class RestingOrder:
+    """An order waiting for a candle to fill it.
+
+    A portfolio has at most one order of each kind per symbol placed on a given candle, so
+    (symbol, kind, placed_ts) names it. `expires_ts` is the open time of the last candle on
+    which it may fill (None: good till cancelled). An entry carries its `size` and the `exits`
+    to attach once it fills; a trailing stop carries its distance in `trail`.
+    """
+
+    symbol: str
+    kind: OrderKind
+    side: Side
+    price: Decimal
+    placed_ts: int
+    expires_ts: int | None = None
+    size: Size | None = None
+    exits: Exits | None = None
+    trail: Decimal | None = None
+
+    def is_active_on(self, ts: int) -> bool:
+        return self.placed_ts < ts
+
+    def has_expired_by(self, ts: int) -> bool:
+        return self.expires_ts is not None and ts > self.expires_ts
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.symbol, str(self.kind), self.placed_ts)
+
+
+def touch_price(order: RestingOrder, bar: Bar) -> Decimal | None:
+    """The price `order` fills at on `bar` (before slippage), or None if the candle misses it."""
+    level, open_ = order.price, bar.open
+    if order.side is Side.BUY:
+        if order.kind is OrderKind.LIMIT:
+            return min(open_, level) if bar.low <= level else None
+        return max(open_, level) if bar.high >= level else None
+    if order.kind is OrderKind.TAKE_PROFIT:
+        return max(open_, level) if bar.high >= level else None
+    return min(open_, level) if bar.low <= level else None
+
+
+def first_exit(exits: list[RestingOrder], bar: Bar) -> tuple[RestingOrder, Decimal] | None:
+    """The exit that fills on `bar` when several could, with its price (None: none fills).
+
+    An exit the open has already passed fills at the open; otherwise a stop wins over the
+    take-profit, and of two stops the higher, which the price falls to first.
+    """
+    touched = [(order, at) for order in exits if (at := touch_price(order, bar)) is not None]
+    if not touched:
+        return None
+    return min(touched, key=lambda pair: (pair[1] != bar.open, _EXIT_PRIORITY[pair[0].kind] > 1, -pair[0].price,
+                                          _EXIT_PRIORITY[pair[0].kind]))  # fmt: skip
+
+
+def ratchet(order: RestingOrder, close: Decimal) -> RestingOrder:
+    """A trailing stop after a candle closed at `close`: raised to close x (1 - distance) if
+    that is higher, never lowered."""
+    raised = Level(order.trail).below(close)
+    return replace(order, price=raised) if raised > order.price else order
+
+
+def might_change(order: RestingOrder, ts: int, low: float, high: float, close: float) -> bool:
+    """Whether a candle with these float prices could fill, expire or move `order`: a cheap,
+    conservative test (never False when the exact rule would act), so a backtest can skip the
+    candles where nothing can happen. Float rounding is monotonic, so comparing rounded values
+    never hides a touch; the trailing test leaves a margin for the product's rounding."""
+    if order.has_expired_by(ts) or not order.is_active_on(ts):
+        return order.has_expired_by(ts)
+    level = float(order.price)
+    if order.kind is OrderKind.TRAILING_STOP and close * (1 - float(order.trail)) >= level * (1 - 1e-9):
+        return True
+    buys_below = order.kind is OrderKind.LIMIT
+    sells_above = order.kind is OrderKind.TAKE_PROFIT
+    if buys_below or (order.side is Side.SELL and not sells_above):
+        return low <= level
+    return high >= level
+
+
+def as_decimal(value, what: str) -> Decimal:
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        number = Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        raise InputError(f"{what} must be a number, not {value!r}") from None
+    if not number.is_finite():
+        raise InputError(f"{what} must be a finite number, not {value!r}")
+    return number
+
+
+def _level_text(level: Level) -> str:
+    return f"@{level.value}" if level.absolute else str(level.value)
+
+
+def _level_of_text(text: str | None) -> Level | None:
+    if text is None:
+        return None
+    return Level(Decimal(text[1:]), absolute=True) if text.startswith("@") else Level(Decimal(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """How a BUY enters: `kind` None is at market; LIMIT or STOP rest at `price`, for `expires`
+    candles (None: until cancelled). `exits` None means the portfolio's."""
+
+    kind: OrderKind | None = None
+    price: Decimal | None = None
+    size: Size | None = None
+    exits: Exits | None = None
+    expires: int | None = None
+    scale_in: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.kind is None) != (self.price is None):
+            raise InputError("a limit or stop entry needs a price, and only they take one")
+        if self.price is not None and self.price <= 0:
+            raise InputError("an entry price must be above 0")
+        if self.expires is not None and (not isinstance(self.expires, int) or self.expires < 1):
+            raise InputError("an entry expires after a whole number of candles, at least 1")
+        if self.kind is not None and self.scale_in:
+            raise InputError("only market entries scale in")
