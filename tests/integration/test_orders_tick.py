@@ -38,9 +38,7 @@ def gap_with_a_drop(hours: int) -> tuple[Decimal, int]:
     return distance, first_crossing(entry * (1 - distance), FIRST + 1, FIRST + hours)
 
 
-def test_a_stop_crossed_while_cron_was_not_running_fills_on_the_candle_that_crossed_it(
-    ledger, market_data_for, clock
-):
+def test_a_stop_crossed_while_cron_was_not_running_fills_on_the_candle_that_crossed_it(ledger, market_data_for, clock):
     distance, crossed = gap_with_a_drop(24)
     create(ledger, strategy="tests.support.strategies:AlwaysBuy", exits=(str(distance), None, None))
     bought = tick(ledger, market_data_for, clock)

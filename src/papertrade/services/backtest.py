@@ -37,12 +37,15 @@ def backtest(
     symbol: str,
     quote: str = "USD",
     exits: Exits = NO_EXITS,
+    market: Market | None = None,
 ) -> Performance:
     """Run `strategy` over every candle of `candles`, starting with `cash`; `exits` are the
-    portfolio's protective exits, attached to every entry whose decision sets none."""
+    portfolio's protective exits, attached to every entry whose decision sets none. `market`
+    (its amount step and minimums) defaults to one with steps of 1e-8 and no minimum order."""
     frame = candles.frame()
     series = strategy.decide_series(frame)
-    desk = Desk(Book(cash, cash), Market.unrestricted(symbol), fills, [], candles.timeframe.ms, exits)
+    market = market or Market.unrestricted(symbol)
+    desk = Desk(Book(cash, cash), market, fills, [], candles.timeframe.ms, exits)
     desk.book.position(symbol)
     first = _first_decision(strategy, len(candles))
     if series is None:
