@@ -1,5 +1,11 @@
-"""Strategy plug-ins: the base class, the registry and the built-in strategies."""
+"""Strategy plug-ins: the base class, the registry and the built-in strategies.
 
+What a strategy answers with is importable from here too: `Decision`, `Signal`, and for orders
+`Size`, `Exits` and `price`.
+"""
+
+from papertrade.domain.orders import Exits, Size, price
+from papertrade.domain.signals import Decision, Signal
 from papertrade.strategies.base import Strategy
 
-__all__ = ["Strategy"]
+__all__ = ["Decision", "Exits", "Signal", "Size", "Strategy", "price"]

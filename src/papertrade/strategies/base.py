@@ -22,6 +22,32 @@ database. Register your own in the `papertrade.strategies` entry-point group or 
             if not position.is_open and candles["close"].iloc[-1] > channel_high:
                 return Decision(Signal.BUY, "close above the channel")
             return Signal.HOLD
+
+A decision can also size the entry, rest it as a limit or stop order, protect it and scale out
+(the fill rules are in the README, "Orders"). From `papertrade.strategies` import `Decision`,
+`Size`, `price`:
+
+        def decide(self, candles, position):
+            close = candles["close"].iloc[-1]
+            if not position.is_open:
+                if any(not order.kind.is_exit for order in position.orders):
+                    return Decision.hold("a limit entry is waiting")
+                return Decision.buy(
+                    "dip below the channel",
+                    size=Size.quote(500),          # or Size.cash(0.5), Size.base("0.01")
+                    limit=round(close * 0.98, 2),  # rests from the next candle; stop=... for a breakout
+                    expires=6,                     # candles; None: until cancelled
+                    stop_loss=0.03,                # 3 % under the fill price, or price(24_500)
+                    take_profit=0.06,
+                    trailing_stop=0.04,            # follows the highest close since
+                )
+            if close > position.avg_cost * 1.1:
+                return Decision.sell("take half off", portion=0.5)
+            return Decision.hold()
+
+`position.orders` holds the symbol's resting orders; `Decision.hold(cancel=True)` cancels a
+waiting entry. The protective exits of the portfolio (`create-portfolio --stop-loss ...`) apply
+to every entry whose decision sets none.
 """
 
 from abc import ABC, abstractmethod
