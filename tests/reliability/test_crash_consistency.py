@@ -1,6 +1,7 @@
 """Crash consistency: SIGKILL a process replaying LIVE ticks at random moments, again and again.
 
-A worker process replays real hourly candles through the LIVE tick path. It is killed with
+A worker process replays real hourly candles through the LIVE tick path, with a stop-loss, a
+take-profit and a trailing stop resting between ticks. It is killed with
 SIGKILL either after a random delay or at a random SQL statement of its own (through
 SQLAlchemy's event hooks: reads, BEGIN IMMEDIATE, the inserts and updates inside the tick's
 transaction, and the moment before COMMIT). After every kill the ledger must pass `audit verify`
@@ -31,6 +32,7 @@ from tests.support.paths import DATA
 FIRST, LAST = 300, 2300  # candles replayed (the file's earlier candles are the warm-up)
 KILLS = 110
 STRATEGY = ["fast=2", "slow=5"]
+EXITS = ("0.01", "0.02", "0.015")  # stop-loss, take-profit, trailing stop: resting orders fill often
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def candles():
 def new_ledger(url):
     migrate(url)
     ledger = open_ledger(Settings(database_url=url), create=True)
-    request = parse_new_portfolio(name="crash", cash="10000", strategy="sma-cross", params=STRATEGY)
+    request = parse_new_portfolio(name="crash", cash="10000", strategy="sma-cross", params=STRATEGY, exits=EXITS)
     create_portfolio(ledger, request, now=0)
     return ledger
 
@@ -115,6 +117,7 @@ def contents(url) -> dict:
         "trades": sa.select(*trade_columns).order_by(t.trades.c.candle_ts),
         "journal": sa.select(journal.event, journal.payload, journal.hash).order_by(journal.id),
         "positions": sa.select(t.positions),
+        "orders": sa.select(t.orders).order_by(*t.orders.primary_key),
         "cash": sa.select(t.portfolios.c.cash),
         "candles": sa.select(sa.func.count()).select_from(t.candles),
     }
@@ -152,5 +155,7 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_candle(candles, data
     ledger.dispose()
     crashed, clean = contents(database_url), contents(f"sqlite:///{reference}")
     assert len(clean["ticks"]) == LAST - FIRST + 1 and len(clean["trades"]) >= 20
+    kind = [column.name for column in t.trades.c if column.name not in ("id", "tick_id")].index("kind")
+    assert {"stop-loss", "take-profit", "trailing-stop"} <= {trade[kind] for trade in clean["trades"]}
     print(f"{len(statements)} of {KILLS} kills at statements, {len(inside)} inside write transactions")
     assert crashed == clean

@@ -213,3 +213,30 @@ def test_strategy_mistakes_in_orders_are_refused():
         Decision.sell(portion=0)
     with pytest.raises(InputError):
         Size.cash("1.5")
+
+
+def test_the_backtest_vector_prefilter_agrees_with_the_exact_rule_on_real_candles():
+    """The backtest skips candles its vector prefilter calls quiet: on real candles, every candle
+    where the exact rule fills, expires or moves an order must be flagged."""
+    from papertrade.adapters.csv_candles import load_columns
+    from papertrade.services.backtest import _bar, _could_change
+    from tests.support.paths import DATA
+
+    candles = load_columns(DATA / "binance_ETH-USDT_1h.csv")
+    close = D(candles.lines[100].split(",")[4])
+    orders = [
+        order(OrderKind.LIMIT, close * D("0.97"), placed=0, expires_ts=int(candles.ts[400])),
+        order(OrderKind.STOP, close * D("1.03"), placed=0),
+        order(OrderKind.STOP_LOSS, close * D("0.95"), placed=0),
+        order(OrderKind.TAKE_PROFIT, close * D("1.05"), placed=0),
+        order(OrderKind.TRAILING_STOP, close * D("0.96"), placed=0, trail=D("0.04")),
+    ]
+    for resting in orders:
+        flagged = _could_change(resting, candles, 101, 1101)
+        for i in range(101, 1101):
+            b = _bar(candles, i)
+            acts = touch_price(resting, b) is not None or resting.has_expired_by(b.ts)
+            if resting.kind is OrderKind.TRAILING_STOP:
+                acts = acts or ratchet(resting, b.close) is not resting
+            assert flagged[i - 101] or not acts, (resting.kind, i)
+        assert flagged.any() and not flagged.all(), resting.kind

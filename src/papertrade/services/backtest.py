@@ -22,7 +22,7 @@ from papertrade.domain.desk import Desk, DeskFill, warming_up
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book
 from papertrade.domain.money import exact
-from papertrade.domain.orders import NO_EXITS, Exits, might_change
+from papertrade.domain.orders import NO_EXITS, Exits, OrderKind, might_change
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl
 from papertrade.strategies.base import SignalSeries, Strategy
@@ -67,30 +67,67 @@ def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first:
     import numpy as np
 
     eligible = np.arange(len(candles)) >= first
-    wanted = {Signal.BUY: np.flatnonzero(series.buy & eligible), Signal.SELL: np.flatnonzero(series.sell & eligible)}
+    acts = {Signal.BUY: series.buy & eligible, Signal.SELL: series.sell & eligible}
+    wanted = {signal: np.flatnonzero(mask) for signal, mask in acts.items()}
     position, i = desk.book.positions[desk.symbol], first
     while i < len(candles):
         signal = Signal.SELL if position.is_open else Signal.BUY
-        if desk.orders:  # something rests: this candle may fill it, then the signal may act
-            _resting_orders_on(candles, desk, i)
+        if desk.orders:  # something rests: on to the next candle that could fill, move or expire it
+            i = _next_candle_that_matters(candles, desk, acts[signal], i)
+            if i == len(candles):
+                return
+            desk.on_candle(_bar(candles, i))
             signal = Signal.SELL if position.is_open else Signal.BUY
-            j = i if (series.sell if position.is_open else series.buy)[i] and i >= first else -1
+            act = bool(acts[signal][i])
         else:  # nothing rests: straight to the next candle whose signal can act
             at = int(np.searchsorted(wanted[signal], i))
             if at == len(wanted[signal]):
                 return
-            j = int(wanted[signal][at])
-        if j >= 0:
-            indicators = {name: float(values[j]) for name, values in series.indicators.items()}
-            desk.act(Decision(signal, "", indicators), _bar(candles, j))
-            i = j
+            i, act = int(wanted[signal][at]), True
+        if act:
+            indicators = {name: float(values[i]) for name, values in series.indicators.items()}
+            desk.act(Decision(signal, "", indicators), _bar(candles, i))
         i += 1
+
+
+def _next_candle_that_matters(candles: CandleColumns, desk: Desk, acts, start: int) -> int:
+    """The first candle from `start` on where the signal acts or a resting order could fill,
+    expire or move (`len(candles)` if none), scanning in growing blocks. Nothing happens on the
+    candles skipped: no order is touched and the position, hence the signal wanted, stays."""
+    import numpy as np
+
+    size = 64
+    while start < len(candles):
+        stop = min(start + size, len(candles))
+        matters = acts[start:stop].copy()
+        for order in desk.orders:
+            matters |= _could_change(order, candles, start, stop)
+        hits = np.flatnonzero(matters)
+        if len(hits):
+            return start + int(hits[0])
+        start, size = stop, min(size * 2, 8192)
+    return len(candles)
+
+
+def _could_change(order, candles: CandleColumns, start: int, stop: int):
+    """`orders.might_change` for candles start..stop-1 at once: never False where the exact rule
+    would fill, expire or move `order` (tests/unit/test_orders.py checks the two agree)."""
+    level, floats = float(order.price), candles.floats
+    if order.kind in (OrderKind.LIMIT, OrderKind.STOP_LOSS, OrderKind.TRAILING_STOP):
+        mask = floats["low"][start:stop] <= level
+    else:
+        mask = floats["high"][start:stop] >= level
+    if order.kind is OrderKind.TRAILING_STOP:
+        mask |= floats["close"][start:stop] * (1 - float(order.trail)) >= level * (1 - 1e-9)
+    if order.expires_ts is not None:
+        mask |= candles.ts[start:stop] > order.expires_ts
+    return mask
 
 
 def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> None:
     """Let the desk fill, expire and move resting orders on candle i, when its prices could."""
     ts, floats = int(candles.ts[i]), candles.floats
-    low, high, close = floats["low"][i], floats["high"][i], floats["close"][i]
+    low, high, close = float(floats["low"][i]), float(floats["high"][i]), float(floats["close"][i])
     if any(might_change(order, ts, low, high, close) for order in desk.orders):
         desk.on_candle(_bar(candles, i))
 
