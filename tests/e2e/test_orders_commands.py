@@ -62,7 +62,7 @@ def test_a_backtest_with_exits_names_what_closed_each_trade(capsys):
         ("--take-profit", "abc"),
         ("--trailing-stop", "-0.1"),
         ("--trailing-stop", "1"),
-    ],  # fmt: skip
+    ],
 )
 def test_exits_that_make_no_sense_are_refused_with_exit_2_and_nothing_written(capsys, tmp_path, option, value):
     db = str(tmp_path / "ledger.db")

@@ -63,6 +63,12 @@ def test_a_fill_message_has_every_field_and_ends_with_its_event_id():
     ]
 
 
+def test_a_resting_order_fill_says_what_made_it():
+    message = render(OutboxEvent(43, "fill", {**FILL, "kind": "stop-loss"}, 0))
+    assert message.title == "papertrade: stop-loss SELL BTC/USDT in My Bot"
+    assert message.body.splitlines()[0] == "My Bot (portfolio 7) stop-loss SELL 0.5 BTC/USDT @ 30000.1 USDT"
+
+
 def test_events_are_batched_in_order_within_the_services_limit():
     events = [OutboxEvent(n, "fill", FILL, 0) for n in range(1, 6)]
     one_size = len(render(events[0]).title) + 1 + len(render(events[0]).body)

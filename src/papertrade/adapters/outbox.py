@@ -116,9 +116,11 @@ class OutboxRepository:
 
     # -- events ---------------------------------------------------------------------------
 
-    def record_fill(self, portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, now: int):
+    def record_fill(
+        self, portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, now: int, kind="signal"
+    ):
         """The `fill` event of a trade, written in the trade's own transaction."""
-        payload = fill_payload(portfolio_id, name, quote, candle_ts, booked)
+        payload = fill_payload(portfolio_id, name, quote, candle_ts, booked, kind)
         return self.record(portfolio_id, "fill", payload, now, symbol=booked.fill.symbol)
 
     def record(

@@ -33,6 +33,7 @@ def trades(
             output.timestamp(r.candle_ts),
             r.symbol,
             r.side,
+            r.kind,
             output.amount(r.quantity),
             output.price(r.price),
             output.money(r.fee, r.symbol.partition("/")[2], cost=True),
@@ -41,8 +42,8 @@ def trades(
         ]
         for r in records
     ]
-    headers = ["CANDLE", "SYMBOL", "SIDE", "QUANTITY", "PRICE", "FEE", "REALIZED", "CASH AFTER"]
-    typer.echo(output.table(headers, rows, right=(3, 4, 5, 6, 7)))
+    headers = ["CANDLE", "SYMBOL", "SIDE", "KIND", "QUANTITY", "PRICE", "FEE", "REALIZED", "CASH AFTER"]
+    typer.echo(output.table(headers, rows, right=(4, 5, 6, 7, 8)))
 
 
 def trade_json(record) -> dict:

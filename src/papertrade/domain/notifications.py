@@ -63,10 +63,14 @@ def utc_day(ms: int) -> str:
     return timestamp(ms - ms % DAY_MS)[:10]
 
 
-def fill_payload(portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult) -> dict[str, Any]:
-    """What a `fill` event records: enough to describe the trade without reading the ledger."""
+def fill_payload(
+    portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, kind: str = "signal"
+) -> dict[str, Any]:
+    """What a `fill` event records: enough to describe the trade without reading the ledger;
+    `kind` says what made it ("signal", or a resting order's kind such as "stop-loss")."""
     fill = booked.fill
     return {
+        "kind": kind,
         "portfolio_id": portfolio_id,
         "portfolio": name,
         "quote": quote,
@@ -210,9 +214,10 @@ def _combine(messages: Sequence[Message]) -> Message:
 
 def _fill(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
     quote = p["quote"]
-    title = f"papertrade: {p['side']} {p['symbol']} in {p['portfolio']}"
+    made_by = "" if p.get("kind", "signal") == "signal" else f"{p['kind']} "
+    title = f"papertrade: {made_by}{p['side']} {p['symbol']} in {p['portfolio']}"
     lines = [
-        f"{p['portfolio']} (portfolio {p['portfolio_id']}) {p['side']} {p['quantity']} {p['symbol']} "
+        f"{p['portfolio']} (portfolio {p['portfolio_id']}) {made_by}{p['side']} {p['quantity']} {p['symbol']} "
         f"@ {p['price']} {quote}",
         f"fee {p['fee']} {quote}, cash after {p['cash_after']} {quote}",
         f"candle {timestamp(p['candle_ts'])}",

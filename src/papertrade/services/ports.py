@@ -136,8 +136,10 @@ class OutboxRepository(Protocol):
     """Notification targets and the transactional outbox of events to deliver to them
     (`papertrade.adapters.outbox` has the full set of operations the notifier uses)."""
 
-    def record_fill(self, portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, now: int):
-        """The fill's event, in the transaction that books the fill."""
+    def record_fill(
+        self, portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, now: int, kind="signal"
+    ):
+        """The fill's event, in the transaction that books the fill; `kind` says what made it."""
         ...
 
 

@@ -477,7 +477,7 @@ def _write_desk(uow: UnitOfWork, portfolio: Portfolio, desk: Desk, tick_id: int,
             uow.trades.add(portfolio.id, tick_id, entry.candle_ts, booked.fill, booked.realized_pnl,
                            booked.cash_after, now, entry.kind)  # fmt: skip
             uow.journal.append(portfolio.id, "fill", fill_entry(entry), now, tick_id=tick_id)
-            uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now)
+            uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now, entry.kind)
         else:
             uow.journal.append(portfolio.id, f"order.{entry.what}", order_entry(entry), now, tick_id=tick_id)
     if desk.filled:
