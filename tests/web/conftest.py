@@ -22,11 +22,14 @@ NOW = HOURS.bars[LAST - 1].ts + HOUR + 60_000
 
 def build_ledger(url: str) -> None:
     """Portfolio 1 "RSI bot" (RSI, 900 candles, up to date at NOW), portfolio 2 named HOSTILE
-    (SMA cross, 600 candles, so stale at NOW), portfolio 3 "fresh" with no candle yet."""
+    (SMA cross with a trailing stop, 600 candles, so stale at NOW, holding with its stop
+    resting), portfolio 3 "fresh" with no candle yet."""
     ledger = open_ledger(Settings(database_url=url), create=True, durable=False)
     try:
         for name, strategy, count in (("RSI bot", "rsi", LAST), (HOSTILE, "sma-cross", BEHIND), ("fresh", "rsi", 0)):
-            stored = create_portfolio(ledger, parse_new_portfolio(name=name, cash="10000", strategy=strategy), now=0)
+            exits = (None, None, "0.1") if strategy == "sma-cross" else (None, None, None)
+            request = parse_new_portfolio(name=name, cash="10000", strategy=strategy, exits=exits)
+            stored = create_portfolio(ledger, request, now=0)
             if count:
                 replay(ledger, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[count - 1].ts)
     finally:

@@ -42,6 +42,7 @@ def cli_json(capsys, url, *args):
         ("/api/portfolios/2", ("status", "2"), schemas.Status),
         ("/api/portfolios/1/report", ("report", "1"), schemas.Report),
         ("/api/portfolios/1/trades", ("trades", "1"), schemas.Trade),
+        ("/api/portfolios/2/orders", ("orders", "2"), schemas.Order),
     ],
 )
 def test_each_document_is_what_the_cli_prints_and_fits_its_schema(client, served, capsys, path, command, model):
@@ -154,3 +155,11 @@ def test_serve_needs_an_existing_ledger_and_creates_none(tmp_path, capsys):
     missing = tmp_path / "nothing.db"
     result = run_inprocess(capsys, "--db", str(missing), "serve", "--port", "0")
     assert result.code == 2 and "no ledger at" in result.stderr and not missing.exists()
+
+
+def test_resting_orders_are_served_and_drawn_as_levels_on_the_chart(client):
+    (order,) = client.get("/api/portfolios/2/orders").json()
+    assert order["kind"] == "trailing-stop" and order["side"] == "SELL"
+    figure = client.get("/api/portfolios/2/chart").json()
+    levels = [trace for trace in figure["data"] if trace.get("name", "").startswith("trailing-stop")]
+    assert len(levels) == 1 and float(levels[0]["y"][0]) == float(order["price"])

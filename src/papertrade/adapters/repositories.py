@@ -119,7 +119,7 @@ class PortfolioRepository:
 
     def list(self) -> list[Portfolio]:
         rows = self._c.execute(select(t.portfolios).order_by(t.portfolios.c.id)).mappings().all()
-        positions = self._all_positions()
+        positions, orders = self._all_positions(), OrderRepository(self._c).by_portfolio()
         return [
             Portfolio(
                 row["id"],
@@ -127,6 +127,7 @@ class PortfolioRepository:
                 Book(row["initial_cash"], row["cash"], positions.get(row["id"], {})),
                 row["created_ts"],
                 row["version"],
+                tuple(orders.get(row["id"], ())),
             )
             for row in rows
         ]
@@ -171,6 +172,13 @@ class OrderRepository:
         c = t.orders.c
         query = select(t.orders).where(c.portfolio_id == portfolio_id).order_by(c.symbol, c.placed_ts, c.kind)
         return [_order(row) for row in self._c.execute(query).mappings()]
+
+    def by_portfolio(self) -> dict[int, list[RestingOrder]]:
+        c = t.orders.c
+        grouped: dict[int, list[RestingOrder]] = {}
+        for row in self._c.execute(select(t.orders).order_by(c.portfolio_id, c.symbol, c.placed_ts, c.kind)).mappings():
+            grouped.setdefault(row["portfolio_id"], []).append(_order(row))
+        return grouped
 
     def replace(self, portfolio_id: int, symbol: str, orders: Sequence[RestingOrder]) -> None:
         """Make `orders` the resting orders of `symbol` (the caller advances the version)."""

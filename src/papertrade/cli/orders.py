@@ -17,11 +17,9 @@ def orders(
     """Show a portfolio's resting orders: entries waiting for their price and the exits that
     protect its positions. An order is active from the candle after the one it was placed on."""
     from papertrade.services.portfolios import get_portfolio
-    from papertrade.views.documents import order_document
+    from papertrade.views.documents import orders_document
 
-    stored = get_portfolio(state(ctx).ledger(), portfolio_id)
-    held = {symbol: position.quantity for symbol, position in stored.book.positions.items()}
-    documents = [order_document(order, held.get(order.symbol)) for order in stored.orders]
+    documents = orders_document(get_portfolio(state(ctx).ledger(), portfolio_id))
     if json:
         output.emit_json(documents)
         return

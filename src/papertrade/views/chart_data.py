@@ -63,6 +63,8 @@ class ChartData:
     levels: dict[str, tuple[float, ...]] = field(default_factory=dict)
     first_trading_ts: int | None = None
     timeframe_ms: int | None = None
+    #: the resting orders (`RestingOrder`s), drawn as levels over their symbol's candles
+    orders: list = field(default_factory=list)
 
     def buy_and_hold(self) -> "np.ndarray":
         """The starting cash held in the traded symbols (equal parts) from the first candle the
@@ -165,6 +167,7 @@ def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str
         config = uow.portfolios.get(portfolio_id, with_positions=False).config
         rows = indicator_rows(uow.connection, portfolio_id, *_indicator_grid(performance, config.timeframe.ms))
         candles = _stored_candles(uow.connection, config, performance)
+        orders = uow.orders.of(portfolio_id)
     return from_performance(
         performance,
         title,
@@ -172,6 +175,7 @@ def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str
         indicators=_recorded_indicators(rows),
         levels=_levels(config),
         timeframe_ms=config.timeframe.ms,
+        orders=orders,
     )
 
 

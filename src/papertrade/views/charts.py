@@ -74,7 +74,27 @@ def _price(fig, chart: ChartData, symbol: str, row: int) -> None:
         fills = [f for f in chart.fills if f.symbol == symbol and f.side == side]
         if fills:
             fig.add_trace(_markers(fills, side, marker, color), row=row, col=1)
+    for order in (o for o in chart.orders if o.symbol == symbol):
+        fig.add_trace(_resting(order, candles), row=row, col=1)
     fig.update_yaxes(title_text=f"{symbol} [{chart.quote}]", tickformat=",", row=row, col=1)
+
+
+def _resting(order, candles):
+    """A resting order as a dashed level from the candle it was placed on to the last candle."""
+    import plotly.graph_objects as go
+
+    start = max(order.placed_ts, int(candles.ts[0])) if len(candles.ts) else order.placed_ts
+    end = int(candles.ts[-1]) if len(candles.ts) else order.placed_ts
+    color = DOWN if order.kind in ("stop-loss", "trailing-stop") else UP
+    return go.Scatter(
+        x=[start, end],
+        y=[float(order.price)] * 2,
+        mode="lines",
+        name=f"{order.kind} {order.price}",
+        line={"dash": "dash", "width": 1, "color": color},
+        hovertext=f"resting {order.kind} {str(order.side).lower()} @ {order.price}",
+        hoverinfo="text",
+    )
 
 
 def _markers(fills, side: str, marker: str, color: str):
@@ -86,7 +106,7 @@ def _markers(fills, side: str, marker: str, color: str):
         mode="markers",
         name=side.lower(),
         marker={"symbol": marker, "size": 11, "color": color, "line": {"width": 1, "color": "#333"}},
-        hovertext=[f"{side} {f.quantity} @ {f.price}, fee {f.fee}" for f in fills],
+        hovertext=[f"{side} {f.quantity} @ {f.price}, fee {f.fee} ({f.kind})" for f in fills],
         hoverinfo="text+x",
     )
 

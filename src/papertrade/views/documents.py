@@ -72,6 +72,12 @@ def _position(p, orders=()) -> dict:
     }
 
 
+def orders_document(stored) -> list[dict]:
+    """A portfolio's resting orders (`orders ID --json`), by symbol and the candle placed on."""
+    held = {symbol: position.quantity for symbol, position in stored.book.positions.items()}
+    return [order_document(order, held.get(order.symbol)) for order in stored.orders]
+
+
 def order_document(order, held=None) -> dict:
     """One resting order (`orders --json`): `placed_ts` is the candle it was decided on (it is
     active from the next), `expires_ts` the last candle it may fill on (null: until cancelled).

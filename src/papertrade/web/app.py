@@ -148,6 +148,11 @@ def _api_routes(app: FastAPI, data: DashboardData) -> None:
         """What `papertrade trades ID --json` prints."""
         return _json(data.trades(portfolio_id))
 
+    @app.get("/api/portfolios/{portfolio_id}/orders", responses=ok(list[schemas.Order]), tags=["cli documents"])
+    def orders(portfolio_id: int) -> Response:
+        """What `papertrade orders ID --json` prints: the resting orders."""
+        return _json(data.orders(portfolio_id))
+
     @app.get("/api/portfolios/{portfolio_id}/journal", responses=ok(schemas.Journal), tags=["dashboard"])
     def journal(portfolio_id: int, page: int = Query(1, ge=1)) -> Response:
         """The tick journal, newest first, 50 processed candles a page."""

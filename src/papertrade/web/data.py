@@ -139,6 +139,11 @@ class DashboardData:
 
         return [documents.trade_document(r) for r in list_trades(self.ledger, portfolio_id)]
 
+    def orders(self, portfolio_id: int) -> list[dict]:
+        from papertrade.services.portfolios import get_portfolio
+
+        return documents.orders_document(get_portfolio(self.ledger, portfolio_id))
+
     def journal(self, portfolio_id: int, page: int) -> dashboard.JournalPage:
         return dashboard.journal_page(self.ledger, portfolio_id, page)
 

@@ -15,6 +15,25 @@ class _Document(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Size(_Document):
+    unit: str  # "cash" (a fraction of it), "quote" or "base"
+    value: Exact
+
+
+class Order(_Document):
+    """A resting order (`papertrade orders ID --json`, one item)."""
+
+    symbol: str
+    kind: str  # limit, stop, stop-loss, take-profit, trailing-stop
+    side: str
+    price: Exact
+    quantity: Exact | None  # exits: the whole position; entries: known for a base size only
+    size: Size | None
+    trail: Exact | None
+    placed_ts: int  # the candle it was decided on; active from the next
+    expires_ts: int | None  # the last candle it may fill on; null: until cancelled
+
+
 class Position(_Document):
     symbol: str
     quantity: Exact
@@ -22,6 +41,7 @@ class Position(_Document):
     cost_basis: Exact
     realized_pnl: Exact
     fees_paid: Exact
+    exits: list[Order]  # the protective exits resting for it
 
 
 class LastTick(_Document):
@@ -49,6 +69,7 @@ class Portfolio(_Document):
     fee_rate: Exact
     slippage_bps: Exact
     stake_fraction: Exact
+    exits: dict[str, str]  # stop_loss, take_profit, trailing_stop attached to every entry
     created_ts: int
     positions: list[Position]
 
@@ -66,6 +87,7 @@ class Trade(_Document):
     candle_ts: int
     symbol: str
     side: str
+    kind: str  # what made it: signal, limit, stop, stop-loss, take-profit, trailing-stop
     quantity: Exact
     price: Exact
     notional: Exact
@@ -79,6 +101,7 @@ class Fill(_Document):
     candle_ts: int
     symbol: str
     side: str
+    kind: str
     quantity: Exact
     price: Exact
     fee: Exact
@@ -102,6 +125,7 @@ class Report(_Document):
 
     stats: dict[str, str | int | float | None]
     trades: list[Fill]
+    exits_by_kind: dict[str, int]  # SELL fills by what made them
     symbols: list[SymbolPnl]
 
 
