@@ -107,3 +107,21 @@ def digest(ledger) -> dict:
             table.name: [tuple(row) for row in uow.connection.execute(sa.select(table).order_by(*table.primary_key))]
             for table in t.metadata.sorted_tables
         }
+
+
+def test_the_tick_line_names_each_resting_fill_with_its_candle(ledger, market_data_for, clock):
+    from papertrade.cli.trade import tick_json, tick_line
+
+    distance, crossed = gap_with_a_drop(24)
+    create(ledger, strategy="tests.support.strategies:AlwaysBuy", exits=(str(distance), None, None))
+    tick(ledger, market_data_for, clock)
+    clock.advance(24 * HOUR)
+    result = tick(ledger, market_data_for, clock)
+    line = tick_line(result)
+    stop = result.order_fills[0].booked.fill
+    assert f"; stop-loss SELL {stop.quantity} @ " in line
+    assert line.count(" on 20") == 1 and "placed stop-loss sell @" in line
+    document = tick_json(result, Mode.LIVE)
+    assert document["order_fills"][0]["kind"] == "stop-loss"
+    assert document["order_fills"][0]["candle_ts"] == int(ROWS[crossed][0])
+    assert [e["event"] for e in document["order_events"]] == ["placed"]  # the new entry's stop-loss
