@@ -139,3 +139,12 @@ def _journaled(fill: dict, name: str):
         return Decimal(value)
     except (TypeError, ArithmeticError):
         return None
+
+
+def verify_all(ledger: Ledger | None) -> list[AuditReport]:
+    """`verify` every portfolio of the ledger, archived ones too, in id order."""
+    if ledger is None:
+        return []
+    with ledger.unit_of_work() as uow:
+        ids = [stored.id for stored in uow.portfolios.list()]
+    return [verify(ledger, portfolio_id) for portfolio_id in ids]
