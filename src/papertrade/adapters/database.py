@@ -16,7 +16,14 @@ from papertrade.errors import InputError, SetupError, TemporaryError
 
 #: Every schema revision this code knows, oldest first; the last is the one it needs.
 #: tests/integration/test_migrations.py checks this against the Alembic scripts.
-REVISIONS = ("0001_initial", "0002_market_cache", "0003_candle_gaps", "0004_notifications", "0005_typed_markets")
+REVISIONS = (
+    "0001_initial",
+    "0002_market_cache",
+    "0003_candle_gaps",
+    "0004_notifications",
+    "0005_typed_markets",
+    "0006_portfolio_lifecycle",
+)
 HEAD = REVISIONS[-1]
 
 _SUPPORTED = {

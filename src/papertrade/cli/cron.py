@@ -28,6 +28,10 @@ def cron(
     cli = state(ctx)
     url = resolve_url(cli.settings().database)
     portfolio = get_portfolio(cli.ledger(), portfolio_id)
+    if portfolio.archived:
+        from papertrade.errors import InputError
+
+        raise InputError(f"portfolio {portfolio_id} is archived and does not trade (unarchive it first)")
     timeframe = portfolio.config.timeframe
     log_path = log or default_database_path().parent / "logs" / f"portfolio-{portfolio_id}-{base}-{quote}.log"
     command = [*_papertrade_command(), "--db", url.render_as_string(hide_password=False)]

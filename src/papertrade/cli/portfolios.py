@@ -10,12 +10,18 @@ from papertrade.cli.context import state
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (decimals as strings).")]
 
 
-def list_portfolios(ctx: typer.Context, json: JsonOption = False) -> None:
+def list_portfolios(
+    ctx: typer.Context,
+    archived: Annotated[bool, typer.Option("--archived", help="List archived portfolios too.")] = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of portfolios (decimals as strings).")
+    ] = False,
+) -> None:
     """List the portfolios in the ledger with their cash and equity (open positions marked at
-    the latest stored close)."""
+    the latest stored close); archived ones only with --archived."""
     from papertrade.services.valuation import value_all
 
-    valuations = value_all(state(ctx).ledger())
+    valuations = value_all(state(ctx).ledger(), archived=archived)
     if json:
         output.emit_json([portfolio_json(v) for v in valuations])
         return
@@ -31,7 +37,7 @@ def _row(valuation) -> list[str]:
     p, quote = valuation.portfolio, valuation.portfolio.config.quote
     return [
         str(p.id),
-        p.config.name,
+        f"{p.config.name} (archived)" if p.archived else p.config.name,
         p.config.strategy,
         f"{p.config.exchange} {p.config.timeframe}",
         f"{output.money(p.book.cash, quote)} {quote}",

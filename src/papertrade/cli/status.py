@@ -28,7 +28,8 @@ def status(
         output.emit_json(status_document(valuation, ticks))
         return
     stored = valuation.portfolio
-    typer.echo(f'Portfolio {stored.id} "{stored.config.name}"')
+    archived = f", archived {output.timestamp(stored.archived_ts)}: it no longer trades" if stored.archived else ""
+    typer.echo(f'Portfolio {stored.id} "{stored.config.name}"{archived}')
     for label, value in _summary(valuation):
         typer.echo(f"  {label:<12}{value}")
     for tick in ticks:

@@ -146,5 +146,5 @@ def verify_all(ledger: Ledger | None) -> list[AuditReport]:
     if ledger is None:
         return []
     with ledger.unit_of_work() as uow:
-        ids = [stored.id for stored in uow.portfolios.list()]
+        ids = [stored.id for stored in uow.portfolios.list(archived=True)]
     return [verify(ledger, portfolio_id) for portfolio_id in ids]

@@ -60,12 +60,13 @@ def value_portfolio(ledger: Ledger | None, portfolio_id: int) -> Valuation:
         return value(uow, uow.portfolios.get(portfolio_id))
 
 
-def value_all(ledger: Ledger | None) -> list[Valuation]:
-    """Every portfolio's valuation, in id order (none when there is no ledger yet)."""
+def value_all(ledger: Ledger | None, *, archived: bool = False) -> list[Valuation]:
+    """Every portfolio's valuation, in id order, archived ones only when `archived` (none when
+    there is no ledger yet)."""
     if ledger is None:
         return []
     with ledger.unit_of_work() as uow:
-        return [value(uow, stored) for stored in uow.portfolios.list()]
+        return [value(uow, stored) for stored in uow.portfolios.list(archived=archived)]
 
 
 def unvalued(stored: Portfolio) -> Valuation:

@@ -65,6 +65,7 @@ def portfolio_document(valuation) -> dict:
         "slippage_bps": config.fills.slippage_bps,
         "stake_fraction": config.fills.stake_fraction,
         "created_ts": stored.created_ts,
+        "archived_ts": stored.archived_ts,
         "positions": [_position(p, valuation) for p in book.positions.values() if p.is_open],
     }
 

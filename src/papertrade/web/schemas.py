@@ -63,6 +63,7 @@ class Portfolio(_Document):
     slippage_bps: Exact
     stake_fraction: Exact
     created_ts: int
+    archived_ts: int | None  # set when archived: it no longer trades
     positions: list[Position]
 
 
