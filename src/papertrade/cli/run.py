@@ -58,10 +58,11 @@ def _without_archived(ledger, bots: list) -> list:
     archived = archived_ids(ledger)
     skipped = sorted({bot.portfolio_id for bot in bots if bot.portfolio_id in archived})
     if skipped:
-        left_out = sum(1 for bot in bots if bot.portfolio_id in archived)
+        left_out = output.plural(sum(1 for bot in bots if bot.portfolio_id in archived), "bot")
+        portfolios = f"portfolio{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))}"
         typer.echo(
-            f"papertrade: note: skipped {output.plural(left_out, 'bot')} of archived "
-            f"portfolio{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))} (`papertrade portfolio unarchive ID` to run them)",
+            f"papertrade: note: skipped {left_out} of archived {portfolios} "
+            "(`papertrade portfolio unarchive ID` to run them)",
             err=True,
         )
     return [bot for bot in bots if bot.portfolio_id not in archived]
