@@ -40,7 +40,19 @@ def test_human_output_is_a_sentence_and_tables(capsys, db):
     assert created.stdout == 'Created portfolio 1 "My RSI Bot" with 10,000.00 USDT\n'
     run_inprocess(capsys, "--db", str(db), "create-portfolio", "Swing", "2500.5", "--strategy", "sma-cross")
     listing = run_inprocess(capsys, "--db", str(db), "portfolios").stdout.splitlines()
-    assert listing[0].split() == ["ID", "NAME", "STRATEGY", "MARKET", "DATA", "CASH", "OPEN", "POSITIONS"]
+    assert listing[0].split() == [
+        "ID",
+        "NAME",
+        "STRATEGY",
+        "MARKET",
+        "DATA",
+        "CASH",
+        "EQUITY",
+        "MARKED",
+        "AT",
+        "OPEN",
+        "POSITIONS",
+    ]
     assert "2,500.50 USDT" in listing[3] and "sma-cross" in listing[3]
     status = run_inprocess(capsys, "--db", str(db), "status", "2").stdout
     assert 'Portfolio 2 "Swing"' in status and "fast=10 slow=30" in status

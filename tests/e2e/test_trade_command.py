@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.cli import run_command
 from tests.support.live import DAY, HOUR, wait_clear_of_boundary
-from tests.support.paths import VENV_BIN
+from tests.support.paths import REPO, VENV_BIN
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\dZ BTC/USDT rsi=\d+\.\d\d (BUY|SELL|HOLD) .*cash [\d,.]+ \[(\w+)\]")
 
@@ -171,6 +171,18 @@ def test_the_cron_line_runs_as_cron_would_run_it(cli_env, tmp_path):
     environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # cron's bare environment
     subprocess.run(["/bin/sh", "-c", command.replace("\\%", "%")], env=environment, check=True, timeout=120)
     assert LINE.match(log.read_text()), log.read_text()
+
+
+def test_the_cron_line_of_a_module_strategy_says_where_to_import_it_from(cli_env, tmp_path):
+    create(cli_env, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
+    log = tmp_path / "bot.log"
+    line = papertrade(cli_env, "cron", "1", "BTC/USDT", "--log", str(log)).stdout.strip()
+    assert f"PYTHONPATH={shlex.quote(str(REPO))} " in line
+    wait_clear_of_boundary(DAY)
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # cron's bare environment, elsewhere
+    command = line.split(" ", 5)[5].replace("\\%", "%")
+    subprocess.run(["/bin/sh", "-c", command], env=environment, check=True, timeout=120, cwd=tmp_path)
+    assert re.match(r"^\S+ \S+ BTC/USDT BUY .*\[executed\]", log.read_text()), log.read_text()
 
 
 def _os_environ():

@@ -210,7 +210,10 @@ def hostile_cases(name: str, tmp_path) -> list[tuple[list[str], str]]:
         ([*export, "-o", str(a_file / "x.csv")], "is not a directory"),
         ([*export, "-o", str(tmp_path)], "it is a directory"),
         ([*export, "-o", str(tmp_path / "x.xlsx"), "--format", "xlsx"], "--format must be csv or parquet"),
-        ([*export, "-o", str(tmp_path / "x.csv"), "--from", "2021-05-01", "--to", "2021-04-01"], "--from is after"),
+        (
+            [*export, "-o", str(tmp_path / "x.csv"), "--from", "2021-05-01", "--to", "2021-04-01"],
+            "--from 2021-05-01 is after --to 2021-04-01",
+        ),
         (["data", "export", name, "ETH/USDT", "1h", "-o", str(tmp_path / "x.csv")], "no 1h candles of ETH/USDT"),
         (["backtest", "--strategy", "rsi", "--exchange", name, "--symbol", "BTC/USDT"], "--timeframe"),
         (["backtest", "--strategy", "rsi", "--exchange", name, "--symbol", "BTC/USDT", "--timeframe", "5m"], "no 5m"),

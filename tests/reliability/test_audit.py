@@ -1,11 +1,13 @@
 """`audit verify` rebuilds a portfolio from its journal alone and catches edits behind its back."""
 
+import json
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from papertrade.adapters import schema as t
+from papertrade.cli.output import plural
 from papertrade.errors import SetupError
 from papertrade.services.audit import verify
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
@@ -78,9 +80,25 @@ def test_an_edit_to_a_ledger_table_is_caught(traded, capsys, what):
     result = run_inprocess(capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1")
     assert result.code == 1
     assert result.error_lines == [
-        f"papertrade: error: portfolio 1 does not match its journal ({len(report.problems)} differences)"
+        f"papertrade: error: portfolio 1 does not match its journal ({plural(len(report.problems), 'difference')})"
     ]
     assert expected in result.stdout
+
+
+def test_verify_all_checks_every_portfolio_and_fails_if_any_differs(traded, capsys):
+    create_portfolio(traded, parse_new_portfolio(name="idle", cash="500"), now=0)
+    url = traded.url.render_as_string(hide_password=False)
+    clean = run_inprocess(capsys, "--db", url, "audit", "verify", "--all")
+    assert clean.code == 0, clean.stderr
+    assert "Portfolio 1 agrees" in clean.stdout and "Portfolio 2 agrees" in clean.stdout
+    assert "2 portfolios verified, 0 with differences" in clean.stdout
+    edit(traded, sa.update(t.portfolios).where(t.portfolios.c.id == 2).values(cash=Decimal("1")))
+    tampered = run_inprocess(capsys, "--db", url, "audit", "verify", "--all", "--json")
+    assert tampered.code == 1
+    assert [(r["portfolio_id"], r["ok"]) for r in json.loads(tampered.stdout)] == [(1, True), (2, False)]
+    assert tampered.error_lines == ["papertrade: error: portfolio 2 does not match its journal (1 difference)"]
+    both = run_inprocess(capsys, "--db", url, "audit", "verify", "1", "--all")
+    assert both.code == 2 and "give a portfolio ID or --all" in both.stderr
 
 
 def test_the_database_refuses_journal_edits_and_the_hash_chain_catches_them_anyway(traded):

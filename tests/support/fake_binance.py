@@ -26,6 +26,9 @@ from tests.support.paths import DATA
 
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000}
 DAY_MS = 86_400_000
+#: The dataset day a by-hand try-out lives on: every served series has it and the 250 candles
+#: of warm-up before it without a gap (2021-04-25 had Binance's four-hour maintenance).
+TRYOUT_AT = "2021-05-12T18:00"
 
 #: (exchange symbol id, interval) -> candle file in tests/data/ohlcv
 FILES = {
@@ -365,22 +368,27 @@ def _corrupt(fault: Fault, body, state: FakeBinanceState, query: dict):
     return body
 
 
-def main() -> None:
-    """Serve by hand: python -m tests.support.fake_binance --port 8999 [--at 2021-04-25T18] [--fault K]"""
-    import argparse
+def dataset_ms_of(text: str) -> int:
+    """A dataset time given as ISO text (UTC), in milliseconds."""
     from datetime import UTC, datetime
+
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def main() -> None:
+    """Serve by hand: python -m tests.support.fake_binance --port 8999 [--at 2021-05-12T18:00] [--fault K]"""
+    import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8999)
-    parser.add_argument("--at", default="2021-04-25T18:00", help="dataset time (UTC) that 'now' falls on")
+    parser.add_argument("--at", default=TRYOUT_AT, help="dataset day (UTC) that today falls on")
     parser.add_argument("--fault", help="misbehave on every klines request, e.g. http-503-html")
     args = parser.parse_args()
     server = FakeBinance()
     server._server.server_close()
     server._server = _Server(("127.0.0.1", args.port), _Handler)
     server._server.state = server.state
-    dataset_now = int(datetime.fromisoformat(args.at).replace(tzinfo=UTC).timestamp() * 1000)
-    server.align_now_to(dataset_now)
+    server.align_now_to(dataset_ms_of(args.at))
     if args.fault:
         server.inject(args.fault)
         server.inject(args.fault, path="/exchangeInfo")

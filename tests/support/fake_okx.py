@@ -157,13 +157,17 @@ def _corrupt_newest_first(fault, data: list) -> list:
 
 
 def main() -> None:
-    """Serve by hand: python -m tests.support.fake_okx --port 8998"""
+    """Serve by hand: python -m tests.support.fake_okx --port 8998 [--at 2021-05-12T18:00]"""
     import argparse
+
+    from tests.support.fake_binance import TRYOUT_AT, dataset_ms_of
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8998)
+    parser.add_argument("--at", default=TRYOUT_AT, help="dataset day (UTC) that today falls on")
     args = parser.parse_args()
     server = FakeOkx()
+    server.align_now_to(dataset_ms_of(args.at))
     server._server.server_close()
     server._server = _Server(("127.0.0.1", args.port), _OkxHandler)
     server._server.state = server.state

@@ -29,6 +29,7 @@ class LedgerState:
     candles: dict[tuple[str, str, str], dict[int, Bar]] = field(default_factory=dict)
     markets: dict[tuple[str, str], tuple[Market, int]] = field(default_factory=dict)
     outbox: list[tuple] = field(default_factory=list)
+    deleted: set[int] = field(default_factory=set)
 
 
 class FakePortfolios:
@@ -41,10 +42,11 @@ class FakePortfolios:
         return portfolio_id
 
     def id_by_name(self, name: str) -> int | None:
-        return next((p.id for p in self._s.portfolios.values() if p.config.name == name), None)
+        alive = (p for p in self._s.portfolios.values() if p.id not in self._s.deleted)
+        return next((p.id for p in alive if p.config.name == name), None)
 
     def get(self, portfolio_id: int, *, lock: bool = False, with_positions: bool = True) -> Portfolio:
-        if portfolio_id not in self._s.portfolios:
+        if portfolio_id not in self._s.portfolios or portfolio_id in self._s.deleted:
             raise NotFound(f"no portfolio with id {portfolio_id}")
         stored = self._s.portfolios[portfolio_id]
         return replace(stored, book=stored.book.copy())
@@ -52,8 +54,17 @@ class FakePortfolios:
     def version(self, portfolio_id: int, *, lock: bool = False) -> int:
         return self.get(portfolio_id).version
 
-    def list(self) -> list[Portfolio]:
-        return [self.get(portfolio_id) for portfolio_id in sorted(self._s.portfolios)]
+    def list(self, *, archived: bool = False) -> list[Portfolio]:
+        alive = [self.get(i) for i in sorted(self._s.portfolios) if i not in self._s.deleted]
+        return [p for p in alive if archived or not p.archived]
+
+    def update(self, portfolio_id: int, config, archived_ts: int | None) -> None:
+        stored = self._s.portfolios[portfolio_id]
+        changed = replace(stored, config=config, archived_ts=archived_ts, version=stored.version + 1)
+        self._s.portfolios[portfolio_id] = changed
+
+    def delete(self, portfolio_id: int, now: int) -> None:
+        self._s.deleted.add(portfolio_id)
 
     def save_book(self, portfolio_id: int, book: Book, symbols, now: int) -> None:
         stored = self._s.portfolios[portfolio_id]

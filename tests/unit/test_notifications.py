@@ -57,7 +57,7 @@ def test_a_fill_message_has_every_field_and_ends_with_its_event_id():
     assert message.body.splitlines() == [
         "My Bot (portfolio 7) SELL 0.5 BTC/USDT @ 30000.1 USDT",
         "fee 15.00005 USDT, cash after 14985.04995 USDT",
-        "realized PnL -12.5 USDT",
+        "realized PnL before fees -12.5 USDT",
         "candle 2021-01-01 00:00Z",
         "event 42",
     ]

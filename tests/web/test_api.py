@@ -69,6 +69,16 @@ def test_the_overview_has_every_portfolio_with_the_reports_numbers(client, serve
     assert fresh.equity == "10000" and fresh.return_pct is None and fresh.last_ticks == []
 
 
+def test_the_overview_values_every_portfolio_as_status_does(client, served, capsys):
+    # The stale bot's position is marked at the latest stored close, as `status` marks it,
+    # not at the last candle it processed.
+    for row in client.get("/api/overview").json()["portfolios"]:
+        status = cli_json(capsys, served[0], "status", str(row["id"]))
+        assert (row["equity"], row["marked_ts"]) == (status["equity"], status["marked_ts"])
+        page = client.get(f"/api/portfolios/{row['id']}").json()
+        assert page["equity"] == status["equity"]
+
+
 def test_a_symbol_whose_cron_stopped_is_flagged_stale_with_the_likely_cause(client):
     rsi, hostile, _ = client.get("/api/overview").json()["portfolios"]
     assert [t["stale"] for t in rsi["last_ticks"]] == [False]

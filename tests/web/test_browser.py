@@ -131,7 +131,7 @@ def test_the_overview_shows_every_bot_with_the_clis_numbers(context, server, led
         status = cli_json(capsys, ledger_file, "status", str(pid))
         stats = cli_json(capsys, ledger_file, "report", str(pid))["stats"]
         assert shown(row.locator("[data-field=cash]").inner_text()) == cents(status["cash"])
-        assert shown(row.locator("[data-field=equity]").inner_text()) == cents(stats["Equity Final [$]"])
+        assert shown(row.locator("[data-field=equity]").inner_text()) == cents(status["equity"])
         assert row.locator("[data-field=return]").inner_text() == f"{stats['Return [%]']:+,.2f} %"
     assert page.locator("tr[data-portfolio='2'] a.name").inner_text() == HOSTILE
     assert page.locator("tr[data-portfolio='2'] .tick.stale").count() == 1

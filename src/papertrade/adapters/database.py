@@ -22,7 +22,8 @@ REVISIONS = (
     "0003_candle_gaps",
     "0004_notifications",
     "0005_typed_markets",
-    "0006_orders",
+    "0006_portfolio_lifecycle",
+    "0007_orders",
 )
 HEAD = REVISIONS[-1]
 

@@ -25,12 +25,13 @@ MAX_ID = 2**31 - 1
 
 # Statements on a tick's path are built once: constructing SQLAlchemy expressions costs more
 # than running them on a small indexed table.
-_PORTFOLIO = select(t.portfolios).where(t.portfolios.c.id == bindparam("pid"))
+_LIVE = t.portfolios.c.deleted_ts.is_(None)  # a deleted portfolio is gone from every command
+_PORTFOLIO = select(t.portfolios).where(t.portfolios.c.id == bindparam("pid"), _LIVE)
 _PORTFOLIO_LOCKED = _PORTFOLIO.with_for_update()
 _POSITIONS = select(t.positions).where(t.positions.c.portfolio_id == bindparam("pid")).order_by(t.positions.c.symbol)
-_VERSION = DriverQuery(select(t.portfolios.c.version).where(t.portfolios.c.id == bindparam("pid")))
+_VERSION = DriverQuery(select(t.portfolios.c.version).where(t.portfolios.c.id == bindparam("pid"), _LIVE))
 _VERSION_LOCKED = DriverQuery(
-    select(t.portfolios.c.version).where(t.portfolios.c.id == bindparam("pid")).with_for_update()
+    select(t.portfolios.c.version).where(t.portfolios.c.id == bindparam("pid"), _LIVE).with_for_update()
 )
 _SAVE_CASH = (
     update(t.portfolios)
@@ -95,7 +96,7 @@ class PortfolioRepository:
             raise NotFound(f"no portfolio with id {portfolio_id}")
         book = Book(row["initial_cash"], row["cash"], self._positions(portfolio_id) if with_positions else {})
         orders = OrderRepository(self._c).of(portfolio_id) if with_positions else ()
-        return Portfolio(row["id"], _config(row), book, row["created_ts"], row["version"], tuple(orders))
+        return _portfolio(row, book, orders)
 
     def version(self, portfolio_id: int, *, lock: bool = False) -> int:
         """The portfolio's version; `lock` as for `get`."""
@@ -117,20 +118,46 @@ class PortfolioRepository:
             raise NotFound(f"no portfolio with id {portfolio_id}")
         return self._c.execute(query, {"pid": portfolio_id})
 
-    def list(self) -> list[Portfolio]:
-        rows = self._c.execute(select(t.portfolios).order_by(t.portfolios.c.id)).mappings().all()
+    def list(self, *, archived: bool = False) -> list[Portfolio]:
+        """Every portfolio in id order; archived ones only when `archived`; deleted ones never."""
+        query = select(t.portfolios).where(_LIVE).order_by(t.portfolios.c.id)
+        if not archived:
+            query = query.where(t.portfolios.c.archived_ts.is_(None))
+        rows = self._c.execute(query).mappings().all()
         positions, orders = self._all_positions(), OrderRepository(self._c).by_portfolio()
         return [
-            Portfolio(
-                row["id"],
-                _config(row),
-                Book(row["initial_cash"], row["cash"], positions.get(row["id"], {})),
-                row["created_ts"],
-                row["version"],
-                tuple(orders.get(row["id"], ())),
+            _portfolio(
+                row, Book(row["initial_cash"], row["cash"], positions.get(row["id"], {})), orders.get(row["id"], ())
             )
             for row in rows
         ]
+
+    def update(self, portfolio_id: int, config: PortfolioConfig, archived_ts: int | None) -> None:
+        """Store changed settings (name, fill model, strategy parameters) and the archived time,
+        and advance the version so a tick that decided on the old settings decides again."""
+        self._c.execute(
+            update(t.portfolios)
+            .where(t.portfolios.c.id == portfolio_id, _LIVE)
+            .values(
+                name=config.name,
+                strategy_params=canonical_json(dict(config.strategy_params)),
+                fee_rate=config.fills.fee_rate,
+                slippage_bps=config.fills.slippage_bps,
+                stake_fraction=config.fills.stake_fraction,
+                archived_ts=archived_ts,
+                version=t.portfolios.c.version + 1,
+            )
+        )
+
+    def delete(self, portfolio_id: int, now: int) -> None:
+        """Take the portfolio out of every command and free its name; its rows stay, for the
+        append-only journal refers to them."""
+        tombstone = f"\x1fdeleted {portfolio_id}"  # a name no user can type (control character)
+        self._c.execute(
+            update(t.portfolios)
+            .where(t.portfolios.c.id == portfolio_id, _LIVE)
+            .values(name=tombstone, deleted_ts=now, version=t.portfolios.c.version + 1)
+        )
 
     def touch(self, portfolio_id: int) -> None:
         """Advance the portfolio's version (its resting orders changed, its book did not)."""
@@ -263,6 +290,11 @@ class JournalRepository:
             )
             for r in rows
         ]
+
+
+def _portfolio(row: Mapping[str, Any], book: Book, orders=()) -> Portfolio:
+    return Portfolio(row["id"], _config(row), book, row["created_ts"], row["version"], row["archived_ts"],
+                     orders=tuple(orders))  # fmt: skip
 
 
 def _config(row: Mapping[str, Any]) -> PortfolioConfig:

@@ -82,6 +82,10 @@ portfolios = Table(
     # Grows with every change to the book or the settings: a tick compares it under the write
     # lock with the version it decided on.
     Column("version", Integer, nullable=False, server_default="0"),
+    # Set when archived (it no longer trades and leaves the lists) or deleted (gone from every
+    # command; its rows stay because the append-only journal refers to them).
+    Column("archived_ts", BigInteger, nullable=True),
+    Column("deleted_ts", BigInteger, nullable=True),
     # The protective exits attached to every entry whose decision sets none (JSON of text amounts).
     Column("exits", Text, nullable=False, server_default="{}"),
 )

@@ -20,6 +20,7 @@ from papertrade.cli import (
     notify,
     orders,
     output,
+    portfolio,
     portfolios,
     replay,
     report,
@@ -85,6 +86,7 @@ app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.command("serve")(serve.serve)
 app.command("notify")(notify.notify)
+app.add_typer(portfolio.app, name="portfolio")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")

@@ -58,7 +58,9 @@ def create_portfolio(
     targets = _notify_targets(notify, events)
     stored = create_portfolio(state(ctx).ledger(create=True), request, now_ms(), notify=targets)
     if json:
-        output.emit_json({**portfolio_json(stored), "notify": [_notify_json(target) for target in targets]})
+        from papertrade.services.valuation import unvalued
+
+        output.emit_json({**portfolio_json(unvalued(stored)), "notify": [_notify_json(target) for target in targets]})
         return
     typer.echo(
         f'Created portfolio {stored.id} "{stored.config.name}" with '

@@ -28,12 +28,15 @@ def cron(
     cli = state(ctx)
     url = resolve_url(cli.settings().database)
     portfolio = get_portfolio(cli.ledger(), portfolio_id)
+    if portfolio.archived:
+        from papertrade.errors import InputError
+
+        raise InputError(f"portfolio {portfolio_id} is archived and does not trade (unarchive it first)")
     timeframe = portfolio.config.timeframe
     log_path = log or default_database_path().parent / "logs" / f"portfolio-{portfolio_id}-{base}-{quote}.log"
     command = [*_papertrade_command(), "--db", url.render_as_string(hide_password=False)]
     command += ["trade", str(portfolio_id), symbol, "LIVE"]
-    env = os.environ.get("PAPERTRADE_CCXT_CONFIG")
-    prefix = f"PAPERTRADE_CCXT_CONFIG={shlex.quote(env)} " if env else ""
+    prefix = _environment(portfolio.config.strategy)
     delay = "sleep 5; " if timeframe.ms == 60_000 else ""
     log_path = log_path.resolve()
     log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # cron cannot append to a missing dir
@@ -46,6 +49,44 @@ def cron(
             "(set CRON_TZ=UTC above the line if your cron supports it)",
             err=True,
         )
+
+
+def _environment(strategy: str) -> str:
+    """The variables the cron line sets: the ccxt configuration if one is set here, and where
+    to import a `package.module:Class` strategy from when it is not installed."""
+    env = os.environ.get("PAPERTRADE_CCXT_CONFIG")
+    prefix = f"PAPERTRADE_CCXT_CONFIG={shlex.quote(env)} " if env else ""
+    found, path = strategy_import_path(strategy)
+    if not found:
+        typer.echo(
+            f"papertrade: note: strategy {strategy} cannot be imported here; put PYTHONPATH=DIR (the "
+            "directory holding its package) before the command, or cron will fail to load it",
+            err=True,
+        )
+    return prefix + (f"PYTHONPATH={shlex.quote(path)} " if path else "")
+
+
+def strategy_import_path(strategy: str) -> tuple[bool, str | None]:
+    """Whether the strategy can be found here, and the directory a `package.module:Class`
+    strategy's top-level package is imported from when cron would not find it by itself (it is
+    not installed in this Python); None for built-in and entry-point strategies, and for
+    installed modules. Nothing is imported."""
+    if ":" not in strategy:
+        return True, None
+    import importlib.util
+
+    top = strategy.partition(":")[0].split(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return False, None
+    locations = list(spec.submodule_search_locations or [])
+    origin = Path(locations[0] if locations else spec.origin or "").resolve()
+    root = origin.parent
+    installed = (Path(p).resolve() for p in {sys.prefix, sys.base_prefix})
+    return True, None if any(root.is_relative_to(p) for p in installed) else str(root)
 
 
 def schedule(timeframe: str) -> str:

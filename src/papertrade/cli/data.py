@@ -126,13 +126,20 @@ def store_selection(exchange: str, symbol: str, timeframe: str, start: str | Non
     from papertrade.domain.coverage import Series
     from papertrade.domain.portfolio import parse_symbol
     from papertrade.domain.timeframes import Timeframe
-    from papertrade.errors import InputError
 
     parse_symbol(symbol)
+    first, last = time_range(start, end)
+    return Series(exchange, symbol, Timeframe.parse(timeframe).name), first, last
+
+
+def time_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    """`--from` and `--to` as milliseconds; `InputError` when `--from` is after `--to`."""
+    from papertrade.errors import InputError
+
     first, last = parse_time(start, "--from"), parse_time(end, "--to")
     if first is not None and last is not None and first > last:
-        raise InputError("--from is after --to")
-    return Series(exchange, symbol, Timeframe.parse(timeframe).name), first, last
+        raise InputError(f"--from {start} is after --to {end}")
+    return first, last
 
 
 def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start, end):
@@ -144,14 +151,27 @@ def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start,
     if data is not None:
         if exchange is not None or timeframe is not None:
             raise InputError("give either --data or --exchange/--timeframe, not both")
-        first, last = parse_time(start, "--from"), parse_time(end, "--to")
-        return load_columns(data).between(first, last), symbol or symbol_from_filename(data)
+        first, last = time_range(start, end)
+        candles = load_columns(data)
+        chosen = candles.between(first, last)
+        if len(chosen) == 0:
+            raise InputError(
+                f"{data.name} has no candles from {start or 'its start'} to {end or 'its end'} "
+                f"(it holds {_span(candles)})"
+            )
+        return chosen, symbol or symbol_from_filename(data)
     if exchange is None or symbol is None or timeframe is None:
         raise InputError("give --data FILE, or --exchange, --symbol and --timeframe to use stored candles")
     from papertrade.services.market_data import candle_columns
 
     series, first, last = store_selection(exchange, symbol, timeframe, start, end)
     return candle_columns(state(ctx).ledger(), series, first, last), series.symbol
+
+
+def _span(candles) -> str:
+    from papertrade.domain.timeframes import timestamp
+
+    return f"{timestamp(int(candles.ts[0]))} to {timestamp(int(candles.ts[-1]))}" if len(candles) else "none"
 
 
 def replay_candles(ledger, config, symbol: str, data: Path | None, exchange: str | None, timeframe: str | None):

@@ -1,4 +1,4 @@
-"""`papertrade portfolios`: every portfolio in the ledger; and the JSON document of one portfolio."""
+"""`papertrade portfolios`: every portfolio in the ledger, valued; and the JSON document of one portfolio."""
 
 from typing import Annotated
 
@@ -10,38 +10,44 @@ from papertrade.cli.context import state
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (decimals as strings).")]
 
 
-def list_portfolios(ctx: typer.Context, json: JsonOption = False) -> None:
-    """List the portfolios in the ledger."""
-    from papertrade.services.portfolios import list_portfolios
+def list_portfolios(
+    ctx: typer.Context,
+    archived: Annotated[bool, typer.Option("--archived", help="List archived portfolios too.")] = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of portfolios (decimals as strings).")
+    ] = False,
+) -> None:
+    """List the portfolios in the ledger with their cash and equity (open positions marked at
+    the latest stored close); archived ones only with --archived."""
+    from papertrade.services.valuation import value_all
 
-    stored = list_portfolios(state(ctx).ledger())
+    valuations = value_all(state(ctx).ledger(), archived=archived)
     if json:
-        output.emit_json([portfolio_json(p) for p in stored])
+        output.emit_json([portfolio_json(v) for v in valuations])
         return
-    if not stored:
+    if not valuations:
         typer.echo("No portfolios yet: create one with `papertrade create-portfolio NAME CASH`.")
         return
-    rows = [
-        [
-            str(p.id),
-            p.config.name,
-            p.config.strategy,
-            f"{p.config.exchange} {p.config.timeframe}",
-            f"{output.money(p.book.cash, p.config.quote)} {p.config.quote}",
-            str(sum(1 for pos in p.book.positions.values() if pos.is_open)),
-        ]
-        for p in stored
+    rows = [_row(v) for v in valuations]
+    headers = ["ID", "NAME", "STRATEGY", "MARKET DATA", "CASH", "EQUITY", "MARKED AT", "OPEN POSITIONS"]
+    typer.echo(output.table(headers, rows, right=(0, 4, 5, 7)))
+
+
+def _row(valuation) -> list[str]:
+    p, quote = valuation.portfolio, valuation.portfolio.config.quote
+    return [
+        str(p.id),
+        f"{p.config.name} (archived)" if p.archived else p.config.name,
+        p.config.strategy,
+        f"{p.config.exchange} {p.config.timeframe}",
+        f"{output.money(p.book.cash, quote)} {quote}",
+        f"{output.money(valuation.equity, quote)} {quote}",
+        output.timestamp(valuation.marked_ts),
+        str(len(valuation.marks)),
     ]
-    typer.echo(
-        output.table(
-            ["ID", "NAME", "STRATEGY", "MARKET DATA", "CASH", "OPEN POSITIONS"],
-            rows,
-            right=(0, 4, 5),
-        )
-    )
 
 
-def portfolio_json(stored) -> dict:
+def portfolio_json(valuation) -> dict:
     from papertrade.views.documents import portfolio_document
 
-    return portfolio_document(stored)
+    return portfolio_document(valuation)

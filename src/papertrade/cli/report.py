@@ -60,24 +60,28 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of) ->
         typer.echo("Exits by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(exits.items())))
     if performance.symbols:
         typer.echo("")
-        typer.echo(_symbols_table(performance.symbols, performance.quote))
+        typer.echo(_symbols_table(performance))
     if plot is not None:
         typer.echo(f"\nChart written to {plot.resolve()}")
 
 
-def _symbols_table(symbols, quote: str) -> str:
+def _symbols_table(performance) -> str:
+    from papertrade.domain.money import ZERO
+    from papertrade.domain.pnl import net_realized
+
+    quote, net = performance.quote, net_realized(performance.fills).by_symbol
     rows = [
         [
             s.symbol,
             output.amount(s.quantity),
             output.price(s.last_price),
-            output.money(s.realized_pnl, quote),
+            output.money(net.get(s.symbol, ZERO), quote),
             output.money(s.unrealized_pnl, quote),
             output.money(s.fees_paid, quote, cost=True),
         ]
-        for s in symbols
+        for s in performance.symbols
     ]
-    headers = ["SYMBOL", "HOLDING", "LAST PRICE", "REALIZED PNL", "UNREALIZED PNL", "FEES"]
+    headers = ["SYMBOL", "HOLDING", "LAST PRICE", "NET REALIZED PNL", "UNREALIZED PNL", "FEES"]
     return output.table(headers, rows, right=(1, 2, 3, 4, 5))
 
 

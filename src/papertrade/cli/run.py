@@ -36,6 +36,7 @@ def run(
         from papertrade.errors import NotFound
 
         raise NotFound("the ledger is empty: create portfolios before running bots")
+    bots = _without_archived(ledger, bots)
     long_running()
     shared, now = market_data_factory(settings), now_ms()
     notifier = make_notifier(settings, ledger, live=any(bot.mode is Mode.LIVE for bot in bots))
@@ -48,6 +49,23 @@ def run(
     notifier.deliver(now)  # the whole run's events, one batch per URL where its service allows
     if code:
         raise typer.Exit(code)
+
+
+def _without_archived(ledger, bots: list) -> list:
+    """The bots whose portfolio is not archived; a note on stderr names the ones left out."""
+    from papertrade.services.portfolios import archived_ids
+
+    archived = archived_ids(ledger)
+    skipped = sorted({bot.portfolio_id for bot in bots if bot.portfolio_id in archived})
+    if skipped:
+        left_out = output.plural(sum(1 for bot in bots if bot.portfolio_id in archived), "bot")
+        portfolios = f"portfolio{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))}"
+        typer.echo(
+            f"papertrade: note: skipped {left_out} of archived {portfolios} "
+            "(`papertrade portfolio unarchive ID` to run them)",
+            err=True,
+        )
+    return [bot for bot in bots if bot.portfolio_id not in archived]
 
 
 def _observed(outcomes, notifier, now: int):

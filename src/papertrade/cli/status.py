@@ -1,4 +1,4 @@
-"""`papertrade status`: one portfolio's cash, settings, last ticks and open positions."""
+"""`papertrade status`: one portfolio's cash, equity, settings, last ticks and open positions."""
 
 from typing import Annotated
 
@@ -14,46 +14,87 @@ def status(
     portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
     json: JsonOption = False,
 ) -> None:
-    """Show a portfolio's cash, settings and open positions."""
-    from papertrade.services.portfolios import get_portfolio, last_ticks
+    """Show a portfolio's cash, equity, settings and open positions (marked at the latest
+    stored close)."""
+    from papertrade.services.portfolios import last_ticks
+    from papertrade.services.valuation import value_portfolio
 
     ledger = state(ctx).ledger()
-    stored = get_portfolio(ledger, portfolio_id)
+    valuation = value_portfolio(ledger, portfolio_id)
     ticks = last_ticks(ledger, portfolio_id)
     if json:
         from papertrade.views.documents import status_document
 
-        output.emit_json(status_document(stored, ticks))
+        output.emit_json(status_document(valuation, ticks))
         return
-    config, book = stored.config, stored.book
-    quote = config.quote
-    lines = [
-        ("cash", f"{output.money(book.cash, quote)} {quote} (started with {output.money(book.initial_cash, quote)})"),
-        ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
-        ("market data", f"{config.exchange} {config.timeframe}"),
-        ("fills", _fills_text(config.fills)),
-        ("exits", _exits_text(config.exits)),
-        ("realized", f"{output.money(book.realized_pnl, quote)} {quote}, fees paid {_fees(book, quote)}"),
-    ]
-    typer.echo(f'Portfolio {stored.id} "{config.name}"')
-    for label, value in lines:
+    stored = valuation.portfolio
+    archived = f", archived {output.timestamp(stored.archived_ts)}: it no longer trades" if stored.archived else ""
+    typer.echo(f'Portfolio {stored.id} "{stored.config.name}"{archived}')
+    for label, value in _summary(valuation):
         typer.echo(f"  {label:<12}{value}")
     for tick in ticks:
         typer.echo(
             f"  last tick   {tick.key.symbol} {output.timestamp(tick.key.candle_ts)} {tick.signal} [{tick.status}], "
             f"processed {output.timestamp(tick.processed_ts)}"
         )
-    open_positions = [p for p in book.positions.values() if p.is_open]
-    if not open_positions:
+    if not valuation.marks:
         typer.echo("  no open positions")
         return
-    rows = [
-        [p.symbol, output.amount(p.quantity), output.price(p.avg_cost), output.money(p.cost_basis, quote)]
-        for p in open_positions
-    ]
-    typer.echo(output.table(["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS"], rows, right=(1, 2, 3)))
-    for order in (o for o in stored.orders if o.kind.is_exit):
+    typer.echo(_positions_table(valuation))
+    for order in (o for o in valuation.portfolio.orders if o.kind.is_exit):
         typer.echo(f"  {order.symbol} protected by a {order.kind} at {output.price(order.price)}")
+
+
+def _summary(valuation) -> list[tuple[str, str]]:
+    config, book = valuation.portfolio.config, valuation.portfolio.book
+    quote = config.quote
+    return [
+        ("cash", f"{output.money(book.cash, quote)} {quote} (started with {output.money(book.initial_cash, quote)})"),
+        ("equity", f"{output.money(valuation.equity, quote)} {quote}{_marked_text(valuation)}"),
+        ("unrealized", f"{output.money(valuation.unrealized_pnl, quote)} {quote} before fees"),
+        (
+            "realized",
+            f"{output.money(valuation.net.total, quote)} {quote} after fees "
+            f"({output.money(book.realized_pnl, quote)} before), fees paid {_fees(book, quote)}",
+        ),
+        ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
+        ("market data", f"{config.exchange} {config.timeframe}"),
+        ("fills", _fills_text(config.fills)),
+        ("exits", _exits_text(config.exits)),
+    ]
+
+
+def _marked_text(valuation) -> str:
+    if not valuation.marks:
+        return ""
+    quote = valuation.portfolio.config.quote
+    value = f" = cash + {output.money(valuation.market_value, quote)} market value"
+    unmarked = [m.symbol for m in valuation.marks.values() if m.candle_ts is None]
+    if valuation.marked_ts is not None:
+        value += f", marked at the close of the {output.timestamp(valuation.marked_ts)} candle"
+    if unmarked:
+        value += f" ({', '.join(unmarked)} at average cost: no stored candle)"
+    return value
+
+
+def _positions_table(valuation) -> str:
+    quote = valuation.portfolio.config.quote
+    positions = valuation.portfolio.book.positions
+    rows = [
+        [
+            m.symbol,
+            output.amount(m.quantity),
+            output.price(positions[m.symbol].avg_cost),
+            output.money(positions[m.symbol].cost_basis, quote),
+            output.price(m.price),
+            output.timestamp(m.candle_ts),
+            output.money(m.market_value, quote),
+            output.money(m.unrealized_pnl, quote),
+        ]
+        for m in valuation.marks.values()
+    ]
+    headers = ["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS", "MARK", "MARKED AT", "MARKET VALUE", "UNREALIZED"]
+    return output.table(headers, rows, right=(1, 2, 3, 4, 6, 7))
 
 
 def _fills_text(fills) -> str:

@@ -23,11 +23,16 @@ def trades(
         parse_symbol(symbol)
     records = list_trades(state(ctx).ledger(), portfolio_id, symbol)
     if json:
-        output.emit_json([trade_json(r) for r in records])
+        from papertrade.views.documents import trade_documents
+
+        output.emit_json(trade_documents(records))
         return
     if not records:
         typer.echo("No trades yet.")
         return
+    from papertrade.domain.pnl import net_realized
+
+    nets = net_realized(records).by_trade
     rows = [
         [
             output.timestamp(r.candle_ts),
@@ -37,16 +42,12 @@ def trades(
             output.amount(r.quantity),
             output.price(r.price),
             output.money(r.fee, r.symbol.partition("/")[2], cost=True),
-            output.money(r.realized_pnl, r.symbol.partition("/")[2]) if r.side == "SELL" else "",
+            output.money(net, r.symbol.partition("/")[2]) if net is not None else "",
             output.money(r.cash_after, r.symbol.partition("/")[2]),
         ]
-        for r in records
+        for r, net in zip(records, nets, strict=True)
     ]
-    headers = ["CANDLE", "SYMBOL", "SIDE", "KIND", "QUANTITY", "PRICE", "FEE", "REALIZED", "CASH AFTER"]
+    headers = ["CANDLE", "SYMBOL", "SIDE", "KIND", "QUANTITY", "PRICE", "FEE", "NET REALIZED", "CASH AFTER"]
     typer.echo(output.table(headers, rows, right=(4, 5, 6, 7, 8)))
-
-
-def trade_json(record) -> dict:
-    from papertrade.views.documents import trade_document
-
-    return trade_document(record)
+    typer.echo("NET REALIZED: what a SELL made after its own fee and the fees of buying what it sold.")
+    typer.echo("KIND: what made the trade: signal (the strategy, at the close) or the resting order that filled.")

@@ -223,7 +223,7 @@ def _fill(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
         f"candle {timestamp(p['candle_ts'])}",
     ]
     if p["side"] == "SELL":
-        lines.insert(2, f"realized PnL {p['realized_pnl']} {quote}")
+        lines.insert(2, f"realized PnL before fees {p['realized_pnl']} {quote}")
     return title, lines, "info"
 
 
@@ -255,7 +255,7 @@ def _daily(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
         f"{p['portfolio']} (portfolio {p['portfolio_id']}) on {p['day']} (UTC)",
         f"equity {p['equity']} {quote} (cash {p['cash']} {quote})",
         f"PnL {p['pnl']} {quote}" + (f" ({p['pnl_pct']}%)" if p["pnl_pct"] is not None else ""),
-        f"trades {len(p['trades'])}, fees {p['fees']} {quote}, realized {p['realized_pnl']} {quote}",
+        f"trades {len(p['trades'])}, fees {p['fees']} {quote}, realized before fees {p['realized_pnl']} {quote}",
     ]
     lines += [f"  {t['candle']} {t['side']} {t['quantity']} {t['symbol']} @ {t['price']}" for t in p["trades"][:10]]
     if len(p["trades"]) > 10:

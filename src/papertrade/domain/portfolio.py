@@ -40,7 +40,8 @@ class Portfolio:
     """A stored portfolio: its settings and its book of cash and positions.
 
     `version` grows with every change to the book or the settings, so a tick can tell whether
-    what it decided on is still what the ledger holds.
+    what it decided on is still what the ledger holds. An archived portfolio (`archived_ts`
+    set) keeps its history but no longer trades.
     """
 
     id: int
@@ -48,7 +49,12 @@ class Portfolio:
     book: Book
     created_ts: int
     version: int = 0
+    archived_ts: int | None = None
     orders: tuple[RestingOrder, ...] = ()  # resting, of every symbol
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_ts is not None
 
     def orders_of(self, symbol: str) -> list[RestingOrder]:
         return [order for order in self.orders if order.symbol == symbol]

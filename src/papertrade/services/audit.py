@@ -191,3 +191,12 @@ def _compare_orders(rebuilt: dict[tuple, RestingOrder], stored, report: AuditRep
                 f"{symbol} {kind} order placed on candle {placed_ts}: journal says {rebuilt.get(key)}, "
                 f"ledger says {held.get(key)}"
             )
+
+
+def verify_all(ledger: Ledger | None) -> list[AuditReport]:
+    """`verify` every portfolio of the ledger, archived ones too, in id order."""
+    if ledger is None:
+        return []
+    with ledger.unit_of_work() as uow:
+        ids = [stored.id for stored in uow.portfolios.list(archived=True)]
+    return [verify(ledger, portfolio_id) for portfolio_id in ids]

@@ -194,7 +194,7 @@ def run_bots(
 def _configs(ledger: Ledger, bots: list[Bot]):
     configs, failures = {}, {}
     with ledger.unit_of_work() as uow:
-        portfolios = {p.id: p.config for p in uow.portfolios.list()}
+        portfolios = {p.id: p.config for p in uow.portfolios.list(archived=True)}
     for bot in bots:
         config = portfolios.get(bot.portfolio_id)
         if config is None:

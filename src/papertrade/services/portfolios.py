@@ -1,9 +1,10 @@
 """Creating portfolios and reading them back."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from papertrade.domain.money import to_plain
 from papertrade.domain.portfolio import (
     Portfolio,
     PortfolioConfig,
@@ -80,11 +81,12 @@ def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Se
     return stored
 
 
-def list_portfolios(ledger: Ledger | None) -> list[Portfolio]:
+def list_portfolios(ledger: Ledger | None, *, archived: bool = False) -> list[Portfolio]:
+    """Every portfolio, in id order; archived ones too when `archived`."""
     if ledger is None:
         return []
     with ledger.unit_of_work() as uow:
-        return uow.portfolios.list()
+        return uow.portfolios.list(archived=archived)
 
 
 def require_ledger(ledger: Ledger | None, portfolio_id: int) -> Ledger:
@@ -118,3 +120,122 @@ def list_trades(ledger: Ledger | None, portfolio_id: int, symbol: str | None = N
     get_portfolio(ledger, portfolio_id)
     with ledger.unit_of_work() as uow:
         return uow.trades.list(portfolio_id, symbol)
+
+
+# -- managing a portfolio ---------------------------------------------------------------------
+
+
+def archived_ids(ledger: Ledger | None) -> set[int]:
+    """The ids of the archived portfolios (which no longer trade)."""
+    if ledger is None:
+        return set()
+    with ledger.unit_of_work() as uow:
+        return {p.id for p in uow.portfolios.list(archived=True) if p.archived}
+
+
+def rename_portfolio(ledger: Ledger | None, portfolio_id: int, name: str, now: int) -> Portfolio:
+    """Give the portfolio a new, unused name; journaled as `portfolio.renamed`."""
+    new_name = check_name(name)
+
+    def rename(uow, stored: Portfolio):
+        existing = uow.portfolios.id_by_name(new_name)
+        if existing is not None:
+            raise InputError(f"a portfolio named {new_name!r} already exists (id {existing})")
+        payload = {"from": stored.config.name, "to": new_name}
+        return replace(stored.config, name=new_name), stored.archived_ts, payload
+
+    return _change(ledger, portfolio_id, now, "portfolio.renamed", rename)
+
+
+def archive_portfolio(ledger: Ledger | None, portfolio_id: int, archived: bool, now: int) -> Portfolio:
+    """Archive the portfolio (it stops trading and leaves the lists; its history stays), or
+    bring it back; journaled as `portfolio.archived` / `portfolio.unarchived`."""
+
+    def archive(uow, stored: Portfolio):
+        if stored.archived == archived:
+            state = "archived" if archived else "not archived"
+            raise InputError(f"portfolio {portfolio_id} is already {state}")
+        return stored.config, now if archived else None, {"name": stored.config.name}
+
+    event = "portfolio.archived" if archived else "portfolio.unarchived"
+    return _change(ledger, portfolio_id, now, event, archive)
+
+
+def delete_portfolio(ledger: Ledger | None, portfolio_id: int, now: int) -> Portfolio:
+    """Take the portfolio out of every command and free its name; journaled as
+    `portfolio.deleted`. Its trades, ticks and journal stay in the database (the journal is
+    append-only and refers to them). Returns the portfolio as it was."""
+    with require_ledger(ledger, portfolio_id).unit_of_work(write=True) as uow:
+        stored = uow.portfolios.get(portfolio_id, lock=True)
+        uow.journal.append(portfolio_id, "portfolio.deleted", {"name": stored.config.name}, now)
+        uow.portfolios.delete(portfolio_id, now)
+        uow.commit()
+    return stored
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """What `portfolio set` may change: the fill model and the strategy's parameters (None and
+    empty: unchanged)."""
+
+    fee_rate: str | None = None
+    slippage_bps: str | None = None
+    stake_fraction: str | None = None
+    params: tuple[str, ...] = ()
+
+
+def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsChange, now: int) -> Portfolio:
+    """Change settings that are safe to change between two ticks; journaled as
+    `portfolio.settings_changed` with each changed value before and after. The portfolio's
+    version advances, so the next tick (even one deciding at this moment) uses them."""
+
+    def apply(uow, stored: Portfolio):
+        config = changed_config(stored.config, change)
+        before, after = _settings(stored.config), _settings(config)
+        changed = sorted(key for key in after if before.get(key) != after[key])
+        if not changed:
+            raise InputError("nothing to change: give --fee-rate, --slippage-bps, --stake-fraction or --param")
+        payload = {"from": {k: before.get(k) for k in changed}, "to": {k: after[k] for k in changed}}
+        return config, stored.archived_ts, payload
+
+    return _change(ledger, portfolio_id, now, "portfolio.settings_changed", apply)
+
+
+def changed_config(config: PortfolioConfig, change: SettingsChange) -> PortfolioConfig:
+    """`config` with `change` applied, validated as `create-portfolio` validates its options."""
+    fills = config.fills
+
+    def given(value: str | None, current: Decimal) -> str:
+        return to_plain(current) if value is None else value
+
+    new_fills = parse_fill_model(
+        given(change.fee_rate, fills.fee_rate),
+        given(change.slippage_bps, fills.slippage_bps),
+        given(change.stake_fraction, fills.stake_fraction),
+    )
+    params = dict(config.strategy_params)
+    if change.params:
+        strategy_cls = registry.load_class(config.strategy)
+        merged = {**params, **registry.parse_param_pairs(change.params)}
+        params = registry.parse_params(strategy_cls, merged).model_dump(mode="json")
+    return replace(config, fills=new_fills, strategy_params=params)
+
+
+def _settings(config: PortfolioConfig) -> dict:
+    fills = config.fills
+    values = {"fee_rate": fills.fee_rate, "slippage_bps": fills.slippage_bps, "stake_fraction": fills.stake_fraction}
+    params = {f"params.{key}": value for key, value in config.strategy_params.items()}
+    return {**{key: to_plain(value) for key, value in values.items()}, **params}
+
+
+def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, change) -> Portfolio:
+    """Apply `change(uow, stored) -> (config, archived_ts, journal payload)` to the portfolio
+    under the write lock, journal it as `event`, and return the portfolio as it is now."""
+    with require_ledger(ledger, portfolio_id).unit_of_work(write=True) as uow:
+        stored = uow.portfolios.get(portfolio_id, lock=True, with_positions=False)
+        config, archived_ts, payload = change(uow, stored)
+        uow.portfolios.update(portfolio_id, config, archived_ts)
+        uow.journal.append(portfolio_id, event, payload, now)
+        changed = uow.portfolios.get(portfolio_id)
+        uow.commit()
+    return changed

@@ -34,7 +34,18 @@ class PortfolioRepository(Protocol):
         """The portfolio's version (NotFound if there is none); `lock` as for `get`."""
         ...
 
-    def list(self) -> list[Portfolio]: ...
+    def list(self, *, archived: bool = False) -> list[Portfolio]:
+        """Every portfolio in id order; archived ones too when `archived`; deleted ones never."""
+        ...
+
+    def update(self, portfolio_id: int, config: PortfolioConfig, archived_ts: int | None) -> None:
+        """Store the changed name, fill model and strategy parameters and the archived time;
+        advance the version."""
+        ...
+
+    def delete(self, portfolio_id: int, now: int) -> None:
+        """Take the portfolio out of every command (its rows stay) and free its name."""
+        ...
 
     def save_book(self, portfolio_id: int, book: Book, symbols: Sequence[str], now: int) -> None:
         """Write cash and the positions in `symbols` back, and advance the portfolio's version."""

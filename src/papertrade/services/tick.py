@@ -186,6 +186,11 @@ class TickRunner:
         """The portfolio and the stored candles its strategy will see, in one read transaction."""
         with self.ledger.unit_of_work() as uow:
             portfolio = self._portfolio(uow, portfolio_id)
+            if portfolio.archived:
+                raise InputError(
+                    f"portfolio {portfolio_id} is archived and does not trade "
+                    f"(`papertrade portfolio unarchive {portfolio_id}` to trade it again)"
+                )
             config = portfolio.config
             _check_quote(symbol, config.quote, portfolio_id)
             strategy = self._strategy(config.strategy, config.strategy_params)

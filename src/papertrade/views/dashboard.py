@@ -6,7 +6,6 @@ bot's cron still runs, and the tick journal page by page. Everything here only r
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from papertrade.views import documents
 
@@ -23,42 +22,33 @@ def overview_document(ledger, now: int) -> dict:
 
     if ledger is None:
         return {"now": now, "portfolios": []}
+    from papertrade.services.valuation import value
+
     with ledger.unit_of_work() as uow:
-        stored = uow.portfolios.list()
+        valuations = [value(uow, stored) for stored in uow.portfolios.list()]
         floats = all_tick_floats(uow.connection)
         latest = latest_ticks(uow.connection)
     rows = []
-    for portfolio in stored:
-        ticks = [tick_record(row) for row in latest.get(portfolio.id, [])]
-        rows.append(_overview_row(portfolio, ticks, floats.get(portfolio.id), now))
+    for valuation in valuations:
+        ticks = [tick_record(row) for row in latest.get(valuation.portfolio.id, [])]
+        rows.append(_overview_row(valuation, ticks, floats.get(valuation.portfolio.id), now))
     return {"now": now, "portfolios": rows}
 
 
-def _overview_row(portfolio, ticks, floats, now: int) -> dict:
-    closes = {tick.key.symbol: tick.close for tick in ticks}
-    equity = equity_now(portfolio.book, closes)
+def _overview_row(valuation, ticks, floats, now: int) -> dict:
+    """A portfolio's status, valued as `status` values it, with `report`'s return and drawdown."""
+    portfolio = valuation.portfolio
     headline = _headline(floats, float(portfolio.book.initial_cash))
-    document = documents.status_document(portfolio, ticks)
+    document = documents.status_document(valuation, ticks)
     document["last_ticks"] = [
         {**tick, **staleness(tick, portfolio.config.timeframe, now)} for tick in document["last_ticks"]
     ]
     return {
         **document,
-        "symbols": sorted({*closes, *(p["symbol"] for p in document["positions"])}),
-        "equity": equity,
+        "symbols": sorted({*(t.key.symbol for t in ticks), *(p["symbol"] for p in document["positions"])}),
         "return_pct": headline[0],
         "max_drawdown_pct": headline[1],
     }
-
-
-def equity_now(book, closes: dict[str, Decimal]) -> Decimal:
-    """Cash plus every open position at its symbol's latest processed close (exact)."""
-    from papertrade.domain.money import exact
-
-    with exact():
-        return book.cash + sum(
-            (p.quantity * closes[s] for s, p in book.positions.items() if p.is_open and s in closes), Decimal(0)
-        )
 
 
 def _headline(floats, initial: float) -> tuple[float | None, float | None]:

@@ -36,8 +36,13 @@ def fields(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(record, name) for name in names}
 
 
-def portfolio_document(stored) -> dict:
-    """A portfolio's settings, cash and open positions (`portfolios --json`, `create-portfolio --json`)."""
+def portfolio_document(valuation) -> dict:
+    """A portfolio's settings, cash, equity and open positions, from its valuation
+    (`services.valuation`): `portfolios --json`, `create-portfolio --json`, `status --json`.
+
+    `realized_pnl` is before fees, as the ledger books it; `net_realized_pnl` is after the fees
+    of the trades that realized it. Positions are marked at the latest stored close."""
+    stored = valuation.portfolio
     config, book = stored.config, stored.book
     return {
         "id": stored.id,
@@ -45,7 +50,12 @@ def portfolio_document(stored) -> dict:
         "quote": config.quote,
         "cash": book.cash,
         "initial_cash": book.initial_cash,
+        "market_value": valuation.market_value,
+        "unrealized_pnl": valuation.unrealized_pnl,
+        "equity": valuation.equity,
+        "marked_ts": valuation.marked_ts,
         "realized_pnl": book.realized_pnl,
+        "net_realized_pnl": valuation.net.total,
         "fees_paid": book.fees_paid,
         "strategy": config.strategy,
         "params": dict(config.strategy_params),
@@ -56,17 +66,24 @@ def portfolio_document(stored) -> dict:
         "stake_fraction": config.fills.stake_fraction,
         "exits": config.exits.as_dict(),
         "created_ts": stored.created_ts,
-        "positions": [_position(p, stored.orders) for p in book.positions.values() if p.is_open],
+        "archived_ts": stored.archived_ts,
+        "positions": [_position(p, valuation) for p in book.positions.values() if p.is_open],
     }
 
 
-def _position(p, orders=()) -> dict:
+def _position(p, valuation) -> dict:
+    marked, orders = valuation.marks[p.symbol], valuation.portfolio.orders
     return {
         "symbol": p.symbol,
         "quantity": p.quantity,
         "avg_cost": p.avg_cost,
         "cost_basis": p.cost_basis,
+        "mark_price": marked.price,
+        "marked_ts": marked.candle_ts,
+        "market_value": marked.market_value,
+        "unrealized_pnl": marked.unrealized_pnl,
         "realized_pnl": p.realized_pnl,
+        "net_realized_pnl": valuation.net.by_symbol.get(p.symbol, Decimal(0)),
         "fees_paid": p.fees_paid,
         "exits": [order_document(o, p.quantity) for o in orders if o.symbol == p.symbol and o.kind.is_exit],
     }
@@ -110,14 +127,18 @@ def last_tick_document(tick) -> dict:
     }
 
 
-def status_document(stored, ticks) -> dict:
-    """`status --json`: the portfolio and each symbol's latest processed candle."""
-    return {**portfolio_document(stored), "last_ticks": [last_tick_document(tick) for tick in ticks]}
+def status_document(valuation, ticks) -> dict:
+    """`status --json`: the portfolio valued now, and each symbol's latest processed candle."""
+    return {**portfolio_document(valuation), "last_ticks": [last_tick_document(tick) for tick in ticks]}
 
 
-def trade_document(record) -> dict:
-    """One executed trade (`trades --json`)."""
-    return fields(record, TRADE_FIELDS)
+def trade_documents(records) -> list[dict]:
+    """A portfolio's executed trades in order (`trades --json`), each SELL with its realized PnL
+    before fees (`realized_pnl`) and after them (`net_realized_pnl`; null for a BUY)."""
+    from papertrade.domain.pnl import net_realized
+
+    nets = net_realized(records).by_trade
+    return [{**fields(r, TRADE_FIELDS), "net_realized_pnl": net} for r, net in zip(records, nets, strict=True)]
 
 
 def tick_document(tick) -> dict:
@@ -127,14 +148,22 @@ def tick_document(tick) -> dict:
 
 def report_document(performance) -> dict:
     """`report --json` and `backtest --json`: statistics, fills and PnL per symbol."""
+    from papertrade.domain.pnl import net_realized
     from papertrade.reports.statistics import STAT_KINDS, statistics
 
     stats = statistics(performance)
+    net = net_realized(performance.fills)
     return {
         "stats": {name: stat_value(value, STAT_KINDS[name]) for name, value in stats.items()},
-        "trades": [fields(f, FILL_FIELDS) for f in performance.fills],
+        "trades": [
+            {**fields(f, FILL_FIELDS), "net_realized_pnl": n}
+            for f, n in zip(performance.fills, net.by_trade, strict=True)
+        ],
         "exits_by_kind": performance.exits_by_kind(),
-        "symbols": [fields(s, SYMBOL_FIELDS) for s in performance.symbols],
+        "symbols": [
+            {**fields(s, SYMBOL_FIELDS), "net_realized_pnl": net.by_symbol.get(s.symbol, Decimal(0))}
+            for s in performance.symbols
+        ],
     }
 
 

@@ -108,21 +108,22 @@ class DashboardData:
         stats = report["stats"] if report else {}
         return {
             **_restaled(status, self.now()),
-            "equity": stats.get("Equity Final [$]", status["cash"]),
+            "equity": status["equity"],
             "return_pct": stats.get("Return [%]"),
             "max_drawdown_pct": stats.get("Max. Drawdown [%]"),
         }
 
     def portfolios(self) -> list[dict]:
-        from papertrade.services.portfolios import list_portfolios
+        from papertrade.services.valuation import value_all
 
-        return [documents.portfolio_document(p) for p in list_portfolios(self.ledger)]
+        return [documents.portfolio_document(v) for v in value_all(self.ledger)]
 
     def status(self, portfolio_id: int) -> dict:
-        from papertrade.services.portfolios import get_portfolio, last_ticks
+        from papertrade.services.portfolios import last_ticks
+        from papertrade.services.valuation import value_portfolio
 
         return documents.status_document(
-            get_portfolio(self.ledger, portfolio_id), last_ticks(self.ledger, portfolio_id)
+            value_portfolio(self.ledger, portfolio_id), last_ticks(self.ledger, portfolio_id)
         )
 
     def performance(self, portfolio_id: int):
@@ -137,7 +138,7 @@ class DashboardData:
     def trades(self, portfolio_id: int) -> list[dict]:
         from papertrade.services.portfolios import list_trades
 
-        return [documents.trade_document(r) for r in list_trades(self.ledger, portfolio_id)]
+        return documents.trade_documents(list_trades(self.ledger, portfolio_id))
 
     def orders(self, portfolio_id: int) -> list[dict]:
         from papertrade.services.portfolios import get_portfolio

@@ -35,11 +35,19 @@ class Order(_Document):
 
 
 class Position(_Document):
+    """An open position, marked at the close of the latest stored candle (`marked_ts`; null
+    when none is stored and it is marked at its average cost)."""
+
     symbol: str
     quantity: Exact
     avg_cost: Exact
     cost_basis: Exact
-    realized_pnl: Exact
+    mark_price: Exact
+    marked_ts: int | None
+    market_value: Exact
+    unrealized_pnl: Exact
+    realized_pnl: Exact  # before fees
+    net_realized_pnl: Exact  # after the fees of the trades that realized it
     fees_paid: Exact
     exits: list[Order]  # the protective exits resting for it
 
@@ -60,7 +68,12 @@ class Portfolio(_Document):
     quote: str
     cash: Exact
     initial_cash: Exact
-    realized_pnl: Exact
+    market_value: Exact
+    unrealized_pnl: Exact
+    equity: Exact  # cash + market value
+    marked_ts: int | None
+    realized_pnl: Exact  # before fees
+    net_realized_pnl: Exact
     fees_paid: Exact
     strategy: str
     params: dict[str, object]
@@ -71,6 +84,7 @@ class Portfolio(_Document):
     stake_fraction: Exact
     exits: dict[str, str]  # stop_loss, take_profit, trailing_stop attached to every entry
     created_ts: int
+    archived_ts: int | None  # set when archived: it no longer trades
     positions: list[Position]
 
 
@@ -95,6 +109,7 @@ class Trade(_Document):
     realized_pnl: Exact
     cash_after: Exact
     executed_ts: int
+    net_realized_pnl: Exact | None
 
 
 class Fill(_Document):
@@ -107,6 +122,7 @@ class Fill(_Document):
     fee: Exact
     notional: Exact
     realized_pnl: Exact
+    net_realized_pnl: Exact | None
 
 
 class SymbolPnl(_Document):
@@ -117,6 +133,7 @@ class SymbolPnl(_Document):
     realized_pnl: Exact
     unrealized_pnl: Exact
     fees_paid: Exact
+    net_realized_pnl: Exact
 
 
 class Report(_Document):
@@ -138,7 +155,6 @@ class StaleTick(LastTick):
 class OverviewRow(Status):
     last_ticks: list[StaleTick]
     symbols: list[str]
-    equity: Exact
     return_pct: float | None
     max_drawdown_pct: float | None
 

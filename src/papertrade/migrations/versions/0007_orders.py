@@ -4,16 +4,16 @@ A tick may now book several trades (resting orders filled on the candles since t
 then the decision), so a trade no longer owns its tick alone; `kind` says what made it. Existing
 trades were all made by signals.
 
-Revision ID: 0006_orders
-Revises: 0005_typed_markets
+Revision ID: 0007_orders
+Revises: 0006_portfolio_lifecycle
 Create Date: 2026-11-26
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_orders"
-down_revision = "0005_typed_markets"
+revision = "0007_orders"
+down_revision = "0006_portfolio_lifecycle"
 branch_labels = None
 depends_on = None
 

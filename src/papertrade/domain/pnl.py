@@ -1,0 +1,95 @@
+"""Profit and loss as a trader counts it: realized net of fees, and positions marked to market.
+
+The ledger books a sale's `realized_pnl` before fees (the proceeds minus the cost basis it
+releases) and keeps fees apart. What a trader asks is what the sale made after the fees it paid
+on the way in and out: `net_realized` takes the sale's own fee and the share of the entry fees
+of the quantity it sold. Every output (trades, report, status, the dashboard) takes its net
+figures from here, so they cannot disagree.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from papertrade.domain.money import ZERO, divide_to_ledger, exact
+
+
+class Execution(Protocol):
+    """What `net_realized` reads of a trade (a stored trade record or a report's fill row)."""
+
+    symbol: str
+    side: str
+    quantity: Decimal
+    fee: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(slots=True)
+class NetRealized:
+    """Realized PnL after fees, per trade (None for a BUY) and per symbol, and the entry fees
+    still carried by each symbol's open quantity."""
+
+    by_trade: list[Decimal | None] = field(default_factory=list)
+    by_symbol: dict[str, Decimal] = field(default_factory=dict)
+    open_fees: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal:
+        with exact():
+            return sum(self.by_symbol.values(), ZERO)
+
+
+def net_realized(trades: Iterable[Execution]) -> NetRealized:
+    """Each SELL's realized PnL net of its own fee and of the entry fees of what it sold;
+    `trades` in the order they executed."""
+    result, held = NetRealized(), {}
+    for trade in trades:
+        symbol = trade.symbol
+        with exact():
+            if str(trade.side) == "BUY":
+                result.open_fees[symbol] = result.open_fees.get(symbol, ZERO) + trade.fee
+                held[symbol] = held.get(symbol, ZERO) + trade.quantity
+                result.by_trade.append(None)
+                continue
+            entry_fees = _entry_fees_sold(result.open_fees.get(symbol, ZERO), trade.quantity, held.get(symbol, ZERO))
+            result.open_fees[symbol] = result.open_fees.get(symbol, ZERO) - entry_fees
+            held[symbol] = held.get(symbol, ZERO) - trade.quantity
+            net = trade.realized_pnl - trade.fee - entry_fees
+            result.by_symbol[symbol] = result.by_symbol.get(symbol, ZERO) + net
+        result.by_trade.append(net)
+    return result
+
+
+def _entry_fees_sold(open_fees: Decimal, sold: Decimal, held: Decimal) -> Decimal:
+    """The part of the open quantity's entry fees that selling `sold` of `held` takes along."""
+    if sold >= held:
+        return open_fees
+    return open_fees - divide_to_ledger(open_fees * (held - sold), held)  # what stays with the rest
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A position valued at a price: the close of the candle opening at `candle_ts` (None when
+    no candle is stored: then the position is marked at its average cost)."""
+
+    symbol: str
+    quantity: Decimal
+    price: Decimal
+    candle_ts: int | None
+    market_value: Decimal
+    unrealized_pnl: Decimal
+
+
+def mark(symbol: str, quantity: Decimal, cost_basis: Decimal, price: Decimal, candle_ts: int | None) -> Mark:
+    """`quantity` held at `cost_basis`, marked at `price` (unrealized PnL before fees, as the
+    ledger's realized PnL: the entry fees are already paid out of cash)."""
+    with exact():
+        value = quantity * price
+        return Mark(symbol, quantity, price, candle_ts, value, value - cost_basis)
+
+
+def equity(cash: Decimal, marks: Mapping[str, Mark]) -> Decimal:
+    """Cash plus every open position at its mark."""
+    with exact():
+        return cash + sum((m.market_value for m in marks.values()), ZERO)
