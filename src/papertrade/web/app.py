@@ -119,9 +119,13 @@ def _json(document) -> Response:
     return Response(dumps(document), media_type="application/json")
 
 
+def _ok(model) -> dict:
+    return {200: {"model": model}, 404: {"description": "no such portfolio, or nothing to report yet"}}
+
+
 def _api_routes(app: FastAPI, data: DashboardData) -> None:
-    def ok(model) -> dict:
-        return {200: {"model": model}, 404: {"description": "no such portfolio, or nothing to report yet"}}
+    ok = _ok
+    _dashboard_routes(app, data)
 
     @app.get("/api/overview", responses=ok(schemas.Overview), tags=["dashboard"])
     def overview() -> Response:
@@ -153,7 +157,9 @@ def _api_routes(app: FastAPI, data: DashboardData) -> None:
         """What `papertrade orders ID --json` prints: the resting orders."""
         return _json(data.orders(portfolio_id))
 
-    @app.get("/api/portfolios/{portfolio_id}/journal", responses=ok(schemas.Journal), tags=["dashboard"])
+
+def _dashboard_routes(app: FastAPI, data: DashboardData) -> None:
+    @app.get("/api/portfolios/{portfolio_id}/journal", responses=_ok(schemas.Journal), tags=["dashboard"])
     def journal(portfolio_id: int, page: int = Query(1, ge=1)) -> Response:
         """The tick journal, newest first, 50 processed candles a page."""
         found = data.journal(portfolio_id, page)
