@@ -127,3 +127,18 @@ def test_run_leaves_out_the_bots_of_archived_portfolios(cli_env, monkeypatch, ca
     assert result.code == 0, result.stderr
     assert [b["portfolio_id"] for b in json.loads(result.stdout)["bots"]] == [1]
     assert "skipped 1 bot of archived portfolio 2" in result.stderr
+
+
+def test_exits_for_new_entries_can_be_set_and_removed_and_bad_ones_change_nothing(capsys, db):
+    set_exits = cli(capsys, db, "portfolio", "set", "2", "--stop-loss", "0.03", "--trailing-stop", "0.05")
+    assert set_exits.code == 0, set_exits.stderr
+    assert "stop-loss: none -> 0.03" in set_exits.stdout and "trailing-stop: none -> 0.05" in set_exits.stdout
+    removed = cli(capsys, db, "portfolio", "set", "2", "--stop-loss", "none")
+    assert removed.code == 0 and "stop-loss: 0.03 -> none" in removed.stdout
+    before = cli(capsys, db, "status", "2", "--json").stdout
+    assert json.loads(before)["exits"] == {"trailing_stop": "0.05"}
+    for value in ("1.5", "0", "soon"):
+        bad = cli(capsys, db, "portfolio", "set", "2", "--take-profit", value)
+        assert bad.code == 2 and len(bad.error_lines) == 1, bad.stderr
+    assert cli(capsys, db, "status", "2", "--json").stdout == before
+    assert journal_verifies(capsys, db)

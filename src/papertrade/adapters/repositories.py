@@ -144,6 +144,7 @@ class PortfolioRepository:
                 fee_rate=config.fills.fee_rate,
                 slippage_bps=config.fills.slippage_bps,
                 stake_fraction=config.fills.stake_fraction,
+                exits=canonical_json(config.exits.as_dict()),
                 archived_ts=archived_ts,
                 version=t.portfolios.c.version + 1,
             )

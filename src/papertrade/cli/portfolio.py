@@ -101,15 +101,22 @@ def set_settings(
         list[str] | None,
         typer.Option("--param", metavar="KEY=VALUE", help="A strategy parameter to change (repeatable)."),
     ] = None,
+    stop_loss: Annotated[
+        str | None, typer.Option(metavar="F|none", help="Stop-loss for new entries (0.03 = 3 %).")
+    ] = None,
+    take_profit: Annotated[str | None, typer.Option(metavar="F|none", help="Take-profit for new entries.")] = None,
+    trailing_stop: Annotated[str | None, typer.Option(metavar="F|none", help="Trailing stop for new entries.")] = None,
 ) -> None:
     """Change settings that are safe to change between ticks: the fee rate, slippage, stake
-    fraction and strategy parameters. The change is journaled (before and after) and takes effect
-    from the next tick; the strategy, exchange, timeframe and quote stay as created."""
+    fraction, strategy parameters and the exits attached to new entries ("none" removes one;
+    exits already resting stay as placed). The change is journaled (before and after) and takes
+    effect from the next tick; the strategy, exchange, timeframe and quote stay as created."""
     from papertrade.services.portfolios import SettingsChange, change_settings, get_portfolio
 
     ledger = state(ctx).ledger()
     before = get_portfolio(ledger, portfolio_id).config
-    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()))
+    exits = (stop_loss, take_profit, trailing_stop)
+    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits)
     after = change_settings(ledger, portfolio_id, change, now_ms()).config
     typer.echo(f'Changed portfolio {portfolio_id} "{after.name}", from its next tick:')
     for label, old, new in _differences(before, after):
@@ -124,4 +131,7 @@ def _differences(before, after) -> list[tuple[str, str, str]]:
     ]
     for key in sorted(after.strategy_params):
         rows.append((key, str(before.strategy_params.get(key)), str(after.strategy_params[key])))
+    old, new = before.exits.as_dict(), after.exits.as_dict()
+    for key in ("stop_loss", "take_profit", "trailing_stop"):
+        rows.append((key.replace("_", "-"), old.get(key, "none"), new.get(key, "none")))
     return [row for row in rows if row[1] != row[2]]

@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from papertrade.domain.money import to_plain
+from papertrade.domain.orders import Exits
 from papertrade.domain.portfolio import (
     Portfolio,
     PortfolioConfig,
@@ -175,13 +176,14 @@ def delete_portfolio(ledger: Ledger | None, portfolio_id: int, now: int) -> Port
 
 @dataclass(frozen=True, slots=True)
 class SettingsChange:
-    """What `portfolio set` may change: the fill model and the strategy's parameters (None and
-    empty: unchanged)."""
+    """What `portfolio set` may change: the fill model, the strategy's parameters and the exits
+    attached to new entries (None and empty: unchanged; an exit given as "none": removed)."""
 
     fee_rate: str | None = None
     slippage_bps: str | None = None
     stake_fraction: str | None = None
     params: tuple[str, ...] = ()
+    exits: tuple[str | None, str | None, str | None] = (None, None, None)
 
 
 def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsChange, now: int) -> Portfolio:
@@ -192,10 +194,10 @@ def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsCh
     def apply(uow, stored: Portfolio):
         config = changed_config(stored.config, change)
         before, after = _settings(stored.config), _settings(config)
-        changed = sorted(key for key in after if before.get(key) != after[key])
+        changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
         if not changed:
-            raise InputError("nothing to change: give --fee-rate, --slippage-bps, --stake-fraction or --param")
-        payload = {"from": {k: before.get(k) for k in changed}, "to": {k: after[k] for k in changed}}
+            raise InputError("nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --param or an exit")
+        payload = {"from": {k: before.get(k) for k in changed}, "to": {k: after.get(k) for k in changed}}
         return config, stored.archived_ts, payload
 
     return _change(ledger, portfolio_id, now, "portfolio.settings_changed", apply)
@@ -218,14 +220,29 @@ def changed_config(config: PortfolioConfig, change: SettingsChange) -> Portfolio
         strategy_cls = registry.load_class(config.strategy)
         merged = {**params, **registry.parse_param_pairs(change.params)}
         params = registry.parse_params(strategy_cls, merged).model_dump(mode="json")
-    return replace(config, fills=new_fills, strategy_params=params)
+    return replace(config, fills=new_fills, strategy_params=params, exits=_changed_exits(config.exits, change.exits))
+
+
+def _changed_exits(exits: Exits, given: tuple[str | None, str | None, str | None]) -> Exits:
+    """`exits` with each given one replaced ("none" removes it), validated as at creation."""
+    current = exits.as_dict()
+    for name, text in zip(_EXIT_NAMES, given, strict=True):
+        if text is not None and text.strip().lower() == "none":
+            current.pop(name, None)
+        elif text is not None:
+            current.update(parse_exits(*(text if key == name else None for key in _EXIT_NAMES)).as_dict())
+    return Exits.from_dict(current)
+
+
+_EXIT_NAMES = ("stop_loss", "take_profit", "trailing_stop")
 
 
 def _settings(config: PortfolioConfig) -> dict:
     fills = config.fills
     values = {"fee_rate": fills.fee_rate, "slippage_bps": fills.slippage_bps, "stake_fraction": fills.stake_fraction}
     params = {f"params.{key}": value for key, value in config.strategy_params.items()}
-    return {**{key: to_plain(value) for key, value in values.items()}, **params}
+    exits = {f"exits.{key}": value for key, value in config.exits.as_dict().items()}
+    return {**{key: to_plain(value) for key, value in values.items()}, **params, **exits}
 
 
 def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, change) -> Portfolio:
