@@ -114,7 +114,10 @@ def _compare_book(rebuilt: Book, book: Book, report: AuditReport) -> None:
 def _compare_trades(fills: list[dict], trades: list[TradeRecord], report: AuditReport) -> None:
     journaled = {fill["tick_id"]: fill for fill in fills}
     if len(fills) != len(trades):
-        report.problems.append(f"the journal has {len(fills)} fills, the trades table {len(trades)} trades")
+        report.problems.append(
+            f"the journal has {len(fills)} fill{'' if len(fills) == 1 else 's'}, "
+            f"the trades table {len(trades)} trade{'' if len(trades) == 1 else 's'}"
+        )
     by_tick = {trade.tick_id: trade for trade in trades}
     for tick_id, fill in journaled.items():
         trade = by_tick.get(tick_id)
