@@ -92,8 +92,24 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")
 
 
+def plain_parameter_names() -> None:
+    """Name each parameter in help by what to type, as click does (its metavar, else its name in
+    capitals: `create-portfolio NAME CASH`, `--fee-rate FEE_RATE`), not by typer's Python types
+    (`<str>`, `<list[str]>`, `{name}`), which tell a user nothing; the help text says the rest."""
+    from typer import core
+
+    def shown(param) -> str:
+        return param.metavar or (param.name or "").upper()
+
+    core.TyperArgument.display_type_rich = lambda self, ctx: None
+    core.TyperArgument._rich_display_name = shown
+    core.TyperArgument._usage_display_name = lambda self: shown(self) if self.required else f"[{shown(self)}]"
+    core.TyperOption.display_type_rich = lambda self, ctx: shown(self)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; exceptions become one line on stderr and an exit code."""
+    plain_parameter_names()
     collecting = gc.isenabled()
     # A command is a short-lived process whose start-up (ccxt, pandas, SQLAlchemy, pydantic)
     # allocates millions of objects and no garbage cycles: collecting during it costs about a

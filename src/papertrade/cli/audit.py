@@ -18,7 +18,7 @@ app = typer.Typer(
 def verify(
     ctx: typer.Context,
     portfolio_id: Annotated[
-        int | None, typer.Argument(metavar="[ID]", help="Portfolio id (or --all for every portfolio).")
+        int | None, typer.Argument(metavar="ID", help="Portfolio id (or --all for every portfolio).")
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Verify every portfolio, archived ones too.")] = False,
     json: Annotated[

@@ -20,17 +20,27 @@ from papertrade.cli.report import JsonOption, PlotOption, check_plot, show
 
 def backtest(
     ctx: typer.Context,
-    strategy: Annotated[str, typer.Option(help="Strategy name or package.module:Class.")],
+    strategy: Annotated[str, typer.Option(metavar="NAME", help="Strategy name or package.module:Class.")],
     data: DataOption = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter KEY=VALUE.")] = None,
-    cash: Annotated[str, typer.Option(help="Starting cash.")] = "10000",
-    fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value.")] = "0.001",
-    slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in bps.")] = "0",
-    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")] = "1",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", metavar="KEY=VALUE", help="Strategy parameter (repeatable).")
+    ] = None,
+    cash: Annotated[str, typer.Option(metavar="AMOUNT", help="Starting cash: above 0, at most 1e15.")] = "10000",
+    fee_rate: Annotated[
+        str, typer.Option(metavar="RATE", help="Fee per trade as a fraction of its value, 0 to 0.1.")
+    ] = "0.001",
+    slippage_bps: Annotated[
+        str, typer.Option(metavar="BPS", help="Price moved against each fill, in bps: 0 to 1000.")
+    ] = "0",
+    stake_fraction: Annotated[
+        str, typer.Option(metavar="FRACTION", help="Fraction of cash each BUY spends: above 0, at most 1.")
+    ] = "1",
     stop_loss: StopLossOption = None,
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,
-    symbol: Annotated[str | None, typer.Option(help="Symbol the file holds (default: from its name).")] = None,
+    symbol: Annotated[
+        str | None, typer.Option(metavar="SYMBOL", help="Symbol the file holds (default: from its name).")
+    ] = None,
     exchange: ExchangeOption = None,
     timeframe: TimeframeOption = None,
     start: FromOption = None,

@@ -12,21 +12,35 @@ from papertrade.cli.portfolios import JsonOption, portfolio_json
 
 def create_portfolio(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help='A unique name, e.g. "My RSI Bot".')],
-    cash: Annotated[str, typer.Argument(help="Starting cash in the quote currency, e.g. 10000.")],
+    name: Annotated[str, typer.Argument(help='A unique name of at most 100 characters, e.g. "My RSI Bot".')],
+    cash: Annotated[
+        str, typer.Argument(help="Starting cash in the quote currency: above 0, at most 1e15, e.g. 10000.")
+    ],
     strategy: Annotated[
         str,
-        typer.Option(help="Strategy name (see `papertrade strategies`) or package.module:Class."),
+        typer.Option(metavar="NAME", help="Strategy name (see `papertrade strategies`) or package.module:Class."),
     ] = "rsi",
     param: Annotated[
-        list[str] | None, typer.Option("--param", help="Strategy parameter KEY=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option("--param", metavar="KEY=VALUE", help="Strategy parameter (repeatable; see `strategies`)."),
     ] = None,
-    exchange: Annotated[str, typer.Option(help="ccxt exchange id to take market data from.")] = "binance",
-    timeframe: Annotated[str, typer.Option(help="Candle timeframe, e.g. 1m, 5m, 1h, 1d.")] = "1h",
-    quote: Annotated[str, typer.Option(help="Quote currency the cash is held in.")] = "USDT",
-    fee_rate: Annotated[str, typer.Option(help="Fee per trade as a fraction of its value, 0 to 0.1.")] = "0.001",
-    slippage_bps: Annotated[str, typer.Option(help="Price moved against each fill, in basis points.")] = "0",
-    stake_fraction: Annotated[str, typer.Option(help="Fraction of cash each BUY spends, fee included (0, 1].")] = "1",
+    exchange: Annotated[str, typer.Option(metavar="ID", help="ccxt exchange id to take market data from.")] = "binance",
+    timeframe: Annotated[
+        str, typer.Option(metavar="TF", help="Candle timeframe: 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d.")
+    ] = "1h",
+    quote: Annotated[
+        str, typer.Option(metavar="CURRENCY", help="Quote currency the cash is held in (2-20 capitals or digits).")
+    ] = "USDT",
+    fee_rate: Annotated[
+        str, typer.Option(metavar="RATE", help="Fee per trade as a fraction of its value, 0 to 0.1.")
+    ] = "0.001",
+    slippage_bps: Annotated[
+        str, typer.Option(metavar="BPS", help="Price moved against each fill, in basis points: 0 to 1000.")
+    ] = "0",
+    stake_fraction: Annotated[
+        str,
+        typer.Option(metavar="FRACTION", help="Fraction of cash each BUY spends, fee included: above 0, at most 1."),
+    ] = "1",
     stop_loss: StopLossOption = None,
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,

@@ -61,7 +61,7 @@ def download(
             tally = market_data.download(ledger, source, plan, now, progress)
     except KeyboardInterrupt:  # count what the ledger holds: the display may not have shown the last page
         kept = market_data.describe(ledger, series, first, end).count - stored_before
-        output.error_line(f"interrupted: kept {kept:,} candles; run the same command to continue")
+        output.error_line(f"interrupted: kept {output.plural(kept, 'candle')}; run the same command to continue")
         raise
     typer.echo(download_summary(market_data.describe(ledger, series, first, end), tally))
 
@@ -110,7 +110,8 @@ def export(
     writer = candle_export.write_csv if format == "csv" else candle_export.write_parquet
     writer(bars, out)
     typer.echo(
-        f"Wrote {len(bars):,} candles ({output.timestamp(bars[0].ts)} to {output.timestamp(bars[-1].ts)}) to {out}"
+        f"Wrote {output.plural(len(bars), 'candle')} "
+        f"({output.timestamp(bars[0].ts)} to {output.timestamp(bars[-1].ts)}) to {out}"
     )
 
 
@@ -203,9 +204,10 @@ def download_summary(info, tally) -> str:
     if info.count == 0:
         stored = "no candles in that range"
     else:
-        stored = (f"{info.count:,} candles from {output.timestamp(info.first_ts)} to "
+        stored = (f"{output.plural(info.count, 'candle')} from {output.timestamp(info.first_ts)} to "
                   f"{output.timestamp(info.last_ts)}, {_gaps(info)}")  # fmt: skip
-    return f"{name}: {stored}; fetched {tally.fetched:,} in {tally.requests} requests, {tally.seconds:.1f} s"
+    fetched = f"fetched {tally.fetched:,} in {output.plural(tally.requests, 'request')}, {tally.seconds:.1f} s"
+    return f"{name}: {stored}; {fetched}"
 
 
 def _gaps(info) -> str:

@@ -11,7 +11,7 @@ from papertrade.cli.options import DataOption, FromOption, ToOption, parse_time,
 
 def replay(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID")],
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id (one made for the replay).")],
     symbol: Annotated[str, typer.Argument(help="Symbol the file holds, e.g. BTC/USDT.")],
     data: DataOption = None,
     start: FromOption = None,
@@ -66,6 +66,6 @@ def replay(
         return
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
     typer.echo(
-        f"Replayed {summary.ticks} candles of {symbol} into portfolio {portfolio_id}: {counts}; "
+        f"Replayed {output.plural(summary.ticks, 'candle')} of {symbol} into portfolio {portfolio_id}: {counts}; "
         f"cash {output.money(final.cash, portfolio.config.quote)} {portfolio.config.quote}"
     )

@@ -17,7 +17,7 @@ PlotOption = Annotated[
 
 def report(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID")],
+    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
     json: JsonOption = False,
     plot: PlotOption = None,
 ) -> None:
@@ -28,7 +28,7 @@ def report(
     check_plot(plot)
     ledger = state(ctx).ledger()
     performance = from_ledger(ledger, portfolio_id)
-    title = f"Portfolio {portfolio_id}"
+    title = f'Portfolio {portfolio_id} "{performance.name}"'
     show(performance, title, json, plot, lambda: for_ledger(ledger, portfolio_id, performance, title))
 
 
@@ -99,4 +99,6 @@ def human_value(value, kind: str) -> str:
         return duration_text(value)
     if kind == "count":
         return str(value)
-    return "-" if math.isnan(value) else f"{value:,.2f}"
+    if math.isnan(value):
+        return "-"
+    return "0.00" if round(value, 2) == 0 else f"{value:,.2f}"  # never -0.00

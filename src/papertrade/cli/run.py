@@ -103,5 +103,5 @@ def _report(outcomes, count: int, as_json: bool) -> int:
         output.emit_json({"bots": documents, "summary": {"bots": count, "statuses": statuses, "exit_code": code}})
     else:
         tally = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "nothing to do"
-        typer.echo(f"ran {count} bots: {tally}")
+        typer.echo(f"ran {output.plural(count, 'bot')}: {tally}")
     return code

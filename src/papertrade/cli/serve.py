@@ -20,7 +20,9 @@ def serve(
         str | None,
         typer.Option(envvar="PAPERTRADE_DASHBOARD_TOKEN", help="Secret every request must present (401 without)."),
     ] = None,
-    refresh: Annotated[int, typer.Option(help="Seconds between the pages' own refreshes.", min=2, max=3600)] = 15,
+    refresh: Annotated[
+        int, typer.Option(metavar="SECONDS", help="Seconds between the pages' own refreshes.", min=2, max=3600)
+    ] = 15,
 ) -> None:
     """Serve a read-only dashboard and JSON API of the ledger (needs `pip install 'papertrade[web]'`).
 

@@ -118,6 +118,7 @@ class Performance:
     symbols: list[SymbolPnl] = field(default_factory=list)
     prices: dict[str, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     first_trading_ts: int | None = None
+    name: str = ""  # the portfolio's, for a paper portfolio
 
     @property
     def fees(self) -> Decimal:

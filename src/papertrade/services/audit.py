@@ -119,7 +119,10 @@ def _compare_book(rebuilt: Book, book: Book, report: AuditReport) -> None:
 def _compare_trades(fills: list[dict], trades: list[TradeRecord], report: AuditReport) -> None:
     """Each tick's journaled fills against its trades, in the order they were booked."""
     if len(fills) != len(trades):
-        report.problems.append(f"the journal has {len(fills)} fills, the trades table {len(trades)} trades")
+        report.problems.append(
+            f"the journal has {len(fills)} fill{'' if len(fills) == 1 else 's'}, "
+            f"the trades table {len(trades)} trade{'' if len(trades) == 1 else 's'}"
+        )
     by_tick: dict[int, list[TradeRecord]] = {}
     for trade in sorted(trades, key=lambda trade: trade.id):
         by_tick.setdefault(trade.tick_id, []).append(trade)

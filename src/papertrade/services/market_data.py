@@ -139,7 +139,8 @@ def download(
         for first, last in plan.missing:
             _download_range(ledger, source, plan, (first, last), now, tally, progress)
     except TemporaryError as exc:
-        raise TemporaryError(f"{exc}; kept {tally.fetched} candles, run the same command to continue") from None
+        kept = f"{tally.fetched:,} candle{'' if tally.fetched == 1 else 's'}"
+        raise TemporaryError(f"{exc}; kept {kept}, run the same command to continue") from None
     return tally
 
 

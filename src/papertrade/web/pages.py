@@ -14,7 +14,8 @@ def money(value) -> str:
     """Money for people: thousands separators, two decimals (the API stays exact)."""
     if value is None:
         return "-"
-    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
+    cents = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return f"{abs(cents) if cents.is_zero() else cents:,}"  # never -0.00
 
 
 def amount(value) -> str:
@@ -48,7 +49,7 @@ def statistic(value) -> str:
     if isinstance(value, bool | int):
         return str(value)
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        return "0.00" if round(value, 2) == 0 else f"{value:,.2f}"
     text = str(value)
     return text.replace("T", " ").replace(":00Z", "Z") if text.endswith(":00Z") else text
 

@@ -1,0 +1,39 @@
+"""What a person reads: report titles with the portfolio's name, counts in the singular when
+there is one, no -0.00, and tables that stay aligned with wide characters."""
+
+from papertrade.cli.output import width_of
+from papertrade.cli.report import human_value
+from tests.support.cli import run_inprocess
+from tests.support.paths import DATA
+
+BTC = str(DATA / "binance_BTC-USDT_1h.csv")
+
+
+def test_a_report_is_titled_with_the_portfolios_name_and_one_candle_is_one_candle(capsys, tmp_path):
+    db = str(tmp_path / "ledger.db")
+    assert run_inprocess(capsys, "--db", db, "create-portfolio", "Night owl", "1000").code == 0
+    replayed = run_inprocess(capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", BTC, "--from",
+                             "2021-01-01T00:00", "--to", "2021-01-01T00:00")  # fmt: skip
+    assert replayed.stdout.startswith("Replayed 1 candle of BTC/USDT into portfolio 1: 1 neutral;"), replayed.stdout
+    report = run_inprocess(capsys, "--db", db, "report", "1")
+    assert report.stdout.splitlines()[0] == 'Portfolio 1 "Night owl"'
+
+
+def test_a_statistic_that_rounds_to_zero_is_never_shown_negative():
+    assert human_value(-0.001, "number") == "0.00" and human_value(-0.006, "number") == "-0.01"
+
+
+def test_the_dashboard_never_shows_minus_zero():
+    from papertrade.web.pages import money, statistic
+
+    assert money("-0.001") == "0.00" and money("-0.01") == "-0.01"
+    assert statistic(-0.004) == "0.00"
+
+
+def test_tables_stay_aligned_with_wide_characters(capsys, tmp_path):
+    db = str(tmp_path / "ledger.db")
+    for name in ("東京ボット", "plain"):
+        assert run_inprocess(capsys, "--db", db, "create-portfolio", name, "1000").code == 0
+    lines = run_inprocess(capsys, "--db", db, "portfolios").stdout.splitlines()
+    columns = {width_of(line[: line.index("rsi")]) for line in lines[2:]}
+    assert len(columns) == 1 and width_of(lines[0][: lines[0].index("STRATEGY")]) in columns
