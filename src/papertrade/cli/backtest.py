@@ -8,7 +8,10 @@ from papertrade.cli.context import long_running
 from papertrade.cli.options import (
     DataOption,
     ExchangeOption,
+    FeeRateOption,
     FromOption,
+    SlippageOption,
+    StakeFractionOption,
     StopLossOption,
     TakeProfitOption,
     TimeframeOption,
@@ -26,15 +29,9 @@ def backtest(
         list[str] | None, typer.Option("--param", metavar="KEY=VALUE", help="Strategy parameter (repeatable).")
     ] = None,
     cash: Annotated[str, typer.Option(metavar="AMOUNT", help="Starting cash: above 0, at most 1e15.")] = "10000",
-    fee_rate: Annotated[
-        str, typer.Option(metavar="RATE", help="Fee per trade as a fraction of its value, 0 to 0.1.")
-    ] = "0.001",
-    slippage_bps: Annotated[
-        str, typer.Option(metavar="BPS", help="Price moved against each fill, in bps: 0 to 1000.")
-    ] = "0",
-    stake_fraction: Annotated[
-        str, typer.Option(metavar="FRACTION", help="Fraction of cash each BUY spends: above 0, at most 1.")
-    ] = "1",
+    fee_rate: FeeRateOption = "0.001",
+    slippage_bps: SlippageOption = "0",
+    stake_fraction: StakeFractionOption = "1",
     stop_loss: StopLossOption = None,
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,

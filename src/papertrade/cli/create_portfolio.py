@@ -6,7 +6,14 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import now_ms, state
-from papertrade.cli.options import StopLossOption, TakeProfitOption, TrailingStopOption
+from papertrade.cli.options import (
+    FeeRateOption,
+    SlippageOption,
+    StakeFractionOption,
+    StopLossOption,
+    TakeProfitOption,
+    TrailingStopOption,
+)
 from papertrade.cli.portfolios import JsonOption, portfolio_json
 
 
@@ -31,16 +38,9 @@ def create_portfolio(
     quote: Annotated[
         str, typer.Option(metavar="CURRENCY", help="Quote currency the cash is held in (2-20 capitals or digits).")
     ] = "USDT",
-    fee_rate: Annotated[
-        str, typer.Option(metavar="RATE", help="Fee per trade as a fraction of its value, 0 to 0.1.")
-    ] = "0.001",
-    slippage_bps: Annotated[
-        str, typer.Option(metavar="BPS", help="Price moved against each fill, in basis points: 0 to 1000.")
-    ] = "0",
-    stake_fraction: Annotated[
-        str,
-        typer.Option(metavar="FRACTION", help="Fraction of cash each BUY spends, fee included: above 0, at most 1."),
-    ] = "1",
+    fee_rate: FeeRateOption = "0.001",
+    slippage_bps: SlippageOption = "0",
+    stake_fraction: StakeFractionOption = "1",
     stop_loss: StopLossOption = None,
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,

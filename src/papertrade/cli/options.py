@@ -19,6 +19,13 @@ ExchangeOption = Annotated[
 TimeframeOption = Annotated[str | None, typer.Option(help="Without --data: the stored candles' timeframe.")]
 FromOption = Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time).")]
 ToOption = Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time).")]
+FeeRateOption = Annotated[str, typer.Option(metavar="RATE", help="Fee per trade as a fraction of its value, 0 to 0.1.")]
+SlippageOption = Annotated[
+    str, typer.Option(metavar="BPS", help="Price moved against each fill, in basis points: 0 to 1000.")
+]
+StakeFractionOption = Annotated[
+    str, typer.Option(metavar="FRACTION", help="Fraction of cash each BUY spends, fee included: above 0, at most 1.")
+]
 StopLossOption = Annotated[
     str | None,
     typer.Option(metavar="F", help="Stop-loss under every entry, as a fraction of its fill price (0.03 = 3 %)."),
