@@ -173,3 +173,13 @@ def test_resting_orders_are_served_and_drawn_as_levels_on_the_chart(client):
     figure = client.get("/api/portfolios/2/chart").json()
     levels = [trace for trace in figure["data"] if trace.get("name", "").startswith("trailing-stop")]
     assert len(levels) == 1 and float(levels[0]["y"][0]) == float(order["price"])
+
+
+def test_a_portfolio_page_lists_its_resting_orders_and_each_trades_kind(client):
+    html = client.get("/portfolios/2").text
+    section = html[html.index('<section id="orders"') :]
+    section = section[: section.index("</section>")]
+    assert '<tr data-order="trailing-stop">' in section and "until cancelled" in section
+    assert "No resting orders." in client.get("/portfolios/1").text  # the RSI bot has no exits
+    trades = html[html.index('<section id="trades"') :]
+    assert "<th>kind</th>" in trades and "<td>signal</td>" in trades

@@ -181,7 +181,8 @@ def _page_routes(app: FastAPI, data: DashboardData, renderer: "pages.Renderer") 
         report = _report_or_none(data, portfolio_id)
         row = data.headline(data.status(portfolio_id), report)
         journal = data.journal(portfolio_id, page)
-        return HTMLResponse(renderer.portfolio(row, report, data.trades(portfolio_id), journal))
+        trades, orders = data.trades(portfolio_id), data.orders(portfolio_id)
+        return HTMLResponse(renderer.portfolio(row, report, trades, journal, orders))
 
 
 def _report_or_none(data: DashboardData, portfolio_id: int) -> dict | None:

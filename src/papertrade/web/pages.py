@@ -73,7 +73,7 @@ class Renderer:
     def overview(self, document: dict) -> str:
         return self.env.get_template("overview.html").render(**self.common, **document)
 
-    def portfolio(self, row: dict, report: dict | None, trades: list[dict], journal) -> str:
+    def portfolio(self, row: dict, report: dict | None, trades: list[dict], journal, orders=()) -> str:
         open_symbols = [s for s in (report or {}).get("symbols", []) if Decimal(s["quantity"]) > 0]
         return self.env.get_template("portfolio.html").render(
             **self.common,
@@ -84,6 +84,7 @@ class Renderer:
             trade_count=len(trades),
             journal=journal,
             page_size=PAGE_SIZE,
+            orders=list(orders),
         )
 
 
