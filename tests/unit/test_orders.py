@@ -4,6 +4,8 @@ desk that applies them candle by candle for ticks, replays and backtests alike."
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk
@@ -240,3 +242,28 @@ def test_the_backtest_vector_prefilter_agrees_with_the_exact_rule_on_real_candle
                 acts = acts or ratchet(resting, b.close) is not resting
             assert flagged[i - 101] or not acts, (resting.kind, i)
         assert flagged.any() and not flagged.all(), resting.kind
+
+
+@given(
+    cash=st.decimals(min_value=D("0.01"), max_value=D("1e9"), places=8),
+    price=st.decimals(min_value=D("0.00000001"), max_value=D("1e6"), places=8),
+    fee=st.sampled_from([D(0), D("0.001"), D("0.0013"), D("0.1")]),
+    step=st.sampled_from([D("0.00000001"), D("0.001"), D(1)]),
+    wanted=st.decimals(min_value=D("0.00000001"), max_value=D("1e9"), places=8),
+    unit=st.sampled_from(["quote", "base", "cash"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_sized_buy_never_spends_more_than_it_may_and_keeps_to_the_step(cash, price, fee, step, wanted, unit):
+    market = Market("X/Y", "X", "Y", amount_step=step, min_cost=D("0.01"))
+    size = Size(unit, min(wanted, D(1)) if unit == "cash" else wanted)
+    fill = FillModel(fee, D(0), D(1)).buy(market, cash, price, size)
+    if fill is None:
+        return
+    spent = fill.notional + fill.fee
+    assert spent <= cash and fill.quantity % step == 0
+    if unit == "quote":
+        assert spent <= size.value
+    if unit == "base":
+        assert fill.quantity <= size.value
+    if unit == "cash":
+        assert spent <= cash * size.value
