@@ -4,7 +4,7 @@ import pytest
 
 from papertrade.bootstrap import open_ledger
 from papertrade.settings import Settings
-from tests.support.databases import PostgresSchema, migrate, postgres_unavailable, sqlite_url
+from tests.support.databases import PostgresSchema, migrate, new_sqlite_ledger, postgres_unavailable, sqlite_url
 from tests.support.fake_binance import FakeBinance
 from tests.support.live import dataset_ms
 from tests.support.paths import REPO
@@ -79,10 +79,13 @@ HOUR = 3_600_000
 @pytest.fixture
 def ledger(database_url):
     """An opened, migrated ledger on SQLite and on PostgreSQL."""
-    from papertrade.adapters.database import resolve_url
+    from papertrade.adapters.database import resolve_url, sqlite_path
 
-    if resolve_url(database_url).get_backend_name() == "postgresql":
+    path = sqlite_path(resolve_url(database_url))
+    if path is None:
         migrate(database_url)  # PostgreSQL is never upgraded implicitly
+    else:
+        new_sqlite_ledger(path)
     opened = open_ledger(Settings(database_url=database_url), create=True)
     yield opened
     opened.dispose()
