@@ -8,23 +8,29 @@ import subprocess
 import pytest
 
 from papertrade.reports.statistics import STAT_NAMES
-from tests.support.cli import run_inprocess
+from tests.support.cli import run_captured, run_inprocess
 from tests.support.databases import file_state
 from tests.support.paths import DATA, VENV_BIN
 
 HOURS = DATA / "binance_BTC-USDT_1h.csv"
 
 
-@pytest.fixture
-def replayed(tmp_path, capsys):
-    """A portfolio after replaying 1,500 real hours through the tick path."""
-    db = str(tmp_path / "ledger.db")
-    run_inprocess(capsys, "--db", db, "create-portfolio", "bot", "10000", "--strategy", "sma-cross")
-    result = run_inprocess(
-        capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", str(HOURS), "--to", "2021-01-31T23:00"
-    )
+@pytest.fixture(scope="module")
+def replayed_once(tmp_path_factory):
+    """A portfolio after replaying 1,500 real hours through the tick path (once for the module)."""
+    db = str(tmp_path_factory.mktemp("replayed") / "ledger.db")
+    assert run_captured("--db", db, "create-portfolio", "bot", "10000", "--strategy", "sma-cross").code == 0
+    result = run_captured("--db", db, "replay", "1", "BTC/USDT", "--data", str(HOURS), "--to", "2021-01-31T23:00")
     assert result.code == 0, result.stderr
     return db
+
+
+@pytest.fixture
+def replayed(replayed_once, tmp_path):
+    """A copy of that ledger for each test: what one test does to it, no other sees."""
+    db = tmp_path / "ledger.db"
+    shutil.copy2(replayed_once, db)
+    return str(db)
 
 
 def test_replay_summarises_what_it_did_and_is_idempotent(replayed, capsys):

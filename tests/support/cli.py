@@ -1,7 +1,9 @@
 """Running papertrade: in-process through the real entry point, or as the installed command."""
 
+import io
 import os
 import subprocess
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 
 import pytest
@@ -31,6 +33,18 @@ def run_inprocess(capsys: pytest.CaptureFixture, *args: str) -> Result:
         code = exc.code if isinstance(exc.code, int) else 1
     captured = capsys.readouterr()
     return Result(code, captured.out, captured.err)
+
+
+def run_captured(*args: str) -> Result:
+    """`run_inprocess` for a fixture wider than one test, which has no `capsys`."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def run_command(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd=None) -> Result:
