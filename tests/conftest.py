@@ -10,6 +10,12 @@ from tests.support.live import dataset_ms
 from tests.support.paths import REPO
 
 
+def pytest_collection_modifyitems(items):
+    """Files marked `slow` first: `make test` hands whole files to its workers in this order, and
+    a long file handed out last would keep one worker busy while the other has nothing to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path_factory, monkeypatch):
     """No test reads the developer's settings or writes to their data directory."""

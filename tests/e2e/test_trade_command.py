@@ -8,44 +8,58 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.cli import run_command
+from tests.support.cli import run_command, run_inprocess
+from tests.support.databases import ledger_state
 from tests.support.live import DAY, HOUR, wait_clear_of_boundary
 from tests.support.paths import REPO, VENV_BIN
+
+pytestmark = pytest.mark.slow  # dozens of papertrade processes
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\dZ BTC/USDT rsi=\d+\.\d\d (BUY|SELL|HOLD) .*cash [\d,.]+ \[(\w+)\]")
 
 
 def papertrade(env, *args):
+    """The installed command as cron runs it: a process of its own."""
     return run_command(*args, env=env)
 
 
-def create(env, *options):
-    result = papertrade(env, "create-portfolio", "My RSI Bot", "10000", *options)
+@pytest.fixture
+def here(cli_env, monkeypatch, capsys):
+    """papertrade through its entry point in this process, in the commands' environment: for the
+    steps that set a test up or read its outcome, where a process of their own would prove
+    nothing more (test_portfolio_commands.py runs `create-portfolio` and `status` as processes)."""
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    return lambda *args: run_inprocess(capsys, *args)
+
+
+def create(here, *options):
+    result = here("create-portfolio", "My RSI Bot", "10000", *options)
     assert result.code == 0, result.stderr
 
 
-def test_a_live_tick_prints_one_line_updates_status_and_a_retry_is_a_duplicate(cli_env):
-    create(cli_env, "--timeframe", "1d")
+def test_a_live_tick_prints_one_line_updates_status_and_a_retry_is_a_duplicate(cli_env, here):
+    create(here, "--timeframe", "1d")
     wait_clear_of_boundary(DAY)
     first = papertrade(cli_env, "trade", "1", "BTC/USDT", "LIVE")
     assert first.code == 0, first.stderr
     assert LINE.match(first.stdout), first.stdout
     assert len(first.stdout.splitlines()) == 1 and first.stderr == ""
-    status_before = json.loads(papertrade(cli_env, "status", "1", "--json").stdout)
+    status_before = json.loads(here("status", "1", "--json").stdout)
     (last,) = status_before["last_ticks"]
     assert last["symbol"] == "BTC/USDT" and last["candle_ts"] % DAY == 0
     assert last["signal"] == LINE.match(first.stdout).group(1) and last["status"] == LINE.match(first.stdout).group(2)
-    assert "last tick   BTC/USDT" in papertrade(cli_env, "status", "1").stdout
+    assert "last tick   BTC/USDT" in here("status", "1").stdout
 
     again = papertrade(cli_env, "trade", "1", "BTC/USDT", "live", "--json")
     assert again.code == 0
     document = json.loads(again.stdout)
     assert document["status"] == "duplicate"
-    assert json.loads(papertrade(cli_env, "status", "1", "--json").stdout) == status_before
+    assert json.loads(here("status", "1", "--json").stdout) == status_before
 
 
-def test_the_json_tick_names_every_field_with_decimals_as_strings(cli_env):
-    create(cli_env, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
+def test_the_json_tick_names_every_field_with_decimals_as_strings(cli_env, here):
+    create(here, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
     wait_clear_of_boundary(DAY)
     result = papertrade(cli_env, "trade", "1", "BTC/USDT", "LIVE", "--json")
     document = json.loads(result.stdout)
@@ -54,7 +68,7 @@ def test_the_json_tick_names_every_field_with_decimals_as_strings(cli_env):
     for key in ("price", "quantity", "fee", "cash"):
         assert isinstance(document[key], str)
         Decimal(document[key])
-    (trade,) = json.loads(papertrade(cli_env, "trades", "1", "--json").stdout)
+    (trade,) = json.loads(here("trades", "1", "--json").stdout)
     assert {k: trade[k] for k in ("candle_ts", "side", "quantity", "price", "fee")} == {
         "candle_ts": document["candle_ts"],
         "side": "BUY",
@@ -62,32 +76,25 @@ def test_the_json_tick_names_every_field_with_decimals_as_strings(cli_env):
         "price": document["price"],
         "fee": document["fee"],
     }
-    status = json.loads(papertrade(cli_env, "status", "1", "--json").stdout)
+    status = json.loads(here("status", "1", "--json").stdout)
     assert status["cash"] == document["cash"]
     assert status["positions"][0]["quantity"] == document["quantity"]
 
 
-def test_a_dry_run_writes_nothing(cli_env, tmp_path):
-    create(cli_env, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
+def test_a_dry_run_writes_nothing(cli_env, here, tmp_path):
+    create(here, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
     db = cli_env["PAPERTRADE_DATABASE_URL"]
-    before = _snapshot(cli_env)
+    before = ledger_state(db)
     result = papertrade(cli_env, "trade", "1", "BTC/USDT", "dry", "--json")
     assert result.code == 0
     assert json.loads(result.stdout)["status"] == "dry-run"
     assert json.loads(result.stdout)["live_status"] == "executed"
-    assert _snapshot(cli_env) == before, db
+    assert ledger_state(db) == before, db
 
 
-def _snapshot(env):
-    url = env["PAPERTRADE_DATABASE_URL"]
-    if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        return open(path, "rb").read()
-    return papertrade(env, "trades", "1", "--json").stdout + papertrade(env, "status", "1", "--json").stdout
-
-
-def test_sixteen_concurrent_runs_on_one_candle_act_exactly_once(cli_env):
-    create(cli_env, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
+@pytest.mark.serial  # sixteen processes racing for one lock
+def test_sixteen_concurrent_runs_on_one_candle_act_exactly_once(cli_env, here):
+    create(here, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
     wait_clear_of_boundary(DAY, margin_s=60)
     command = [str(VENV_BIN / "papertrade"), "trade", "1", "BTC/USDT", "LIVE", "--json"]
     env = {**_os_environ(), **cli_env}
@@ -98,11 +105,12 @@ def test_sixteen_concurrent_runs_on_one_candle_act_exactly_once(cli_env):
     assert [code for code, _, _ in outputs] == [0] * 16, [err for _, _, err in outputs]
     statuses = sorted(json.loads(out)["status"] for _, out, _ in outputs)
     assert statuses == ["duplicate"] * 15 + ["executed"]
-    assert len(json.loads(papertrade(cli_env, "trades", "1", "--json").stdout)) == 1
+    assert len(json.loads(here("trades", "1", "--json").stdout)) == 1
 
 
-def test_two_symbols_ticking_at_once_never_overspend(cli_env):
-    create(cli_env, "--strategy", "tests.support.strategies:AlwaysBuy", "--stake-fraction", "0.6")
+@pytest.mark.serial  # eight processes racing for one lock
+def test_two_symbols_ticking_at_once_never_overspend(cli_env, here):
+    create(here, "--strategy", "tests.support.strategies:AlwaysBuy", "--stake-fraction", "0.6")
     wait_clear_of_boundary(HOUR, margin_s=60)
     env = {**_os_environ(), **cli_env}
     runs = [
@@ -117,10 +125,10 @@ def test_two_symbols_ticking_at_once_never_overspend(cli_env):
     ]
     results = [json.loads(p.communicate(timeout=120)[0]) for p in runs]
     assert sorted(r["status"] for r in results) == ["duplicate"] * 6 + ["executed"] * 2
-    first, second = json.loads(papertrade(cli_env, "trades", "1", "--json").stdout)
+    first, second = json.loads(here("trades", "1", "--json").stdout)
     spent = [Decimal(t["notional"]) + Decimal(t["fee"]) for t in (first, second)]
     assert spent[1] <= Decimal("0.6") * (Decimal(10000) - spent[0]), "the second buy saw stale cash"
-    status = json.loads(papertrade(cli_env, "status", "1", "--json").stdout)
+    status = json.loads(here("status", "1", "--json").stdout)
     assert Decimal(status["cash"]) == Decimal(10000) - sum(spent)
     assert Decimal(status["cash"]) >= 0
 
@@ -135,21 +143,21 @@ def test_two_symbols_ticking_at_once_never_overspend(cli_env):
         (["trade", "1", "BTC/USDT"], 2, "Missing argument"),
     ],
 )
-def test_bad_trade_input_exits_2_with_one_line(cli_env, args, code, message):
-    create(cli_env)
+def test_bad_trade_input_exits_2_with_one_line(cli_env, here, args, code, message):
+    create(here)
     result = papertrade(cli_env, *args)
     assert result.code == code
     assert len(result.error_lines) == 1 and message in result.stderr
 
 
-def test_a_strategy_error_exits_1(cli_env):
-    create(cli_env, "--strategy", "tests.support.strategies:Raises")
+def test_a_strategy_error_exits_1(cli_env, here):
+    create(here, "--strategy", "tests.support.strategies:Raises")
     result = papertrade(cli_env, "trade", "1", "BTC/USDT", "LIVE")
     assert result.code == 1 and "divided by zero" in result.stderr and len(result.error_lines) == 1
 
 
-def test_an_unreachable_exchange_exits_75(cli_env):
-    create(cli_env)
+def test_an_unreachable_exchange_exits_75(cli_env, here):
+    create(here)
     env = {
         **cli_env,
         "PAPERTRADE_CCXT_CONFIG": json.dumps({"urls": {"api": {"public": "http://127.0.0.1:9/api/v3"}}}),
@@ -158,8 +166,8 @@ def test_an_unreachable_exchange_exits_75(cli_env):
     assert result.code == 75 and len(result.error_lines) == 1 and "cannot reach binance" in result.stderr
 
 
-def test_the_cron_line_runs_as_cron_would_run_it(cli_env, tmp_path):
-    create(cli_env, "--timeframe", "1d")
+def test_the_cron_line_runs_as_cron_would_run_it(cli_env, here, tmp_path):
+    create(here, "--timeframe", "1d")
     log = tmp_path / "logs" / "bot.log"
     line = papertrade(cli_env, "cron", "1", "BTC/USDT", "--log", str(log)).stdout.strip()
     fields = line.split(" ", 5)

@@ -154,6 +154,7 @@ def test_an_unknown_portfolio_or_symbol_fails_alone(ledger, exchange, bots, cloc
     assert all(outcomes[b].error is None for b in bots)
 
 
+@pytest.mark.serial  # measures the spacing of requests
 def test_fetches_share_the_exchange_rate_limit(ledger, exchange, bots, clock):
     run(ledger, exchange, bots, clock(), enableRateLimit=True, rateLimit=300)
     klines = sorted(t for t, path in exchange.state.arrivals if "/klines" in path)

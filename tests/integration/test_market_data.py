@@ -242,6 +242,7 @@ def test_a_refused_download_creates_no_database(exchange, tmp_path, monkeypatch,
     assert not path.exists() and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.serial  # interrupts after a number of rate-limited pages
 def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers, tmp_path):
     import os
     import signal
@@ -281,6 +282,7 @@ def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers
     assert server.count("/history-candles") <= 19 - interrupted_after + 1  # at most the page Ctrl-C cut short
 
 
+@pytest.mark.serial  # draws between rate-limited pages
 def test_a_terminal_gets_a_progress_bar_and_a_pipe_one_summary_line(servers, tmp_path):
     import os
     import pty

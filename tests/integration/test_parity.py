@@ -26,6 +26,8 @@ from papertrade.settings import Settings
 from papertrade.strategies import registry
 from tests.support.paths import DATA
 
+pytestmark = pytest.mark.slow  # about 160,000 ticks replayed
+
 FILES = sorted(path.name for path in DATA.glob("*.csv"))
 STRATEGIES = ["rsi", "sma-cross"]
 CASH, FEE_RATE, SLIPPAGE = "10000", "0.001", "5"

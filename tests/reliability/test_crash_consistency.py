@@ -29,6 +29,8 @@ from papertrade.settings import Settings
 from tests.support.databases import migrate
 from tests.support.paths import DATA
 
+pytestmark = pytest.mark.slow  # 110 SIGKILLs, an audit after each
+
 FIRST, LAST = 300, 2300  # candles replayed (the file's earlier candles are the warm-up)
 KILLS = 110
 STRATEGY = ["fast=2", "slow=5"]

@@ -19,6 +19,8 @@ from papertrade.settings import Settings
 from tests.support.databases import migrate
 from tests.support.fake_binance import FakeBinance, load_rows
 
+pytestmark = pytest.mark.serial  # two hosts racing for every candle
+
 HOUR = 3_600_000
 CANDLES = [row[0] for row in load_rows("binance_BTC-USDT_1h.csv")[600:660]]
 

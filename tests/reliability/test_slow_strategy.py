@@ -5,9 +5,13 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from tests.support.cli import run_command
 from tests.support.live import HOUR, wait_clear_of_boundary
 from tests.support.paths import VENV_BIN
+
+pytestmark = pytest.mark.serial  # a strategy outlasting the busy timeout, ticks racing for one lock
 
 BUSY_TIMEOUT_S = 1
 

@@ -22,9 +22,12 @@ TOKEN = "browser-test-token-0123456789abcdef"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="no browser: /usr/bin/chromium is missing (.ci/run installs Debian's chromium)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="no browser: /usr/bin/chromium is missing (.ci/run installs Debian's chromium)"
+    ),
+    pytest.mark.slow,  # a browser and two servers
+]
 
 
 class Server:
