@@ -181,8 +181,8 @@ def test_the_cron_line_runs_as_cron_would_run_it(cli_env, here, tmp_path):
     assert LINE.match(log.read_text()), log.read_text()
 
 
-def test_the_cron_line_of_a_module_strategy_says_where_to_import_it_from(cli_env, tmp_path):
-    create(cli_env, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
+def test_the_cron_line_of_a_module_strategy_says_where_to_import_it_from(cli_env, here, tmp_path):
+    create(here, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
     log = tmp_path / "bot.log"
     line = papertrade(cli_env, "cron", "1", "BTC/USDT", "--log", str(log)).stdout.strip()
     assert f"PYTHONPATH={shlex.quote(str(REPO))} " in line
