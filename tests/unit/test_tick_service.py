@@ -162,3 +162,24 @@ def test_a_steady_state_tick_asks_the_source_once(bars, source):
     runner = TickRunner(ledger, lambda exchange: source)  # a new process: reads the cache
     runner.tick(1, "BTC/USDT", Mode.LIVE, now_after(bars, 4))
     assert requests == (1, 1) and (source.market_requests, source.candle_requests) == (1, 2)
+
+
+def test_restore_takes_one_view_of_the_stored_candles_though_another_run_stores_one_meanwhile(
+    bars, source, monkeypatch
+):
+    """On PostgreSQL each statement of a read transaction sees what others committed before it:
+    a candle stored by another run between two reads must not leave the tick without it."""
+    from tests.unit.fakes import FakeCandles
+
+    ledger = make()
+    tick(ledger, source, now_after(bars, 5))
+    plain_window = FakeCandles.window
+
+    def window_then_another_run_stores_the_next_candle(self, *args, **kwargs):
+        seen = plain_window(self, *args, **kwargs)
+        self.upsert("binance", "BTC/USDT", "1h", [bars[6]])  # committed: the next statement sees it
+        return seen
+
+    monkeypatch.setattr(FakeCandles, "window", window_then_another_run_stores_the_next_candle)
+    result = tick(ledger, source, now_after(bars, 6))
+    assert result.candle_ts == bars[6].ts and result.status in (Status.EXECUTED, Status.NEUTRAL)

@@ -247,7 +247,13 @@ class TickRunner:
             latest_stored_ts = within[-1].ts if within else known.bars[-1].ts
         else:
             window = CandleWindow(uow.candles.window(*series, until=until, count=count))
-            latest_stored_ts = uow.candles.latest_ts(*series, until=until)
+            # The window's last candle is the latest stored: asking again would be a second
+            # statement, which on PostgreSQL (read committed) may see a candle another run
+            # stored in between, and the tick would skip fetching what its window lacks.
+            if window.bars or count == 0:
+                latest_stored_ts = window.bars[-1].ts if window.bars else uow.candles.latest_ts(*series, until=until)
+            else:
+                latest_stored_ts = None  # nothing stored up to `until`
         self._windows[series] = window
         return window, latest_stored_ts
 
