@@ -173,6 +173,16 @@ def tick_page(connection: Connection, portfolio_id: int, offset: int, limit: int
     return list(connection.execute(query).mappings())
 
 
+def failing_runs(connection: Connection, portfolio_id: int | None = None) -> dict[tuple[int, str], tuple]:
+    """(portfolio, symbol) whose LIVE runs are failing, as the notifications outbox keeps them
+    for portfolios that notify about errors: (failing since, failed runs, the last error)."""
+    s = t.notify_streaks.c
+    query = select(s.portfolio_id, s.symbol, s.since_ts, s.failures, s.last_error)
+    if portfolio_id is not None:
+        query = query.where(s.portfolio_id == portfolio_id)
+    return {(row[0], row[1]): tuple(row[2:]) for row in connection.execute(query)}
+
+
 def ledger_version(connection: Connection) -> int:
     """A number that changes whenever the ledger does: every change comes with a new tick or portfolio."""
     ticks = connection.execute(select(func.max(_k.id))).scalar() or 0

@@ -109,15 +109,15 @@ class DashboardData:
     def overview(self) -> dict:
         """The overview document; its staleness is judged now, the rest cached."""
         document = self._cached(("overview",), lambda: dashboard.overview_document(self.ledger, self.now()))
-        now = self.now()
-        rows = [_restaled(row, now) for row in document["portfolios"]]
+        now, failing = self.now(), dashboard.failing_runs(self.ledger)
+        rows = [_restaled(row, now, failing) for row in document["portfolios"]]
         return {"now": now, "portfolios": rows}
 
     def headline(self, status: dict, report: dict | None) -> dict:
         """A portfolio's status with the overview's figures, taken from its report."""
         stats = report["stats"] if report else {}
         return {
-            **_restaled(status, self.now()),
+            **_restaled(status, self.now(), dashboard.failing_runs(self.ledger, status["id"])),
             "equity": status["equity"],
             "return_pct": stats.get("Return [%]"),
             "max_drawdown_pct": stats.get("Max. Drawdown [%]"),
@@ -177,9 +177,12 @@ class DashboardData:
         return self._memo.get(("chart", portfolio_id), version, compute)
 
 
-def _restaled(row: dict, now: int) -> dict:
+def _restaled(row: dict, now: int, failing: dict) -> dict:
     from papertrade.domain.timeframes import Timeframe
 
     timeframe = Timeframe.parse(row["timeframe"])
-    ticks = [{**tick, **dashboard.staleness(tick, timeframe, now)} for tick in row["last_ticks"]]
+    ticks = [
+        {**tick, **dashboard.staleness(tick, timeframe, now, failing.get((row["id"], tick["symbol"])))}
+        for tick in row["last_ticks"]
+    ]
     return {**row, "last_ticks": ticks}
