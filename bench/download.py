@@ -4,9 +4,11 @@ rate limit allows: `make bench` includes it; `python bench/download.py` runs it 
 The rate limit allows one request every `rateLimit * cost` milliseconds (ccxt's own numbers for
 the endpoint), each bringing at most `page_size` candles: that product is the ceiling. The
 download runs in this process through real ccxt with its rate limiter on, into a SQLite ledger
-that commits every page durably, exactly as `papertrade data download` does.
+that commits every page durably, exactly as `papertrade data download` does; the imitation
+answers from a process of its own, as an exchange would.
 """
 
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -41,10 +43,34 @@ def request_interval(source, endpoint: tuple[str, str, str]) -> float:
     return exchange.rateLimit * cost / 1000
 
 
+class elsewhere:
+    """An exchange imitation in a process of its own, as a real exchange is: the imitation's
+    work (building and sending 1,000-candle pages) is not papertrade's, and must not share
+    papertrade's interpreter lock. Yields the ccxt config that points at it."""
+
+    def __init__(self, server_class) -> None:
+        self._pipe, child = multiprocessing.Pipe()
+        self._process = multiprocessing.get_context("fork").Process(target=_serve, args=(server_class, child))
+
+    def __enter__(self) -> dict:
+        self._process.start()
+        return self._pipe.recv()
+
+    def __exit__(self, *exc_info) -> None:
+        self._pipe.send("stop")
+        self._process.join(10)
+
+
+def _serve(server_class, pipe) -> None:
+    with server_class() as server:
+        pipe.send(server.ccxt_config())
+        pipe.recv()
+
+
 def measure(name: str, server_class, endpoint, work: Path) -> tuple[float, float, int, float]:
     """Candles per second downloaded, candles per second allowed, requests, seconds."""
-    with server_class() as server:
-        settings = Settings(database_url=f"sqlite:///{work / name}.db", ccxt_config=server.ccxt_config())
+    with elsewhere(server_class) as ccxt_config:
+        settings = Settings(database_url=f"sqlite:///{work / name}.db", ccxt_config=ccxt_config)
         source = market_data_factory(settings)(name)
         source._exchange.enableRateLimit = True  # the fake's config turns it off for the tests
         ledger = open_ledger(settings, create=True)

@@ -29,6 +29,7 @@ class LedgerState:
     candles: dict[tuple[str, str, str], dict[int, Bar]] = field(default_factory=dict)
     markets: dict[tuple[str, str], tuple[Market, int]] = field(default_factory=dict)
     outbox: list[tuple] = field(default_factory=list)
+    confirmed_gaps: list[tuple] = field(default_factory=list)
     deleted: set[int] = field(default_factory=set)
 
 
@@ -186,6 +187,14 @@ class FakeCandles:
         self._s.candles.setdefault((exchange, symbol, timeframe), {}).update({b.ts: b for b in bars})
 
 
+class FakeSeries:
+    def __init__(self, state: LedgerState) -> None:
+        self._s = state
+
+    def confirm_gap(self, series, first: int, last: int) -> None:
+        self._s.confirmed_gaps.append((series, first, last))
+
+
 class FakeMarkets:
     def __init__(self, state: LedgerState) -> None:
         self._s = state
@@ -218,6 +227,7 @@ class FakeUnitOfWork:
         self.journal = FakeJournal(self.state)
         self.candles = FakeCandles(self.state)
         self.markets = FakeMarkets(self.state)
+        self.series = FakeSeries(self.state)
         self.outbox = FakeOutbox(self.state)
 
     def commit(self) -> None:

@@ -183,3 +183,46 @@ def test_a_portfolio_page_lists_its_resting_orders_and_each_trades_kind(client):
     assert "No resting orders." in client.get("/portfolios/1").text  # the RSI bot has no exits
     trades = html[html.index('<section id="trades"') :]
     assert "<th>kind</th>" in trades and "<td>signal</td>" in trades
+
+
+#: What the failing bot's last run failed with: the ledger knows it, since the bot notifies about errors.
+LAST_ERROR = "binance did not answer in time (fetch BTC/USDT 1h candles)"
+
+
+@pytest.fixture
+def failing_bot(database_url, ledger):
+    """A bot that processed 300 candles, then notified about errors and failed twice (as `trade`
+    records failures after `notify --add`; nothing is sent); its URL and the dashboard's clock."""
+    from papertrade.errors import TemporaryError
+    from papertrade.services.notifications import Notifier, add_targets, parse_targets
+    from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
+    from papertrade.services.replay import replay
+
+    stored = create_portfolio(ledger, parse_new_portfolio(name="failing", cash="1000"), now=0)
+    replay(ledger, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[299].ts)
+    add_targets(ledger, stored.id, parse_targets(["json://127.0.0.1:9/down"], "error", lambda url: url), now=0)
+    now = HOURS.bars[299].ts + 6 * HOUR
+    notifier = Notifier(ledger, sender=None, quiet=False)
+    for minutes_ago in (70, 10):
+        notifier.tick_failed(stored.id, "BTC/USDT", TemporaryError(LAST_ERROR), now - minutes_ago * 60_000)
+    return database_url, now
+
+
+def test_a_stale_symbol_shows_the_last_error_the_ledger_knows(failing_bot):
+    url, now = failing_bot
+    ledger = open_readonly(url, 5)
+    with TestClient(create_app(ledger, token=None, now=lambda: now)) as client:
+        (row,) = schemas.Overview.model_validate(client.get("/api/overview").json()).portfolios
+        (tick,) = row.last_ticks
+        assert tick.stale and tick.last_error == LAST_ERROR and tick.failing_since_ts == now - 70 * 60_000
+        assert "its runs fail (2 failed runs since" in tick.cause and tick.cause.endswith(
+            f"the last with: {LAST_ERROR}"
+        )
+        assert f"last error: {LAST_ERROR}" in client.get("/").text
+        assert f"the last with: {LAST_ERROR}" in client.get("/portfolios/1").text
+    ledger.dispose()
+
+
+def test_a_stale_symbol_whose_runs_the_ledger_knows_nothing_of_has_no_last_error(client):
+    _, hostile, _ = schemas.Overview.model_validate(client.get("/api/overview").json()).portfolios
+    assert [(t.stale, t.last_error, t.failing_since_ts) for t in hostile.last_ticks] == [(True, None, None)]

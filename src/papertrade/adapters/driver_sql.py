@@ -9,7 +9,7 @@ comes out is converted by the caller (amounts come back as text on SQLite, `Deci
 PostgreSQL, and `Decimal(...)` takes both exactly).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -40,6 +40,26 @@ class DriverQuery:
         given = {**fixed, **params}  # the statement's own values (a LIMIT) and the caller's
         values = tuple(given[name] for name in order) if order is not None else given
         return run_on_driver(connection, sql, values)
+
+    def run_many(self, connection: Connection, names: tuple[str, ...], rows: Sequence[tuple]) -> None:
+        """Run the statement once per row of values (`names` says which is which), in one
+        executemany on the driver's cursor."""
+        sql, order, _ = self._compiled_for(connection)
+        if order is None:
+            values: Sequence = [dict(zip(names, row, strict=True)) for row in rows]
+        elif tuple(order) == names:
+            values = rows
+        else:
+            at = [names.index(name) for name in order]
+            values = [tuple(row[i] for i in at) for row in rows]
+        error = connection.dialect.loaded_dbapi.Error
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(sql, values)
+        except error as exc:
+            raise DBAPIError.instance(sql, values[:1], exc, error) from exc
+        finally:
+            cursor.close()
 
     def scalar(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         rows = self.rows(connection, params)

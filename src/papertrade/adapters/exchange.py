@@ -265,6 +265,14 @@ def _as_rows(rows: Any) -> list:
 
 
 def _to_bar(row: Any) -> Bar:
+    if type(row) is list and len(row) >= 6 and type(row[0]) is int:
+        values = row[1:6]
+        if all(type(value) is float for value in values):  # what ccxt parses: a million of them a download
+            return Bar(row[0], *[Decimal(repr(value)) for value in values])
+    return _checked_bar(row)
+
+
+def _checked_bar(row: Any) -> Bar:
     if not isinstance(row, list | tuple) or len(row) < 6 or any(v is None for v in row[:6]):
         raise DataError(f"exchange sent a candle with missing values: {str(row)[:80]}")
     ts, *values = row[:6]

@@ -7,6 +7,7 @@ these queries give it that, and nothing here writes.
 from sqlalchemy import Connection, Float, String, and_, bindparam, cast, func, or_, select, type_coerce
 
 from papertrade.adapters import schema as t
+from papertrade.adapters.driver_sql import DriverQuery
 
 _c = t.candles.c
 _CANDLES = (
@@ -100,6 +101,7 @@ _EQUITY_COLUMNS = (
     .where(_k.portfolio_id == bindparam("pid"))
     .order_by(_k.candle_ts, _k.id)
 )
+_EQUITY_ROWS = DriverQuery(_EQUITY_COLUMNS)  # 100,000 rows: SQLAlchemy's rows would cost more than the query
 
 
 def tick_columns(connection: Connection, portfolio_id: int):
@@ -110,7 +112,7 @@ def tick_columns(connection: Connection, portfolio_id: int):
     give their exact value to `Decimal(...)` and their float to `numpy.asarray(..., float)`,
     and most of them are never needed exactly.
     """
-    rows = connection.execute(_EQUITY_COLUMNS, {"pid": portfolio_id}).all()
+    rows = _EQUITY_ROWS.rows(connection, {"pid": portfolio_id})
     if not rows:
         return [], [], [], [], [], []
     return tuple(list(column) for column in zip(*rows, strict=True))
@@ -155,15 +157,30 @@ def latest_ticks(connection: Connection) -> dict[int, list]:
 
 
 def tick_page(connection: Connection, portfolio_id: int, offset: int, limit: int) -> list:
-    """One page of a portfolio's tick journal, last processed first (whole rows)."""
-    query = (
-        select(t.ticks)
+    """One page of a portfolio's tick journal, last processed first (whole rows).
+
+    The page's ids are chosen from the tick key's index alone, and only their rows are read:
+    sorting whole rows would read every tick of the portfolio for a page of fifty.
+    """
+    ids = (
+        select(_k.id)
         .where(_k.portfolio_id == portfolio_id)
         .order_by(_k.id.desc())  # the order they were processed in: a journal's
         .offset(offset)
         .limit(limit)
     )
+    query = select(t.ticks).where(_k.id.in_(ids.scalar_subquery())).order_by(_k.id.desc())
     return list(connection.execute(query).mappings())
+
+
+def failing_runs(connection: Connection, portfolio_id: int | None = None) -> dict[tuple[int, str], tuple]:
+    """(portfolio, symbol) whose LIVE runs are failing, as the notifications outbox keeps them
+    for portfolios that notify about errors: (failing since, failed runs, the last error)."""
+    s = t.notify_streaks.c
+    query = select(s.portfolio_id, s.symbol, s.since_ts, s.failures, s.last_error)
+    if portfolio_id is not None:
+        query = query.where(s.portfolio_id == portfolio_id)
+    return {(row[0], row[1]): tuple(row[2:]) for row in connection.execute(query)}
 
 
 def ledger_version(connection: Connection) -> int:

@@ -338,21 +338,26 @@ class TickRepository:
         return _tick(_decoded_tick(rows[0])) if rows else None
 
     def latest_per_symbol(self, portfolio_id: int) -> list[TickRecord]:
-        """The latest tick of each symbol the portfolio has ticked, by symbol."""
+        """The latest tick of each symbol the portfolio has ticked, by symbol.
+
+        The newest candles are found per (strategy, symbol), the order of the tick key's index,
+        so the database reads them from the index alone (a portfolio with 100,000 ticks: a
+        fraction of the time); of a symbol's, only the newest stay.
+        """
         c = t.ticks.c
         newest = (
-            select(c.symbol, func.max(c.candle_ts).label("candle_ts"))
+            select(c.strategy, c.symbol, func.max(c.candle_ts).label("candle_ts"))
             .where(c.portfolio_id == portfolio_id)
-            .group_by(c.symbol)
+            .group_by(c.strategy, c.symbol)
             .subquery()
         )
-        rows = self._c.execute(
-            select(t.ticks)
-            .join(newest, (c.symbol == newest.c.symbol) & (c.candle_ts == newest.c.candle_ts))
-            .where(c.portfolio_id == portfolio_id)
-            .order_by(c.symbol, c.id)
-        ).mappings()
-        return [_tick(row) for row in rows]
+        same = (c.strategy == newest.c.strategy) & (c.symbol == newest.c.symbol) & (c.candle_ts == newest.c.candle_ts)
+        query = select(t.ticks).join(newest, same).where(c.portfolio_id == portfolio_id).order_by(c.symbol, c.id)
+        ticks = [_tick(row) for row in self._c.execute(query).mappings()]
+        newest_of: dict[str, int] = {}
+        for tick in ticks:
+            newest_of[tick.key.symbol] = max(newest_of.get(tick.key.symbol, tick.key.candle_ts), tick.key.candle_ts)
+        return [tick for tick in ticks if tick.key.candle_ts == newest_of[tick.key.symbol]]
 
     def claim(self, record: TickRecord) -> int:
         """Store the tick, claiming its key; `TickAlreadyClaimed` if another run claimed it first."""

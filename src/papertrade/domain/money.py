@@ -98,12 +98,12 @@ def to_plain(value: Decimal) -> str:
 
     This is the form written to JSON and to the SQLite ledger.
     """
-    if value.is_zero():
-        return "0"
-    text = format(value, "f")
+    text = str(value)  # plain already unless tiny or with a positive exponent; a tenth of format's cost
+    if "E" in text:
+        text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text
+    return "0" if text in ("0", "-0") else text
 
 
 def parse_amount(text: str, what: str, *, max_places: int = LEDGER_PLACES) -> Decimal:

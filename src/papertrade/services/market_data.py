@@ -9,6 +9,8 @@ is a real gap in its history (an outage, or the time before the market was liste
 recorded as such and never asked for again.
 """
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -147,20 +149,63 @@ def download(
 def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int, tally, progress) -> None:
     step, (first, last) = plan.timeframe.ms, wanted
     pending = first  # the first open time not yet seen or confirmed empty
-    for page in source.pages(plan.series.symbol, plan.timeframe, first, last, now):
-        gaps = list(empty_runs(page, pending, step))
-        if page:
-            pending = page[-1].ts + step
-        if page or gaps:
-            _commit(ledger, plan.series, page, gaps)
-        tally.requests += 1
-        tally.fetched += len(page)
-        tally.confirmed_gaps += len(gaps)
-        tally.asked = min(tally.wanted, tally.asked + source.page_size)
-        progress(tally)
-    if last < plan.end and pending <= last:  # a stored candle (or a known gap) follows
-        _commit(ledger, plan.series, [], [(pending, last)])
-        tally.confirmed_gaps += 1
+    with PageWriter(ledger, plan.series) as writer:
+        for page in source.pages(plan.series.symbol, plan.timeframe, first, last, now):
+            gaps = list(empty_runs(page, pending, step))
+            if page:
+                pending = page[-1].ts + step
+            if page or gaps:
+                writer.put(page, gaps)
+            tally.requests += 1
+            tally.fetched += len(page)
+            tally.confirmed_gaps += len(gaps)
+            tally.asked = min(tally.wanted, tally.asked + source.page_size)
+            progress(tally)
+        if last < plan.end and pending <= last:  # a stored candle (or a known gap) follows
+            writer.put([], [(pending, last)])
+            tally.confirmed_gaps += 1
+
+
+class PageWriter:
+    """Commits pages in a thread of its own, each in its own transaction, in the order given,
+    while the caller fetches the next one: the exchange's rate limit, not the disk, sets the pace.
+
+    Leaving the block waits until every page given is committed, however it is left (the end, a
+    network failure, Ctrl-C): what was fetched is kept. A failed commit ends the download: the
+    pages after it are not written, and its error is raised by the next `put` or on leaving.
+    """
+
+    def __init__(self, ledger: Ledger, series: Series) -> None:
+        self._ledger, self._series = ledger, series
+        self._pages: queue.Queue = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name="download-writer", daemon=True)
+
+    def __enter__(self) -> "PageWriter":
+        self._thread.start()
+        return self
+
+    def put(self, bars: list[Bar], gaps: list[Range]) -> None:
+        self._raise_failure()
+        self._pages.put((bars, gaps))
+
+    def __exit__(self, kind, *_) -> None:
+        self._pages.put(None)
+        self._thread.join()
+        if kind is None:
+            self._raise_failure()
+
+    def _write(self) -> None:
+        while (page := self._pages.get()) is not None:
+            if self._failure is None:
+                try:
+                    _commit(self._ledger, self._series, *page)
+                except BaseException as exc:  # handed to the fetching thread
+                    self._failure = exc
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
 
 def _commit(ledger: Ledger, series: Series, bars: list[Bar], gaps: list[Range]) -> None:

@@ -67,17 +67,40 @@ def _headline(floats, initial: float) -> tuple[float | None, float | None]:
     return float((equity[-1] - initial) / initial * 100), float(-np.nan_to_num(drawdown.max()) * 100)
 
 
-def staleness(tick: dict, timeframe, now: int) -> dict:
-    """Whether a symbol's last tick is older than `STALE_AFTER` candles, and the likely cause."""
+def staleness(tick: dict, timeframe, now: int, failing: tuple | None = None) -> dict:
+    """Whether a symbol's last tick is older than `STALE_AFTER` candles, and the likely cause;
+    `failing` is what the ledger knows of its failing runs (see `failing_runs`), if anything."""
     missed = (timeframe.last_closed(now) - tick["candle_ts"]) // timeframe.ms
+    known = {"last_error": failing[2] if failing else None, "failing_since_ts": failing[0] if failing else None}
     if missed < STALE_AFTER:
-        return {"stale": False, "missed": max(missed, 0), "cause": None}
-    cause = (
-        f"no tick for {age(now - tick['processed_ts'])} ({missed:,} candles closed since): cron is not running "
-        "this bot, or its runs fail; a failed run writes nothing to the ledger, so see the bot's cron log "
-        "(`papertrade cron ID SYMBOL` names it)"
+        return {"stale": False, "missed": max(missed, 0), "cause": None, **known}
+    return {"stale": True, "missed": missed, "cause": _cause(tick, missed, now, failing), **known}
+
+
+def _cause(tick: dict, missed: int, now: int, failing: tuple | None) -> str:
+    from papertrade.domain.timeframes import timestamp
+
+    silent = f"no tick for {age(now - tick['processed_ts'])} ({missed:,} candles closed since)"
+    if failing is not None:
+        since, failures, error = failing
+        runs = "1 failed run" if failures == 1 else f"{failures:,} failed runs"
+        return f"{silent}: its runs fail ({runs} since {timestamp(since)}), the last with: {error}"
+    return (
+        f"{silent}: cron is not running this bot, or its runs fail; a failed run writes nothing to the ledger "
+        "(unless the portfolio notifies about errors), so see the bot's cron log (`papertrade cron ID SYMBOL` "
+        "names it)"
     )
-    return {"stale": True, "missed": missed, "cause": cause}
+
+
+def failing_runs(ledger, portfolio_id: int | None = None) -> dict[tuple[int, str], tuple]:
+    """(portfolio, symbol) -> (failing since, failed runs, last error), for the symbols whose
+    runs the ledger knows to be failing (read now: a failure adds no tick)."""
+    from papertrade.adapters.read_models import failing_runs as read
+
+    if ledger is None:
+        return {}
+    with ledger.unit_of_work() as uow:
+        return read(uow.connection, portfolio_id)
 
 
 def age(ms: int) -> str:

@@ -37,6 +37,7 @@ SECURITY_HEADERS = {
 def create_app(ledger, *, token: str | None, now: Callable[[], int], refresh_seconds: int = 15) -> FastAPI:
     """The dashboard over an opened (read-only) ledger; `token`, when given, guards every request."""
     data = DashboardData(ledger, now)
+    data.warm_up()
     app = FastAPI(
         lifespan=_freshness(data, refresh_seconds),
         title="papertrade",

@@ -77,14 +77,24 @@ class DashboardData:
     def _cached(self, key: tuple, compute: Callable[[], object], portfolio_id: int | None = None):
         return self._memo.get(key, self._version(portfolio_id), compute)
 
-    def keep_fresh(self, stop: threading.Event, every: float) -> None:
-        """Run until `stop`: import the chart library, then every `every` seconds recompute the
-        report and chart of each portfolio in the cache that has a new tick."""
+    @staticmethod
+    def warm_up() -> None:
+        """Import what reports and charts are computed with (a second of a cold start), before
+        the server takes its first request rather than during it."""
+        import pandas
         import plotly.graph_objects
         import plotly.subplots
 
-        del plotly  # imported before any request needs them
+        import papertrade.reports.statistics
+        import papertrade.services.reports
+        import papertrade.views.chart_data
+        import papertrade.views.charts
 
+        del pandas, plotly, papertrade
+
+    def keep_fresh(self, stop: threading.Event, every: float) -> None:
+        """Run until `stop`: every `every` seconds recompute the report and chart of each
+        portfolio in the cache that has a new tick."""
         while not stop.wait(every):
             for portfolio_id in {key[1] for key in self._memo.cached() if key[0] == "chart"}:
                 self._refresh(portfolio_id)
@@ -99,15 +109,15 @@ class DashboardData:
     def overview(self) -> dict:
         """The overview document; its staleness is judged now, the rest cached."""
         document = self._cached(("overview",), lambda: dashboard.overview_document(self.ledger, self.now()))
-        now = self.now()
-        rows = [_restaled(row, now) for row in document["portfolios"]]
+        now, failing = self.now(), dashboard.failing_runs(self.ledger)
+        rows = [_restaled(row, now, failing) for row in document["portfolios"]]
         return {"now": now, "portfolios": rows}
 
     def headline(self, status: dict, report: dict | None) -> dict:
         """A portfolio's status with the overview's figures, taken from its report."""
         stats = report["stats"] if report else {}
         return {
-            **_restaled(status, self.now()),
+            **_restaled(status, self.now(), dashboard.failing_runs(self.ledger, status["id"])),
             "equity": status["equity"],
             "return_pct": stats.get("Return [%]"),
             "max_drawdown_pct": stats.get("Max. Drawdown [%]"),
@@ -126,14 +136,17 @@ class DashboardData:
             value_portfolio(self.ledger, portfolio_id), last_ticks(self.ledger, portfolio_id)
         )
 
-    def performance(self, portfolio_id: int):
+    def performance(self, portfolio_id: int, version=None):
+        """The portfolio's `Performance`, as of `version` (read now when None)."""
         from papertrade.services.reports import from_ledger
 
-        return self._cached(("performance", portfolio_id), lambda: from_ledger(self.ledger, portfolio_id), portfolio_id)
+        version = self._version(portfolio_id) if version is None else version
+        return self._memo.get(("performance", portfolio_id), version, lambda: from_ledger(self.ledger, portfolio_id))
 
     def report(self, portfolio_id: int) -> dict:
-        performance = self.performance(portfolio_id)
-        return self._cached(("report", portfolio_id), lambda: documents.report_document(performance), portfolio_id)
+        version = self._version(portfolio_id)
+        performance = self.performance(portfolio_id, version)
+        return self._memo.get(("report", portfolio_id), version, lambda: documents.report_document(performance))
 
     def trades(self, portfolio_id: int) -> list[dict]:
         from papertrade.services.portfolios import list_trades
@@ -153,18 +166,23 @@ class DashboardData:
         from papertrade.views.chart_data import for_ledger
         from papertrade.views.charts import figure_json
 
+        version = self._version(portfolio_id)
+
         def compute() -> str:
-            performance = self.performance(portfolio_id)
+            performance = self.performance(portfolio_id, version)
             if len(performance.times) == 0:
                 return "null"
             return figure_json(for_ledger(self.ledger, portfolio_id, performance, ""))
 
-        return self._cached(("chart", portfolio_id), compute, portfolio_id)
+        return self._memo.get(("chart", portfolio_id), version, compute)
 
 
-def _restaled(row: dict, now: int) -> dict:
+def _restaled(row: dict, now: int, failing: dict) -> dict:
     from papertrade.domain.timeframes import Timeframe
 
     timeframe = Timeframe.parse(row["timeframe"])
-    ticks = [{**tick, **dashboard.staleness(tick, timeframe, now)} for tick in row["last_ticks"]]
+    ticks = [
+        {**tick, **dashboard.staleness(tick, timeframe, now, failing.get((row["id"], tick["symbol"])))}
+        for tick in row["last_ticks"]
+    ]
     return {**row, "last_ticks": ticks}

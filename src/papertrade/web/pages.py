@@ -69,6 +69,8 @@ class Renderer:
         self.env.filters.update(money=money, amount=amount, percent=percent, when=when, statistic=statistic,
                                 indicators=indicators, price=price, thousands="{:,}".format)  # fmt: skip
         self.common = {"ledger": ledger_name, "refresh": refresh_seconds}
+        for name in ("overview.html", "portfolio.html"):
+            self.env.get_template(name)  # compiled now, not during the first request
 
     def overview(self, document: dict) -> str:
         return self.env.get_template("overview.html").render(**self.common, **document)

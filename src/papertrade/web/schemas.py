@@ -150,6 +150,8 @@ class StaleTick(LastTick):
     stale: bool
     missed: int
     cause: str | None
+    last_error: str | None  # of the symbol's failing runs, when the ledger knows it
+    failing_since_ts: int | None
 
 
 class OverviewRow(Status):
