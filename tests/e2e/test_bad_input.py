@@ -30,7 +30,7 @@ CASES = [
     (["cron", "1", "BTC/USDT", "--log", "{tmp}/logs/"], {}, "names a directory"),
     (["cron", "1", "BTC/USDT", "--log", ""], {}, "--log must name a file"),
     ([*REPLAY, "--from", "2021-04-01", "--to", "2021-03-01"], {}, "is after --to"),
-    ([*REPLAY, "--from", "2999-01-01"], {}, "is in the future"),
+    ([*REPLAY, "--from", "2999-01-01"], {}, "has no candles from 2999-01-01 to its end (it holds 2020-12-01"),
     ([*REPLAY, "--from", "2010-01-01", "--to", "2010-02-01"], {}, "has no candles from 2010-01-01"),
     ([*REPLAY, "--from", "\u0662\u0660\u0662\u0661"], {}, "takes milliseconds or an ISO time"),
     ([*REPLAY, "--to", "99999999999999999999"], {}, "is not a time between 1970 and 9999"),

@@ -134,8 +134,8 @@ def store_selection(exchange: str, symbol: str, timeframe: str, start: str | Non
 
 
 def time_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
-    """`--from` and `--to` as milliseconds; `InputError` when `--from` is after `--to` or in the future."""
-    return parse_range(start, end, now_ms())
+    """`--from` and `--to` as milliseconds; `InputError` when `--from` is after `--to`."""
+    return parse_range(start, end)
 
 
 def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start, end):

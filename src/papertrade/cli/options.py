@@ -68,16 +68,14 @@ def parse_time(text: str | None, option: str) -> int | None:
     return ms
 
 
-def parse_range(start: str | None, end: str | None, now: int) -> tuple[int | None, int | None]:
-    """`--from` and `--to` as candle times; `InputError` when the range is empty before it is
-    looked at: `--from` after `--to`, or in the future (`now`)."""
+def parse_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    """`--from` and `--to` as candle times; `InputError` when `--from` is after `--to`. (A range
+    in which the candles have none, such as one in the future, is refused where they are known.)"""
     from papertrade.errors import InputError
 
     first, last = parse_time(start, "--from"), parse_time(end, "--to")
     if first is not None and last is not None and first > last:
         raise InputError(f"--from {start} is after --to {end}")
-    if first is not None and first > now:
-        raise InputError(f"--from {start} is in the future")
     return first, last
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from papertrade.cli import output
-from papertrade.cli.context import long_running, now_ms, state
+from papertrade.cli.context import long_running, state
 from papertrade.cli.options import DataOption, FromOption, ToOption, parse_range, progress
 
 
@@ -39,7 +39,7 @@ def replay(
     from papertrade.services.replay import replay as run_replay
 
     parse_symbol(symbol)
-    first, last = parse_range(start, end, now_ms())
+    first, last = parse_range(start, end)
     ledger = state(ctx).ledger(durable=False)  # a replay can always be run again
     portfolio = get_portfolio(ledger, portfolio_id)
     candles = replay_candles(ledger, portfolio.config, symbol, data, exchange, timeframe)
