@@ -33,8 +33,8 @@ FAULTS = [
     ("zero-price", INVALID, "not a positive number", 1),
     ("negative-price", INVALID, "not a positive number", 1),
     ("high-below-close", INVALID, "high/low outside", 1),
-    ("out-of-order", INVALID, "out-of-order", 1),
-    ("duplicate", INVALID, "duplicate candles", 1),
+    ("out-of-order", INVALID, "out of order", 1),
+    ("duplicate", INVALID, "a duplicate", 1),
     ("off-grid", INVALID, "grid", 1),
 ]
 TIMEOUT_MS = 1000
