@@ -43,6 +43,8 @@ CASES = [
     ),
     (["portfolios"], {"PAPERTRADE_DB_BUSY_TIMEOUT": "soon"}, "PAPERTRADE_DB_BUSY_TIMEOUT must be a valid number"),
     (["demo", "--dir", "{tmp}/a-file"], {}, "is a file, not a directory"),
+    (["run", "/dev/zero"], {}, "/dev/zero is not a bots file: it is a device"),  # was read without bound
+    (["run", "{tmp}"], {}, "is not a bots file: it is a directory"),
 ]
 
 
@@ -88,3 +90,66 @@ def test_a_database_path_just_short_enough_for_sqlite_works(tmp_path, capsys):
     result = run_inprocess(capsys, "--db", str(folder / name), "create-portfolio", "b", "1")
     assert result.code == 0, result.stderr
     assert len(str(folder / name).encode()) == SQLITE_MAX_PATH
+
+
+# -- candle files: backtest and replay read them alike ----------------------------------------
+
+
+def _not_candle_files(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "ls").write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
+    return {
+        "device": ("/dev/zero", "/dev/zero is not a candle file: it is a device"),
+        "directory": (str(tmp_path), "is not a candle file: it is a directory"),
+        "fifo": (str(tmp_path / "fifo"), "is not a candle file: it is a pipe"),
+        "binary": (str(tmp_path / "ls"), "is not a candle file: it holds binary data"),
+    }
+
+
+@pytest.mark.parametrize("command", ["backtest", "replay"])
+@pytest.mark.parametrize("kind", ["device", "directory", "fifo", "binary"])
+def test_what_is_not_a_candle_file_is_refused_without_reading_it(ledger, tmp_path, capsys, command, kind):
+    """`--data /dev/zero` once read until the kernel killed it; a binary file was an internal error."""
+    data, message = _not_candle_files(tmp_path)[kind]
+    args = ["backtest", "--strategy", "rsi"] if command == "backtest" else ["replay", "1", "BTC/USDT"]
+    before = ledger_state(ledger)
+    result = run_inprocess(capsys, *args, "--data", data)
+    assert result.code == 2, result.stderr
+    assert len(result.error_lines) == 1 and message in result.error_lines[0], result.stderr
+    assert ledger_state(ledger) == before
+
+
+def _hours(tmp_path, name: str, edit=lambda rows: rows, prefix: bytes = b"", end: str = "\n") -> str:
+    header, *rows = (DATA / "binance_BTC-USDT_1h.csv").read_text().splitlines()[:400]
+    path = tmp_path / name
+    path.write_bytes(prefix + end.join([header, *edit(rows)]).encode() + end.encode())
+    return str(path)
+
+
+BAD_HOURS = {
+    "out of order": lambda rows: [*rows[:300], rows[301], rows[300], *rows[302:]],
+    "a word": lambda rows: [*rows[:300], rows[300].replace(",", ",x", 1), *rows[301:]],
+    "six fields short": lambda rows: [*rows[:300], rows[300].rsplit(",", 1)[0], *rows[301:]],
+    "a repeated candle": lambda rows: [*rows[:301], rows[300], *rows[301:]],
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_HOURS))
+def test_backtest_and_replay_refuse_a_bad_file_with_the_same_line(ledger, tmp_path, capsys, bad):
+    path = _hours(tmp_path, "binance_BTC-USDT_1h.csv", BAD_HOURS[bad])
+    backtest = run_inprocess(capsys, "backtest", "--strategy", "rsi", "--data", path)
+    replay = run_inprocess(capsys, "replay", "1", "BTC/USDT", "--data", path)
+    assert backtest.code == replay.code == 2
+    assert backtest.error_lines == replay.error_lines and len(replay.error_lines) == 1
+    assert f"{path} line 30" in replay.error_lines[0], replay.stderr  # lines 302 or 303
+    assert "pandas" not in backtest.stderr.lower() and "tokenizing" not in backtest.stderr
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_accepted_by_backtest_and_replay(ledger, tmp_path, capsys):
+    path = _hours(tmp_path, "binance_BTC-USDT_1h.csv", prefix=b"\xef\xbb\xbf", end="\r\n")
+    backtest = run_inprocess(capsys, "backtest", "--strategy", "rsi", "--data", path, "--json")
+    assert backtest.code == 0, backtest.stderr
+    replay = run_inprocess(capsys, "replay", "1", "BTC/USDT", "--data", path, "--json")
+    assert replay.code == 0, replay.stderr
