@@ -67,7 +67,9 @@ def read_rows(path: Path | str) -> CandleRows:
     if header.rstrip(b"\r") != ",".join(HEADER).encode():
         shown = header[:60].decode(errors="replace")
         raise InputError(f"{path} must start with the header {','.join(HEADER)} (line 1 is {shown!r})")
-    body = body.replace(b"\r\n", b"\n").rstrip(b"\n")
+    if b"\r" in body:
+        body = body.replace(b"\r\n", b"\n")
+    body = body.rstrip(b"\n")
     if not body.isascii() or b"\x00" in body:
         offset = re.search(rb"[^\x01-\x7f]", body).start()
         line = body.count(b"\n", 0, offset) + 2
@@ -124,8 +126,6 @@ def _plain_columns(candles: CandleRows):
     import numpy as np
     import pandas as pd
 
-    if candles.data.count(b",") != 5 * len(candles.rows):
-        return None
     dtypes = {"timestamp": np.int64, **dict.fromkeys(HEADER[1:], np.float64)}
     try:
         table = pd.read_csv(
