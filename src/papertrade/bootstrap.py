@@ -70,6 +70,13 @@ def exchange_client(settings: Settings, exchange_id: str):
     )
 
 
+def check_exchange(exchange_id: str) -> str:
+    """`exchange_id` when ccxt knows the exchange; `InputError` otherwise. No request is made."""
+    from papertrade.adapters.exchange import check_exchange_id
+
+    return check_exchange_id(exchange_id)
+
+
 def market_data_factory(settings: Settings):
     """A function from exchange id to the ccxt-backed market data source the settings describe.
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from papertrade.adapters.csv_candles import CandleFile
 from papertrade.bootstrap import open_ledger
+from papertrade.errors import InputError
 from papertrade.reports.model import Performance
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
 from papertrade.services.replay import replay
@@ -43,8 +44,7 @@ def run_demo(directory: Path, progress: Callable[[int], AbstractContextManager])
 
     Touches no network: the candles come from the file bundled with papertrade.
     """
-    directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = _demo_directory(directory)
     database = directory / "demo-ledger.db"
     for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         leftover.unlink(missing_ok=True)  # a throw-away ledger: start from nothing every time
@@ -62,3 +62,15 @@ def run_demo(directory: Path, progress: Callable[[int], AbstractContextManager])
     png = write_plot(chart, directory / "equity.png")
     html = write_plot(chart, directory / "equity.html")
     return DemoOutcome(performance, TITLE, database, png, html)
+
+
+def _demo_directory(directory: Path) -> Path:
+    """`directory`, made if missing; `InputError` when it names a file or cannot be made."""
+    directory = directory.resolve()
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory} is a file, not a directory: give --dir a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the demo directory {directory}: {exc.strerror}") from None
+    return directory

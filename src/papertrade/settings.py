@@ -13,11 +13,12 @@
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from papertrade.errors import InputError
@@ -35,6 +36,13 @@ class Settings(BaseSettings):
     notify_timeout: float = Field(5.0, gt=0, le=60)
     debug: bool = False
 
+    @field_validator("database_url")
+    @classmethod
+    def _not_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty: give a database URL or a SQLite file path, or unset it")
+        return value
+
     @property
     def database(self) -> str:
         """The database URL to use: the configured one, or the per-user default SQLite file."""
@@ -44,10 +52,12 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with explicit (command-line) values taking precedence."""
     given = {key: value for key, value in overrides.items() if value is not None}
+    if "database_url" in given and not given["database_url"].strip():
+        raise InputError("--db is empty: give a database URL or a SQLite file path")
     try:
         return Settings(**given)
     except (ValidationError, SettingsError) as exc:
-        raise InputError(f"invalid PAPERTRADE_* setting: {_first_line(exc)}") from None
+        raise InputError(_describe(exc)) from None
 
 
 def default_database_path() -> Path:
@@ -66,9 +76,16 @@ def default_database_path() -> Path:
     return base / "papertrade" / "papertrade.db"
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc)
+def _describe(exc: ValidationError | SettingsError) -> str:
+    """One line naming the environment variable at fault and what it must be."""
     if isinstance(exc, ValidationError):
         error = exc.errors()[0]
-        text = f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-    return text.splitlines()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        problem = error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
+        problem = problem.replace("a valid dictionary", 'a JSON object, like {"timeout": 10000}')
+        return f"PAPERTRADE_{field.upper()} {problem}"
+    named = re.search(r'field "(\w+)"', str(exc))  # pydantic-settings names the field, not the variable
+    variable = f"PAPERTRADE_{named.group(1).upper()}" if named else "a PAPERTRADE_* setting"
+    cause = exc.__cause__
+    detail = f" ({str(cause).splitlines()[0]})" if cause is not None and str(cause) else ""
+    return f"{variable} is not valid JSON{detail}"

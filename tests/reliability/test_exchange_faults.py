@@ -33,8 +33,8 @@ FAULTS = [
     ("zero-price", INVALID, "not a positive number", 1),
     ("negative-price", INVALID, "not a positive number", 1),
     ("high-below-close", INVALID, "high/low outside", 1),
-    ("out-of-order", INVALID, "out-of-order", 1),
-    ("duplicate", INVALID, "duplicate candles", 1),
+    ("out-of-order", INVALID, "out of order", 1),
+    ("duplicate", INVALID, "a duplicate", 1),
     ("off-grid", INVALID, "grid", 1),
 ]
 TIMEOUT_MS = 1000
@@ -69,6 +69,33 @@ def test_a_faulty_exchange_ends_the_first_tick_cleanly(setup, capsys, fault, cod
     assert exchange.count("/klines") == attempts, "retries must be bounded; rate limits never retried"
     assert elapsed < attempts * (TIMEOUT_MS / 1000 + 1) + 5
     assert ledger_state(url) == before
+
+
+# The first tick of a symbol asks for the market list: what a bad answer to it must mean.
+MARKET_LIST_FAULTS = [
+    ("not-json", INVALID, "not JSON"),  # an HTML maintenance page with 200 OK
+    ("truncated", INVALID, "not JSON"),
+    ("no-markets", INVALID, "market list without markets"),
+    ("http-503-html", TEMPORARY, "is unavailable"),
+    ("reset", TEMPORARY, "cannot reach binance"),
+]
+
+
+@pytest.mark.parametrize(("fault", "code", "cause"), MARKET_LIST_FAULTS, ids=[f[0] for f in MARKET_LIST_FAULTS])
+def test_a_bad_market_list_is_never_taken_for_a_symbol_the_exchange_does_not_list(setup, capsys, fault, code, cause):
+    exchange, url = setup
+    before = ledger_state(url)
+    exchange.inject(fault, path="/exchangeInfo")
+    result, _ = trade(capsys)
+    assert result.code == code, result.stderr
+    assert len(result.error_lines) == 1 and cause in result.error_lines[0], result.stderr
+    assert "does not list" not in result.stderr
+    assert ledger_state(url) == before
+
+
+def test_only_a_well_formed_market_list_without_the_symbol_says_it_is_not_listed(setup, capsys):
+    result = run_inprocess(capsys, "trade", "1", "DOGE/USDT", "LIVE")
+    assert result.code == 2 and "binance does not list DOGE/USDT" in result.stderr
 
 
 STEADY_FAULTS = [

@@ -283,6 +283,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_raw(200, b"<html>maintenance</html>", "text/html")
         elif kind == "truncated":
             self._send_raw(200, b'[[1618963200000,"56425.0","56505.1","56420.64","56450.', "application/json")
+        elif kind == "no-markets":  # well-formed JSON, but no market list in it
+            self._send(200, {"timezone": "UTC", "serverTime": 0, "rateLimits": []})
         elif kind == "reset":
             self.close_connection = True
             self.connection.shutdown(2)

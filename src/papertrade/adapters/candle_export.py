@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from papertrade.adapters.csv_candles import HEADER
+from papertrade.adapters.candle_reader import HEADER
 from papertrade.domain.bars import Bar
 from papertrade.domain.money import to_plain
 from papertrade.errors import InputError

@@ -1,25 +1,25 @@
-"""Candles from a CSV file (`timestamp,open,high,low,close,volume`, integer ms open times, UTC).
+"""Candle files as replays and backtests use them: exact bars (`CandleFile`), float columns
+(`CandleColumns`), and a market data source whose clock the caller controls (`CsvMarketData`).
 
-Used by replays and backtests, and as a market data source whose clock the caller controls.
+Files are read by `papertrade.adapters.candle_reader`; both forms are checked by the same table
+of rules (`papertrade.domain.bars.RULES`), so a bad file gets the same message from either.
 """
 
 import bisect
-import csv
 import re
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from papertrade.domain.bars import Bar, validate_series
+from papertrade.adapters.candle_reader import HEADER, parse_bars, parse_columns, read_rows
+from papertrade.domain.bars import Bar, CandleError, first_violation, validate_series
 from papertrade.domain.fills import Market
 from papertrade.domain.timeframes import SUPPORTED, Timeframe
-from papertrade.errors import DataError, InputError
+from papertrade.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
-
-HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,14 @@ class CandleFile:
     @classmethod
     def load(cls, path: Path | str, timeframe: Timeframe | None = None) -> "CandleFile":
         """Read and validate a candle file; `timeframe` defaults to its smallest candle spacing."""
-        path = Path(path)
-        bars = tuple(_read(path))
-        if len(bars) < 2 and timeframe is None:
-            raise InputError(f"{path} needs at least two candles to tell its timeframe")
-        timeframe = timeframe or _infer_timeframe(path, [bar.ts for bar in bars])
+        rows = read_rows(path)
+        bars = parse_bars(rows)
+        timeframe = timeframe or infer_timeframe(rows.path, [bar.ts for bar in bars])
         try:
             validate_series(bars, timeframe)
-        except DataError as exc:
-            raise InputError(f"{path}: {exc}") from None
-        return cls(path, bars, timeframe)
+        except CandleError as exc:
+            raise InputError(f"{rows.where(exc.index)}: {exc}") from None
+        return cls(rows.path, tuple(bars), timeframe)
 
     @property
     def times(self) -> list[int]:
@@ -88,45 +86,6 @@ def symbol_from_filename(path: Path) -> str:
     return f"{match.group(1)}/{match.group(2)}" if match else "ASSET/USD"
 
 
-def _read(path: Path):
-    try:
-        handle = path.open(newline="")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header != HEADER:
-            raise InputError(f"{path} must start with the header {','.join(HEADER)}")
-        for number, row in enumerate(reader, start=2):
-            yield _bar(path, number, row)
-
-
-def _bar(path: Path, number: int, row: list[str]) -> Bar:
-    if len(row) != 6:
-        raise InputError(f"{path} line {number}: expected 6 fields, found {len(row)}")
-    try:
-        ts = int(row[0])
-        values = [Decimal(field) for field in row[1:]]
-    except (ValueError, InvalidOperation):
-        raise InputError(f"{path} line {number}: not a number in {','.join(row)[:80]}") from None
-    return Bar(ts, *values)
-
-
-def _infer_timeframe(path: Path, times) -> Timeframe:
-    """The timeframe whose length is the smallest spacing between consecutive open times."""
-    import numpy as np
-
-    spacing = int(np.diff(np.asarray(times, dtype=np.int64)).min())
-    if spacing <= 0:
-        raise InputError(f"{path}: timestamps must be strictly increasing")
-    for name in SUPPORTED:
-        candidate = Timeframe.parse(name)
-        if candidate.ms == spacing:
-            return candidate
-    raise InputError(f"{path}: candles {spacing} ms apart are not a supported timeframe")
-
-
 @dataclass(frozen=True)
 class CandleColumns:
     """A candle file as columns, for backtests over hundreds of thousands of candles: integer
@@ -165,50 +124,35 @@ class CandleColumns:
 
 
 def load_columns(path: Path | str, timeframe: Timeframe | None = None) -> CandleColumns:
-    """Read and validate a candle file into columns (the same rules as `CandleFile.load`)."""
-    import numpy as np
-    import pandas as pd
-
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    lines = text.splitlines()
-    if not lines or lines[0].split(",") != HEADER:
-        raise InputError(f"{path} must start with the header {','.join(HEADER)}")
-    lines = [line for line in lines[1:] if line]
-    try:
-        # pandas 3's C parser rounds correctly, as Python's float() does: a backtest's floats
-        # equal a tick's float(Decimal) bit for bit (tests/unit/test_candle_files.py checks it).
-        table = pd.read_csv(path, dtype={"timestamp": np.int64, **dict.fromkeys(HEADER[1:], np.float64)}, engine="c")
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: {str(exc).splitlines()[0]}") from None
-    ts = table["timestamp"].to_numpy()
-    floats = {name: table[name].to_numpy() for name in HEADER[1:]}
-    if len(ts) != len(lines):
-        raise InputError(f"{path}: some lines could not be read as candles")
-    if len(ts) < 2 and timeframe is None:
-        raise InputError(f"{path} needs at least two candles to tell its timeframe")
-    timeframe = timeframe or _infer_timeframe(path, ts)
-    _validate_columns(path, ts, floats, timeframe)
-    return CandleColumns(path, timeframe, ts, floats, lines)
-
-
-def _validate_columns(path: Path, ts, floats, timeframe: Timeframe) -> None:
-    """The checks of `validate_series`, over whole columns at once."""
+    """Read and validate a candle file into columns: the rows `CandleFile.load` accepts, checked
+    by the same rules, refused with the same message."""
     import numpy as np
 
-    o, h, low, c, v = (floats[name] for name in HEADER[1:])
-    checks = [
-        (~(np.isfinite(o) & np.isfinite(h) & np.isfinite(low) & np.isfinite(c)) | (o <= 0) | (h <= 0) | (low <= 0)
-         | (c <= 0), "has a price that is not a positive number"),
-        (~np.isfinite(v) | (v < 0), "has a negative or non-finite volume"),
-        ((h < np.maximum(o, c)) | (low > np.minimum(o, c)), "has high/low outside its open and close"),
-        (ts % timeframe.ms != 0, f"does not open on the {timeframe} grid"),
-        (np.r_[False, np.diff(ts) <= 0], "is out of order or repeats the one before"),
-    ]  # fmt: skip
-    for bad, problem in checks:
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{path} line {row + 2}: candle {int(ts[row])} {problem}")
+    rows = read_rows(path)
+    ts, floats = parse_columns(rows)
+    timeframe = timeframe or infer_timeframe(rows.path, ts)
+    previous_ts = np.concatenate((ts[:1] - 1, ts[:-1]))
+    problem = first_violation({"ts": ts, "previous_ts": previous_ts, **floats}, timeframe)
+    if problem is not None:
+        raise InputError(f"{rows.where(problem.index)}: {problem}")
+    return CandleColumns(rows.path, timeframe, ts, floats, rows.rows)
+
+
+def infer_timeframe(path: Path, times) -> Timeframe:
+    """The timeframe whose length is the smallest spacing between consecutive open times
+    (candles out of order are left to the rules, which name them)."""
+    import numpy as np
+
+    gaps = np.diff(np.asarray(times, dtype=np.int64))
+    positive = gaps[gaps > 0]
+    if not len(positive):
+        raise InputError(f"{path} needs at least two candles at different times to tell its timeframe")
+    spacing = int(positive.min())
+    for name in SUPPORTED:
+        if Timeframe.parse(name).ms == spacing:
+            return Timeframe.parse(name)
+    line = int(np.flatnonzero(gaps == spacing)[0]) + 3
+    raise InputError(
+        f"{path} line {line}: candle {int(times[line - 2])} opens {spacing:,} ms after the one before, "
+        f"not a supported timeframe ({' '.join(SUPPORTED)})"
+    )

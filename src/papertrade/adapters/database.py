@@ -27,6 +27,10 @@ REVISIONS = (
 )
 HEAD = REVISIONS[-1]
 
+#: The longest absolute path SQLite opens here: its unix VFS names files in at most 512 bytes,
+#: and the rollback journal's name adds "-journal" (8) to the database's.
+SQLITE_MAX_PATH = 504
+
 _SUPPORTED = {
     "sqlite": "sqlite",
     "postgresql": "postgresql+psycopg",
@@ -72,6 +76,11 @@ def _sqlite_file(raw: str) -> Path:
         raise SetupError(f"cannot use database path {raw!r}: {exc.strerror}") from None
     if any(len(part.encode()) > 255 for part in path.parts) or len(str(path).encode()) >= 4096:
         raise InputError(f"the database path is too long for this system ({len(raw)} characters)")
+    if len(str(path).encode()) > SQLITE_MAX_PATH:
+        raise InputError(
+            f"the database path is too long for SQLite ({len(str(path).encode())} bytes as an absolute path; "
+            f"at most {SQLITE_MAX_PATH})"
+        )
     return path
 
 

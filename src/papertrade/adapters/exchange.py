@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from papertrade.domain.bars import Bar, validate_series
@@ -52,6 +54,36 @@ def for_exchange(config: Mapping[str, Any], exchange_id: str) -> dict[str, Any]:
     return merge_config(shared, own) if isinstance(own, Mapping) else shared
 
 
+def check_exchange_id(exchange_id: str) -> str:
+    """`exchange_id` when ccxt has that exchange, else `InputError` (with the closest ids)."""
+    known = exchange_ids()
+    if exchange_id not in known:
+        from difflib import get_close_matches
+
+        close = get_close_matches(exchange_id, known, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise InputError(f"ccxt has no exchange {exchange_id!r}{hint}")
+    return exchange_id
+
+
+@cache
+def exchange_ids() -> tuple[str, ...]:
+    """ccxt's exchange ids (`ccxt.exchanges`), read without importing ccxt, which costs a command
+    that makes no request (create-portfolio) half a second: ccxt ships one module per exchange,
+    named by its id (tests/unit/test_exchange_ids.py checks that this is the same list)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("ccxt")
+    folders = spec.submodule_search_locations if spec is not None else None
+    found = sorted(path.stem for folder in folders or () for path in Path(folder).glob("*.py"))
+    ids = tuple(name for name in found if name.isidentifier() and not name.startswith("_"))
+    if ids:
+        return ids
+    import ccxt  # laid out otherwise: ask ccxt itself
+
+    return tuple(ccxt.exchanges)
+
+
 class CcxtMarketData:
     """Markets and closed, validated candles of one ccxt exchange."""
 
@@ -68,14 +100,13 @@ class CcxtMarketData:
     ) -> None:
         import ccxt
 
-        if exchange_id not in ccxt.exchanges:
-            raise InputError(f"ccxt has no exchange {exchange_id!r}")
+        check_exchange_id(exchange_id)
         settings = merge_config(
             merge_config(_DEFAULTS, _PER_EXCHANGE.get(exchange_id, {})), for_exchange(config, exchange_id)
         )
         self.exchange_id = exchange_id
         self._ccxt = ccxt
-        self._exchange = _verbatim_candles(getattr(ccxt, exchange_id))(settings)
+        self._exchange = _strict_client(getattr(ccxt, exchange_id))(settings)
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
@@ -91,8 +122,16 @@ class CcxtMarketData:
 
     def markets(self, symbols: list[str]) -> dict[str, Market]:
         """The listed ones among `symbols`, from one market-list request."""
-        listed = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
+        listed = self._load_markets()
         return {symbol: self._to_market(listed[symbol]) for symbol in symbols if symbol in listed}
+
+    def _load_markets(self) -> dict[str, Any]:
+        """The exchange's market list; `DataError` when the answer holds no market at all (a
+        well-formed list lacking a symbol is the only answer that says a symbol is not listed)."""
+        markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
+        if not markets:
+            raise DataError(f"{self.exchange_id} sent a market list without markets")
+        return markets
 
     @property
     def rate_limit(self) -> float:
@@ -100,7 +139,7 @@ class CcxtMarketData:
         return self._exchange.rateLimit / 1000 if self._exchange.enableRateLimit else 0.0
 
     def _describe(self, symbol: str) -> dict[str, Any]:
-        markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
+        markets = self._load_markets()
         if symbol not in markets:
             raise NotFound(f"{self.exchange_id} does not list {symbol}")
         return markets[symbol]
@@ -230,24 +269,30 @@ class CcxtMarketData:
             raise DataError(f"{name} sent a response papertrade cannot read ({what}): {_brief(exc)}") from None
 
 
-def _verbatim_candles(exchange_class: type) -> type:
-    """`exchange_class` with candles returned exactly as the exchange sent them.
+def _strict_client(exchange_class: type) -> type:
+    """`exchange_class` answering only with what the exchange really sent.
 
-    ccxt sorts candles and drops rows it cannot place in time; a body that is not JSON at all
-    comes back as rows of None. papertrade validates candles itself, so it needs them in the
-    exchange's order, unfiltered, and a non-JSON body named as such.
+    ccxt hands a body that is not JSON (an HTML maintenance page, a truncated answer) to the
+    caller as text, which its market parser reads as an empty market list and its candle parser
+    as rows of None: here such a body is a `DataError` naming it. Candles come back exactly as
+    the exchange sent them: ccxt sorts them and drops rows it cannot place in time, but
+    papertrade validates candles itself, so it needs them in the exchange's order, unfiltered.
     """
 
-    class VerbatimCandles(exchange_class):
+    class StrictClient(exchange_class):
+        def fetch(self, url, method="GET", headers=None, body=None):
+            answer = super().fetch(url, method, headers, body)
+            if isinstance(answer, str | bytes):
+                raise DataError(f"{self.id} answered with something that is not JSON: {_brief(answer)}")
+            return answer
+
         def parse_ohlcvs(self, ohlcvs, market=None, timeframe="1m", since=None, limit=None, tail=False):
-            if isinstance(ohlcvs, str | bytes):
-                raise DataError(f"{self.id} answered with something that is not JSON: {_brief(ohlcvs)}")
             if not isinstance(ohlcvs, list):
                 raise DataError(f"{self.id} sent {type(ohlcvs).__name__} where a list of candles belongs")
             return [self.parse_ohlcv(row, market) for row in ohlcvs]
 
-    VerbatimCandles.__name__ = f"Verbatim{exchange_class.__name__}"
-    return VerbatimCandles
+    StrictClient.__name__ = f"Strict{exchange_class.__name__}"
+    return StrictClient
 
 
 class _Retryable(Exception):

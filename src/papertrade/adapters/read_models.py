@@ -22,11 +22,6 @@ _CANDLES = (
     .order_by(_c.ts)
 )
 _k = t.ticks.c
-_INDICATORS = (
-    select(_k.candle_ts, _k.symbol, _k.indicators)
-    .where(_k.portfolio_id == bindparam("pid"))
-    .order_by(_k.candle_ts, _k.id)
-)
 
 
 def candle_columns(connection: Connection, exchange: str, symbol: str, timeframe: str, first: int, last: int):

@@ -54,6 +54,7 @@ def create_portfolio(
     json: JsonOption = False,
 ) -> None:
     """Create a portfolio in the ledger (the SQLite ledger is created on first use)."""
+    from papertrade.bootstrap import check_exchange
     from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
 
     request = parse_new_portfolio(
@@ -69,6 +70,7 @@ def create_portfolio(
         stake_fraction=stake_fraction,
         exits=(stop_loss, take_profit, trailing_stop),
     )
+    check_exchange(request.config.exchange)
     targets = _notify_targets(notify, events)
     stored = create_portfolio(state(ctx).ledger(create=True), request, now_ms(), notify=targets)
     if json:

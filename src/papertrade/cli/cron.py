@@ -16,7 +16,9 @@ def cron(
     ctx: typer.Context,
     portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
     symbol: Annotated[str, typer.Argument(help="Market symbol, e.g. BTC/USDT.")],
-    log: Annotated[Path | None, typer.Option(help="Log file (default: logs/ in the data directory).")] = None,
+    log: Annotated[
+        str | None, typer.Option(metavar="FILE", help="Log file (default: logs/ in the data directory).")
+    ] = None,
 ) -> None:
     """Print a crontab line for LIVE ticks of this portfolio (absolute paths, output to a log)."""
     from papertrade.adapters.database import resolve_url
@@ -33,13 +35,14 @@ def cron(
 
         raise InputError(f"portfolio {portfolio_id} is archived and does not trade (unarchive it first)")
     timeframe = portfolio.config.timeframe
-    log_path = log or default_database_path().parent / "logs" / f"portfolio-{portfolio_id}-{base}-{quote}.log"
+    default_log = default_database_path().parent / "logs" / f"portfolio-{portfolio_id}-{base}-{quote}.log"
+    log_path = default_log if log is None else check_log_file(log)
     command = [*_papertrade_command(), "--db", url.render_as_string(hide_password=False)]
     command += ["trade", str(portfolio_id), symbol, "LIVE"]
     prefix = _environment(portfolio.config.strategy)
     delay = "sleep 5; " if timeframe.ms == 60_000 else ""
     log_path = log_path.resolve()
-    log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # cron cannot append to a missing dir
+    _make_parent(log_path)
     redirect = f">> {shlex.quote(str(log_path))} 2>&1"
     line = f"{schedule(timeframe.name)} {delay}{prefix}{shlex.join(command)} {redirect}"
     typer.echo(line.replace("%", "\\%"))  # crontab turns a bare % into a newline
@@ -87,6 +90,28 @@ def strategy_import_path(strategy: str) -> tuple[bool, str | None]:
     root = origin.parent
     installed = (Path(p).resolve() for p in {sys.prefix, sys.base_prefix})
     return True, None if any(root.is_relative_to(p) for p in installed) else str(root)
+
+
+def check_log_file(text: str) -> Path:
+    """`--log` as a file cron can append to: not empty, not a directory."""
+    from papertrade.errors import InputError
+
+    if not text.strip() or "\x00" in text:
+        raise InputError(f"--log must name a file, not {text!r}")
+    path = Path(text).expanduser()
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise InputError(f"--log {text} names a directory: name a file in it")
+    return path
+
+
+def _make_parent(log_path: Path) -> None:
+    """Make the log's directory (0700): cron cannot append to a file in a missing one."""
+    from papertrade.errors import InputError
+
+    try:
+        log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the directory of --log {log_path}: {exc.strerror}") from None
 
 
 def schedule(timeframe: str) -> str:

@@ -8,7 +8,7 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import long_running, now_ms, state
-from papertrade.cli.options import parse_time
+from papertrade.cli.options import parse_range, parse_time
 
 app = typer.Typer(
     help="Download exchange history into the candle store, list it, export it.",
@@ -135,12 +135,7 @@ def store_selection(exchange: str, symbol: str, timeframe: str, start: str | Non
 
 def time_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
     """`--from` and `--to` as milliseconds; `InputError` when `--from` is after `--to`."""
-    from papertrade.errors import InputError
-
-    first, last = parse_time(start, "--from"), parse_time(end, "--to")
-    if first is not None and last is not None and first > last:
-        raise InputError(f"--from {start} is after --to {end}")
-    return first, last
+    return parse_range(start, end)
 
 
 def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start, end):

@@ -6,6 +6,9 @@ from typing import Annotated
 
 import typer
 
+#: The last millisecond of the year 9999, the latest time papertrade can write as a date.
+LATEST_MS = 253_402_300_799_999
+
 DataOption = Annotated[
     Path | None,
     typer.Option(
@@ -48,15 +51,32 @@ def parse_time(text: str | None, option: str) -> int | None:
 
     from papertrade.errors import InputError
 
-    if text.strip().lstrip("-").isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{option} takes milliseconds or an ISO time like 2021-03-01T12:00, not {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    if text.strip().lstrip("-").isdigit() and text.isascii():
+        ms = int(text)
+    else:
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise InputError(
+                f"{option} takes milliseconds or an ISO time like 2021-03-01T12:00, not {text!r}"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        ms = int(moment.timestamp() * 1000)
+    if not 0 <= ms <= LATEST_MS:
+        raise InputError(f"{option} {text!r} is not a time between 1970 and 9999")
+    return ms
+
+
+def parse_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    """`--from` and `--to` as candle times; `InputError` when `--from` is after `--to`. (A range
+    in which the candles have none, such as one in the future, is refused where they are known.)"""
+    from papertrade.errors import InputError
+
+    first, last = parse_time(start, "--from"), parse_time(end, "--to")
+    if first is not None and last is not None and first > last:
+        raise InputError(f"--from {start} is after --to {end}")
+    return first, last
 
 
 class progress:

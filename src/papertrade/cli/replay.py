@@ -6,7 +6,7 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import long_running, state
-from papertrade.cli.options import DataOption, FromOption, ToOption, parse_time, progress
+from papertrade.cli.options import DataOption, FromOption, ToOption, parse_range, progress
 
 
 def replay(
@@ -39,7 +39,7 @@ def replay(
     from papertrade.services.replay import replay as run_replay
 
     parse_symbol(symbol)
-    first, last = parse_time(start, "--from"), parse_time(end, "--to")
+    first, last = parse_range(start, end)
     ledger = state(ctx).ledger(durable=False)  # a replay can always be run again
     portfolio = get_portfolio(ledger, portfolio_id)
     candles = replay_candles(ledger, portfolio.config, symbol, data, exchange, timeframe)
@@ -48,9 +48,9 @@ def replay(
             f"{candles.path.name} holds {candles.timeframe} candles but portfolio {portfolio_id} trades "
             f"{portfolio.config.timeframe}"
         )
-    bars = candles.between(first if first is not None else 0, last if last is not None else 2**62)
+    count = _candles_in_range(candles, first, last, start, end)
     long_running()
-    with progress(len(bars), json) as advance:
+    with progress(count, json) as advance:
         summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance)
     final = get_portfolio(ledger, portfolio_id).book
     if json:
@@ -69,3 +69,16 @@ def replay(
         f"Replayed {output.plural(summary.ticks, 'candle')} of {symbol} into portfolio {portfolio_id}: {counts}; "
         f"cash {output.money(final.cash, portfolio.config.quote)} {portfolio.config.quote}"
     )
+
+
+def _candles_in_range(candles, first: int | None, last: int | None, start: str | None, end: str | None) -> int:
+    """How many candles `--from`/`--to` select; `InputError` when none: nothing to replay."""
+    from papertrade.errors import InputError
+
+    bars = candles.between(first if first is not None else 0, last if last is not None else 2**62)
+    if not bars:
+        raise InputError(
+            f"{candles.path.name} has no candles from {start or 'its start'} to {end or 'its end'} "
+            f"(it holds {output.timestamp(candles.bars[0].ts)} to {output.timestamp(candles.bars[-1].ts)})"
+        )
+    return len(bars)

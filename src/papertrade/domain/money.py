@@ -112,7 +112,8 @@ def parse_amount(text: str, what: str, *, max_places: int = LEDGER_PLACES) -> De
     Raises `InputError` naming `what` for anything else.
     """
     raw = text.strip()
-    if not raw or "," in raw or "_" in raw:
+    # Decimal() also reads other scripts' digits (Arabic-Indic, full-width): only ASCII is plain.
+    if not raw or not raw.isascii() or "," in raw or "_" in raw:
         raise InputError(f"{what} must be a plain number like 10000 or 0.5, not {text!r}")
     try:
         value = Decimal(raw)

@@ -16,14 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from papertrade.adapters.user_files import read_regular_file
 from papertrade.domain.bars import Bar
 from papertrade.domain.fills import Market
 from papertrade.domain.portfolio import parse_symbol
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError, NotFound, PapertradeError
-from papertrade.services.ports import Ledger
+from papertrade.services.ports import Ledger, MarketCatalog
 from papertrade.services.tick import Mode, TickResult, TickRunner, fetch_start
 from papertrade.strategies import registry
+
+#: The largest bots file read: tens of thousands of bots.
+BOTS_FILE_LIMIT = 16 * 2**20
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -50,10 +54,9 @@ class BotOutcome:
 def load_bots(path: Path) -> list[Bot]:
     """Read a bots file (TOML): `[[bot]]` tables with `portfolio` and `symbol` (or `symbols`),
     and optionally `mode`; a top-level `mode` is the default. Raises InputError on anything else."""
+    data = read_regular_file(Path(path), BOTS_FILE_LIMIT, "a bots file")
     try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        document = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid TOML: {exc}") from None
     unknown = set(document) - {"mode", "bot"}
@@ -131,7 +134,7 @@ class _Series:
 class _Prefetched:
     """A market data source answering from what the run fetched, falling back to the exchange."""
 
-    source: Any
+    source: MarketCatalog
     series: dict[tuple[str, str], _Series]
     caches_markets = True
     markets: dict[str, Market] = field(default_factory=dict)

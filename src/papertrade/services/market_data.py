@@ -266,7 +266,8 @@ def candle_columns(ledger: Ledger | None, series: Series, first: int | None, las
     import numpy as np
 
     from papertrade.adapters.candle_export import csv_line
-    from papertrade.adapters.csv_candles import HEADER, CandleColumns
+    from papertrade.adapters.candle_reader import HEADER
+    from papertrade.adapters.csv_candles import CandleColumns
 
     bars = stored_bars(ledger, series, first, last)
     floats = {name: np.array([float(getattr(bar, name)) for bar in bars]) for name in HEADER[1:]}

@@ -2,6 +2,7 @@
 `package.module:ClassName` reference."""
 
 import importlib
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import Any
@@ -45,6 +46,10 @@ def available() -> Iterator[tuple[str, type[Strategy] | InputError]]:
 
 def parse_params(cls: type[Strategy], raw: Mapping[str, Any]) -> BaseModel:
     """Validate parameters (strings from the command line, or stored values) against `cls.Params`."""
+    for key, value in raw.items():
+        if _not_finite(value):  # pydantic would say NaN is not "less than 100", which misleads
+            message = f"{key}: must be a finite number, not {value!r}"
+            raise InputError(f"invalid parameters for strategy {cls.name!r}: {message}")
     try:
         return cls.Params.model_validate(dict(raw))
     except ValidationError as exc:
@@ -70,6 +75,13 @@ def build(name: str, raw_params: Mapping[str, Any]) -> Strategy:
     return cls(parse_params(cls, raw_params))
 
 
+def _not_finite(value: Any) -> bool:
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -81,7 +93,8 @@ def _describe(exc: ValidationError) -> str:
 
 def _import(target: str, name: str) -> type[Strategy]:
     module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
+    if not (all(part.isidentifier() for part in module_name.split(".")) and attr.isidentifier()):
+        # A file path or a relative name (`../x:Y`) is not something Python imports.
         raise InputError(f"strategy reference {name!r} must look like package.module:ClassName")
     try:
         module = importlib.import_module(module_name)
