@@ -46,3 +46,9 @@ def test_the_limits_of_what_a_user_types_are_in_the_help(capsys):
     changed = _help(capsys, "portfolio", "set")
     for limit in ("0 to 0.1", "0 to 1000", "above 0, at most 1"):
         assert limit in changed, limit
+
+
+def test_strategies_lists_each_parameters_limits(capsys):
+    listed = run_inprocess(capsys, "strategies").stdout
+    assert "period=14 (2 to 100)" in listed and "oversold=30 (above 0, below 100)" in listed
+    assert "slow=30 (2 to 1000)" in listed

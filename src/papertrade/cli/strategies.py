@@ -24,12 +24,17 @@ def strategies(json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         [
             d["name"],
             str(d["warmup"]),
-            " ".join(f"{k}={v['default']}" for k, v in d["parameters"].items()),
+            " ".join(_parameter_text(k, v) for k, v in d["parameters"].items()),
             d["description"],
         ]
         for d in described
     ]
-    typer.echo(output.table(["NAME", "WARM-UP", "PARAMETERS (DEFAULTS)", "DESCRIPTION"], rows, right=(1,)))
+    typer.echo(output.table(["NAME", "WARM-UP", "PARAMETERS (DEFAULTS, LIMITS)", "DESCRIPTION"], rows, right=(1,)))
+
+
+def _parameter_text(key: str, described: dict) -> str:
+    limits = f" ({described['limits']})" if described["limits"] else ""
+    return f"{key}={described['default']}{limits}"
 
 
 def _describe(name: str, cls) -> dict:
@@ -39,6 +44,7 @@ def _describe(name: str, cls) -> dict:
             "default": spec.get("default"),
             "type": spec.get("type"),
             "description": spec.get("description", ""),
+            "limits": limits_text(spec),
         }
         for key, spec in schema.get("properties", {}).items()
     }
@@ -48,3 +54,14 @@ def _describe(name: str, cls) -> dict:
         "warmup": cls().warmup,
         "parameters": parameters,
     }
+
+
+def limits_text(spec: dict) -> str:
+    """A parameter's bounds from its JSON schema, for people: "2 to 100", "above 0, below 100"."""
+    low = (f"{spec['minimum']}", "at least") if "minimum" in spec else None
+    low = (f"{spec['exclusiveMinimum']}", "above") if "exclusiveMinimum" in spec else low
+    high = (f"{spec['maximum']}", "at most") if "maximum" in spec else None
+    high = (f"{spec['exclusiveMaximum']}", "below") if "exclusiveMaximum" in spec else high
+    if low and high and (low[1], high[1]) == ("at least", "at most"):
+        return f"{low[0]} to {high[0]}"
+    return ", ".join(f"{word} {value}" for value, word in filter(None, (low, high)))
