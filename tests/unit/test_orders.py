@@ -18,7 +18,6 @@ from papertrade.domain.orders import (
     RestingOrder,
     Size,
     first_exit,
-    might_change,
     price,
     ratchet,
     touch_price,
@@ -87,18 +86,6 @@ def test_a_trailing_stop_ratchets_up_with_the_close_and_never_down():
     up = ratchet(trailing, D(110))
     assert up.price == D("104.5")
     assert ratchet(up, D(100)) is up
-
-
-def test_the_float_prefilter_never_misses_what_the_exact_rule_does():
-    for kind, level in ((OrderKind.LIMIT, 95), (OrderKind.STOP, 105), (OrderKind.STOP_LOSS, 95),
-                        (OrderKind.TAKE_PROFIT, 105)):  # fmt: skip
-        resting = order(kind, level)
-        for candle in ((100, 101, 94, 99), (100, 106, 99, 104), (100, 105, 95, 100), (100, 101, 99, 100)):
-            b = bar(1, *candle)
-            if touch_price(resting, b) is not None:
-                assert might_change(resting, b.ts, float(b.low), float(b.high), float(b.close))
-    quiet = bar(1, 100, 101, 99, 100)
-    assert not might_change(order(OrderKind.STOP_LOSS, 95), quiet.ts, 99.0, 101.0, 100.0)
 
 
 # -- the desk: rule 1 (active from the next candle), sizing, OCO, slippage, expiry ------------------

@@ -238,23 +238,6 @@ def ratchet(order: RestingOrder, close: Decimal) -> RestingOrder:
     return replace(order, price=raised) if raised > order.price else order
 
 
-def might_change(order: RestingOrder, ts: int, low: float, high: float, close: float) -> bool:
-    """Whether a candle with these float prices could fill, expire or move `order`: a cheap,
-    conservative test (never False when the exact rule would act), so a backtest can skip the
-    candles where nothing can happen. Float rounding is monotonic, so comparing rounded values
-    never hides a touch; the trailing test leaves a margin for the product's rounding."""
-    if order.has_expired_by(ts) or not order.is_active_on(ts):
-        return order.has_expired_by(ts)
-    level = float(order.price)
-    if order.kind is OrderKind.TRAILING_STOP and close * (1 - float(order.trail)) >= level * (1 - 1e-9):
-        return True
-    buys_below = order.kind is OrderKind.LIMIT
-    sells_above = order.kind is OrderKind.TAKE_PROFIT
-    if buys_below or (order.side is Side.SELL and not sells_above):
-        return low <= level
-    return high >= level
-
-
 def as_decimal(value, what: str) -> Decimal:
     if isinstance(value, float):
         value = repr(value)

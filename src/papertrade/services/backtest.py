@@ -22,7 +22,7 @@ from papertrade.domain.desk import Desk, DeskFill, warming_up
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book
 from papertrade.domain.money import exact
-from papertrade.domain.orders import NO_EXITS, Exits, OrderKind, might_change
+from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl
 from papertrade.strategies.base import SignalSeries, Strategy
@@ -110,8 +110,11 @@ def _next_candle_that_matters(candles: CandleColumns, desk: Desk, acts, start: i
 
 
 def _could_change(order, candles: CandleColumns, start: int, stop: int):
-    """`orders.might_change` for candles start..stop-1 at once: never False where the exact rule
-    would fill, expire or move `order` (tests/unit/test_orders.py checks the two agree)."""
+    """Whether candles start..stop-1 could fill, expire or move `order`: a cheap, conservative
+    float test, never False where the exact rule (the desk) would act, so a backtest can skip
+    the candles where nothing can happen. Float rounding is monotonic, so comparing rounded
+    values never hides a touch; the trailing test leaves a margin for the product's rounding
+    (tests/unit/test_orders.py checks it against the exact rule on real candles)."""
     level, floats = float(order.price), candles.floats
     if order.kind in (OrderKind.LIMIT, OrderKind.STOP_LOSS, OrderKind.TRAILING_STOP):
         mask = floats["low"][start:stop] <= level
@@ -126,9 +129,7 @@ def _could_change(order, candles: CandleColumns, start: int, stop: int):
 
 def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> None:
     """Let the desk fill, expire and move resting orders on candle i, when its prices could."""
-    ts, floats = int(candles.ts[i]), candles.floats
-    low, high, close = float(floats["low"][i]), float(floats["high"][i]), float(floats["close"][i])
-    if any(might_change(order, ts, low, high, close) for order in desk.orders):
+    if any(_could_change(order, candles, i, i + 1)[0] for order in desk.orders):
         desk.on_candle(_bar(candles, i))
 
 
