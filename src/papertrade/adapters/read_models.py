@@ -4,10 +4,9 @@ A chart of 100,000 candles needs their prices as float arrays, not 500,000 exact
 these queries give it that, and nothing here writes.
 """
 
-from sqlalchemy import Connection, Float, String, and_, bindparam, cast, func, or_, select, type_coerce
+from sqlalchemy import Connection, Float, String, and_, bindparam, case, cast, func, or_, select
 
 from papertrade.adapters import schema as t
-from papertrade.adapters.driver_sql import DriverQuery
 
 _c = t.candles.c
 _CANDLES = (
@@ -86,31 +85,76 @@ def tick_count(connection: Connection, portfolio_id: int) -> int:
     return connection.execute(select(func.count()).where(_k.portfolio_id == portfolio_id)).scalar_one()
 
 
-_EQUITY_COLUMNS = (
+_JOINED_COLUMNS = (
     select(
         _k.symbol,
-        _k.candle_ts,
-        *(type_coerce(column, String) for column in (_k.close, _k.cash_after, _k.position_after)),
-        _k.reason.like("warming up%"),
+        *(func.aggregate_strings(cast(column, String), ",") for column in (_k.id, _k.candle_ts, _k.close,
+                                                                         _k.cash_after, _k.position_after)),
+        func.aggregate_strings(case((_k.reason.like("warming up%"), "1"), else_="0"), ","),
     )
     .where(_k.portfolio_id == bindparam("pid"))
-    .order_by(_k.candle_ts, _k.id)
-)
-_EQUITY_ROWS = DriverQuery(_EQUITY_COLUMNS)  # 100,000 rows: SQLAlchemy's rows would cost more than the query
+    .group_by(_k.strategy, _k.symbol)
+)  # fmt: skip
 
 
 def tick_columns(connection: Connection, portfolio_id: int):
     """Every processed candle of a portfolio in time order, as columns: symbols, candle times,
     closes, cash after, position after, and whether it was still warming up.
 
-    Amounts come as the database holds them (text on SQLite, `Decimal` on PostgreSQL): both
-    give their exact value to `Decimal(...)` and their float to `numpy.asarray(..., float)`,
-    and most of them are never needed exactly.
+    The database joins each column into one text per (strategy, symbol), so 100,000 ticks come
+    back as a few strings rather than 100,000 rows (each a Python tuple of Python values, most
+    of the cost); numpy parses them and puts them in time order. The amounts are
+    `AmountColumn`s: their floats in one array, each row's exact text on demand.
     """
-    rows = _EQUITY_ROWS.rows(connection, {"pid": portfolio_id})
-    if not rows:
+    import numpy as np
+
+    groups = connection.execute(_JOINED_COLUMNS, {"pid": portfolio_id}).all()
+    if not groups:
         return [], [], [], [], [], []
-    return tuple(list(column) for column in zip(*rows, strict=True))
+    parsed = [[_numbers(group[at], np.int64) for at in (1, 2, 6)] for group in groups]
+    ids, times, warming = (np.concatenate(column) for column in zip(*parsed, strict=True))
+    symbols = np.repeat(np.array([group[0] for group in groups], dtype=object), [len(p[0]) for p in parsed])
+    order = np.lexsort((ids, times))  # by candle time, then as processed
+    amounts = (AmountColumn(",".join(group[at] for group in groups), order) for at in (3, 4, 5))
+    return symbols[order], times[order], *amounts, warming[order].astype(bool)
+
+
+def _numbers(text: str, dtype):
+    """The comma-separated numbers of `text` as an array (a ValueError for anything else)."""
+    import numpy as np
+
+    values = np.fromstring(text, dtype=dtype, sep=",")
+    if len(values) != text.count(",") + 1:
+        return np.array(text.split(","), dtype=dtype)  # raises, naming the value it cannot read
+    return values
+
+
+class AmountColumn:
+    """A column of exact amounts read as one comma-joined text, in the row order `order` gives:
+    `numpy.asarray(column, float)` parses all of them at once, `column[i]` is row i's exact
+    text (found by where the commas are, without splitting the text into 100,000 strings)."""
+
+    def __init__(self, joined: str, order) -> None:
+        self._joined = joined
+        self._order = order
+        self._ends = None
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        return np.asarray(_numbers(self._joined, np.float64)[self._order], dtype=dtype)
+
+    def __getitem__(self, index: int) -> str:
+        import numpy as np
+
+        if self._ends is None:  # amounts are ASCII: a character is a byte
+            commas = np.flatnonzero(np.frombuffer(self._joined.encode("ascii"), dtype=np.uint8) == ord(","))
+            self._ends = np.r_[commas, len(self._joined)]
+        at = int(self._order[index])
+        return self._joined[int(self._ends[at - 1]) + 1 if at else 0 : int(self._ends[at])]
 
 
 _ALL_EQUITY = select(

@@ -83,8 +83,9 @@ class TickRepository(Protocol):
 
     def equity_columns(self, portfolio_id: int) -> tuple[list, ...]:
         """Every processed candle of the portfolio in time order, as six columns: symbols, candle
-        times, closes, cash after, position after (amounts as text or `Decimal`, each exact
-        through `Decimal(...)`), and whether the strategy was still warming up."""
+        times, closes, cash after, position after (amounts whose floats `numpy.asarray(column,
+        float)` gives and whose items are exact through `Decimal(...)`), and whether the
+        strategy was still warming up."""
         ...
 
 

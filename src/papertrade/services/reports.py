@@ -32,11 +32,12 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
 
 
 def _mark_to_market(performance: Performance, symbols, times, closes, cash_after, held_after, warming) -> dict:
-    """Fill in times, equity, exposure and prices from the tick columns (amounts as text or
-    `Decimal`, see `tick_columns`); return each symbol's last close."""
+    """Fill in times, equity, exposure and prices from the tick columns (amounts that give
+    their floats to `numpy.asarray` and their exact values to `Decimal(...)`, see
+    `tick_columns`); return each symbol's last close."""
     import numpy as np
 
-    if not times:
+    if len(times) == 0:
         return {}
     ts = np.asarray(times, dtype=np.int64)
     close_f, held_f = np.asarray(closes, dtype=float), np.asarray(held_after, dtype=float)
@@ -61,8 +62,8 @@ def _mark_to_market(performance: Performance, symbols, times, closes, cash_after
     performance.times = ts[ends].tolist()
     performance.equity = EquitySeries(equity_f[ends], exact_at)
     performance.in_market = np.logical_or.reduceat(in_market, starts).tolist()
-    trading = [i for i, w in enumerate(warming) if not w][:1]
-    performance.first_trading_ts = int(ts[trading[0]]) if trading else None
+    trading = np.flatnonzero(~np.asarray(warming, dtype=bool))
+    performance.first_trading_ts = int(ts[trading[0]]) if len(trading) else None
     return {symbol: Decimal(closes[int(at[-1])]) for symbol, at in latest.items()}
 
 
