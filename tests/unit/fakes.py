@@ -142,6 +142,12 @@ class FakeTrades:
     def list(self, portfolio_id: int, symbol: str | None = None) -> list[TradeRecord]:
         return [t for t in self._s.trades if t.portfolio_id == portfolio_id and symbol in (None, t.symbol)]
 
+    def by_portfolio(self) -> "dict[int, list[TradeRecord]]":
+        grouped: dict[int, list[TradeRecord]] = {}
+        for trade in self._s.trades:
+            grouped.setdefault(trade.portfolio_id, []).append(trade)
+        return grouped
+
 
 class FakeJournal:
     def __init__(self, state: LedgerState) -> None:

@@ -97,6 +97,10 @@ class TradeRepository(Protocol):
 
     def list(self, portfolio_id: int, symbol: str | None = None) -> list[TradeRecord]: ...
 
+    def by_portfolio(self) -> "dict[int, list[TradeRecord]]":
+        """Every portfolio's trades by portfolio id, each list as `list` gives it."""
+        ...
+
 
 class JournalRepository(Protocol):
     def append(

@@ -1,12 +1,14 @@
 """What a portfolio is worth now: its open positions marked at the latest stored close, and its
 realized PnL net of fees. `status`, `portfolios` and the dashboard all value portfolios here."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from papertrade.domain.money import ZERO, exact
 from papertrade.domain.pnl import Mark, NetRealized, equity, mark, net_realized
 from papertrade.domain.portfolio import Portfolio
+from papertrade.domain.ticks import TradeRecord
 from papertrade.services.portfolios import require_ledger
 from papertrade.services.ports import Ledger, UnitOfWork
 
@@ -39,9 +41,10 @@ class Valuation:
         return max((m.candle_ts for m in self.marks.values() if m.candle_ts is not None), default=None)
 
 
-def value(uow: UnitOfWork, stored: Portfolio) -> Valuation:
+def value(uow: UnitOfWork, stored: Portfolio, trades: Sequence[TradeRecord] | None = None) -> Valuation:
     """Value `stored` inside `uow`: each open position at the close of the latest candle stored
-    for the portfolio's exchange and timeframe, or at its average cost when none is stored."""
+    for the portfolio's exchange and timeframe, or at its average cost when none is stored.
+    `trades` are the portfolio's (read here when None)."""
     config = stored.config
     marks = {}
     for symbol, position in sorted(stored.book.positions.items()):
@@ -51,7 +54,13 @@ def value(uow: UnitOfWork, stored: Portfolio) -> Valuation:
         bars = uow.candles.window(config.exchange, symbol, config.timeframe.name, ts, 1) if ts is not None else []
         price, candle_ts = (bars[-1].close, bars[-1].ts) if bars else (position.avg_cost, None)
         marks[symbol] = mark(symbol, position.quantity, position.cost_basis, price, candle_ts)
-    return Valuation(stored, marks, net_realized(uow.trades.list(stored.id)))
+    return Valuation(stored, marks, net_realized(uow.trades.list(stored.id) if trades is None else trades))
+
+
+def value_each(uow: UnitOfWork, portfolios: Sequence[Portfolio]) -> list[Valuation]:
+    """Value `portfolios` inside `uow`, their trades read in one query rather than one each."""
+    trades = uow.trades.by_portfolio()
+    return [value(uow, stored, trades.get(stored.id, [])) for stored in portfolios]
 
 
 def value_portfolio(ledger: Ledger | None, portfolio_id: int) -> Valuation:
@@ -66,7 +75,7 @@ def value_all(ledger: Ledger | None, *, archived: bool = False) -> list[Valuatio
     if ledger is None:
         return []
     with ledger.unit_of_work() as uow:
-        return [value(uow, stored) for stored in uow.portfolios.list(archived=archived)]
+        return value_each(uow, uow.portfolios.list(archived=archived))
 
 
 def unvalued(stored: Portfolio) -> Valuation:

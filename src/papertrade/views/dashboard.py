@@ -22,10 +22,10 @@ def overview_document(ledger, now: int) -> dict:
 
     if ledger is None:
         return {"now": now, "portfolios": []}
-    from papertrade.services.valuation import value
+    from papertrade.services.valuation import value_each
 
     with ledger.unit_of_work() as uow:
-        valuations = [value(uow, stored) for stored in uow.portfolios.list()]
+        valuations = value_each(uow, uow.portfolios.list())
         floats = all_tick_floats(uow.connection)
         latest = latest_ticks(uow.connection)
     rows = []
