@@ -24,6 +24,7 @@ REVISIONS = (
     "0005_typed_markets",
     "0006_portfolio_lifecycle",
     "0007_orders",
+    "0008_tick_order",
 )
 HEAD = REVISIONS[-1]
 

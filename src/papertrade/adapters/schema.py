@@ -123,6 +123,7 @@ ticks = Table(
     Column("skipped", Integer, nullable=False),
     Column("processed_ts", BigInteger, nullable=False),
     UniqueConstraint("portfolio_id", "strategy", "symbol", "candle_ts", name="uq_ticks_key"),
+    Index("ix_ticks_portfolio_id_id", "portfolio_id", "id"),  # a portfolio's ticks in the order processed
     CheckConstraint("signal IN ('BUY', 'SELL', 'HOLD')", name="signal"),
     CheckConstraint("status IN ('executed', 'neutral')", name="status"),
 )
