@@ -36,6 +36,27 @@ def build_ledger(url: str) -> None:
         ledger.dispose()
 
 
+def build_failing_ledger(url: str, last_error: str) -> int:
+    """One bot that processed 300 candles, then was told to notify about errors and failed twice
+    with `last_error` (as `trade` records failures once `notify --add` was run; nothing is sent),
+    70 and 10 minutes before the returned time."""
+    from papertrade.errors import TemporaryError
+    from papertrade.services.notifications import Notifier, add_targets, parse_targets
+
+    ledger = open_ledger(Settings(database_url=url), create=True, durable=False)
+    try:
+        stored = create_portfolio(ledger, parse_new_portfolio(name="failing", cash="1000"), now=0)
+        replay(ledger, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[299].ts)
+        add_targets(ledger, stored.id, parse_targets(["json://127.0.0.1:9/down"], "error", lambda url: url), now=0)
+        now = HOURS.bars[299].ts + 6 * HOUR
+        notifier = Notifier(ledger, sender=None, quiet=False)
+        for minutes_ago in (70, 10):
+            notifier.tick_failed(stored.id, "BTC/USDT", TemporaryError(last_error), now - minutes_ago * 60_000)
+        return now
+    finally:
+        ledger.dispose()
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def served_url(request, tmp_path_factory):
     """The ledger's URL, on SQLite and then on PostgreSQL (built once per module and database)."""

@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.cli import run_inprocess
 from tests.support.paths import DATA, REPO, VENV_BIN
-from tests.web.conftest import HOSTILE, build_ledger
+from tests.web.conftest import HOSTILE, build_failing_ledger, build_ledger
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "browser-test-token-0123456789abcdef"
@@ -187,6 +187,28 @@ def test_a_script_named_portfolio_is_shown_as_text(context, server, screenshots)
     assert page.locator(".tick.stale .badge").inner_text().startswith("stale:")
     page.screenshot(path=screenshots / "hostile-and-stale.png", full_page=True)
     assert watched.problems == []
+
+
+def test_a_stale_symbol_shows_the_last_error_of_its_failing_runs(browser, tmp_path, screenshots):
+    db = tmp_path / "failing.db"
+    error = "binance did not answer in time (fetch BTC/USDT 1h candles)"
+    build_failing_ledger(f"sqlite:///{db}", error)
+    failing = Server(db)
+    try:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        watched = Watched(context)
+        page = watched.page
+        page.goto(failing.url)
+        tick = page.locator("tr[data-portfolio='1'] .tick.stale[data-symbol='BTC/USDT']")
+        assert tick.locator("[data-field=last-error]").inner_text() == f"last error: {error}"
+        assert "its runs fail (2 failed runs since" in tick.get_attribute("title")
+        page.screenshot(path=screenshots / "failing-overview.png", full_page=True)
+        page.goto(f"{failing.url}portfolios/1")
+        assert page.locator(".tick.stale .badge").inner_text().endswith(f"the last with: {error}")
+        assert watched.problems == []
+        context.close()
+    finally:
+        failing.stop()
 
 
 def test_without_the_token_every_page_is_401(browser, server):
