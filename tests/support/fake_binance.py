@@ -194,6 +194,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeBinance/1.0"
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
