@@ -1,5 +1,6 @@
-"""A download's pages are committed in a thread of their own while the next one is fetched."""
+"""A download's pages are committed in a thread of their own while the next ones are fetched."""
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -23,14 +24,33 @@ def stored(ledger: FakeLedger) -> list[int]:
     return sorted(ts // H for ts in ledger.state.candles.get(("binance", "BTC/USDT", "1h"), {}))
 
 
-def test_every_page_given_is_committed_in_its_own_transaction_by_the_end_of_the_block():
+def test_every_page_given_is_committed_by_the_end_of_the_block():
     ledger = FakeLedger()
     with PageWriter(ledger, SERIES) as writer:
         for hour in range(0, 30, 3):
             writer.put(page(hour, hour + 1, hour + 2), [])
         writer.put([], [(30 * H, 40 * H)])
-    assert stored(ledger) == list(range(30)) and ledger.commits == 11
+    assert stored(ledger) == list(range(30)) and 1 <= ledger.commits <= 11
     assert ledger.state.confirmed_gaps == [(SERIES, 30 * H, 40 * H)]
+
+
+def test_pages_given_while_the_disk_is_busy_go_together_in_the_next_transaction():
+    ledger, busy, free = FakeLedger(), threading.Event(), threading.Event()
+
+    def slow_disk(_ledger):
+        busy.set()
+        free.wait(10)
+
+    ledger.before_write = slow_disk  # the first commit waits until the test lets it go
+    with PageWriter(ledger, SERIES) as writer:
+        writer.put(page(0, 1), [])
+        assert busy.wait(10)
+        writer.put(page(2, 3), [])
+        writer.put([], [(4 * H, 5 * H)])
+        writer.put(page(6), [])
+        free.set()
+    assert stored(ledger) == [0, 1, 2, 3, 6] and ledger.commits == 2
+    assert ledger.state.confirmed_gaps == [(SERIES, 4 * H, 5 * H)]
 
 
 def test_a_fetch_that_fails_keeps_every_page_fetched_before_it():

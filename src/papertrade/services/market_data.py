@@ -167,17 +167,23 @@ def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int,
 
 
 class PageWriter:
-    """Commits pages in a thread of its own, each in its own transaction, in the order given,
-    while the caller fetches the next one: the exchange's rate limit, not the disk, sets the pace.
+    """Commits pages in a thread of its own, in the order given, while the caller fetches the
+    next ones: the exchange's rate limit, not the disk, sets the pace.
 
+    Each page is committed whole, with its gaps. Pages given while the disk is still busy with
+    an earlier commit wait (up to `WAITING` of them; `put` blocks beyond that) and go together
+    in the next transaction: a slow disk then costs one wait for several pages, not one each.
     Leaving the block waits until every page given is committed, however it is left (the end, a
     network failure, Ctrl-C): what was fetched is kept. A failed commit ends the download: the
-    pages after it are not written, and its error is raised by the next `put` or on leaving.
+    pages in it and after it are not written, and its error is raised by the next `put` or on
+    leaving.
     """
+
+    WAITING = 8
 
     def __init__(self, ledger: Ledger, series: Series) -> None:
         self._ledger, self._series = ledger, series
-        self._pages: queue.Queue = queue.Queue(maxsize=2)
+        self._pages: queue.Queue = queue.Queue(maxsize=self.WAITING)
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._write, name="download-writer", daemon=True)
 
@@ -196,24 +202,40 @@ class PageWriter:
             self._raise_failure()
 
     def _write(self) -> None:
-        while (page := self._pages.get()) is not None:
-            if self._failure is None:
+        ended = False
+        while not ended:
+            pages, ended = self._waiting()
+            if pages and self._failure is None:
                 try:
-                    _commit(self._ledger, self._series, *page)
+                    _commit(self._ledger, self._series, pages)
                 except BaseException as exc:  # handed to the fetching thread
                     self._failure = exc
+
+    def _waiting(self) -> tuple[list[tuple[list[Bar], list[Range]]], bool]:
+        """The pages given since the last commit (waiting for the first if there are none), and
+        whether the block was left after them."""
+        pages, page = [], self._pages.get()
+        while page is not None:
+            pages.append(page)
+            try:
+                page = self._pages.get_nowait()
+            except queue.Empty:
+                return pages, False
+        return pages, True
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
             raise self._failure
 
 
-def _commit(ledger: Ledger, series: Series, bars: list[Bar], gaps: list[Range]) -> None:
+def _commit(ledger: Ledger, series: Series, pages: list[tuple[list[Bar], list[Range]]]) -> None:
     with ledger.unit_of_work(write=True) as uow:
+        bars = [bar for page, _ in pages for bar in page]
         uow.candles.upsert(series.exchange, series.symbol, series.timeframe, bars)
         store = uow.series
-        for first, last in gaps:
-            store.confirm_gap(series, first, last)
+        for _, gaps in pages:
+            for first, last in gaps:
+                store.confirm_gap(series, first, last)
         uow.commit()
 
 
