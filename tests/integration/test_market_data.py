@@ -282,6 +282,32 @@ def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers
     assert server.count("/history-candles") <= 19 - interrupted_after + 1  # at most the page Ctrl-C cut short
 
 
+@pytest.mark.serial  # measures the spacing of requests
+def test_requests_on_their_way_at_once_still_start_a_rate_limit_apart(servers):
+    import time
+    from itertools import pairwise
+
+    from papertrade.adapters.exchange import CcxtMarketData
+    from papertrade.domain.timeframes import Timeframe
+
+    server = servers["binance"]
+    server.reset_counts()
+    # 750 ms x the cost ccxt gives a 1,000-candle klines request (0.4): a request every 300 ms
+    source = CcxtMarketData("binance", {**server.ccxt_config(), "enableRateLimit": True, "rateLimit": 750})
+    source.market("BTC/USDT")
+    first, last = "2021-01-01T00:00", "2021-07-01T00:00"
+    hours = source.pages(
+        "BTC/USDT", Timeframe.parse("1h"), dataset_ms(first), dataset_ms(last), time.time_ns() // 1_000_000
+    )
+    pages = list(hours)
+    assert [(bar.ts, bar.close) for page in pages for bar in page] == [(r[0], r[4]) for r in file_rows(first, last)]
+    starts = sorted(moment for moment, path in server.state.arrivals if "/klines" in path)
+    assert len(starts) == len(pages) == 5
+    # They leave 300 ms apart whichever client sends them; they arrive within a loaded machine's
+    # jitter of that (two clients without the shared limit would send two at once).
+    assert min(b - a for a, b in pairwise(starts)) >= 0.2
+
+
 @pytest.mark.serial  # draws between rate-limited pages
 def test_a_terminal_gets_a_progress_bar_and_a_pipe_one_summary_line(servers, tmp_path):
     import os

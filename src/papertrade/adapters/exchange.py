@@ -9,14 +9,16 @@ What can go wrong, and what papertrade makes of it:
 - anything the exchange sends that fails validation: `DataError` (exit 1).
 """
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from papertrade.adapters.in_order import in_order
 from papertrade.domain.bars import Bar, validate_series
 from papertrade.domain.fills import Market
 from papertrade.domain.timeframes import Timeframe
@@ -24,6 +26,8 @@ from papertrade.errors import DataError, InputError, NotFound, TemporaryError
 
 #: Candles per request where ccxt does not document the exchange's cap.
 DEFAULT_PAGE_SIZE = 100
+#: Requests a download keeps on their way at once, their starts still spaced by the rate limit.
+REQUESTS_IN_FLIGHT = 2
 _DEFAULTS: dict[str, Any] = {"enableRateLimit": True, "timeout": 10_000}
 _PER_EXCHANGE: dict[str, dict[str, Any]] = {
     # Spot only: skips the futures exchangeInfo requests a spot paper trader never needs.
@@ -110,6 +114,8 @@ class CcxtMarketData:
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
+        self._made_with = (config, retries, backoff, sleep)
+        self._siblings: list[CcxtMarketData] = []
 
     # -- markets ---------------------------------------------------------------------------
 
@@ -205,20 +211,51 @@ class CcxtMarketData:
         Each request asks for one window of `page_size` candle slots, bounded on both sides, so
         what the exchange answers is complete for its window whichever end it pages from (OKX
         answers newest first, Binance oldest first), and an empty window (an outage) is simply
-        passed over.
+        passed over. Up to `REQUESTS_IN_FLIGHT` windows are asked for at once, each by a client
+        of its own, their starts spaced by the one rate limit they share; pages come back in
+        order, and a failed request ends the pages after those before it.
         """
-        for first, stop, page in self._windows(symbol, timeframe, start, end):
-            yield _closed_within(page, first, stop, timeframe, now)
+        bounds = list(self._bounds(timeframe, start, end))
+        fetchers = self._fetchers(min(len(bounds), REQUESTS_IN_FLIGHT))
+
+        def fetch(source: CcxtMarketData, bound: tuple[int, int, int]) -> list[Bar]:
+            first, last, stop = bound
+            return _closed_within(source._window(symbol, timeframe, first, stop), first, last, timeframe, now)
+
+        with closing(in_order(fetchers, bounds, fetch)) as fetched:
+            yield from fetched
 
     def _windows(self, symbol: str, timeframe: Timeframe, start: int, end: int) -> Iterator[tuple[int, int, list]]:
+        for first, last, stop in self._bounds(timeframe, start, end):
+            yield first, last, self._window(symbol, timeframe, first, stop)
+
+    def _bounds(self, timeframe: Timeframe, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+        """(first, last, stop) of each request: the open times [first, last] it is for, and the
+        `until` it sends."""
         width = self.page_size * timeframe.ms
         cursor = timeframe.floor(start) + (timeframe.ms if start % timeframe.ms else 0)
         while cursor <= end:
             # The window's bound is just before the next window's first candle: exchanges
             # that read `until` as inclusive (Binance) and exclusive (OKX) then agree.
             stop = min(cursor + width, timeframe.floor(end) + timeframe.ms) - 1
-            yield cursor, min(stop, end), self._window(symbol, timeframe, cursor, stop)
+            yield cursor, min(stop, end), stop
             cursor += width
+
+    def _fetchers(self, count: int) -> list["CcxtMarketData"]:
+        """This source and `count - 1` more like it (the same settings, markets and rate limit),
+        so that each request in flight has a client of its own: a ccxt client is not shared
+        between threads."""
+        while len(self._siblings) < count - 1:
+            config, retries, backoff, sleep = self._made_with
+            sibling = CcxtMarketData(self.exchange_id, config, retries=retries, backoff=backoff, sleep=sleep)
+            sibling._exchange.starts = self._exchange.starts
+            self._siblings.append(sibling)
+        mine = self._exchange
+        for sibling in self._siblings[: count - 1]:
+            client = sibling._exchange
+            client.enableRateLimit, client.rateLimit = mine.enableRateLimit, mine.rateLimit
+            client.set_markets(list(mine.markets.values()) if mine.markets else [])
+        return [self, *self._siblings[: count - 1]]
 
     def _window(self, symbol: str, timeframe: Timeframe, start: int, stop: int) -> list[Bar]:
         """Every candle the exchange sends for [start, stop], validated, oldest first."""
@@ -280,6 +317,18 @@ def _strict_client(exchange_class: type) -> type:
     """
 
     class StrictClient(exchange_class):
+        def __init__(self, config=None) -> None:
+            super().__init__(config or {})
+            self.starts = RequestStarts()
+
+        def throttle(self, cost=None):
+            """ccxt's own wait before a request, counted from the last request any client sharing
+            `starts` began (several clients may download one series at once)."""
+            with self.starts.lock:
+                self.lastRestRequestTimestamp = self.starts.last
+                super().throttle(cost)
+                self.starts.last = self.lastRestRequestTimestamp = self.milliseconds()
+
         def fetch(self, url, method="GET", headers=None, body=None):
             answer = super().fetch(url, method, headers, body)
             if isinstance(answer, str | bytes):
@@ -289,10 +338,22 @@ def _strict_client(exchange_class: type) -> type:
         def parse_ohlcvs(self, ohlcvs, market=None, timeframe="1m", since=None, limit=None, tail=False):
             if not isinstance(ohlcvs, list):
                 raise DataError(f"{self.id} sent {type(ohlcvs).__name__} where a list of candles belongs")
-            return [self.parse_ohlcv(row, market) for row in ohlcvs]
+            self.number = str  # ccxt's other number type: the exchange's own digits, made exact by `_to_bar`
+            try:
+                return [self.parse_ohlcv(row, market) for row in ohlcvs]
+            finally:
+                del self.number  # back to ccxt's floats for everything else
 
     StrictClient.__name__ = f"Strict{exchange_class.__name__}"
     return StrictClient
+
+
+class RequestStarts:
+    """When the last request of the clients sharing it began (ccxt's milliseconds)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last = 0
 
 
 class _Retryable(Exception):
@@ -311,9 +372,12 @@ def _as_rows(rows: Any) -> list:
 
 def _to_bar(row: Any) -> Bar:
     if type(row) is list and len(row) >= 6 and type(row[0]) is int:
-        values = row[1:6]
-        if all(type(value) is float for value in values):  # what ccxt parses: a million of them a download
-            return Bar(row[0], *[Decimal(repr(value)) for value in values])
+        open_, high, low, close, volume = values = row[1:6]
+        if type(open_) is type(high) is type(low) is type(close) is type(volume) is str:
+            try:  # what ccxt parses: a million a download
+                return Bar(row[0], *map(Decimal, values))
+            except InvalidOperation:
+                pass  # not a number: said by the checks below
     return _checked_bar(row)
 
 
