@@ -46,11 +46,17 @@ def request_interval(source, endpoint: tuple[str, str, str]) -> float:
 class elsewhere:
     """An exchange imitation in a process of its own, as a real exchange is: the imitation's
     work (building and sending 1,000-candle pages) is not papertrade's, and must not share
-    papertrade's interpreter lock. Yields the ccxt config that points at it."""
+    papertrade's interpreter lock. Yields the ccxt config that points at it.
+
+    The process is a fresh interpreter ("spawn"), not a fork of this one: a forked child shares
+    this process's memory page by page until either writes to it, so each would pay for copying
+    the other's pages while the download runs.
+    """
 
     def __init__(self, server_class) -> None:
-        self._pipe, child = multiprocessing.Pipe()
-        self._process = multiprocessing.get_context("fork").Process(target=_serve, args=(server_class, child))
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(server_class, child))
 
     def __enter__(self) -> dict:
         self._process.start()
@@ -62,7 +68,10 @@ class elsewhere:
 
 
 def _serve(server_class, pipe) -> None:
+    import gc
+
     with server_class() as server:
+        gc.freeze()  # its candle files, read once: no full collection walks them between requests
         pipe.send(server.ccxt_config())
         pipe.recv()
 

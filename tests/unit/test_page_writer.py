@@ -1,5 +1,6 @@
 """A download's pages are committed in a thread of their own while the next ones are fetched."""
 
+import gc
 import threading
 from decimal import Decimal
 
@@ -73,3 +74,38 @@ def test_a_page_that_cannot_be_committed_ends_the_download_with_its_error_and_no
         for hour in range(0, 10, 2):
             writer.put(page(hour, hour + 1), [])
     assert stored(ledger) == [] and ledger.commits == 0
+
+
+class _Pages:
+    """A candle source of one page per request, failing on request `fail_at` (None: never)."""
+
+    exchange_id, page_size = "binance", 2
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.fail_at = fail_at
+        self.collector_seen: list[tuple[int, int]] = []
+
+    def pages(self, symbol, timeframe, start, end, now):
+        for request, hour in enumerate(range(start // H, end // H + 1, 2)):
+            self.collector_seen.append((gc.get_freeze_count(), gc.get_threshold()[0]))
+            if request == self.fail_at:
+                raise TemporaryError("cannot reach binance")
+            yield page(hour, hour + 1)
+
+
+@pytest.mark.parametrize("fail_at", [None, 2])
+def test_a_download_leaves_the_heap_out_of_collections_while_it_runs_and_puts_the_collector_back(fail_at):
+    from papertrade.domain.timeframes import Timeframe
+    from papertrade.services.market_data import DownloadPlan, download
+
+    before = gc.get_threshold()
+    plan = DownloadPlan(SERIES, Timeframe.parse("1h"), 0, 9 * H, [(0, 9 * H)])
+    source, ledger = _Pages(fail_at), FakeLedger()
+    if fail_at is None:
+        download(ledger, source, plan, 10 * H, lambda tally: None)
+    else:
+        with pytest.raises(TemporaryError, match="kept 4 candles"):
+            download(ledger, source, plan, 10 * H, lambda tally: None)
+    assert all(frozen > 0 and threshold > before[0] for frozen, threshold in source.collector_seen)
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before)
+    assert stored(ledger) == list(range(10 if fail_at is None else 4))
