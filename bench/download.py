@@ -3,9 +3,10 @@ rate limit allows: `make bench` includes it; `python bench/download.py` runs it 
 
 The rate limit allows one request every `rateLimit * cost` milliseconds (ccxt's own numbers for
 the endpoint), each bringing at most `page_size` candles: that product is the ceiling. The
-download runs in this process through real ccxt with its rate limiter on, into a SQLite ledger
-that commits every page durably, exactly as `papertrade data download` does; the imitation
-answers from a process of its own, as an exchange would.
+download runs in this process through real ccxt with its rate limiter on (two requests may be
+on their way at once, but their starts keep that spacing), into a SQLite ledger that commits
+every page durably, exactly as `papertrade data download` does; the imitation answers from a
+process of its own, as an exchange would.
 """
 
 import multiprocessing

@@ -109,3 +109,17 @@ def test_a_download_leaves_the_heap_out_of_collections_while_it_runs_and_puts_th
     assert all(frozen > 0 and threshold > before[0] for frozen, threshold in source.collector_seen)
     assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before)
     assert stored(ledger) == list(range(10 if fail_at is None else 4))
+
+
+def test_a_heap_frozen_before_the_download_stays_frozen_after_it():
+    from papertrade.domain.timeframes import Timeframe
+    from papertrade.services.market_data import DownloadPlan, download
+
+    plan = DownloadPlan(SERIES, Timeframe.parse("1h"), 0, 3 * H, [(0, 3 * H)])
+    gc.freeze()  # as the command line does with what its start-up made
+    try:
+        frozen = gc.get_freeze_count()
+        download(FakeLedger(), _Pages(), plan, 4 * H, lambda tally: None)
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()

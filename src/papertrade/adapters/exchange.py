@@ -216,7 +216,7 @@ class CcxtMarketData:
         order, and a failed request ends the pages after those before it.
         """
         bounds = list(self._bounds(timeframe, start, end))
-        fetchers = self._fetchers(min(len(bounds), REQUESTS_IN_FLIGHT))
+        fetchers = self._fetchers(max(1, min(len(bounds), REQUESTS_IN_FLIGHT)))
 
         def fetch(source: CcxtMarketData, bound: tuple[int, int, int]) -> list[Bar]:
             first, last, stop = bound
@@ -254,7 +254,8 @@ class CcxtMarketData:
         for sibling in self._siblings[: count - 1]:
             client = sibling._exchange
             client.enableRateLimit, client.rateLimit = mine.enableRateLimit, mine.rateLimit
-            client.set_markets(list(mine.markets.values()) if mine.markets else [])
+            if mine.markets:
+                client.set_markets(list(mine.markets.values()))
         return [self, *self._siblings[: count - 1]]
 
     def _window(self, symbol: str, timeframe: Timeframe, start: int, stop: int) -> list[Bar]:

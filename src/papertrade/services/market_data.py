@@ -151,7 +151,7 @@ def download(
 
 @contextmanager
 def _collector_set_for_bulk() -> Iterator[None]:
-    """Python's cycle collector set for a download, and put back as it was when it ends.
+    """Python's cycle collector set for a download, and put back when it ends.
 
     A download makes millions of short-lived objects (rows, candles) and frees each as soon as
     it is done with it, by reference counting, which needs no collector. Left as it is, the
@@ -159,15 +159,17 @@ def _collector_set_for_bulk() -> Iterator[None]:
     dozen pages walk the whole long-lived heap (ccxt's exchange tables, SQLAlchemy, the modules):
     about 100 ms here, five of Binance's 20 ms pages. So the heap that exists before the
     download is left out of collections (`gc.freeze`), and one runs per 50,000 new objects.
+    A heap that was already partly frozen (the command line freezes its start-up's) stays so.
     """
-    threshold = gc.get_threshold()
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
     gc.freeze()
     gc.set_threshold(50_000, *threshold[1:])
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if not frozen:
+            gc.unfreeze()
 
 
 def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int, tally, progress) -> None:
