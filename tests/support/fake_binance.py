@@ -99,6 +99,7 @@ class Fault:
     payload: object = None
     symbol: str | None = None  # only requests for this exchange symbol id
     skip: int = 0  # matching requests answered normally before the fault starts
+    from_ts: int | None = None  # only requests for candles opening at or after this (dataset time)
 
 
 @dataclass
@@ -160,11 +161,19 @@ class FakeBinance:
         self.state.series[(symbol_id, interval)] = tuple(rows)
 
     def inject(
-        self, kind: str, path: str = "/klines", times: int | None = None, payload=None, symbol=None, skip: int = 0
+        self,
+        kind: str,
+        path: str = "/klines",
+        times: int | None = None,
+        payload=None,
+        symbol=None,
+        skip: int = 0,
+        from_ts: int | None = None,
     ) -> None:
-        """Misbehave on requests to `path`: `times` of them (None: all), after `skip` normal ones."""
+        """Misbehave on requests to `path`: `times` of them (None: all), after `skip` normal ones;
+        with `from_ts`, only on requests for candles from that time on, whatever order they come in."""
         with self.state.lock:
-            self.state.faults.append(Fault(kind, path, times, payload, symbol, skip))
+            self.state.faults.append(Fault(kind, path, times, payload, symbol, skip, from_ts))
 
     def clear_faults(self) -> None:
         with self.state.lock:
@@ -207,7 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.requests[url.path] += 1
             state.log.append(self.path)
             state.arrivals.append((time.monotonic(), self.path))
-            fault = self._take_fault(state, url.path, query.get("symbol"))
+            since = int(query["startTime"]) - state.offset_ms if "startTime" in query else None
+            fault = self._take_fault(state, url.path, query.get("symbol"), since)
         if fault is not None and self._misbehave(fault):
             return
         routes = {
@@ -249,9 +259,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- faults ---------------------------------------------------------------------------
 
-    def _take_fault(self, state: FakeBinanceState, path: str, symbol: str | None) -> Fault | None:
+    def _take_fault(
+        self, state: FakeBinanceState, path: str, symbol: str | None, since: int | None = None
+    ) -> Fault | None:
         for fault in state.faults:
-            if path.endswith(fault.path) and fault.symbol in (None, symbol):
+            late_enough = fault.from_ts is None or (since is not None and since >= fault.from_ts)
+            if path.endswith(fault.path) and fault.symbol in (None, symbol) and late_enough:
                 if fault.skip > 0:
                     fault.skip -= 1
                     return None

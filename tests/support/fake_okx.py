@@ -92,7 +92,8 @@ class _OkxHandler(_Handler):
             state.requests[url.path] += 1
             state.log.append(self.path)
             state.arrivals.append((time.monotonic(), self.path))
-            fault = self._take_fault(state, url.path, symbol_id or None)
+            since = int(query["before"]) + 1 - state.offset_ms if "before" in query else None
+            fault = self._take_fault(state, url.path, symbol_id or None, since)
         if fault is not None and self._misbehave(fault):
             return
         routes = {

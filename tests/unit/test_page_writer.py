@@ -98,6 +98,7 @@ def test_a_download_leaves_the_heap_out_of_collections_while_it_runs_and_puts_th
     from papertrade.domain.timeframes import Timeframe
     from papertrade.services.market_data import DownloadPlan, download
 
+    gc.unfreeze()  # a process that froze nothing (commands run in-process by other tests freeze)
     before = gc.get_threshold()
     plan = DownloadPlan(SERIES, Timeframe.parse("1h"), 0, 9 * H, [(0, 9 * H)])
     source, ledger = _Pages(fail_at), FakeLedger()

@@ -115,7 +115,7 @@ class CcxtMarketData:
         self._backoff = backoff
         self._sleep = sleep
         self._made_with = (config, retries, backoff, sleep)
-        self._siblings: list[CcxtMarketData] = []
+        self._siblings: dict[int, CcxtMarketData] = {}
 
     # -- markets ---------------------------------------------------------------------------
 
@@ -216,13 +216,15 @@ class CcxtMarketData:
         order, and a failed request ends the pages after those before it.
         """
         bounds = list(self._bounds(timeframe, start, end))
-        fetchers = self._fetchers(max(1, min(len(bounds), REQUESTS_IN_FLIGHT)))
+        ready: set[int] = set()
 
-        def fetch(source: CcxtMarketData, bound: tuple[int, int, int]) -> list[Bar]:
+        def fetch(lane: int, bound: tuple[int, int, int]) -> list[Bar]:
+            source = self if lane == 0 else self._sibling(lane, ready)
             first, last, stop = bound
             return _closed_within(source._window(symbol, timeframe, first, stop), first, last, timeframe, now)
 
-        with closing(in_order(fetchers, bounds, fetch)) as fetched:
+        lanes = range(max(1, min(len(bounds), REQUESTS_IN_FLIGHT)))
+        with closing(in_order(lanes, bounds, fetch)) as fetched:
             yield from fetched
 
     def _windows(self, symbol: str, timeframe: Timeframe, start: int, end: int) -> Iterator[tuple[int, int, list]]:
@@ -241,22 +243,24 @@ class CcxtMarketData:
             yield cursor, min(stop, end), stop
             cursor += width
 
-    def _fetchers(self, count: int) -> list["CcxtMarketData"]:
-        """This source and `count - 1` more like it (the same settings, markets and rate limit),
-        so that each request in flight has a client of its own: a ccxt client is not shared
-        between threads."""
-        while len(self._siblings) < count - 1:
+    def _sibling(self, lane: int, ready: set[int]) -> "CcxtMarketData":
+        """A source like this one (the same settings, markets and rate limit) for the requests of
+        `lane`, since a ccxt client is not shared between threads. Made on first use, in the
+        lane's own thread, while the first lane's request is on its way; brought up to date with
+        this one once per download (`ready`)."""
+        sibling = self._siblings.get(lane)
+        if sibling is None:
             config, retries, backoff, sleep = self._made_with
             sibling = CcxtMarketData(self.exchange_id, config, retries=retries, backoff=backoff, sleep=sleep)
             sibling._exchange.starts = self._exchange.starts
-            self._siblings.append(sibling)
-        mine = self._exchange
-        for sibling in self._siblings[: count - 1]:
-            client = sibling._exchange
+            self._siblings[lane] = sibling
+        if lane not in ready:
+            mine, client = self._exchange, sibling._exchange
             client.enableRateLimit, client.rateLimit = mine.enableRateLimit, mine.rateLimit
             if mine.markets:
                 client.set_markets(list(mine.markets.values()))
-        return [self, *self._siblings[: count - 1]]
+            ready.add(lane)
+        return sibling
 
     def _window(self, symbol: str, timeframe: Timeframe, start: int, stop: int) -> list[Bar]:
         """Every candle the exchange sends for [start, stop], validated, oldest first."""
