@@ -8,10 +8,9 @@ from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from papertrade.adapters import schema as t
-from papertrade.adapters.driver_sql import DriverQuery
+from papertrade.adapters.driver_sql import DriverQuery, amounts_for
 from papertrade.domain.bars import Bar
 from papertrade.domain.fills import Market
-from papertrade.domain.money import to_plain
 
 _c = t.candles.c
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -105,14 +104,13 @@ class CandleStore:
         """
         if not bars:
             return
-        dialect = self._c.dialect.name
-        amount = to_plain if dialect == "sqlite" else Decimal  # exact text on SQLite, NUMERIC elsewhere
+        amount = amounts_for(self._c)
         rows = [
             (exchange, symbol, timeframe, b.ts, amount(b.open), amount(b.high), amount(b.low), amount(b.close),
              amount(b.volume))
             for b in bars
         ]  # fmt: skip
-        _driver_upsert(dialect).run_many(self._c, _CANDLE_COLUMNS, rows)
+        _driver_upsert(self._c.dialect.name).run_many(self._c, _CANDLE_COLUMNS, rows)
 
 
 def _series(exchange: str, symbol: str, timeframe: str):

@@ -9,12 +9,25 @@ comes out is converted by the caller (amounts come back as text on SQLite, `Deci
 PostgreSQL, and `Decimal(...)` takes both exactly).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+
+from papertrade.domain.money import to_plain
+
+
+def _same(value: Decimal) -> Decimal:
+    return value
+
+
+def amounts_for(connection: Connection) -> Callable[[Decimal], Any]:
+    """How `ExactDecimal` stores an amount on the connection's database: canonical text on
+    SQLite, the `Decimal` itself (NUMERIC) elsewhere; for values passed to the driver directly."""
+    return to_plain if connection.dialect.name == "sqlite" else _same
 
 
 def run_on_driver(connection: Connection, sql: str, values=()) -> list[tuple]:

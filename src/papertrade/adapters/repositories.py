@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
-from papertrade.adapters.driver_sql import DriverQuery
+from papertrade.adapters.driver_sql import DriverQuery, amounts_for
 from papertrade.domain.fills import FillModel
 from papertrade.domain.journal import GENESIS_HASH, JournalEntry, canonical_json, entry_hash
 from papertrade.domain.ledger import Book, Fill, Position, Side
@@ -56,7 +56,6 @@ _LAST_HASH = (
     .limit(1)
 )
 _INSERT_JOURNAL = insert(t.journal)
-_INSERT_TICK = insert(t.ticks)
 _INSERT_TRADE = insert(t.trades)
 
 
@@ -327,6 +326,15 @@ _LATEST_TICK = DriverQuery(
 )
 
 
+_TICK_COLUMNS = (
+    "portfolio_id", "strategy", "symbol", "candle_ts", "signal", "status", "reason", "indicators", "close",
+    "cash_after", "position_after", "skipped", "processed_ts",
+)  # fmt: skip
+_CLAIM_TICK = DriverQuery(
+    insert(t.ticks).values({name: bindparam(name) for name in _TICK_COLUMNS}).returning(t.ticks.c.id)
+)
+
+
 class TickRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -360,8 +368,10 @@ class TickRepository:
         return [tick for tick in ticks if tick.key.candle_ts == newest_of[tick.key.symbol]]
 
     def claim(self, record: TickRecord) -> int:
-        """Store the tick, claiming its key; `TickAlreadyClaimed` if another run claimed it first."""
-        key = record.key
+        """Store the tick, claiming its key; `TickAlreadyClaimed` if another run claimed it first.
+
+        Once per LIVE tick: compiled once and run on the driver (see `driver_sql`)."""
+        key, amount = record.key, amounts_for(self._c)
         row = {
             "portfolio_id": key.portfolio_id,
             "strategy": key.strategy,
@@ -371,14 +381,14 @@ class TickRepository:
             "status": record.status,
             "reason": record.reason,
             "indicators": canonical_json(record.indicators),
-            "close": record.close,
-            "cash_after": record.cash_after,
-            "position_after": record.position_after,
+            "close": amount(record.close),
+            "cash_after": amount(record.cash_after),
+            "position_after": amount(record.position_after),
             "skipped": record.skipped,
             "processed_ts": record.processed_ts,
         }
         try:
-            return self._c.execute(_INSERT_TICK, row).inserted_primary_key[0]
+            return _CLAIM_TICK.scalar(self._c, row)
         except IntegrityError as exc:
             raise TickAlreadyClaimed(str(key)) from exc
 

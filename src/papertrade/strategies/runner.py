@@ -13,36 +13,36 @@ _COLUMNS = ("open", "high", "low", "close", "volume")
 class CandleWindow:
     """The latest closed candles of a series: exact `Bar`s for fills, numpy columns for strategies.
 
-    Extending a window converts only the new candles, so a process that ticks the same series
-    over and over (a replay, a batch run) pays for each candle once. The columns are read-only:
-    a strategy cannot change what the next tick sees.
+    Extending a window converts only the new candles, and writes them after the columns it
+    already has (see `_Columns`) instead of copying them, so a process that ticks the same
+    series over and over (a replay, a batch run) pays for each candle once. The columns are
+    read-only: a strategy cannot change what the next tick sees.
     """
 
-    __slots__ = ("_columns", "bars")
+    __slots__ = ("_buffer", "_end", "bars")
 
-    def __init__(self, bars: Sequence[Bar] = (), columns: dict | None = None) -> None:
+    def __init__(self, bars: Sequence[Bar] = (), buffer: "_Columns | None" = None, end: int | None = None) -> None:
         self.bars = list(bars)
-        self._columns = columns if columns is not None else _columns_of(self.bars)
+        self._buffer = buffer if buffer is not None else _Columns(self.bars)
+        self._end = end if end is not None else len(self.bars)
 
     def __len__(self) -> int:
         return len(self.bars)
 
     def extended(self, newer: Sequence[Bar], keep: int | None) -> "CandleWindow":
         """This window plus `newer` candles, trimmed to the last `keep` (all when None)."""
-        import numpy as np
-
         start = 0 if keep is None else max(0, len(self.bars) + len(newer) - keep)
         if not newer and start == 0:
             return self
-        added = _columns_of(newer)
-        columns = {
-            name: _frozen(np.concatenate((values, added[name]))[start:]) for name, values in self._columns.items()
-        }
-        return CandleWindow((self.bars + list(newer))[start:], columns)
+        buffer, end = self._buffer, self._end
+        if not buffer.can_append(end, len(newer)):
+            buffer, end = _Columns(self.bars, room=max(len(newer), len(self.bars), 64)), len(self.bars)
+        buffer.append(newer)
+        return CandleWindow((self.bars + list(newer))[start:], buffer, end + len(newer))
 
     def arrays(self) -> "CandleArrays":
         """The candles as numpy columns (see `CandleArrays`)."""
-        return CandleArrays(*(self._columns[name] for name in ("ts", *_COLUMNS)))
+        return CandleArrays(*self._buffer.views(self._end - len(self.bars), self._end))
 
     def frame(self):
         """The DataFrame strategies receive: float OHLCV columns plus `ts` (ms), indexed by UTC
@@ -54,13 +54,38 @@ class CandleWindow:
         return self.arrays() if strategy.candles_as == "arrays" else self.frame()
 
 
-def _columns_of(bars: Sequence[Bar]) -> dict:
-    import numpy as np
+class _Columns:
+    """Append-only numpy columns (`ts` and OHLCV) that windows are read-only views of.
 
-    columns = {"ts": np.fromiter((b.ts for b in bars), dtype=np.int64, count=len(bars))}
-    for name in _COLUMNS:
-        columns[name] = np.fromiter((float(getattr(b, name)) for b in bars), dtype=float, count=len(bars))
-    return {name: _frozen(values) for name, values in columns.items()}
+    Only the window that ends where the columns end may append, into room no view covers yet;
+    any other window (an older one extended again) or a full buffer starts new columns. So a
+    view never changes under whoever holds it, a strategy that kept one included.
+    """
+
+    __slots__ = ("_arrays", "used")
+
+    def __init__(self, bars: Sequence[Bar], room: int = 0) -> None:
+        import numpy as np
+
+        size = len(bars) + room
+        self._arrays = [np.empty(size, dtype=np.int64), *(np.empty(size) for _ in _COLUMNS)]
+        self.used = 0
+        self.append(bars)
+
+    def can_append(self, end: int, count: int) -> bool:
+        return end == self.used and self.used + count <= len(self._arrays[0])
+
+    def append(self, bars: Sequence[Bar]) -> None:
+        at = self.used
+        ts, *prices = self._arrays
+        for offset, bar in enumerate(bars):
+            ts[at + offset] = bar.ts
+            for column, name in zip(prices, _COLUMNS, strict=True):
+                column[at + offset] = float(getattr(bar, name))
+        self.used = at + len(bars)
+
+    def views(self, start: int, end: int) -> list:
+        return [_frozen(column[start:end]) for column in self._arrays]
 
 
 def _frozen(values):
