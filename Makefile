@@ -21,13 +21,14 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 # The suite on every core (pytest-xdist, a test file per worker at a time, so a module's shared
-# fixtures are built once; files marked `slow` first), then the timing-sensitive tests (marked `serial`: processes racing
+# fixtures are built once, or a test class where a file has them: the parity replays; files
+# marked `slow` first), then the timing-sensitive tests (marked `serial`: processes racing
 # for a lock, a slow strategy, rate limits, Ctrl-C) alone, since next to other tests they would
 # measure the load; then how long it all took. PYTEST_ARGS goes to both passes; a pass that
 # PYTEST_ARGS leaves without tests is no failure, two are.
 test: $(STAMP)
 	@started=$$(date +%s); \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not serial" $(PYTEST_ARGS); parallel=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder -m "not serial" $(PYTEST_ARGS); parallel=$$?; \
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS); serial=$$?; \
 	echo "make test: $$(( $$(date +%s) - started )) s in all (parallel pass exit $$parallel, serial pass exit $$serial)"; \
 	for code in $$parallel $$serial; do case $$code in 0|5) ;; *) exit $$code ;; esac; done; \

@@ -4,13 +4,12 @@ give identical trades (candle, side, kind, quantity, price, fee) and identical f
 both built-in strategies on every data file, unprotected and with a stop-loss, a take-profit and
 a trailing stop resting between ticks.
 
-The replays are long (about 160,000 ticks in all), so they run in two worker processes while the
-backtests run here; each parametrized test then compares one (file, strategy) pair.
+The replays are long (about 330,000 ticks in all); each (file, strategy) pair is a test class of
+its own, so that `make test` can run them on different cores.
 """
 
-import multiprocessing
+import re
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -26,7 +25,7 @@ from papertrade.settings import Settings
 from papertrade.strategies import registry
 from tests.support.paths import DATA
 
-pytestmark = pytest.mark.slow  # about 160,000 ticks replayed
+pytestmark = pytest.mark.slow  # about 330,000 ticks replayed
 
 FILES = sorted(path.name for path in DATA.glob("*.csv"))
 STRATEGIES = ["rsi", "sma-cross"]
@@ -40,7 +39,7 @@ def trades_of(performance) -> list[tuple]:
 
 
 def replayed(job: tuple[str, str, str]) -> tuple[list[tuple], Decimal, Decimal, int]:
-    """Runs in a worker process: replay one file into a fresh SQLite ledger."""
+    """Replay one file into a fresh SQLite ledger."""
     filename, strategy, exits = job
     candles = CandleFile.load(DATA / filename)
     symbol = symbol_from_filename(DATA / filename)
@@ -63,14 +62,6 @@ def replayed(job: tuple[str, str, str]) -> tuple[list[tuple], Decimal, Decimal, 
     return trades_of(performance), performance.cash, performance.equity[-1], summary.ticks
 
 
-@pytest.fixture(scope="module")
-def replays():
-    jobs = [(filename, strategy, exits) for filename in FILES for strategy in STRATEGIES for exits in EXITS]
-    jobs.sort(key=lambda job: -(DATA / job[0]).stat().st_size)  # longest first, for a balanced pool
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
-        return dict(zip(jobs, pool.map(replayed, jobs), strict=True))
-
-
 def test_every_shared_file_is_covered():
     assert set(FILES) == {
         "binance_BTC-USDT_1d.csv", "binance_BTC-USDT_1h.csv", "binance_BTC-USDT_1m.csv",
@@ -78,17 +69,14 @@ def test_every_shared_file_is_covered():
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("exits", EXITS)
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("filename", FILES)
-def test_replay_and_backtest_make_identical_trades(replays, filename, strategy, exits):
+def assert_identical_trades(filename, strategy, exits, replayed_here):
     candles = load_columns(DATA / filename)
     symbol = symbol_from_filename(DATA / filename)
     fills = parse_fill_model(FEE_RATE, SLIPPAGE, "1")
     performance = backtest(
         candles, registry.build(strategy, {}), fills, Decimal(CASH), symbol, exits=parse_exits(*EXITS[exits])
     )
-    trades, final_cash, final_equity, ticks = replays[(filename, strategy, exits)]
+    trades, final_cash, final_equity, ticks = replayed_here
     if exits == "protected":
         made_by = {trade[3] for trade in trades}
         assert made_by & {"stop-loss", "trailing-stop"} and "signal" in made_by, made_by
@@ -98,3 +86,25 @@ def test_replay_and_backtest_make_identical_trades(replays, filename, strategy, 
     assert final_cash == performance.cash
     assert final_equity == performance.equity[-1]
     assert performance.equity[-1] != Decimal(CASH)
+
+
+def parity_of(filename: str, strategy: str, exits: str) -> type:
+    """The parity test of one file, strategy and protection, a class of its own: `make test`
+    hands each class to whichever worker is free (`--dist loadscope`), so the long replays
+    spread over every core instead of queueing in one file."""
+
+    class Parity:
+        def test_replay_and_backtest_make_identical_trades(self):
+            assert_identical_trades(filename, strategy, exits, replayed((filename, strategy, exits)))
+
+    words = re.split(r"[^A-Za-z0-9]+", f"{filename.removesuffix('.csv')} {strategy} {exits}")
+    Parity.__name__ = Parity.__qualname__ = "Test" + "".join(word.capitalize() for word in words)
+    return Parity
+
+
+# The longest replays first, so that the workers start on them.
+for _filename in sorted(FILES, key=lambda name: -(DATA / name).stat().st_size):
+    for _strategy in STRATEGIES:
+        for _exits in EXITS:
+            _case = parity_of(_filename, _strategy, _exits)
+            globals()[_case.__name__] = _case
