@@ -1,5 +1,6 @@
 """The `papertrade` application: global options, the commands, and errors turned into exit codes."""
 
+import functools
 import gc
 import os
 import sys
@@ -122,12 +123,20 @@ def main(argv: list[str] | None = None) -> None:
             gc.enable()
 
 
+@functools.cache
+def _command():
+    """The click command typer builds from `app`, built once per process: building it (every
+    command's parameters read from its signature) cost more than a `status` itself, each time
+    `main` runs (the tests run it thousands of times in one process)."""
+    return typer.main.get_command(app)
+
+
 def _run(argv: list[str] | None) -> None:
     from papertrade.errors import PapertradeError
 
     debug = os.environ.get("PAPERTRADE_DEBUG", "").lower() in ("1", "true", "yes")
     try:
-        code = app(args=argv, prog_name="papertrade", standalone_mode=False)
+        code = _command()(args=argv, prog_name="papertrade", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors from typer's bundled click
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.format_message(), err=True)  # bare `papertrade`: the help, as click does
