@@ -62,10 +62,11 @@ def live_exchange():
 
 @pytest.fixture
 def cli_database(database_url):
-    """A database URL for processes: a SQLite file, or a PostgreSQL schema already migrated
-    (`papertrade db upgrade`), since papertrade never migrates PostgreSQL implicitly."""
-    if database_url.startswith("postgresql"):
-        migrate(database_url)
+    """A database URL for processes, naming a ledger at the head schema: a PostgreSQL schema
+    migrated as `papertrade db upgrade` would (papertrade never migrates PostgreSQL implicitly),
+    or a SQLite file copied from one migrated before (the tests about creating a ledger on first
+    use make their own)."""
+    migrate(database_url)
     return database_url
 
 

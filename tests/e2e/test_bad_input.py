@@ -5,7 +5,7 @@ ledger is left as it was."""
 import pytest
 
 from tests.support.cli import run_inprocess
-from tests.support.databases import ledger_state
+from tests.support.databases import ledger_state, migrate
 from tests.support.paths import DATA
 
 HOURS = str(DATA / "binance_BTC-USDT_1h.csv")
@@ -52,6 +52,7 @@ CASES = [
 def ledger(tmp_path, monkeypatch, capsys):
     """A SQLite ledger with portfolio 1, named by PAPERTRADE_DATABASE_URL; a plain file beside it."""
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    migrate(url)  # a ledger at head, without paying Alembic again: creating one is tested elsewhere
     monkeypatch.setenv("PAPERTRADE_DATABASE_URL", url)
     assert run_inprocess(capsys, "create-portfolio", "existing", "10000").code == 0
     (tmp_path / "a-file").write_text("not a directory")

@@ -7,7 +7,7 @@ import pytest
 
 from papertrade.adapters.database import HEAD
 from tests.support.cli import run_command, run_inprocess
-from tests.support.databases import file_state
+from tests.support.databases import file_state, new_sqlite_ledger
 from tests.support.paths import REPO
 
 
@@ -120,6 +120,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize("args", BAD_INPUT, ids=lambda a: " ".join(a)[:60])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(capsys, db, args):
+    new_sqlite_ledger(db)  # at head without paying Alembic again (the new user's test creates one)
     run_inprocess(capsys, "--db", str(db), "create-portfolio", "existing", "100")
     before = file_state(db)
     result = run_inprocess(capsys, "--db", str(db), *args)
