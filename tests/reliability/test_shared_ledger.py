@@ -8,6 +8,8 @@ single runner.
 """
 
 import multiprocessing
+import random
+import time
 
 import pytest
 
@@ -26,11 +28,15 @@ CANDLES = [row[0] for row in load_rows("binance_BTC-USDT_1h.csv")[600:660]]
 
 
 def runner(name, url, ccxt_config, barrier, results):
-    """One host: tick every candle when the other host does."""
+    """One host: tick every candle when the other host does, give or take a few milliseconds, as
+    two machines' cron would: the race decides who wins a candle, not the order in which the
+    barrier happens to wake the two processes."""
     settings = Settings(database_url=url, ccxt_config=ccxt_config, exchange_backoff=0)
     ledger, source = open_ledger(settings), market_data_factory(settings)
+    jitter = random.Random(name)
     for candle_ts in CANDLES:
         barrier.wait(timeout=60)
+        time.sleep(jitter.uniform(0, 0.004))
         try:
             result = run_tick(ledger, source, 1, "BTC/USDT", Mode.LIVE, candle_ts + HOUR + 2_000)
             results.put((name, candle_ts, str(result.status), result.candle_ts))
