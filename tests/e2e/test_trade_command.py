@@ -92,7 +92,6 @@ def test_a_dry_run_writes_nothing(cli_env, here, tmp_path):
     assert ledger_state(db) == before, db
 
 
-@pytest.mark.serial  # sixteen processes racing for one lock
 def test_sixteen_concurrent_runs_on_one_candle_act_exactly_once(cli_env, here):
     create(here, "--timeframe", "1d", "--strategy", "tests.support.strategies:AlwaysBuy")
     wait_clear_of_boundary(DAY, margin_s=60)
@@ -108,7 +107,6 @@ def test_sixteen_concurrent_runs_on_one_candle_act_exactly_once(cli_env, here):
     assert len(json.loads(here("trades", "1", "--json").stdout)) == 1
 
 
-@pytest.mark.serial  # eight processes racing for one lock
 def test_two_symbols_ticking_at_once_never_overspend(cli_env, here):
     create(here, "--strategy", "tests.support.strategies:AlwaysBuy", "--stake-fraction", "0.6")
     wait_clear_of_boundary(HOUR, margin_s=60)
