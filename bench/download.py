@@ -31,7 +31,10 @@ CASES = (
     ("okx", FakeOkx, ("public", "get", "market/history-candles")),
     ("binance", FakeBinance, ("public", "get", "klines")),
 )
-FIRST, LAST = dataset_ms("2021-04-26T00:00"), dataset_ms("2021-07-17T20:55")  # the 5m file, no gaps
+#: The one-minute file after the 2021-04-25 outage, gap-free: 36,675 candles, 37 Binance pages (a
+#: download much shorter than a real one, say a year of minutes in 526 pages, measures its start).
+FIRST, LAST = dataset_ms("2021-04-25T08:45"), dataset_ms("2021-05-20T19:59")
+TIMEFRAME = "1m"
 GOAL = 0.90
 
 
@@ -84,7 +87,7 @@ def measure(name: str, server_class, endpoint, work: Path) -> tuple[float, float
         source = market_data_factory(settings)(name)
         source._exchange.enableRateLimit = True  # the fake's config turns it off for the tests
         ledger = open_ledger(settings, create=True)
-        timeframe, now = Timeframe.parse("5m"), time.time_ns() // 1_000_000
+        timeframe, now = Timeframe.parse(TIMEFRAME), time.time_ns() // 1_000_000
         series, first, end = market_data.check_download(source, "BTC/USDT", timeframe, FIRST, LAST, now)
         plan = market_data.plan_download(ledger, series, timeframe, first, end)
         tally = market_data.download(ledger, source, plan, now, lambda tally: None)
