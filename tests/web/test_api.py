@@ -10,7 +10,7 @@ from papertrade.web import schemas
 from papertrade.web.app import create_app
 from tests.support.cli import run_inprocess
 from tests.support.databases import ledger_state
-from tests.web.conftest import BEHIND, HOSTILE, HOUR, HOURS, LAST, NOW
+from tests.web.conftest import BEHIND, HOSTILE, HOUR, HOURS, LAST, NOW, build_failing_ledger
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 
@@ -191,21 +191,9 @@ LAST_ERROR = "binance did not answer in time (fetch BTC/USDT 1h candles)"
 
 @pytest.fixture
 def failing_bot(database_url, ledger):
-    """A bot that processed 300 candles, then notified about errors and failed twice (as `trade`
-    records failures after `notify --add`; nothing is sent); its URL and the dashboard's clock."""
-    from papertrade.errors import TemporaryError
-    from papertrade.services.notifications import Notifier, add_targets, parse_targets
-    from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
-    from papertrade.services.replay import replay
-
-    stored = create_portfolio(ledger, parse_new_portfolio(name="failing", cash="1000"), now=0)
-    replay(ledger, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[299].ts)
-    add_targets(ledger, stored.id, parse_targets(["json://127.0.0.1:9/down"], "error", lambda url: url), now=0)
-    now = HOURS.bars[299].ts + 6 * HOUR
-    notifier = Notifier(ledger, sender=None, quiet=False)
-    for minutes_ago in (70, 10):
-        notifier.tick_failed(stored.id, "BTC/USDT", TemporaryError(LAST_ERROR), now - minutes_ago * 60_000)
-    return database_url, now
+    """A bot that processed 300 candles, then notified about errors and failed twice (see
+    `build_failing_ledger`); its URL and the dashboard's clock."""
+    return database_url, build_failing_ledger(database_url, LAST_ERROR)
 
 
 def test_a_stale_symbol_shows_the_last_error_the_ledger_knows(failing_bot):
