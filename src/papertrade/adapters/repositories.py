@@ -326,15 +326,6 @@ _LATEST_TICK = DriverQuery(
 )
 
 
-_TICK_COLUMNS = (
-    "portfolio_id", "strategy", "symbol", "candle_ts", "signal", "status", "reason", "indicators", "close",
-    "cash_after", "position_after", "skipped", "processed_ts",
-)  # fmt: skip
-_CLAIM_TICK = DriverQuery(
-    insert(t.ticks).values({name: bindparam(name) for name in _TICK_COLUMNS}).returning(t.ticks.c.id)
-)
-
-
 class TickRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -455,14 +446,14 @@ class TradeRepository:
         if symbol is not None:
             query = query.where(c.symbol == symbol)
         rows = self._c.execute(query.order_by(c.candle_ts, c.id)).mappings()
-        return [TradeRecord(**{name: row[name] for name in _TRADE_RECORD_FIELDS}) for row in rows]
+        return [_trade_record(row) for row in rows]
 
     def by_portfolio(self) -> "dict[int, list[TradeRecord]]":  # `list` here is the method above
         """Every portfolio's trades, as `list` gives them, in one query (not one per portfolio)."""
         c = t.trades.c
         grouped: dict[int, list[TradeRecord]] = {}
         for row in self._c.execute(select(t.trades).order_by(c.portfolio_id, c.candle_ts, c.id)).mappings():
-            record = TradeRecord(**{name: row[name] for name in _TRADE_RECORD_FIELDS})
+            record = _trade_record(row)
             grouped.setdefault(record.portfolio_id, []).append(record)
         return grouped
 
@@ -470,8 +461,15 @@ class TradeRepository:
 _TRADE_RECORD_FIELDS = tuple(TradeRecord.__dataclass_fields__)
 
 
+def _trade_record(row: Mapping[str, Any]) -> TradeRecord:
+    return TradeRecord(**{name: row[name] for name in _TRADE_RECORD_FIELDS})
+
+
 _TICK_COLUMNS = tuple(column.name for column in t.ticks.columns)
 _TICK_AMOUNTS = ("close", "cash_after", "position_after")
+_CLAIM_TICK = DriverQuery(
+    insert(t.ticks).values({name: bindparam(name) for name in _TICK_COLUMNS if name != "id"}).returning(t.ticks.c.id)
+)
 
 
 def _decoded_tick(values: tuple) -> dict[str, Any]:
