@@ -112,15 +112,14 @@ def _head_statements(base: str) -> tuple:
 
 def _replay_on_empty(url, statements: tuple) -> bool:
     """Send `statements` to the schema `url` names, in one transaction, if it holds no table."""
-    from papertrade.adapters.database import HEAD, read_revision
+    from papertrade.adapters.database import HEAD, has_tables, read_revision
 
     engine = sa.create_engine(url)
     try:
         with engine.begin() as connection:
-            cursor = connection.connection.driver_connection.cursor()
-            cursor.execute("SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() LIMIT 1")
-            if cursor.fetchone() is not None:
+            if has_tables(connection):
                 return False
+            cursor = connection.connection.driver_connection.cursor()
             for statement, parameters, many in statements:
                 (cursor.executemany if many else cursor.execute)(statement, parameters)
             assert read_revision(connection) == HEAD
