@@ -16,6 +16,8 @@ The contract (README, "Orders and fill rules"), for a candle with open O, high H
   already passed fills at the open; otherwise a stop wins over the take-profit.
 """
 
+import numbers
+import operator
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from enum import StrEnum
@@ -65,6 +67,7 @@ class Size:
     def __post_init__(self) -> None:
         if self.unit not in ("cash", "quote", "base"):
             raise InputError(f"a size is a fraction of cash, a quote amount or a base quantity, not {self.unit!r}")
+        object.__setattr__(self, "value", as_decimal(self.value, "size"))
         if not self.value.is_finite() or self.value <= 0 or (self.unit == "cash" and self.value > 1):
             raise InputError(f"a {self.unit} size must be positive{' and at most 1' if self.unit == 'cash' else ''}")
 
@@ -90,7 +93,8 @@ class Level:
     absolute: bool = False
 
     def __post_init__(self) -> None:
-        if not self.value.is_finite() or self.value <= 0 or (not self.absolute and self.value >= 1):
+        object.__setattr__(self, "value", as_decimal(self.value, "exit price" if self.absolute else "exit distance"))
+        if self.value <= 0 or (not self.absolute and self.value >= 1):
             raise InputError("an exit distance must be above 0 and below 1 (0.03 = 3 %), a price above 0")
 
     @classmethod
@@ -132,6 +136,10 @@ class Exits:
     trailing_stop: Decimal | None = None
 
     def __post_init__(self) -> None:
+        for name in ("stop_loss", "take_profit"):
+            object.__setattr__(self, name, Level.of(getattr(self, name)))
+        if self.trailing_stop is not None:
+            object.__setattr__(self, "trailing_stop", as_decimal(self.trailing_stop, "trailing stop"))
         if self.trailing_stop is not None and not ZERO < self.trailing_stop < 1:
             raise InputError("a trailing stop is a distance above 0 and below 1 (0.05 = 5 %)")
 
@@ -239,15 +247,50 @@ def ratchet(order: RestingOrder, close: Decimal) -> RestingOrder:
 
 
 def as_decimal(value, what: str) -> Decimal:
-    if isinstance(value, float):
-        value = repr(value)
+    """`value`, a number a strategy or a user wrote, as the exact Decimal it shows.
+
+    Accepted: `Decimal`, `int`, `float`, numeric strings and numpy scalars (what a DataFrame's
+    `.iloc[-1]` or `.max()` gives). A float of any width is taken from its shortest repr, the
+    digits it prints (`np.float64(0.98)` is 0.98, `np.float32(0.1)` is 0.1), never from its
+    binary value. Bools, NaN and infinities are refused, naming `what`.
+    """
+    if isinstance(value, bool) or type(value).__name__ == "bool":  # np.bool_ too: a flag is no price
+        raise InputError(f"{what} must be a number, not the bool {value}")
     try:
-        number = Decimal(value)
+        number = _decimal_of(value)
     except (ArithmeticError, TypeError, ValueError):
-        raise InputError(f"{what} must be a number, not {value!r}") from None
+        raise InputError(f"{what} must be a number, not {_shown(value)}") from None
     if not number.is_finite():
-        raise InputError(f"{what} must be a finite number, not {value!r}")
+        raise InputError(f"{what} must be a finite number, not {_shown(value)}")
     return number
+
+
+def _decimal_of(value) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, numbers.Integral):
+        return Decimal(int(value))
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Rational):
+        return Decimal(str(value))  # str of a float, numpy's included, is its shortest repr
+    if isinstance(value, str):
+        return Decimal(value.strip())
+    raise TypeError(type(value).__name__)
+
+
+def _shown(value) -> str:
+    """`value` as an error message shows it: a number as it prints, anything else as its repr."""
+    return str(value) if isinstance(value, numbers.Number) else repr(value)
+
+
+def _candle_count(value) -> int:
+    """An expiry in candles: a whole number (numpy's integers too), at least 1."""
+    try:
+        count = None if isinstance(value, bool) or type(value).__name__ == "bool" else operator.index(value)
+    except TypeError:
+        count = None
+    if count is None or count < 1:
+        raise InputError(f"an entry expires after a whole number of candles, at least 1, not {_shown(value)}")
+    return count
 
 
 def _level_text(level: Level) -> str:
@@ -275,9 +318,11 @@ class Entry:
     def __post_init__(self) -> None:
         if (self.kind is None) != (self.price is None):
             raise InputError("a limit or stop entry needs a price, and only they take one")
+        if self.price is not None:
+            object.__setattr__(self, "price", as_decimal(self.price, "entry price"))
         if self.price is not None and self.price <= 0:
             raise InputError("an entry price must be above 0")
-        if self.expires is not None and (not isinstance(self.expires, int) or self.expires < 1):
-            raise InputError("an entry expires after a whole number of candles, at least 1")
+        if self.expires is not None:
+            object.__setattr__(self, "expires", _candle_count(self.expires))
         if self.kind is not None and self.scale_in:
             raise InputError("only market entries scale in")

@@ -41,7 +41,7 @@ A decision can also size the entry, rest it as a limit or stop order, protect it
                     take_profit=0.06,
                     trailing_stop=0.04,            # follows the highest close since
                 )
-            if close > position.avg_cost * 1.1:
+            if close > float(position.avg_cost) * 1.1:
                 return Decision.sell("take half off", portion=0.5)
             return Decision.hold()
 
