@@ -103,3 +103,22 @@ class DipBuyer(Strategy):
             return Decision.buy("dip", limit=below.quantize(Decimal("0.01")), expires=3, stop_loss="0.02",
                                 take_profit="0.03")  # fmt: skip
         return Decision.hold("holding")
+
+
+class ShortAndCover(Strategy):
+    """Short when flat, protected by a 2 % stop above; cover when short after three candles
+    (a round trip every few candles, for portfolios created with --allow-short)."""
+
+    name = "short-and-cover"
+
+    @property
+    def warmup(self) -> int:
+        return 3
+
+    def decide(self, candles, position):
+        if not position.is_open:
+            return Decision.short("flat: go short", stop_loss="0.02")
+        closes = list(candles["close"])
+        if position.is_short and closes[-1] < closes[-3]:
+            return Decision.cover("falling for two candles: take it")
+        return Decision.hold(f"holding a {position.side}")

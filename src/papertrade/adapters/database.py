@@ -25,6 +25,7 @@ REVISIONS = (
     "0006_portfolio_lifecycle",
     "0007_orders",
     "0008_tick_order",
+    "0009_shorts",
 )
 HEAD = REVISIONS[-1]
 

@@ -79,6 +79,7 @@ class PortfolioRepository:
                 slippage_bps=fills.slippage_bps,
                 stake_fraction=fills.stake_fraction,
                 exits=canonical_json(config.exits.as_dict()),
+                allow_short=config.allow_short,
                 created_ts=now,
             )
         )
@@ -93,7 +94,8 @@ class PortfolioRepository:
         row = self._row(_PORTFOLIO_LOCKED if lock and self._locks_rows else _PORTFOLIO, portfolio_id).mappings().first()
         if row is None:
             raise NotFound(f"no portfolio with id {portfolio_id}")
-        book = Book(row["initial_cash"], row["cash"], self._positions(portfolio_id) if with_positions else {})
+        positions = self._positions(portfolio_id) if with_positions else {}
+        book = Book(row["initial_cash"], row["cash"], positions, bool(row["allow_short"]))
         orders = OrderRepository(self._c).of(portfolio_id) if with_positions else ()
         return _portfolio(row, book, orders)
 
@@ -126,7 +128,9 @@ class PortfolioRepository:
         positions, orders = self._all_positions(), OrderRepository(self._c).by_portfolio()
         return [
             _portfolio(
-                row, Book(row["initial_cash"], row["cash"], positions.get(row["id"], {})), orders.get(row["id"], ())
+                row,
+                Book(row["initial_cash"], row["cash"], positions.get(row["id"], {}), bool(row["allow_short"])),
+                orders.get(row["id"], ()),
             )
             for row in rows
         ]
@@ -307,6 +311,7 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         timeframe=Timeframe.parse(row["timeframe"]),
         fills=FillModel(row["fee_rate"], row["slippage_bps"], row["stake_fraction"]),
         exits=Exits.from_dict(json.loads(row["exits"])),
+        allow_short=bool(row["allow_short"]),
     )
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 from papertrade.domain.money import to_plain
@@ -88,6 +90,8 @@ portfolios = Table(
     Column("deleted_ts", BigInteger, nullable=True),
     # The protective exits attached to every entry whose decision sets none (JSON of text amounts).
     Column("exits", Text, nullable=False, server_default="{}"),
+    # Whether the portfolio may hold a negative quantity (`create-portfolio --allow-short`).
+    Column("allow_short", Boolean, nullable=False, server_default=false()),
 )
 
 positions = Table(

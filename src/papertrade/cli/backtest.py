@@ -6,6 +6,7 @@ import typer
 
 from papertrade.cli.context import long_running
 from papertrade.cli.options import (
+    AllowShortOption,
     DataOption,
     ExchangeOption,
     FeeRateOption,
@@ -35,6 +36,7 @@ def backtest(
     stop_loss: StopLossOption = None,
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,
+    allow_short: AllowShortOption = False,
     symbol: Annotated[
         str | None, typer.Option(metavar="SYMBOL", help="Symbol the file holds (default: from its name).")
     ] = None,
@@ -61,6 +63,6 @@ def backtest(
     candles, name = backtest_candles(ctx, data, exchange, symbol, timeframe, start, end)
     _, quote = parse_symbol(name)
     long_running()
-    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits)
+    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits, allow_short=allow_short)
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
     show(performance, title, json, plot, lambda: for_backtest(performance, title, candles, chosen))

@@ -7,6 +7,7 @@ import typer
 from papertrade.cli import output
 from papertrade.cli.context import now_ms, state
 from papertrade.cli.options import (
+    AllowShortOption,
     FeeRateOption,
     SlippageOption,
     StakeFractionOption,
@@ -44,6 +45,7 @@ def create_portfolio(
     stop_loss: StopLossOption = None,
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,
+    allow_short: AllowShortOption = False,
     notify: Annotated[
         list[str] | None,
         typer.Option("--notify", metavar="URL", help="Send notifications to this Apprise URL (repeatable)."),
@@ -69,6 +71,7 @@ def create_portfolio(
         slippage_bps=slippage_bps,
         stake_fraction=stake_fraction,
         exits=(stop_loss, take_profit, trailing_stop),
+        allow_short=allow_short,
     )
     check_exchange(request.config.exchange)
     targets = _notify_targets(notify, events)

@@ -41,6 +41,14 @@ TrailingStopOption = Annotated[
     str | None,
     typer.Option(metavar="F", help="Trailing stop under every entry: F below the highest close since (0.05 = 5 %)."),
 ]
+AllowShortOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-short",
+        help="Let the strategy go short (Decision.short; the built-ins stop and reverse). Without it, "
+        "a SELL only ever closes a long.",
+    ),
+]
 
 
 def parse_time(text: str | None, option: str) -> int | None:

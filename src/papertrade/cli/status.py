@@ -61,6 +61,7 @@ def _summary(valuation) -> list[tuple[str, str]]:
         ("market data", f"{config.exchange} {config.timeframe}"),
         ("fills", _fills_text(config.fills)),
         ("exits", _exits_text(config.exits)),
+        ("shorts", "allowed (--allow-short)" if config.allow_short else "not allowed: long only"),
     ]
 
 
@@ -83,6 +84,7 @@ def _positions_table(valuation) -> str:
     rows = [
         [
             m.symbol,
+            positions[m.symbol].side,
             output.amount(m.quantity),
             output.price(positions[m.symbol].avg_cost),
             output.money(positions[m.symbol].cost_basis, quote),
@@ -93,8 +95,9 @@ def _positions_table(valuation) -> str:
         ]
         for m in valuation.marks.values()
     ]
-    headers = ["SYMBOL", "QUANTITY", "AVG COST", "COST BASIS", "MARK", "MARKED AT", "MARKET VALUE", "UNREALIZED"]
-    return output.table(headers, rows, right=(1, 2, 3, 4, 6, 7))
+    headers = ["SYMBOL", "SIDE", "QUANTITY", "AVG COST", "COST BASIS", "MARK", "MARKED AT", "MARKET VALUE",
+               "UNREALIZED"]  # fmt: skip
+    return output.table(headers, rows, right=(2, 3, 4, 5, 7, 8))
 
 
 def _fills_text(fills) -> str:

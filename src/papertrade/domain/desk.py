@@ -63,6 +63,7 @@ class Desk:
 
     `exits` are the portfolio's: attached to every entry whose decision sets none. `step_ms` is
     the timeframe, to turn an expiry in candles into the last candle an order may fill on.
+    `allow_short`: whether `Decision.short` may open a short (the portfolio's `--allow-short`).
     """
 
     book: Book
@@ -72,6 +73,7 @@ class Desk:
     step_ms: int
     exits: Exits = NO_EXITS
     log: list[DeskFill | OrderEvent] = field(default_factory=list)  # what happened, in order
+    allow_short: bool = False
 
     @property
     def symbol(self) -> str:
@@ -104,7 +106,7 @@ class Desk:
             return
         order, at = chosen
         position = self.book.position(self.symbol)
-        fill = self.fills.sell(self.market, position, at, slipped=order.kind.is_stop)
+        fill = self.fills.close(self.market, position, at, slipped=order.kind.is_stop)
         if fill is None:
             self._remove(order, "cancelled", bar.ts, "the position is below the market's minimum order")
             return
@@ -117,13 +119,14 @@ class Desk:
             at = touch_price(order, bar)
             if at is None:
                 continue
-            fill = self.fills.buy(self.market, self.book.cash, at, order.size, slipped=order.kind.is_stop)
+            enter = self.fills.short if order.side is Side.SELL else self.fills.buy
+            fill = enter(self.market, self.book.cash, at, order.size, slipped=order.kind.is_stop)
             if fill is None:
                 self._remove(order, "cancelled", bar.ts, "not enough cash, or below the market's minimum")
                 continue
             booked = self._book(order, bar.ts, fill)
             self._cancel_entries(bar.ts, f"the {order.kind} entry placed on {order.placed_ts} filled")
-            self._protect(order.exits, booked.fill.price, bar.ts)
+            self._protect(order.exits, booked.fill.price, bar.ts, order.side is Side.SELL)
             return
 
     def _ratchet(self, bar: Bar) -> None:
@@ -138,14 +141,27 @@ class Desk:
 
     def act(self, decision: Decision, bar: Bar) -> Decision:
         """Carry out `decision`, made on the closed candle `bar`; what cannot be done becomes a
-        HOLD saying why."""
+        HOLD saying why.
+
+        An entry against the open position (`Decision.buy` while short, `Decision.short` while
+        long) first closes it at the candle's close, then enters: stop and reverse, two fills on
+        one candle. A plain SELL only reduces a long; `Decision.cover` only reduces a short."""
         if decision.cancel:
             self._cancel_entries(bar.ts, "cancelled by the strategy")
-        if decision.signal is Signal.BUY:
-            return self._enter(decision, decision.entry or Entry(), bar)
-        if decision.signal is Signal.SELL:
+        if decision.signal is Signal.HOLD:
+            return decision
+        entering = decision.signal is Signal.SELL if decision.short_side else decision.signal is Signal.BUY
+        if not entering:
             return self._exit(decision, bar)
-        return decision
+        entry = decision.entry or Entry(short=decision.short_side)
+        if entry.short and not self.allow_short:
+            return _held(decision, "shorts are not allowed in this portfolio (create it with --allow-short)")
+        position = self.book.position(self.symbol)
+        if position.is_open and position.is_short != entry.short:
+            self._close(position, None, bar)
+            if position.is_open:
+                return _held(decision, "the position to reverse is below the market minimum")
+        return self._enter(decision, entry, bar)
 
     def _enter(self, decision: Decision, entry: Entry, bar: Bar) -> Decision:
         position = self.book.position(self.symbol)
@@ -155,35 +171,44 @@ class Desk:
             self._cancel_entries(bar.ts, "replaced by a new entry")
             self._place(self._resting_entry(entry, bar.ts), bar.ts)
             return decision
-        fill = self.fills.buy(self.market, self.book.cash, bar.close, entry.size)
+        enter = self.fills.short if entry.short else self.fills.buy
+        fill = enter(self.market, self.book.cash, bar.close, entry.size)
         if fill is None:
             return _held(decision, "insufficient cash")
         booked = self._book(None, bar.ts, fill)
         self._cancel_entries(bar.ts, "a market entry filled")
-        anchor = booked.fill.price if booked.position_after == fill.quantity else position.avg_cost
-        self._protect(entry.exits, anchor, bar.ts)
+        anchor = booked.fill.price if abs(booked.position_after) == fill.quantity else position.avg_cost
+        self._protect(entry.exits, anchor, bar.ts, entry.short)
         return decision
 
     def _resting_entry(self, entry: Entry, placed_ts: int) -> RestingOrder:
         expires_ts = None if entry.expires is None else placed_ts + entry.expires * self.step_ms
-        return RestingOrder(self.symbol, entry.kind, Side.BUY, entry.price, placed_ts, expires_ts, entry.size,
+        return RestingOrder(self.symbol, entry.kind, entry.side, entry.price, placed_ts, expires_ts, entry.size,
                             entry.exits)  # fmt: skip
 
     def _exit(self, decision: Decision, bar: Bar) -> Decision:
         position = self.book.position(self.symbol)
-        if not position.is_open:
+        if decision.short_side and not position.is_short:
+            return _held(decision, "no short to cover")
+        if not decision.short_side and not position.is_long:
             return _held(decision, "nothing to sell")
         quantity = None
         if decision.portion is not None and decision.portion < 1:
-            quantity = divide_down(position.quantity * decision.portion, Decimal(1), self.market.amount_step)
-        fill = self.fills.sell(self.market, position, bar.close, quantity)
-        if fill is None:
+            quantity = divide_down(abs(position.quantity) * decision.portion, Decimal(1), self.market.amount_step)
+        if not self._close(position, quantity, bar):
             return _held(decision, "below the market minimum")
+        return decision
+
+    def _close(self, position, quantity: Decimal | None, bar: Bar) -> bool:
+        """Close `quantity` (None: all) of the position at the candle's close; False if it cannot."""
+        fill = self.fills.close(self.market, position, bar.close, quantity)
+        if fill is None:
+            return False
         self._book(None, bar.ts, fill)
         if not position.is_open:
             for order in [o for o in self.orders if o.kind.is_exit]:
                 self._remove(order, "cancelled", bar.ts, "the position was closed")
-        return decision
+        return True
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -195,11 +220,12 @@ class Desk:
         self.log.append(DeskFill(str(order.kind) if order else SIGNAL, candle_ts, booked, order))
         return booked
 
-    def _protect(self, exits: Exits | None, entry_price: Decimal, candle_ts: int) -> None:
+    def _protect(self, exits: Exits | None, entry_price: Decimal, candle_ts: int, short: bool = False) -> None:
         """Attach exits (the entry's, or the portfolio's) to the position, replacing any it had."""
         for order in [o for o in self.orders if o.kind.is_exit]:
             self._remove(order, "cancelled", candle_ts, "replaced by the exits of a new entry")
-        for order in (exits if exits is not None else self.exits).orders(self.symbol, entry_price, candle_ts):
+        chosen = exits if exits is not None else self.exits
+        for order in chosen.orders(self.symbol, entry_price, candle_ts, short):
             self._place(order, candle_ts)
 
     def _cancel_entries(self, candle_ts: int, why: str) -> None:

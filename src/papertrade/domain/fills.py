@@ -65,15 +65,28 @@ class FillModel:
         """The BUY fill at `reference` (moved by slippage when `slipped`), sized by `size` (None:
         `stake_fraction` of the cash), or None when the cash cannot pay for it or it would fall
         below the market's minimum. Never spends more than the cash, fee included."""
-        price = self.fill_price(reference, Side.BUY) if slipped else reference
+        return self._entry(Side.BUY, market, cash, reference, size, slipped)
+
+    def short(
+        self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None, *, slipped: bool = True
+    ) -> Fill | None:
+        """The SELL that opens (or adds to) a short, sized exactly as a `buy` of the same cash
+        would be (its notional plus fee at most the budget), at `reference` moved down by
+        slippage when `slipped`; None when the cash could not pay for a buy of that size."""
+        return self._entry(Side.SELL, market, cash, reference, size, slipped)
+
+    def _entry(
+        self, side: Side, market: Market, cash: Decimal, reference: Decimal, size: "Size | None", slipped: bool
+    ) -> Fill | None:
+        price = self.fill_price(reference, side) if slipped else reference
         if size is not None and size.unit == "base":
-            return self._buy_quantity(market, cash, price, size.value)
+            return self._entry_quantity(side, market, cash, price, size.value)
         budget = self._budget(cash, size)
         if budget is None or budget <= 0:
             return None
         with exact():
             unit_cost = price * (1 + self.fee_rate)
-        return self._buy_budget(market, budget, unit_cost, price)
+        return self._entry_budget(side, market, budget, unit_cost, price)
 
     def _budget(self, cash: Decimal, size: "Size | None") -> Decimal | None:
         """What a buy may spend, fee included: a quote amount the cash cannot pay is None."""
@@ -83,7 +96,9 @@ class FillModel:
         with exact():
             return cash * fraction
 
-    def _buy_budget(self, market: Market, budget: Decimal, unit_cost: Decimal, price: Decimal) -> Fill | None:
+    def _entry_budget(
+        self, side: Side, market: Market, budget: Decimal, unit_cost: Decimal, price: Decimal
+    ) -> Fill | None:
         # Rounding the notional and then the fee up adds at most 2.1 ledger quanta to the cost, so if
         # the first sizing overshoots the budget, sizing for 3 quanta less always fits.
         for headroom in (ZERO, 3 * QUANTUM):
@@ -92,17 +107,17 @@ class FillModel:
             quantity = divide_down(spendable, unit_cost, market.amount_step)
             if quantity <= 0 or not _meets_minimums(market, quantity, price):
                 return None
-            fill = self._fill(market.symbol, Side.BUY, quantity, price)
+            fill = self._fill(market.symbol, side, quantity, price)
             with exact():
                 if fill.notional + fill.fee <= budget:
                     return fill
-        raise AssertionError(f"a buy of {quantity} at {price} overspends {budget}")
+        raise AssertionError(f"an entry of {quantity} at {price} overspends {budget}")
 
-    def _buy_quantity(self, market: Market, cash: Decimal, price: Decimal, wanted: Decimal) -> Fill | None:
+    def _entry_quantity(self, side: Side, market: Market, cash: Decimal, price: Decimal, wanted: Decimal):
         quantity = divide_down(wanted, Decimal(1), market.amount_step)
         if quantity <= 0 or not _meets_minimums(market, quantity, price):
             return None
-        fill = self._fill(market.symbol, Side.BUY, quantity, price)
+        fill = self._fill(market.symbol, side, quantity, price)
         with exact():
             return fill if fill.notional + fill.fee <= cash else None
 
@@ -117,11 +132,27 @@ class FillModel:
     ) -> Fill | None:
         """The SELL of `quantity` (None: the whole position) at `reference` (moved by slippage
         when `slipped`), or None when it is below the market's minimum."""
-        price = self.fill_price(reference, Side.SELL) if slipped else reference
-        quantity = position.quantity if quantity is None else min(quantity, position.quantity)
+        return self.close(market, position, reference, quantity, slipped=slipped)
+
+    def close(
+        self,
+        market: Market,
+        position: Position,
+        reference: Decimal,
+        quantity: Decimal | None = None,
+        *,
+        slipped: bool = True,
+    ) -> Fill | None:
+        """The fill that closes `quantity` (None: all) of a long (a SELL) or a short (a BUY, a
+        cover) at `reference`, moved by slippage against the trader when `slipped`; None when
+        flat or below the market's minimum. A cover is never refused for want of cash."""
+        side = Side.BUY if position.is_short else Side.SELL
+        price = self.fill_price(reference, side) if slipped else reference
+        held = abs(position.quantity)
+        quantity = held if quantity is None else min(quantity, held)
         if not position.is_open or quantity <= 0 or not _meets_minimums(market, quantity, price):
             return None
-        return self._fill(market.symbol, Side.SELL, quantity, price)
+        return self._fill(market.symbol, side, quantity, price)
 
     def _fill(self, symbol: str, side: Side, quantity: Decimal, price: Decimal) -> Fill:
         with exact():

@@ -1,9 +1,15 @@
-"""The ledger: a portfolio's cash and long positions, changed only by applying fills.
+"""The ledger: a portfolio's cash and signed positions, changed only by applying fills.
+
+A position's quantity and cost basis are signed: above zero a long (base bought), below zero a
+short (base sold borrowed; the cost basis is minus the proceeds of the entry). A fill never
+carries a position through zero: a reversal is a close and then an entry.
 
 Invariants, checked by property tests:
-- cash and every position quantity stay >= 0 (long only, no leverage);
+- cash stays >= 0: a buy to cover a short that would cost more than the cash leaves the cash at
+  zero and records what it could not pay as the fill's `floored` amount;
 - every amount is a multiple of 10**-LEDGER_PLACES;
-- the books balance exactly: initial cash + realized PnL - fees paid == cash + cost basis.
+- the books balance exactly:
+  initial cash + realized PnL - fees paid + floored == cash + signed cost basis.
 """
 
 from dataclasses import dataclass, field, replace
@@ -43,7 +49,8 @@ class Fill:
 
 @dataclass(slots=True)
 class Position:
-    """A long holding of one symbol. Fees are kept out of the cost basis and counted separately."""
+    """A holding of one symbol: long when `quantity` > 0, short when < 0. Fees are kept out of
+    the cost basis (signed like the quantity) and counted separately."""
 
     symbol: str
     quantity: Decimal = ZERO
@@ -53,41 +60,60 @@ class Position:
 
     @property
     def is_open(self) -> bool:
+        return self.quantity != 0
+
+    @property
+    def is_long(self) -> bool:
         return self.quantity > 0
 
     @property
+    def is_short(self) -> bool:
+        return self.quantity < 0
+
+    @property
+    def side(self) -> str:
+        """ "long", "short" or "flat"."""
+        return "long" if self.quantity > 0 else "short" if self.quantity < 0 else "flat"
+
+    @property
     def avg_cost(self) -> Decimal:
-        """Weighted average price paid for the open quantity (0 when flat)."""
+        """Weighted average entry price of the open quantity, long or short (0 when flat)."""
         if not self.is_open:
             return ZERO
         return divide_to_ledger(self.cost_basis, self.quantity)
 
     def unrealized_pnl(self, price: Decimal) -> Decimal:
+        """What closing at `price` would realize (before fees), for a long or a short."""
         with exact():
             return self.quantity * price - self.cost_basis
 
 
 @dataclass(frozen=True, slots=True)
 class FillResult:
-    """What a fill did to the books."""
+    """What a fill did to the books. `floored` is the part of a cover's cost the cash could not
+    pay (the cash was left at zero instead of going below it); zero otherwise."""
 
     fill: Fill
     realized_pnl: Decimal
     cash_after: Decimal
     position_after: Decimal
+    floored: Decimal = ZERO
 
 
 @dataclass(slots=True)
 class Book:
-    """A portfolio's book: cash plus positions. `apply_fill` is the only way it changes."""
+    """A portfolio's book: cash plus positions. `apply_fill` is the only way it changes.
+    Only a book that `allow_short`s takes a SELL beyond what is held (opening a short)."""
 
     initial_cash: Decimal
     cash: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
+    allow_short: bool = False
 
     def copy(self) -> "Book":
         """An independent copy: applying fills to it leaves this book as it is."""
-        return Book(self.initial_cash, self.cash, {symbol: replace(p) for symbol, p in self.positions.items()})
+        positions = {symbol: replace(p) for symbol, p in self.positions.items()}
+        return Book(self.initial_cash, self.cash, positions, self.allow_short)
 
     def position(self, symbol: str) -> Position:
         if symbol not in self.positions:
@@ -111,38 +137,76 @@ class Book:
             return sum((getattr(p, attribute) for p in self.positions.values()), ZERO)
 
     def apply_fill(self, fill: Fill) -> FillResult:
-        """Book `fill`, or raise `LedgerError` and change nothing if it would break the books."""
-        with exact():
-            realized = self._buy(fill) if fill.side is Side.BUY else self._sell(fill)
-        position = self.positions[fill.symbol]
-        return FillResult(fill, realized, self.cash, position.quantity)
+        """Book `fill`, or raise `LedgerError` and change nothing if it would break the books.
 
-    def _buy(self, fill: Fill) -> Decimal:
+        A BUY adds to a long (or opens one) when the position is not short, and covers a short
+        otherwise; a SELL reduces a long when it is long, and opens or adds to a short otherwise.
+        """
+        position = self.positions.get(fill.symbol) or Position(fill.symbol)
+        with exact():
+            if fill.side is Side.BUY:
+                realized, floored = (
+                    self._cover(fill, position) if position.is_short else (self._buy(fill, position), ZERO)
+                )
+            elif position.is_long or not self.allow_short:
+                realized, floored = self._sell(fill, position), ZERO
+            else:
+                realized, floored = self._short(fill, position), ZERO
+        self.positions[fill.symbol] = position
+        return FillResult(fill, realized, self.cash, position.quantity, floored)
+
+    def _buy(self, fill: Fill, position: Position) -> Decimal:
         cost = fill.notional + fill.fee
         if cost > self.cash:
             raise LedgerError(f"buying {fill.quantity} {fill.symbol} costs {cost}, more than the cash {self.cash}")
-        position = self.position(fill.symbol)
         self.cash -= cost
         position.quantity += fill.quantity
         position.cost_basis += fill.notional
         position.fees_paid += fill.fee
         return ZERO
 
-    def _sell(self, fill: Fill) -> Decimal:
-        position = self.positions.get(fill.symbol)
-        held = position.quantity if position else ZERO
+    def _sell(self, fill: Fill, position: Position) -> Decimal:
+        held = position.quantity
         if fill.quantity > held:
             raise LedgerError(f"cannot sell {fill.quantity} {fill.symbol}: only {held} held")
         if fill.fee > self.cash + fill.notional:
             raise LedgerError(f"selling {fill.symbol} would leave cash negative after the fee")
-        if fill.quantity == held:
-            released = position.cost_basis
-        else:
-            released = divide_to_ledger(position.cost_basis * fill.quantity, held)
+        released = _released(position, fill.quantity)
         realized = fill.notional - released
         self.cash += fill.notional - fill.fee
-        position.quantity -= fill.quantity
-        position.cost_basis -= released
-        position.realized_pnl += realized
-        position.fees_paid += fill.fee
+        _reduce(position, fill, released, realized)
         return realized
+
+    def _short(self, fill: Fill, position: Position) -> Decimal:
+        if fill.fee > self.cash + fill.notional:
+            raise LedgerError(f"shorting {fill.symbol} would leave cash negative after the fee")
+        self.cash += fill.notional - fill.fee
+        position.quantity -= fill.quantity
+        position.cost_basis -= fill.notional
+        position.fees_paid += fill.fee
+        return ZERO
+
+    def _cover(self, fill: Fill, position: Position) -> tuple[Decimal, Decimal]:
+        if fill.quantity > -position.quantity:
+            raise LedgerError(f"cannot cover {fill.quantity} {fill.symbol}: only {-position.quantity} short")
+        released = _released(position, -fill.quantity)  # negative: minus the proceeds it took in
+        realized = -released - fill.notional
+        cash = self.cash - fill.notional - fill.fee
+        floored = -cash if cash < 0 else ZERO
+        self.cash = cash + floored
+        _reduce(position, fill, released, realized, -1)
+        return realized, floored
+
+
+def _released(position: Position, quantity: Decimal) -> Decimal:
+    """The part of the position's (signed) cost basis that `quantity` (signed like it) takes along."""
+    if quantity == position.quantity:
+        return position.cost_basis
+    return divide_to_ledger(position.cost_basis * quantity, position.quantity)
+
+
+def _reduce(position: Position, fill: Fill, released: Decimal, realized: Decimal, sign: int = 1) -> None:
+    position.quantity -= sign * fill.quantity
+    position.cost_basis -= released
+    position.realized_pnl += realized
+    position.fees_paid += fill.fee

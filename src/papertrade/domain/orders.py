@@ -14,6 +14,10 @@ The contract (README, "Orders and fill rules"), for a candle with open O, high H
   effective from the next candle;
 - when several exits of a position could fill on one candle, one whose price the open has
   already passed fills at the open; otherwise a stop wins over the take-profit.
+
+A short mirrors all of it: its entries are a sell limit above the market and a sell stop below
+it; its stop-loss and trailing stop are buy stops above, its take-profit a buy limit below; its
+trailing stop becomes min(price, C x (1 + distance)); of two stops the lower fills first.
 """
 
 import numbers
@@ -146,19 +150,21 @@ class Exits:
     def __bool__(self) -> bool:
         return any(level is not None for level in (self.stop_loss, self.take_profit, self.trailing_stop))
 
-    def orders(self, symbol: str, entry: Decimal, placed_ts: int) -> list["RestingOrder"]:
-        """The exit orders for a long entered at `entry` on the candle `placed_ts`."""
+    def orders(self, symbol: str, entry: Decimal, placed_ts: int, short: bool = False) -> list["RestingOrder"]:
+        """The exit orders for a long (or, with `short`, a short) entered at `entry` on the
+        candle `placed_ts`: a long's stops below the entry and take-profit above, rounded
+        down and up; a short's stops above and take-profit below, rounded up and down."""
+        side = Side.BUY if short else Side.SELL
+        stop_at, profit_at = (Level.above, Level.below) if short else (Level.below, Level.above)
         made = []
         if self.stop_loss is not None:
-            made.append(RestingOrder(symbol, OrderKind.STOP_LOSS, Side.SELL, self.stop_loss.below(entry), placed_ts))
+            made.append(RestingOrder(symbol, OrderKind.STOP_LOSS, side, stop_at(self.stop_loss, entry), placed_ts))
         if self.take_profit is not None:
-            level = self.take_profit.above(entry)
-            made.append(RestingOrder(symbol, OrderKind.TAKE_PROFIT, Side.SELL, level, placed_ts))
+            level = profit_at(self.take_profit, entry)
+            made.append(RestingOrder(symbol, OrderKind.TAKE_PROFIT, side, level, placed_ts))
         if self.trailing_stop is not None:
-            level = Level(self.trailing_stop).below(entry)
-            made.append(
-                RestingOrder(symbol, OrderKind.TRAILING_STOP, Side.SELL, level, placed_ts, trail=self.trailing_stop)
-            )
+            level = stop_at(Level(self.trailing_stop), entry)
+            made.append(RestingOrder(symbol, OrderKind.TRAILING_STOP, side, level, placed_ts, trail=self.trailing_stop))
         return made
 
     def as_dict(self) -> dict[str, str]:
@@ -215,33 +221,41 @@ class RestingOrder:
 
 
 def touch_price(order: RestingOrder, bar: Bar) -> Decimal | None:
-    """The price `order` fills at on `bar` (before slippage), or None if the candle misses it."""
+    """The price `order` fills at on `bar` (before slippage), or None if the candle misses it.
+
+    Limits (entries and take-profits) fill at their price or better: a buy limit when the low
+    reaches it, at min(open, price); a sell limit when the high does, at max(open, price). Stops
+    fill at their price or worse: a buy stop when the high reaches it, at max(open, price); a
+    sell stop when the low does, at min(open, price)."""
     level, open_ = order.price, bar.open
-    if order.side is Side.BUY:
-        if order.kind is OrderKind.LIMIT:
-            return min(open_, level) if bar.low <= level else None
-        return max(open_, level) if bar.high >= level else None
-    if order.kind is OrderKind.TAKE_PROFIT:
-        return max(open_, level) if bar.high >= level else None
-    return min(open_, level) if bar.low <= level else None
+    is_limit = order.kind in (OrderKind.LIMIT, OrderKind.TAKE_PROFIT)
+    if (order.side is Side.BUY) == is_limit:  # a buy limit or a sell stop: met on the way down
+        return min(open_, level) if bar.low <= level else None
+    return max(open_, level) if bar.high >= level else None
 
 
 def first_exit(exits: list[RestingOrder], bar: Bar) -> tuple[RestingOrder, Decimal] | None:
     """The exit that fills on `bar` when several could, with its price (None: none fills).
 
     An exit the open has already passed fills at the open; otherwise a stop wins over the
-    take-profit, and of two stops the higher, which the price falls to first.
+    take-profit, and of two stops the one the price reaches first: a long's higher, a short's
+    lower.
     """
     touched = [(order, at) for order in exits if (at := touch_price(order, bar)) is not None]
     if not touched:
         return None
-    return min(touched, key=lambda pair: (pair[1] != bar.open, _EXIT_PRIORITY[pair[0].kind] > 1, -pair[0].price,
+    return min(touched, key=lambda pair: (pair[1] != bar.open, _EXIT_PRIORITY[pair[0].kind] > 1,
+                                          pair[0].price if pair[0].side is Side.BUY else -pair[0].price,
                                           _EXIT_PRIORITY[pair[0].kind]))  # fmt: skip
 
 
 def ratchet(order: RestingOrder, close: Decimal) -> RestingOrder:
-    """A trailing stop after a candle closed at `close`: raised to close x (1 - distance) if
-    that is higher, never lowered."""
+    """A trailing stop after a candle closed at `close`: a long's raised to close x (1 -
+    distance) if that is higher, a short's (a buy stop) lowered to close x (1 + distance) if
+    that is lower; never moved the other way."""
+    if order.side is Side.BUY:
+        lowered = Level(order.trail).above(close)
+        return replace(order, price=lowered) if lowered < order.price else order
     raised = Level(order.trail).below(close)
     return replace(order, price=raised) if raised > order.price else order
 
@@ -305,8 +319,9 @@ def _level_of_text(text: str | None) -> Level | None:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """How a BUY enters: `kind` None is at market; LIMIT or STOP rest at `price`, for `expires`
-    candles (None: until cancelled). `exits` None means the portfolio's."""
+    """How a BUY (or, with `short`, a short) enters: `kind` None is at market; LIMIT or STOP
+    rest at `price`, for `expires` candles (None: until cancelled). `exits` None means the
+    portfolio's."""
 
     kind: OrderKind | None = None
     price: Decimal | None = None
@@ -314,6 +329,12 @@ class Entry:
     exits: Exits | None = None
     expires: int | None = None
     scale_in: bool = False
+    short: bool = False
+
+    @property
+    def side(self) -> Side:
+        """The side of the entry's fill: a short enters by selling."""
+        return Side.SELL if self.short else Side.BUY
 
     def __post_init__(self) -> None:
         if (self.kind is None) != (self.price is None):

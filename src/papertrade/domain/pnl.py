@@ -41,20 +41,21 @@ class NetRealized:
 
 
 def net_realized(trades: Iterable[Execution]) -> NetRealized:
-    """Each SELL's realized PnL net of its own fee and of the entry fees of what it sold;
-    `trades` in the order they executed."""
+    """Each closing trade's realized PnL (a SELL of a long, a BUY covering a short) net of its
+    own fee and of the entry fees of what it closed; `trades` in the order they executed. An
+    entry (a BUY when not short, a SELL when not long) realizes nothing (None)."""
     result, held = NetRealized(), {}
     for trade in trades:
-        symbol = trade.symbol
+        symbol, signed = trade.symbol, trade.quantity if str(trade.side) == "BUY" else -trade.quantity
+        before = held.get(symbol, ZERO)
         with exact():
-            if str(trade.side) == "BUY":
+            held[symbol] = before + signed
+            if before == 0 or (before > 0) == (signed > 0):  # opens or adds: its fee waits for the exit
                 result.open_fees[symbol] = result.open_fees.get(symbol, ZERO) + trade.fee
-                held[symbol] = held.get(symbol, ZERO) + trade.quantity
                 result.by_trade.append(None)
                 continue
-            entry_fees = _entry_fees_sold(result.open_fees.get(symbol, ZERO), trade.quantity, held.get(symbol, ZERO))
+            entry_fees = _entry_fees_sold(result.open_fees.get(symbol, ZERO), trade.quantity, abs(before))
             result.open_fees[symbol] = result.open_fees.get(symbol, ZERO) - entry_fees
-            held[symbol] = held.get(symbol, ZERO) - trade.quantity
             net = trade.realized_pnl - trade.fee - entry_fees
             result.by_symbol[symbol] = result.by_symbol.get(symbol, ZERO) + net
         result.by_trade.append(net)
@@ -83,7 +84,8 @@ class Mark:
 
 def mark(symbol: str, quantity: Decimal, cost_basis: Decimal, price: Decimal, candle_ts: int | None) -> Mark:
     """`quantity` held at `cost_basis`, marked at `price` (unrealized PnL before fees, as the
-    ledger's realized PnL: the entry fees are already paid out of cash)."""
+    ledger's realized PnL: the entry fees are already paid out of cash). Both are signed: a
+    short's market value is negative (what buying it back would cost)."""
     with exact():
         value = quantity * price
         return Mark(symbol, quantity, price, candle_ts, value, value - cost_basis)

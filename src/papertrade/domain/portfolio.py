@@ -33,6 +33,7 @@ class PortfolioConfig:
     timeframe: Timeframe
     fills: FillModel
     exits: Exits = NO_EXITS  # attached to every entry whose decision sets none
+    allow_short: bool = False  # may hold a negative quantity (`Decision.short`)
 
 
 @dataclass(frozen=True, slots=True)

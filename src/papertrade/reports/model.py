@@ -28,8 +28,9 @@ class FillRow:
 
 @dataclass(frozen=True, slots=True)
 class RoundTrip:
-    """A position's entry and one SELL that closed it or a part of it (papertrade holds one
-    position per symbol; a scaled-in entry counts at its average price, from its first fill)."""
+    """A position's entry and one fill that closed it or a part of it: a SELL of a long, a BUY
+    covering a short (papertrade holds one position per symbol; a scaled-in entry counts at its
+    average price, from its first fill)."""
 
     symbol: str
     entry_ts: int
@@ -40,11 +41,15 @@ class RoundTrip:
     commissions: Decimal
     pnl: Decimal  # after both fees
     exit_kind: str = "signal"
+    side: str = "long"  # or "short"
 
     @property
     def return_pct(self) -> float:
-        """backtesting.py's trade return: price change minus commissions per unit of entry value."""
+        """backtesting.py's trade return: price change (against a short) minus commissions per
+        unit of entry value."""
         gross = float(self.exit_price) / float(self.entry_price) - 1
+        if self.side == "short":
+            gross = -gross
         return gross - float(self.commissions) / (float(self.size) * float(self.entry_price))
 
 
@@ -126,25 +131,26 @@ class Performance:
             return sum((f.fee for f in self.fills), ZERO)
 
     def exits_by_kind(self) -> dict[str, int]:
-        """How many SELL fills each kind made: "signal", "stop-loss", "take-profit", "trailing-stop"."""
+        """How many exits (fills that close a long or a short) each kind made: "signal",
+        "stop-loss", "take-profit", "trailing-stop"."""
         counts: dict[str, int] = {}
-        for fill in self.fills:
-            if fill.side == "SELL":
-                counts[fill.kind] = counts.get(fill.kind, 0) + 1
+        for trip in self.round_trips():
+            counts[trip.exit_kind] = counts.get(trip.exit_kind, 0) + 1
         return counts
 
     def round_trips(self) -> list[RoundTrip]:
-        """Every SELL as a round trip against the open entry's share it closes."""
+        """Every closing fill as a round trip against the open entry's share it closes: a fill
+        on the lot's own side (or with no lot open) adds to it, one on the other side closes."""
         opened: dict[str, _OpenLot] = {}
         trips = []
         for fill in self.fills:
-            if fill.side == "BUY":
-                opened.setdefault(fill.symbol, _OpenLot(fill.candle_ts)).add(fill)
-            elif fill.symbol in opened:
-                lot = opened[fill.symbol]
-                trips.append(lot.close(fill))
-                if lot.quantity <= 0:
-                    del opened[fill.symbol]
+            lot = opened.get(fill.symbol)
+            if lot is None or lot.entry_side == fill.side:
+                opened.setdefault(fill.symbol, _OpenLot(fill.candle_ts, fill.side)).add(fill)
+                continue
+            trips.append(lot.close(fill))
+            if lot.quantity <= 0:
+                del opened[fill.symbol]
         return trips
 
 
@@ -153,6 +159,7 @@ class _OpenLot:
     """What is left of a position's entries: quantity, notional and fees not yet closed."""
 
     entry_ts: int
+    entry_side: str = "BUY"  # "SELL" for a short
     quantity: Decimal = ZERO
     notional: Decimal = ZERO
     fees: Decimal = ZERO
@@ -182,9 +189,11 @@ class _OpenLot:
             self.notional -= notional
             self.fees -= fees
             commissions = fees + fill.fee
-            pnl = fill.notional - notional - commissions
+            gross = fill.notional - notional if self.entry_side == "BUY" else notional - fill.notional
+            pnl = gross - commissions
+        side = "long" if self.entry_side == "BUY" else "short"
         return RoundTrip(fill.symbol, self.entry_ts, fill.candle_ts, size, entry_price, fill.price, commissions, pnl,
-                         fill.kind)  # fmt: skip
+                         fill.kind, side)  # fmt: skip
 
 
 def equity_floats(symbols, close_f, cash_f, held_f):

@@ -75,7 +75,7 @@ def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Book | N
         try:
             if entry.event == "portfolio.created":
                 cash = Decimal(entry.payload["initial_cash"])
-                rebuilt = Book(cash, cash)
+                rebuilt = Book(cash, cash, allow_short=bool(entry.payload.get("allow_short", False)))
             elif entry.event == "fill" and rebuilt is not None:
                 _replay_fill(entry, rebuilt, report)
                 fills.append({**entry.payload, "tick_id": entry.tick_id})

@@ -20,7 +20,7 @@ from papertrade.adapters.csv_candles import CandleColumns
 from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill, warming_up
 from papertrade.domain.fills import FillModel, Market
-from papertrade.domain.ledger import Book
+from papertrade.domain.ledger import Book, Side
 from papertrade.domain.money import exact
 from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
@@ -38,14 +38,17 @@ def backtest(
     quote: str = "USD",
     exits: Exits = NO_EXITS,
     market: Market | None = None,
+    allow_short: bool = False,
 ) -> Performance:
     """Run `strategy` over every candle of `candles`, starting with `cash`; `exits` are the
     portfolio's protective exits, attached to every entry whose decision sets none. `market`
-    (its amount step and minimums) defaults to one with steps of 1e-8 and no minimum order."""
+    (its amount step and minimums) defaults to one with steps of 1e-8 and no minimum order.
+    `allow_short` lets the strategy go short, as `create-portfolio --allow-short` does."""
     frame = candles.frame()
-    series = strategy.decide_series(frame)
+    series = None if allow_short else strategy.decide_series(frame)
     market = market or Market.unrestricted(symbol)
-    desk = Desk(Book(cash, cash), market, fills, [], candles.timeframe.ms, exits)
+    book = Book(cash, cash, allow_short=allow_short)
+    desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short)
     desk.book.position(symbol)
     first = _first_decision(strategy, len(candles))
     if series is None:
@@ -116,11 +119,14 @@ def _could_change(order, candles: CandleColumns, start: int, stop: int):
     values never hides a touch; the trailing test leaves a margin for the product's rounding
     (tests/unit/test_orders.py checks it against the exact rule on real candles)."""
     level, floats = float(order.price), candles.floats
-    if order.kind in (OrderKind.LIMIT, OrderKind.STOP_LOSS, OrderKind.TRAILING_STOP):
+    buys = order.side is Side.BUY
+    if buys == (order.kind in (OrderKind.LIMIT, OrderKind.TAKE_PROFIT)):  # met on the way down
         mask = floats["low"][start:stop] <= level
     else:
         mask = floats["high"][start:stop] >= level
-    if order.kind is OrderKind.TRAILING_STOP:
+    if order.kind is OrderKind.TRAILING_STOP and buys:  # a short's: lowered to close x (1 + trail)
+        mask |= floats["close"][start:stop] * (1 + float(order.trail)) <= level * (1 + 1e-9)
+    elif order.kind is OrderKind.TRAILING_STOP:
         mask |= floats["close"][start:stop] * (1 - float(order.trail)) >= level * (1 - 1e-9)
     if order.expires_ts is not None:
         mask |= candles.ts[start:stop] > order.expires_ts
@@ -149,7 +155,8 @@ def _step_by_step(candles: CandleColumns, frame, strategy: Strategy, desk: Desk,
         if i < first:
             decision = warming_up(have, strategy.warmup)
         else:
-            view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders))
+            view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders),
+                                desk.allow_short)  # fmt: skip
             decision = call_strategy(strategy, _window(candles, frame, strategy, i + 1 - have, i + 1), view)
         if decision.signal is not Signal.HOLD or decision.cancel:
             desk.act(decision, _bar(candles, i))
@@ -185,7 +192,7 @@ def _performance(candles, filled: list[DeskFill], book, cash, symbol, quote, fir
     performance = Performance(quote, cash, book.cash)
     performance.times = candles.ts
     performance.equity = EquitySeries(cash_f + held_f * closes, exact_at)
-    performance.in_market = (held_f > 0) | np.r_[False, held_f[:-1] > 0]
+    performance.in_market = (held_f != 0) | np.r_[False, held_f[:-1] != 0]
     performance.fills = [_fill_row(f, symbol) for f in filled]
     performance.prices = {symbol: (candles.ts, closes)}
     performance.first_trading_ts = int(candles.ts[first]) if first < count else None

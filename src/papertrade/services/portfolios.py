@@ -43,8 +43,10 @@ def parse_new_portfolio(
     slippage_bps: str = "0",
     stake_fraction: str = "1",
     exits: tuple[str | None, str | None, str | None] = (None, None, None),
+    allow_short: bool = False,
 ) -> NewPortfolio:
-    """Validate everything a user typed to create a portfolio, touching no database."""
+    """Validate everything a user typed to create a portfolio, touching no database.
+    `allow_short` lets its strategy go short (`Decision.short`)."""
     strategy_cls = registry.load_class(strategy)
     strategy_params = registry.parse_params(strategy_cls, registry.parse_param_pairs(params))
     config = PortfolioConfig(
@@ -56,6 +58,7 @@ def parse_new_portfolio(
         timeframe=Timeframe.parse(timeframe),
         fills=parse_fill_model(fee_rate, slippage_bps, stake_fraction),
         exits=parse_exits(*exits),
+        allow_short=allow_short,
     )
     return NewPortfolio(config, parse_cash(cash))
 
@@ -72,7 +75,7 @@ def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Se
         uow.journal.append(
             portfolio_id,
             "portfolio.created",
-            {"name": config.name, "quote": config.quote, "initial_cash": request.cash},
+            _created_entry(config, request.cash),
             now,
         )
         for target in notify:
@@ -256,3 +259,11 @@ def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, chan
         changed = uow.portfolios.get(portfolio_id)
         uow.commit()
     return changed
+
+
+def _created_entry(config: PortfolioConfig, cash: Decimal) -> dict:
+    """The journal's record of a new portfolio: what `audit verify` rebuilds its book from."""
+    entry = {"name": config.name, "quote": config.quote, "initial_cash": cash}
+    if config.allow_short:
+        entry["allow_short"] = True
+    return entry

@@ -304,7 +304,8 @@ class TickRunner:
         if len(window) < strategy.warmup:
             return Analysis(desk, warming_up(len(window), strategy.warmup))
         position = desk.book.position(restored.symbol)
-        view = PositionView(restored.symbol, position.quantity, position.avg_cost, tuple(desk.orders))
+        view = PositionView(restored.symbol, position.quantity, position.avg_cost, tuple(desk.orders),
+                            desk.allow_short)  # fmt: skip
         return Analysis(desk, call_strategy(strategy, window.strategy_input(strategy), view))
 
     # -- 4. execute -------------------------------------------------------------------------
@@ -362,7 +363,8 @@ def _desk(restored: Restored, synced: Synced) -> Desk:
     """A desk for the symbol over a private copy of the book (applied only if LIVE commits)."""
     config = restored.portfolio.config
     book = restored.portfolio.book.copy()
-    return Desk(book, synced.market, config.fills, list(restored.orders), restored.timeframe.ms, config.exits)
+    return Desk(book, synced.market, config.fills, list(restored.orders), restored.timeframe.ms, config.exits,
+                allow_short=config.allow_short)  # fmt: skip
 
 
 def _candles_since(restored: Restored, synced: Synced) -> list[Bar]:
@@ -534,6 +536,7 @@ def fill_entry(filled: DeskFill) -> dict[str, Any]:
         "realized_pnl": booked.realized_pnl,
         "cash_after": booked.cash_after,
         "position_after": booked.position_after,
+        **({"floored": booked.floored} if booked.floored else {}),
     }
 
 

@@ -61,6 +61,7 @@ def portfolio_document(valuation) -> dict:
         "params": dict(config.strategy_params),
         "exchange": config.exchange,
         "timeframe": config.timeframe.name,
+        "allow_short": config.allow_short,
         "fee_rate": config.fills.fee_rate,
         "slippage_bps": config.fills.slippage_bps,
         "stake_fraction": config.fills.stake_fraction,
@@ -75,6 +76,7 @@ def _position(p, valuation) -> dict:
     marked, orders = valuation.marks[p.symbol], valuation.portfolio.orders
     return {
         "symbol": p.symbol,
+        "side": p.side,
         "quantity": p.quantity,
         "avg_cost": p.avg_cost,
         "cost_basis": p.cost_basis,

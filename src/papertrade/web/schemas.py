@@ -39,6 +39,7 @@ class Position(_Document):
     when none is stored and it is marked at its average cost)."""
 
     symbol: str
+    side: str  # "long" or "short" (a short's quantity, cost basis and market value are negative)
     quantity: Exact
     avg_cost: Exact
     cost_basis: Exact
@@ -79,6 +80,7 @@ class Portfolio(_Document):
     params: dict[str, object]
     exchange: str
     timeframe: str
+    allow_short: bool  # created with --allow-short: its strategy may go short
     fee_rate: Exact
     slippage_bps: Exact
     stake_fraction: Exact

@@ -1,0 +1,85 @@
+"""Shorts from the command line: `--allow-short` on create-portfolio and backtest, a replay through
+the real tick path that shorts, covers and stops out, and every view of it (trades, status,
+report, audit); without the option the same strategy never trades."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.support.cli import run_inprocess
+from tests.support.paths import DATA
+
+BTC = str(DATA / "binance_BTC-USDT_1d.csv")
+STRATEGY = "tests.support.strategies:ShortAndCover"
+RANGE = ("--to", "2020-04-30")
+
+
+def _json(capsys, db, *args):
+    result = run_inprocess(capsys, "--db", db, *args, "--json")
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def shorted(capsys, tmp_path):
+    db = str(tmp_path / "ledger.db")
+    created = run_inprocess(capsys, "--db", db, "create-portfolio", "bear", "10000", "--strategy", STRATEGY,
+                            "--allow-short", "--slippage-bps", "5", "--timeframe", "1d", "--json")  # fmt: skip
+    assert created.code == 0, created.stderr
+    assert json.loads(created.stdout)["allow_short"] is True
+    replayed = run_inprocess(capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", BTC, *RANGE)
+    assert replayed.code == 0, replayed.stderr
+    return db
+
+
+def test_a_replay_shorts_covers_and_stops_out_and_the_backtest_makes_the_same_trades(capsys, shorted):
+    trades = _json(capsys, shorted, "trades", "1")
+    held, kinds = Decimal(0), set()
+    for trade in trades:
+        opening = held == 0
+        held += Decimal(trade["quantity"]) * (1 if trade["side"] == "BUY" else -1)
+        assert held <= 0, "a short-only strategy never holds a long"
+        assert (trade["side"] == "SELL") == opening and (trade["net_realized_pnl"] is None) == opening
+        kinds.add(trade["kind"])
+    assert len(trades) >= 6 and kinds == {"signal", "stop-loss"}
+    backtest = run_inprocess(capsys, "backtest", "--strategy", STRATEGY, "--data", BTC, *RANGE, "--allow-short",
+                             "--slippage-bps", "5", "--json")  # fmt: skip
+    assert backtest.code == 0, backtest.stderr
+    tested = json.loads(backtest.stdout)
+    fields = ("candle_ts", "side", "kind", "quantity", "price", "fee")
+    assert [[t[f] for f in fields] for t in tested["trades"]] == [[t[f] for f in fields] for t in trades]
+    report = _json(capsys, shorted, "report", "1")
+    assert report["exits_by_kind"] == {"signal": sum(1 for t in trades if t["side"] == "BUY" and t["kind"] == "signal"),
+                                       "stop-loss": sum(1 for t in trades if t["kind"] == "stop-loss")}  # fmt: skip
+    audited = run_inprocess(capsys, "--db", shorted, "audit", "verify", "1")
+    assert audited.code == 0, audited.stdout + audited.stderr
+
+
+def test_status_says_the_side_of_an_open_short(capsys, shorted):
+    status = _json(capsys, shorted, "status", "1")
+    trades = _json(capsys, shorted, "trades", "1")
+    held = sum(Decimal(t["quantity"]) * (1 if t["side"] == "BUY" else -1) for t in trades)
+    assert held < 0, "the fixture's replay ends short"
+    (position,) = status["positions"]
+    assert position["side"] == "short" and Decimal(position["quantity"]) == held
+    assert Decimal(position["market_value"]) < 0 and Decimal(status["equity"]) < Decimal(status["cash"])
+    table = run_inprocess(capsys, "--db", shorted, "status", "1").stdout
+    assert "short" in table and "allowed (--allow-short)" in table
+
+
+def test_without_allow_short_the_same_strategy_never_trades(capsys, tmp_path):
+    db = str(tmp_path / "ledger.db")
+    assert (
+        run_inprocess(
+            capsys, "--db", db, "create-portfolio", "bull", "10000", "--strategy", STRATEGY, "--timeframe", "1d"
+        ).code
+        == 0
+    )
+    replayed = run_inprocess(capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", BTC, *RANGE)
+    assert replayed.code == 0, replayed.stderr
+    assert _json(capsys, db, "trades", "1") == []
+    ticks = _json(capsys, db, "ticks", "1")
+    assert any("--allow-short" in tick["reason"] for tick in ticks)
+    backtest = run_inprocess(capsys, "backtest", "--strategy", STRATEGY, "--data", BTC, *RANGE, "--json")
+    assert json.loads(backtest.stdout)["trades"] == []

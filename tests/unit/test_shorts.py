@@ -1,0 +1,251 @@
+"""Shorts (README, "Shorts"): the ledger's signed arithmetic, the mirrored fill rules, the
+explicit short decisions and stop-and-reverse on the desk, and the books balancing exactly over
+any sequence of long and short fills."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from papertrade.domain.bars import Bar
+from papertrade.domain.desk import Desk
+from papertrade.domain.fills import FillModel, Market
+from papertrade.domain.ledger import Book, Fill, Side
+from papertrade.domain.money import exact, round_up_to_ledger
+from papertrade.domain.orders import Exits, Level, OrderKind, RestingOrder, first_exit, ratchet, touch_price
+from papertrade.domain.signals import Decision, PositionView, Signal
+from papertrade.errors import LedgerError
+
+D = Decimal
+HOUR = 3_600_000
+BTC = Market("BTC/USDT", "BTC", "USDT", amount_step=D("0.0001"))
+
+
+def fill(side: str, quantity, at, fee="0") -> Fill:
+    return Fill("BTC/USDT", Side(side), D(quantity), D(at), D(fee), D(quantity) * D(at))
+
+
+def bar(i: int, o, h, low, c) -> Bar:
+    return Bar(i * HOUR, D(str(o)), D(str(h)), D(str(low)), D(str(c)), D(1))
+
+
+def short_order(kind: OrderKind, level, side=None, **extra) -> RestingOrder:
+    side = side or (Side.SELL if kind in (OrderKind.LIMIT, OrderKind.STOP) else Side.BUY)
+    return RestingOrder("BTC/USDT", kind, side, D(str(level)), 0, **extra)
+
+
+def desk(cash="10000", fee="0", slippage="0", exits=Exits(), allow_short=True) -> Desk:
+    book = Book(D(cash), D(cash), allow_short=allow_short)
+    return Desk(book, BTC, FillModel(D(fee), D(slippage), D(1)), [], HOUR, exits, allow_short=allow_short)
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+
+
+def test_a_short_takes_in_the_proceeds_and_covering_lower_realizes_the_difference():
+    book = Book(D(1000), D(1000), allow_short=True)
+    opened = book.apply_fill(fill("SELL", "2", "100", fee="0.2"))
+    position = book.positions["BTC/USDT"]
+    assert (opened.cash_after, position.quantity, position.cost_basis, position.avg_cost) == (
+        D("1199.8"), D(-2), D(-200), D(100))  # fmt: skip
+    assert position.side == "short" and position.unrealized_pnl(D(90)) == D(20)
+    covered = book.apply_fill(fill("BUY", "0.5", "90", fee="0.045"))
+    assert covered.realized_pnl == D(5) and covered.position_after == D("-1.5")
+    assert position.cost_basis == D(-150) and book.cash == D("1199.8") - D(45) - D("0.045")
+    book.apply_fill(fill("BUY", "1.5", "110"))
+    assert position.realized_pnl == D(5) - D(15) and not position.is_open and position.side == "flat"
+
+
+def test_covering_more_than_the_short_is_refused_and_changes_nothing():
+    book = Book(D(1000), D(1000), allow_short=True)
+    book.apply_fill(fill("SELL", "1", "100"))
+    with pytest.raises(LedgerError, match="only 1 short"):
+        book.apply_fill(fill("BUY", "1.5", "100"))
+    assert book.positions["BTC/USDT"].quantity == D(-1) and book.cash == D(1100)
+
+
+def test_a_book_that_does_not_allow_shorts_never_sells_what_it_does_not_hold():
+    book = Book(D(1000), D(1000))
+    with pytest.raises(LedgerError, match="only 0 held"):
+        book.apply_fill(fill("SELL", "1", "100"))
+    assert book.cash == D(1000) and not book.positions
+
+
+def test_a_cover_the_cash_cannot_pay_leaves_the_cash_at_zero_and_records_the_floor():
+    book = Book(D(100), D(100), allow_short=True)
+    book.apply_fill(fill("SELL", "1", "100"))  # cash 200
+    covered = book.apply_fill(fill("BUY", "1", "250", fee="1"))  # costs 251
+    assert covered.cash_after == D(0) and covered.floored == D(51) and covered.realized_pnl == D(-150)
+    assert books_balance(book, covered.floored)
+
+
+# -- the mirrored fill rules ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "level", "candle", "expected"),
+    [
+        (OrderKind.LIMIT, 105, (100, 106, 99, 104), "105"),  # a short's limit entry: a sell above
+        (OrderKind.LIMIT, 105, (108, 110, 107, 109), "108"),  # gapped over it: at the better open
+        (OrderKind.LIMIT, 105, (100, 104, 99, 103), None),
+        (OrderKind.STOP, 95, (100, 101, 94, 96), "95"),  # a short's stop entry: a sell stop below
+        (OrderKind.STOP, 95, (90, 92, 88, 91), "90"),  # gapped under it: at the worse open
+        (OrderKind.STOP, 95, (100, 101, 96, 99), None),
+        (OrderKind.STOP_LOSS, 105, (100, 106, 99, 104), "105"),  # a buy stop above
+        (OrderKind.STOP_LOSS, 105, (110, 112, 108, 111), "110"),  # a gap through it: the worse open
+        (OrderKind.TAKE_PROFIT, 95, (100, 101, 94, 96), "95"),  # a buy limit below
+        (OrderKind.TAKE_PROFIT, 95, (92, 96, 90, 93), "92"),  # the open past it: the better open
+        (OrderKind.TAKE_PROFIT, 95, (100, 101, 96, 99), None),
+    ],
+)
+def test_a_shorts_orders_fill_by_the_mirrored_rules(kind, level, candle, expected):
+    filled = touch_price(short_order(kind, level), bar(1, *candle))
+    assert filled == (None if expected is None else D(expected))
+
+
+def test_a_shorts_exits_sit_above_and_below_its_entry_rounded_against_the_trader():
+    exits = Exits(Level(D("0.03")), Level(D("0.06")), D("0.05"))
+    made = {o.kind: (o.side, o.price) for o in exits.orders("BTC/USDT", D("100.01"), 0, short=True)}
+    assert made == {
+        OrderKind.STOP_LOSS: (Side.BUY, D("103.0103")),
+        OrderKind.TAKE_PROFIT: (Side.BUY, D("94.0094")),
+        OrderKind.TRAILING_STOP: (Side.BUY, D("105.0105")),
+    }
+
+
+def test_both_exits_of_a_short_touched_on_one_candle_the_stop_wins_unless_the_open_passed_one():
+    exits = [short_order(OrderKind.TAKE_PROFIT, 95), short_order(OrderKind.STOP_LOSS, 105)]
+    chosen, at = first_exit(exits, bar(1, 100, 106, 94, 100))
+    assert chosen.kind is OrderKind.STOP_LOSS and at == D(105)
+    chosen, at = first_exit(exits, bar(1, 94, 106, 93, 100))  # opened under the take-profit
+    assert chosen.kind is OrderKind.TAKE_PROFIT and at == D(94)
+
+
+def test_of_two_stops_of_a_short_the_lower_fills_first():
+    exits = [short_order(OrderKind.STOP_LOSS, 110), short_order(OrderKind.TRAILING_STOP, 103, trail=D("0.03"))]
+    chosen, at = first_exit(exits, bar(1, 100, 115, 99, 112))
+    assert chosen.kind is OrderKind.TRAILING_STOP and at == D(103)
+
+
+def test_a_shorts_trailing_stop_ratchets_down_with_the_close_and_never_up():
+    trailing = short_order(OrderKind.TRAILING_STOP, 105, trail=D("0.05"))
+    down = ratchet(trailing, D(90))
+    assert down.price == D("94.5")
+    assert ratchet(down, D(95)) is down
+
+
+# -- the desk ------------------------------------------------------------------------------------
+
+
+def test_a_short_at_market_sells_at_the_close_less_slippage_and_gets_mirrored_exits():
+    d = desk(fee="0.001", slippage="10", exits=Exits(Level(D("0.1")), Level(D("0.2"))))
+    d.act(Decision.short("overbought"), bar(1, 100, 100, 100, 100))
+    booked = d.filled[0].booked
+    assert booked.fill.side is Side.SELL and booked.fill.price == D("99.9") and booked.position_after < 0
+    with exact():
+        assert booked.fill.notional + booked.fill.fee <= D(10000)  # sized like a buy of the cash
+    assert {o.kind: o.price for o in d.orders} == {OrderKind.STOP_LOSS: D("109.89"), OrderKind.TAKE_PROFIT: D("79.92")}
+    assert all(o.side is Side.BUY for o in d.orders)
+
+
+def test_a_plain_sell_never_opens_a_short_and_a_short_needs_the_portfolio_to_allow_it():
+    d = desk()
+    held = d.act(Decision(Signal.SELL), bar(1, 100, 100, 100, 100))
+    assert held.signal is Signal.HOLD and "nothing to sell" in held.reason and not d.filled
+    refused = desk(allow_short=False).act(Decision.short(), bar(1, 100, 100, 100, 100))
+    assert refused.signal is Signal.HOLD and "--allow-short" in refused.reason
+
+
+def test_cover_buys_back_the_short_or_a_portion_and_a_sell_leaves_it_alone():
+    d = desk()
+    d.act(Decision.short(), bar(1, 100, 100, 100, 100))  # 100 BTC short
+    assert d.act(Decision.sell(), bar(2, 90, 90, 90, 90)).signal is Signal.HOLD
+    d.act(Decision.cover(portion="0.25"), bar(3, 90, 90, 90, 90))
+    assert d.book.position("BTC/USDT").quantity == D(-75) and d.filled[-1].booked.realized_pnl == D(250)
+    d.act(Decision.cover(), bar(4, 80, 80, 80, 80))
+    assert not d.book.position("BTC/USDT").is_open and d.book.cash == D(10000) + D(250) + D(1500)
+    assert d.act(Decision.cover(), bar(5, 80, 80, 80, 80)).signal is Signal.HOLD
+
+
+def test_an_entry_against_the_position_closes_it_first_then_reverses_at_the_same_price():
+    d = desk(fee="0.001", slippage="10")
+    d.act(Decision.buy(), bar(1, 100, 100, 100, 100))
+    d.act(Decision.short("cross down"), bar(2, 90, 90, 90, 90))
+    closing, opening = d.filled[1], d.filled[2]
+    assert (closing.booked.fill.side, opening.booked.fill.side) == (Side.SELL, Side.SELL)
+    assert closing.booked.position_after == 0 and opening.booked.position_after < 0
+    assert closing.booked.fill.price == opening.booked.fill.price == D("89.91")
+    assert closing.candle_ts == opening.candle_ts == 2 * HOUR
+    d.act(Decision.buy("cross up"), bar(3, 80, 80, 80, 80))
+    assert [f.booked.fill.side for f in d.filled[3:]] == [Side.BUY, Side.BUY]
+    assert d.filled[3].booked.position_after == 0 and d.book.position("BTC/USDT").is_long
+
+
+def test_a_short_stop_entry_rests_below_the_market_and_its_trailing_stop_follows_from_the_next_candle():
+    d = desk()
+    d.act(Decision.short(stop=95, trailing_stop="0.1"), bar(1, 100, 100, 100, 100))
+    assert [(o.kind, o.side) for o in d.orders] == [(OrderKind.STOP, Side.SELL)]
+    d.on_candle(bar(2, 99, 99, 94, 95))  # entry at 95, trailing stop at 104.5
+    assert d.book.position("BTC/USDT").is_short and d.orders[0].price == D("104.5")
+    d.on_candle(bar(3, 95, 96, 79, 80))  # closes 80: the stop moves to 88 for the next candle
+    assert len(d.filled) == 1 and d.orders[0].price == D(88)
+    d.on_candle(bar(4, 85, 89, 84, 86))
+    assert d.filled[-1].kind == "trailing-stop" and d.filled[-1].booked.fill.price == D(88)
+    assert d.filled[-1].booked.fill.side is Side.BUY and not d.book.position("BTC/USDT").is_open
+
+
+def test_the_position_view_says_the_side():
+    assert PositionView("BTC/USDT", D(-1), D(100)).side == "short"
+    assert PositionView("BTC/USDT", D(-1), D(100)).is_open and PositionView("BTC/USDT", D(-1), D(100)).is_short
+    assert PositionView("BTC/USDT", D(1), D(100)).side == "long"
+    assert PositionView("BTC/USDT", D(0), D(0)).side == "flat"
+
+
+# -- the books balance over any sequence ---------------------------------------------------------
+
+
+def books_balance(book: Book, floored=D(0)) -> bool:
+    with exact():
+        return book.initial_cash + book.realized_pnl - book.fees_paid + floored == book.cash + book.cost_basis
+
+
+amounts = st.decimals(min_value=D("0.00000001"), max_value=D(1000), places=8, allow_nan=False)
+prices = st.decimals(min_value=D("0.01"), max_value=D(100_000), places=2, allow_nan=False)
+steps = st.lists(
+    st.tuples(st.sampled_from(["BUY", "SELL", "SHORT", "COVER"]), amounts, prices, st.booleans()), max_size=40
+)
+
+
+def step_fill(book: Book, action: str, quantity: Decimal, at: Decimal, whole: bool, fee_rate: Decimal):
+    held = book.position("BTC/USDT").quantity
+    if action in ("SELL", "COVER") and held != 0:
+        quantity = abs(held) if whole else min(quantity, abs(held))
+    side = "BUY" if action in ("BUY", "COVER") else "SELL"
+    with exact():
+        notional = quantity * at
+    return Fill("BTC/USDT", Side(side), quantity, at, round_up_to_ledger(notional * fee_rate), notional)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cash=st.decimals(min_value=D(1), max_value=D("1e9"), places=2, allow_nan=False),
+    steps=steps,
+    fee_rate=st.sampled_from([D(0), D("0.001"), D("0.1")]),
+)
+def test_over_any_long_and_short_fills_the_books_balance_exactly_and_the_cash_never_goes_negative(
+    cash, steps, fee_rate
+):
+    """initial cash + realized PnL - fees + floored == cash + signed cost basis, after every fill."""
+    book, floored = Book(cash, cash, allow_short=True), D(0)
+    for action, quantity, at, whole in steps:
+        before = (book.cash, book.position("BTC/USDT").quantity, book.cost_basis)
+        try:
+            result = book.apply_fill(step_fill(book, action, quantity, at, whole, fee_rate))
+        except LedgerError:
+            assert (book.cash, book.position("BTC/USDT").quantity, book.cost_basis) == before
+            continue
+        with exact():
+            floored += result.floored
+        assert book.cash >= 0
+        assert books_balance(book, floored)
