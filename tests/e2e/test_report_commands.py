@@ -4,6 +4,8 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
+from decimal import ROUND_CEILING, Decimal
 
 import pytest
 
@@ -84,6 +86,22 @@ def test_report_writes_one_self_contained_html_page(replayed, capsys, tmp_path):
     assert {("candlestick", "BTC/USDT"), ("scatter", "buy"), ("scatter", "equity"), ("scatter", "buy & hold")} <= kinds
 
 
+def test_report_shows_commissions_as_the_fees_column_does_rounded_up(replayed, capsys):
+    document = json.loads(run_inprocess(capsys, "--db", replayed, "report", "1", "--json").stdout)
+    text = run_inprocess(capsys, "--db", replayed, "report", "1").stdout
+    commissions = re.search(r"^Commissions \[\$\]\s+([\d,.]+)$", text, re.M).group(1)
+    fees_column = re.search(r"^BTC/USDT\s.*\s([\d,.]+)$", text, re.M).group(1)
+    exact = Decimal(document["stats"]["Commissions [$]"])
+    assert commissions == fees_column == f"{exact.quantize(Decimal('0.01'), rounding=ROUND_CEILING):,}"
+
+
+def test_an_html_chart_raises_no_plotly_warning(replayed, capsys, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run_inprocess(capsys, "--db", replayed, "report", "1", "--plot", str(tmp_path / "c.html")).code == 0
+    assert "Unrecognized config" not in capsys.readouterr().err
+
+
 def test_report_writes_a_png(replayed, capsys, tmp_path):
     png = tmp_path / "equity.png"
     assert run_inprocess(capsys, "--db", replayed, "report", "1", "--plot", str(png)).code == 0
@@ -96,6 +114,42 @@ def test_backtest_json_gives_stats_and_trades(capsys):
     assert list(document["stats"]) == list(STAT_NAMES)
     assert document["trades"] and set(document["trades"][0]) >= {"candle_ts", "side", "quantity", "price", "fee"}
     assert document["symbols"][0]["symbol"] == "BTC/USDT"
+
+
+def test_report_json_lists_the_round_trips_and_the_equity_curve(replayed, capsys):
+    document = json.loads(run_inprocess(capsys, "--db", replayed, "report", "1", "--json").stdout)
+    trips, stats = document["round_trips"], document["stats"]
+    assert len(trips) == stats["# Trades"] > 0
+    sells = [t for t in document["trades"] if t["side"] == "SELL"]
+    for trip, sell in zip(trips, sells, strict=True):
+        assert trip["exit_ts"] == sell["candle_ts"] and trip["exit_price"] == sell["price"]
+        assert trip["exit_kind"] == sell["kind"] and trip["pnl"] == sell["net_realized_pnl"]
+        assert trip["duration_ms"] == trip["exit_ts"] - trip["entry_ts"] > 0
+    assert max(t["profit_pct"] for t in trips) == pytest.approx(stats["Best Trade [%]"])
+    curve = document["equity_curve"]
+    times = [p["candle_ts"] for p in curve]
+    assert times == sorted(set(times)) and (times[0], times[-1]) == (
+        1_606_780_800_000,
+        1_612_134_000_000,
+    )  # 2020-12-01 to 2021-01-31 23:00
+    assert curve[-1]["equity"] == stats["Equity Final [$]"] and isinstance(curve[0]["equity"], str)
+    assert min(p["drawdown_pct"] for p in curve) == pytest.approx(stats["Max. Drawdown [%]"])
+
+
+def test_report_for_humans_lists_the_latest_round_trips(replayed, capsys):
+    text = run_inprocess(capsys, "--db", replayed, "report", "1").stdout
+    assert re.search(r"^Round trips \(\d+", text, re.M)
+    assert re.search(
+        r"^ENTRY\s+EXIT\s+SYMBOL\s+SIZE\s+ENTRY PRICE\s+EXIT PRICE\s+PROFIT %\s+PNL\s+DURATION", text, re.M
+    )
+    assert re.search(r"^2021-01-\S+ \S+\s+2021-01-\S+ \S+\s+BTC/USDT\s.*\s(signal|stop-loss)$", text, re.M)
+
+
+def test_backtest_json_has_the_equity_curve_and_round_trips(capsys):
+    result = run_inprocess(capsys, "backtest", "--strategy", "rsi", "--data", str(HOURS), "--json")
+    document = json.loads(result.stdout)
+    assert len(document["equity_curve"]) == 5482 and len(document["round_trips"]) == document["stats"]["# Trades"]
+    assert document["equity_curve"][-1]["equity"] == document["stats"]["Equity Final [$]"]
 
 
 def test_backtest_options_change_the_fills(capsys):

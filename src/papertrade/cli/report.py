@@ -1,6 +1,5 @@
 """`papertrade report`: how a paper portfolio did; and how any performance is shown."""
 
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +8,9 @@ import typer
 from papertrade.cli import output
 from papertrade.cli.context import state
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON: {'stats': ..., 'trades': ...}.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON: {'stats', 'trades', 'round_trips', 'equity_curve', ...}.")
+]
 PlotOption = Annotated[
     Path | None, typer.Option("--plot", metavar="FILE", help="Also write a chart: FILE.png or FILE.html.")
 ]
@@ -53,7 +54,8 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of) ->
     from papertrade.reports.statistics import STAT_KINDS, statistics
 
     typer.echo(title)
-    rows = [[name, human_value(value, STAT_KINDS[name])] for name, value in statistics(performance).items()]
+    stats = statistics(performance)
+    rows = [[name, human_value(value, STAT_KINDS[name], performance.quote)] for name, value in stats.items()]
     typer.echo(output.table(["STATISTIC", "VALUE"], rows, right=(1,)))
     exits = performance.exits_by_kind()
     if exits:
@@ -61,6 +63,10 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of) ->
     if performance.symbols:
         typer.echo("")
         typer.echo(_symbols_table(performance))
+    trips = performance.round_trips()
+    if trips:
+        typer.echo("")
+        typer.echo(_round_trips_table(trips, performance.quote))
     if plot is not None:
         typer.echo(f"\nChart written to {plot.resolve()}")
 
@@ -77,7 +83,7 @@ def _symbols_table(performance) -> str:
             output.price(s.last_price),
             output.money(net.get(s.symbol, ZERO), quote),
             output.money(s.unrealized_pnl, quote),
-            output.money(s.fees_paid, quote, cost=True),
+            output.fee(s.fees_paid, quote),
         ]
         for s in performance.symbols
     ]
@@ -85,20 +91,46 @@ def _symbols_table(performance) -> str:
     return output.table(headers, rows, right=(1, 2, 3, 4, 5))
 
 
-def human_value(value, kind: str) -> str:
-    """A statistic for humans; its `kind` is one of `papertrade.reports.statistics.STAT_KINDS`."""
-    from papertrade.views.documents import duration_text
+#: The newest round trips the table shows (`--json` has them all).
+ROUND_TRIPS_SHOWN = 20
 
-    if value is None:
-        return "-"
-    if kind == "money":
-        return output.money(value)
-    if kind == "time":
-        return output.timestamp(value)
-    if kind == "duration":
-        return duration_text(value)
-    if kind == "count":
-        return str(value)
-    if math.isnan(value):
-        return "-"
-    return "0.00" if round(value, 2) == 0 else f"{value:,.2f}"  # never -0.00
+
+def _round_trips_table(trips, quote: str) -> str:
+    shown = trips[-ROUND_TRIPS_SHOWN:]
+    sizes = output.quantities_by_symbol([(t.symbol, t.size) for t in shown])
+    rows = [
+        [
+            output.timestamp(t.entry_ts),
+            output.timestamp(t.exit_ts),
+            t.symbol,
+            size,
+            output.price(t.entry_price),
+            output.price(t.exit_price),
+            output.percent(t.return_pct * 100),
+            output.money(t.pnl, quote),
+            output.duration(t.exit_ts - t.entry_ts),
+            t.exit_kind,
+        ]
+        for t, size in zip(shown, sizes, strict=True)
+    ]
+    headers = [
+        "ENTRY",
+        "EXIT",
+        "SYMBOL",
+        "SIZE",
+        "ENTRY PRICE",
+        "EXIT PRICE",
+        "PROFIT %",
+        "PNL",
+        "DURATION",
+        "EXIT KIND",
+    ]
+    title = f"Round trips ({len(trips)}" + (
+        f", the last {len(shown)}; all in --json)" if len(shown) < len(trips) else ")"
+    )
+    return title + "\n" + output.table(headers, rows, right=(3, 4, 5, 6, 7))
+
+
+def human_value(value, kind: str, currency: str | None = None) -> str:
+    """A statistic for humans; its `kind` is one of `papertrade.reports.statistics.STAT_KINDS`."""
+    return output.statistic(value, kind, currency)

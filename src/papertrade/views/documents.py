@@ -16,6 +16,9 @@ TRADE_FIELDS = (
     "id", "candle_ts", "symbol", "side", "kind", "quantity", "price", "notional", "fee", "realized_pnl",
     "cash_after", "executed_ts",
 )  # fmt: skip
+ROUND_TRIP_FIELDS = (
+    "symbol", "entry_ts", "exit_ts", "size", "entry_price", "exit_price", "commissions", "pnl", "exit_kind",
+)  # fmt: skip
 TICK_FIELDS = ("signal", "status", "reason", "indicators", "close", "cash_after", "position_after", "processed_ts")
 
 
@@ -149,7 +152,8 @@ def tick_document(tick) -> dict:
 
 
 def report_document(performance) -> dict:
-    """`report --json` and `backtest --json`: statistics, fills and PnL per symbol."""
+    """`report --json` and `backtest --json`: statistics, fills, round trips, PnL per symbol and
+    the equity curve."""
     from papertrade.domain.pnl import net_realized
     from papertrade.reports.statistics import STAT_KINDS, statistics
 
@@ -166,13 +170,41 @@ def report_document(performance) -> dict:
             {**fields(s, SYMBOL_FIELDS), "net_realized_pnl": net.by_symbol.get(s.symbol, Decimal(0))}
             for s in performance.symbols
         ],
+        "round_trips": [round_trip_document(trip) for trip in performance.round_trips()],
+        "equity_curve": equity_curve(performance),
     }
+
+
+def round_trip_document(trip) -> dict:
+    """One round trip: the entry (its first fill's candle, its average price), the SELL that
+    closed it or part of it, `pnl` after both fees, `profit_pct` as backtesting.py's ReturnPct
+    (in percent), `duration_ms` from entry to exit candle, and the kind of order that exited."""
+    return {
+        **fields(trip, ROUND_TRIP_FIELDS),
+        "profit_pct": trip.return_pct * 100,
+        "duration_ms": trip.exit_ts - trip.entry_ts,
+    }
+
+
+def equity_curve(performance) -> list[dict]:
+    """The equity at every point of the report's series (exact), with its drawdown below the
+    running peak in percent (0 or negative; the starting cash is the first peak, so the lowest
+    value is the report's Max. Drawdown [%])."""
+    import numpy as np
+
+    floats = performance.equity.floats()
+    peaks = np.maximum.accumulate(np.r_[float(performance.initial_cash), floats])[1:]
+    drawdowns = (floats / peaks - 1) * 100
+    return [
+        {"candle_ts": int(ts), "equity": performance.equity[i], "drawdown_pct": float(drawdowns[i])}
+        for i, ts in enumerate(performance.times)
+    ]
 
 
 def stat_value(value, kind: str):
     """A statistic in JSON: money as a decimal string, NaN and infinity as null, times as ISO
     text, durations as pandas writes them ("2 days 05:00:00")."""
-    if value is None or kind in ("money", "count"):
+    if value is None or kind in ("money", "cost", "count"):
         return value
     if kind == "time":
         from datetime import UTC, datetime
@@ -185,6 +217,6 @@ def stat_value(value, kind: str):
 
 def duration_text(ms: int) -> str:
     """A duration of whole seconds as pandas writes a Timedelta: "2 days 05:00:00"."""
-    days, rest = divmod(ms, 86_400_000)
-    seconds = rest // 1000
-    return f"{days} days {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    from papertrade.domain.numbers import duration
+
+    return duration(ms)

@@ -138,14 +138,38 @@ class SymbolPnl(_Document):
     net_realized_pnl: Exact
 
 
+class RoundTrip(_Document):
+    """An entry and the SELL that closed it (or part of it)."""
+
+    symbol: str
+    entry_ts: int  # the candle of the entry's first fill
+    exit_ts: int
+    size: Exact
+    entry_price: Exact  # the entry's average price
+    exit_price: Exact
+    commissions: Exact  # both fees (the entry's share of its fees)
+    pnl: Exact  # after both fees
+    exit_kind: str  # signal, manual, stop-loss, take-profit, trailing-stop
+    profit_pct: float  # backtesting.py's ReturnPct, in percent
+    duration_ms: int
+
+
+class EquityPoint(_Document):
+    candle_ts: int
+    equity: Exact
+    drawdown_pct: float  # below the running peak, 0 or negative
+
+
 class Report(_Document):
     """`papertrade report ID --json`: backtesting.py's statistics (money as exact text, ratios
-    as numbers, null where undefined), the fills, and PnL per symbol."""
+    as numbers, null where undefined), the fills, round trips, PnL per symbol, the equity curve."""
 
     stats: dict[str, str | int | float | None]
     trades: list[Fill]
     exits_by_kind: dict[str, int]  # SELL fills by what made them
     symbols: list[SymbolPnl]
+    round_trips: list[RoundTrip]
+    equity_curve: list[EquityPoint]
 
 
 class StaleTick(LastTick):
