@@ -24,10 +24,11 @@ def test_a_statistic_that_rounds_to_zero_is_never_shown_negative():
 
 
 def test_the_dashboard_never_shows_minus_zero():
-    from papertrade.web.pages import money, statistic
+    from papertrade.domain.numbers import money
+    from papertrade.web.pages import statistic
 
-    assert money("-0.001") == "0.00" and money("-0.01") == "-0.01"
-    assert statistic(-0.004) == "0.00"
+    assert money("-0.001", "USDT") == "-0.001" and money("-0.01", "USDT") == "-0.01" and money("-0", "USDT") == "0.00"
+    assert statistic(-0.004, "Sharpe Ratio") == "0.00"
 
 
 def test_tables_stay_aligned_with_wide_characters(capsys, tmp_path):
@@ -37,3 +38,14 @@ def test_tables_stay_aligned_with_wide_characters(capsys, tmp_path):
     lines = run_inprocess(capsys, "--db", db, "portfolios").stdout.splitlines()
     columns = {width_of(line[: line.index("rsi")]) for line in lines[2:]}
     assert len(columns) == 1 and width_of(lines[0][: lines[0].index("STRATEGY")]) in columns
+
+
+def test_orders_help_says_its_json_is_a_list(capsys):
+    text = " ".join(run_inprocess(capsys, "orders", "--help").stdout.split())
+    assert "JSON list" in text and "one JSON object" not in text
+
+
+def test_the_readme_no_longer_says_there_are_no_resting_orders():
+    from tests.support.paths import REPO
+
+    assert "no resting orders yet" not in (REPO / "README.md").read_text()

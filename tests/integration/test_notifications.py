@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from papertrade.adapters import schema as t
 from papertrade.adapters.apprise_sender import AppriseSender, check_url
+from papertrade.domain import numbers
 from papertrade.domain.notifications import DAY_MS
 from papertrade.services.batch import Bot, run_bots
 from papertrade.services.notifications import Notifier, add_targets, list_targets, parse_targets
@@ -69,10 +70,12 @@ def test_one_trade_sends_one_message_with_the_fill(ledger, market_data_for, cloc
     assert message["title"] == "papertrade: BUY BTC/USDT in My Bot"
     assert message["type"] == "info" and message["_path"] == "/hook" and message["_authorization"]
     text = message["message"]
+    fee, cash = numbers.fee(trade.fee, "USDT"), numbers.money(trade.cash_after, "USDT")
     assert (
-        f"My Bot (portfolio 1) BUY {trade.quantity.normalize():f} BTC/USDT @ {trade.price.normalize():f} USDT" in text
+        f"My Bot (portfolio 1) BUY {numbers.amount(trade.quantity)} BTC/USDT @ {numbers.price(trade.price)} USDT"
+        in text
     )
-    assert f"fee {trade.fee.normalize():f} USDT, cash after {trade.cash_after.normalize():f} USDT" in text
+    assert f"fee {fee} USDT, cash after {cash} USDT" in text
     assert re.search(r"^candle \d{4}-\d\d-\d\d \d\d:00Z$", text, re.M)
     assert receiver.event_ids() == [1]
     assert pending(ledger) == 0
@@ -218,7 +221,7 @@ def test_the_daily_summary_comes_once_a_day_on_the_first_tick(ledger, market_dat
     (first,) = receiver.messages  # the first tick of this day: a summary of yesterday (no ticks yet)
     yesterday = _day(day_start - DAY_MS)
     assert first["title"] == f"papertrade daily: bot {yesterday}"
-    assert "equity 10000.00 USDT" in first["message"] and "PnL +0.00 USDT (+0.00%)" in first["message"]
+    assert "equity 10,000.00 USDT" in first["message"] and "PnL +0.00 USDT (+0.00%)" in first["message"]
     clock.advance(HOUR)
     notified_tick(ledger, market_data_for, clock)
     assert len(receiver.messages) == 1, "one summary per day"

@@ -55,9 +55,9 @@ def test_a_fill_message_has_every_field_and_ends_with_its_event_id():
     message = render(OutboxEvent(42, "fill", FILL, 0))
     assert message.title == "papertrade: SELL BTC/USDT in My Bot"
     assert message.body.splitlines() == [
-        "My Bot (portfolio 7) SELL 0.5 BTC/USDT @ 30000.1 USDT",
-        "fee 15.00005 USDT, cash after 14985.04995 USDT",
-        "realized PnL before fees -12.5 USDT",
+        "My Bot (portfolio 7) SELL 0.5 BTC/USDT @ 30000.10 USDT",
+        "fee 15.01 USDT, cash after 14,985.04 USDT",  # the one rule: fees rounded up, cash down
+        "realized PnL before fees -12.50 USDT",
         "candle 2021-01-01 00:00Z",
         "event 42",
     ]
@@ -66,7 +66,7 @@ def test_a_fill_message_has_every_field_and_ends_with_its_event_id():
 def test_a_resting_order_fill_says_what_made_it():
     message = render(OutboxEvent(43, "fill", {**FILL, "kind": "stop-loss"}, 0))
     assert message.title == "papertrade: stop-loss SELL BTC/USDT in My Bot"
-    assert message.body.splitlines()[0] == "My Bot (portfolio 7) stop-loss SELL 0.5 BTC/USDT @ 30000.1 USDT"
+    assert message.body.splitlines()[0] == "My Bot (portfolio 7) stop-loss SELL 0.5 BTC/USDT @ 30000.10 USDT"
 
 
 def test_events_are_batched_in_order_within_the_services_limit():

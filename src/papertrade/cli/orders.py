@@ -6,7 +6,10 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import state
-from papertrade.cli.portfolios import JsonOption
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print a JSON list, one object per resting order (decimals as strings).")
+]
 
 
 def orders(

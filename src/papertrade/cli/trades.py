@@ -33,19 +33,20 @@ def trades(
     from papertrade.domain.pnl import net_realized
 
     nets = net_realized(records).by_trade
+    sizes = output.quantities_by_symbol([(r.symbol, r.quantity) for r in records])
     rows = [
         [
             output.timestamp(r.candle_ts),
             r.symbol,
             r.side,
             r.kind,
-            output.amount(r.quantity),
+            size,
             output.price(r.price),
             output.money(r.fee, r.symbol.partition("/")[2], cost=True),
             output.money(net, r.symbol.partition("/")[2]) if net is not None else "",
             output.money(r.cash_after, r.symbol.partition("/")[2]),
         ]
-        for r, net in zip(records, nets, strict=True)
+        for r, net, size in zip(records, nets, sizes, strict=True)
     ]
     headers = ["CANDLE", "SYMBOL", "SIDE", "KIND", "QUANTITY", "PRICE", "FEE", "NET REALIZED", "CASH AFTER"]
     typer.echo(output.table(headers, rows, right=(4, 5, 6, 7, 8)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from papertrade.domain.ledger import FillResult
 from papertrade.domain.money import exact, to_plain
+from papertrade.domain.numbers import amount, fee, money, price
 from papertrade.domain.timeframes import timestamp
 from papertrade.errors import InputError
 
@@ -101,18 +102,18 @@ def daily_payload(
         pnl = equity - opening
         fees = sum((trade["fee"] for trade in trades), Decimal(0))
         realized = sum((trade["realized_pnl"] for trade in trades if trade["side"] == "SELL"), Decimal(0))
-    pct = None if opening.is_zero() else _signed(pnl * 100 / opening)
+    pct = None if opening.is_zero() else _signed_pct(pnl * 100 / opening)
     return {
         "portfolio_id": portfolio_id,
         "portfolio": name,
         "quote": quote,
         "day": day,
-        "cash": _cents(cash),
-        "equity": _cents(equity),
-        "pnl": _signed(pnl),
+        "cash": to_plain(cash),
+        "equity": to_plain(equity),
+        "pnl": to_plain(pnl),
         "pnl_pct": pct,
-        "fees": _cents(fees),
-        "realized_pnl": _cents(realized),
+        "fees": to_plain(fees),
+        "realized_pnl": to_plain(realized),
         "trades": [
             {
                 "candle": timestamp(trade["candle_ts"]),
@@ -126,13 +127,15 @@ def daily_payload(
     }
 
 
-def _cents(value: Decimal) -> str:
-    """Money for a message: rounded half-even to cents."""
-    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+def _signed_pct(value: Decimal) -> str:
+    """A percentage for a message: two places, half-even, always signed."""
+    text = str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+    return text if text.startswith("-") else f"+{text}"
 
 
-def _signed(value: Decimal) -> str:
-    text = _cents(value)
+def _signed(value: str, currency: str) -> str:
+    """Money gained or lost, signed, by the one rule (`numbers.money`)."""
+    text = money(value, currency)
     return text if text.startswith("-") else f"+{text}"
 
 
@@ -217,13 +220,13 @@ def _fill(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
     made_by = "" if p.get("kind", "signal") == "signal" else f"{p['kind']} "
     title = f"papertrade: {made_by}{p['side']} {p['symbol']} in {p['portfolio']}"
     lines = [
-        f"{p['portfolio']} (portfolio {p['portfolio_id']}) {made_by}{p['side']} {p['quantity']} {p['symbol']} "
-        f"@ {p['price']} {quote}",
-        f"fee {p['fee']} {quote}, cash after {p['cash_after']} {quote}",
+        f"{p['portfolio']} (portfolio {p['portfolio_id']}) {made_by}{p['side']} {amount(p['quantity'])} {p['symbol']} "
+        f"@ {price(p['price'])} {quote}",
+        f"fee {fee(p['fee'], quote)} {quote}, cash after {money(p['cash_after'], quote)} {quote}",
         f"candle {timestamp(p['candle_ts'])}",
     ]
     if p["side"] == "SELL":
-        lines.insert(2, f"realized PnL before fees {p['realized_pnl']} {quote}")
+        lines.insert(2, f"realized PnL before fees {money(p['realized_pnl'], quote)} {quote}")
     return title, lines, "info"
 
 
@@ -253,11 +256,15 @@ def _daily(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
     quote = p["quote"]
     lines = [
         f"{p['portfolio']} (portfolio {p['portfolio_id']}) on {p['day']} (UTC)",
-        f"equity {p['equity']} {quote} (cash {p['cash']} {quote})",
-        f"PnL {p['pnl']} {quote}" + (f" ({p['pnl_pct']}%)" if p["pnl_pct"] is not None else ""),
-        f"trades {len(p['trades'])}, fees {p['fees']} {quote}, realized before fees {p['realized_pnl']} {quote}",
+        f"equity {money(p['equity'], quote)} {quote} (cash {money(p['cash'], quote)} {quote})",
+        f"PnL {_signed(p['pnl'], quote)} {quote}" + (f" ({p['pnl_pct']}%)" if p["pnl_pct"] is not None else ""),
+        f"trades {len(p['trades'])}, fees {fee(p['fees'], quote)} {quote}, "
+        f"realized before fees {money(p['realized_pnl'], quote)} {quote}",
     ]
-    lines += [f"  {t['candle']} {t['side']} {t['quantity']} {t['symbol']} @ {t['price']}" for t in p["trades"][:10]]
+    lines += [
+        f"  {t['candle']} {t['side']} {amount(t['quantity'])} {t['symbol']} @ {price(t['price'])}"
+        for t in p["trades"][:10]
+    ]
     if len(p["trades"]) > 10:
         lines.append(f"  and {len(p['trades']) - 10} more")
     return f"papertrade daily: {p['portfolio']} {p['day']}", lines, "info"

@@ -22,11 +22,13 @@ STAT_NAMES = (
 )  # fmt: skip
 
 
-#: What each statistic is: "time" and "duration" (ms), "money" (Decimal), "count" (int), "number".
+#: What each statistic is: "time" and "duration" (ms), "money" (Decimal; "cost" when it was paid, shown
+#: rounded up like every fee), "count" (int), "number".
 STAT_KINDS = {
     **dict.fromkeys(STAT_NAMES, "number"),
     **dict.fromkeys(("Start", "End"), "time"),
-    **dict.fromkeys(("Equity Final [$]", "Equity Peak [$]", "Commissions [$]"), "money"),
+    **dict.fromkeys(("Equity Final [$]", "Equity Peak [$]"), "money"),
+    "Commissions [$]": "cost",
     "# Trades": "count",
     **dict.fromkeys(
         ("Duration", "Max. Drawdown Duration", "Avg. Drawdown Duration", "Max. Trade Duration", "Avg. Trade Duration"),
@@ -52,7 +54,7 @@ def _plain(value, kind: str):
         return int(value.value // 1_000_000) if kind == "time" else int(value / pd.Timedelta(milliseconds=1))
     if kind == "count":
         return int(value)
-    return value if kind == "money" else float(value)
+    return value if kind in ("money", "cost") else float(value)
 
 
 def _pandas_statistics(performance: Performance) -> dict[str, object]:

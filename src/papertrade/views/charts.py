@@ -11,6 +11,7 @@ JavaScript from the installed `plotly` package, so neither needs a network.
 import html
 from pathlib import Path
 
+from papertrade.domain import numbers
 from papertrade.views.chart_data import ChartData
 
 UP, DOWN, EQUITY, HOLD = "#26a69a", "#ef5350", "#1f77b4", "#8c8c8c"
@@ -73,7 +74,7 @@ def _price(fig, chart: ChartData, symbol: str, row: int) -> None:
     for side, marker, color in (("BUY", "triangle-up", UP), ("SELL", "triangle-down", DOWN)):
         fills = [f for f in chart.fills if f.symbol == symbol and f.side == side]
         if fills:
-            fig.add_trace(_markers(fills, side, marker, color), row=row, col=1)
+            fig.add_trace(_markers(fills, side, marker, color, chart.quote), row=row, col=1)
     for order in (o for o in chart.orders if o.symbol == symbol):
         fig.add_trace(_resting(order, candles), row=row, col=1)
     fig.update_yaxes(title_text=f"{symbol} [{chart.quote}]", tickformat=",", row=row, col=1)
@@ -90,14 +91,14 @@ def _resting(order, candles):
         x=[start, end],
         y=[float(order.price)] * 2,
         mode="lines",
-        name=f"{order.kind} {order.price}",
+        name=f"{order.kind} {numbers.price(order.price)}",
         line={"dash": "dash", "width": 1, "color": color},
-        hovertext=f"resting {order.kind} {str(order.side).lower()} @ {order.price}",
+        hovertext=f"resting {order.kind} {str(order.side).lower()} @ {numbers.price(order.price)}",
         hoverinfo="text",
     )
 
 
-def _markers(fills, side: str, marker: str, color: str):
+def _markers(fills, side: str, marker: str, color: str, quote: str):
     import plotly.graph_objects as go
 
     return go.Scatter(
@@ -106,8 +107,16 @@ def _markers(fills, side: str, marker: str, color: str):
         mode="markers",
         name=side.lower(),
         marker={"symbol": marker, "size": 11, "color": color, "line": {"width": 1, "color": "#333"}},
-        hovertext=[f"{side} {f.quantity} @ {f.price}, fee {f.fee} ({f.kind})" for f in fills],
+        hovertext=[fill_text(f, side, quote) for f in fills],
         hoverinfo="text+x",
+    )
+
+
+def fill_text(fill, side: str, quote: str) -> str:
+    """A fill's hover text, in the one number format (`papertrade.domain.numbers`)."""
+    return (
+        f"{side} {numbers.amount(fill.quantity)} @ {numbers.price(fill.price)}, "
+        f"fee {numbers.fee(fill.fee, quote)} {quote} ({fill.kind})"
     )
 
 
@@ -133,7 +142,7 @@ def _equity(fig, chart: ChartData, _subject: str, row: int) -> None:
                              line={"color": EQUITY, "width": 1.6}), row=row, col=1)  # fmt: skip
     fig.add_trace(go.Scatter(x=lines["times"], y=lines["buy_and_hold"], name="buy & hold", mode="lines",
                              line={"color": HOLD, "width": 1.2, "dash": "dot"}), row=row, col=1)  # fmt: skip
-    start = f"starting cash {chart.initial_cash:,.2f}"
+    start = f"starting cash {numbers.money(chart.initial_cash, chart.quote)}"
     fig.add_hline(y=chart.initial_cash, line={"dash": "dash", "color": "#444", "width": 1}, row=row, col=1,
                   annotation_text=start, annotation_position="top left")  # fmt: skip
     fig.update_yaxes(title_text=f"equity [{chart.quote}]", tickformat=",", row=row, col=1)
@@ -174,7 +183,6 @@ def html_page(chart: ChartData) -> str:
 CONFIG = {
     "displaylogo": False,
     "responsive": True,
-    "showLink": False,
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }
 

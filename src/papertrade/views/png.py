@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from papertrade.domain.numbers import money
 from papertrade.views.chart_data import ChartData
 from papertrade.views.charts import DOWN, EQUITY, HOLD, UP
 
@@ -81,7 +82,7 @@ def _equity(axis, chart: ChartData, _subject) -> None:
     axis.plot(when, lines["equity"], color=EQUITY, linewidth=1.3, label="equity")
     axis.plot(when, lines["buy_and_hold"], color=HOLD, linewidth=1.0, linestyle=":", label="buy & hold")
     axis.axhline(chart.initial_cash, color="#444", linestyle="--", linewidth=0.8,
-                 label=f"starting cash {chart.initial_cash:,.2f}")  # fmt: skip
+                 label=f"starting cash {money(chart.initial_cash, chart.quote)}")  # fmt: skip
     axis.set_ylabel(f"equity [{chart.quote}]")
     _thousands(axis)
     axis.legend(loc="upper left", fontsize=9)

@@ -1,57 +1,29 @@
 """The dashboard's HTML pages: Jinja2 templates, autoescaped, and how numbers are shown."""
 
 import html
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from papertrade.domain.money import to_plain
+from papertrade.domain import numbers
 from papertrade.domain.timeframes import timestamp
 from papertrade.views.dashboard import PAGE_SIZE
-
-
-def money(value) -> str:
-    """Money for people: thousands separators, two decimals (the API stays exact)."""
-    if value is None:
-        return "-"
-    cents = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-    return f"{abs(cents) if cents.is_zero() else cents:,}"  # never -0.00
-
-
-def amount(value) -> str:
-    return "-" if value is None else to_plain(Decimal(value))
-
-
-def price(value) -> str:
-    """A price: exact, with at least two decimals (56012.00, 0.00001234)."""
-    if value is None:
-        return "-"
-    exact = Decimal(value)
-    return f"{exact:.2f}" if -exact.normalize().as_tuple().exponent <= 2 else to_plain(exact)
-
-
-def percent(value) -> str:
-    if value is None:
-        return "-"
-    return "0.00 %" if round(value, 2) == 0 else f"{value:+,.2f} %"
 
 
 def when(ms) -> str:
     return "-" if ms is None else timestamp(ms)
 
 
-def statistic(value) -> str:
-    """A `report` statistic as `report` prints it for people."""
-    if value is None:
-        return "-"
-    if isinstance(value, Decimal):
-        return money(value)
-    if isinstance(value, bool | int):
-        return str(value)
-    if isinstance(value, float):
-        return "0.00" if round(value, 2) == 0 else f"{value:,.2f}"
-    text = str(value)
-    return text.replace("T", " ").replace(":00Z", "Z") if text.endswith(":00Z") else text
+def statistic(value, name: str, currency: str | None = None) -> str:
+    """A `report` statistic as `report` prints it for people (the JSON document's form: money
+    as exact text, times as ISO text, durations as text)."""
+    from papertrade.reports.statistics import STAT_KINDS
+
+    kind = STAT_KINDS[name]
+    if kind in ("time", "duration"):
+        text = str(value) if value is not None else "-"
+        return text.replace("T", " ").replace(":00Z", "Z") if text.endswith(":00Z") else text
+    return numbers.statistic(value, kind, currency)
 
 
 def indicators(values: dict) -> str:
@@ -66,8 +38,9 @@ class Renderer:
             loader=PackageLoader("papertrade.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
-        self.env.filters.update(money=money, amount=amount, percent=percent, when=when, statistic=statistic,
-                                indicators=indicators, price=price, thousands="{:,}".format)  # fmt: skip
+        self.env.filters.update(money=numbers.money, fee=numbers.fee, amount=numbers.amount, price=numbers.price,
+                                percent=numbers.percent, when=when, statistic=statistic, indicators=indicators,
+                                thousands="{:,}".format)  # fmt: skip
         self.common = {"ledger": ledger_name, "refresh": refresh_seconds}
         for name in ("overview.html", "portfolio.html"):
             self.env.get_template(name)  # compiled now, not during the first request
