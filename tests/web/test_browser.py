@@ -8,7 +8,7 @@ import json
 import os
 import re
 import subprocess
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 
 import pytest
@@ -120,8 +120,11 @@ def shown(text: str) -> Decimal:
     return Decimal(text.split()[0].replace(",", ""))
 
 
-def cents(value: str) -> Decimal:
-    return Decimal(value).quantize(Decimal("0.01"))
+def cents(value: str, rounding=ROUND_FLOOR) -> Decimal:
+    """Money in USDT as the command line shows it: cents, rounded down (a fee: up); exact when
+    smaller than a cent."""
+    exact = Decimal(value)
+    return exact if abs(exact) < Decimal("0.01") else exact.quantize(Decimal("0.01"), rounding=rounding)
 
 
 def test_the_overview_shows_every_bot_with_the_clis_numbers(context, server, ledger_file, capsys, screenshots):
@@ -151,9 +154,10 @@ def test_a_portfolio_page_draws_its_chart_and_shows_the_report(context, server, 
     buys = [t for t in report["trades"] if t["side"] == "BUY"]
     assert page.locator("#chart .scatterlayer .trace .points path").count() >= len(buys) > 0
     assert page.locator("#chart g.trace.boxes path").count() > 100  # a candle each
-    for name in ("Equity Final [$]", "Return [%]", "Max. Drawdown [%]", "# Trades", "Sharpe Ratio"):
+    for name in ("Equity Final [$]", "Commissions [$]", "Return [%]", "Max. Drawdown [%]", "# Trades", "Sharpe Ratio"):
         text, value = page.locator(f"[data-stat='{name}']").inner_text(), report["stats"][name]
-        expected = cents(value) if isinstance(value, str) else Decimal(f"{value:.2f}")
+        rounding = ROUND_CEILING if name == "Commissions [$]" else ROUND_FLOOR
+        expected = cents(value, rounding) if isinstance(value, str) else Decimal(f"{value:.2f}")
         assert shown(text) == expected, name
     for symbol in report["symbols"]:
         if Decimal(symbol["quantity"]) > 0:
