@@ -118,3 +118,25 @@ def make_notifier(settings: Settings, ledger: Ledger | None, *, live: bool):
     from papertrade.services.notifications import Notifier
 
     return Notifier(ledger, AppriseSender(), settings.notify_timeout, enabled=live and ledger is not None)
+
+
+def open_study_store(settings: Settings, storage: str | None):
+    """The study storage (`papertrade.adapters.studies`): `storage`, or `studies.db` beside a
+    SQLite ledger; refused when it is the ledger's own database. Nothing is created until a
+    study is written."""
+    from papertrade.adapters.studies import OptunaStudies, storage_url
+    from papertrade.settings import default_database_path
+
+    return OptunaStudies(storage_url(storage, settings.database, default_database_path().parent))
+
+
+def open_cluster(workers: int, scheduler: str | None, timeout: float):
+    """Where trials run: the Dask cluster at `scheduler`, a LocalCluster of `workers`
+    processes, or this process alone when `workers` is 1."""
+    from papertrade.adapters.cluster import DaskCluster, InProcess
+
+    if scheduler is not None:
+        return DaskCluster.connect(scheduler, timeout)
+    if workers == 1:
+        return InProcess()
+    return DaskCluster.local(workers)

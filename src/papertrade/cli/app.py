@@ -19,6 +19,7 @@ from papertrade.cli import (
     db,
     demo,
     notify,
+    optimize,
     orders,
     output,
     portfolio,
@@ -87,6 +88,9 @@ app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.command("serve")(serve.serve)
 app.command("notify")(notify.notify)
+app.command("optimize")(optimize.optimize)
+app.command("studies")(optimize.studies)
+app.command("study")(optimize.study)
 app.add_typer(portfolio.app, name="portfolio")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")

@@ -26,6 +26,12 @@ class CliState:
             self.context.call_on_close(ledger.dispose)
         return ledger
 
+    def study_store(self, storage: str | None):
+        """Where studies are kept: `storage`, or `studies.db` beside the ledger (never the ledger)."""
+        from papertrade.bootstrap import open_study_store
+
+        return open_study_store(self.settings(), storage)
+
 
 def state(ctx: typer.Context) -> CliState:
     root = ctx.find_root()

@@ -1,8 +1,9 @@
 """Creating portfolios and reading them back."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from papertrade.domain.money import to_plain
 from papertrade.domain.orders import Exits
@@ -63,9 +64,12 @@ def parse_new_portfolio(
     return NewPortfolio(config, parse_cash(cash))
 
 
-def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Sequence = ()) -> Portfolio:
+def create_portfolio(
+    ledger: Ledger, request: NewPortfolio, now: int, notify: Sequence = (), origin: Mapping[str, Any] | None = None
+) -> Portfolio:
     """Store a new portfolio and journal its opening cash, in one transaction; with `notify`
-    (validated `NewTarget`s), the URLs its notifications go to too."""
+    (validated `NewTarget`s), the URLs its notifications go to too; with `origin`, the study
+    and trial its settings came from (journaled as `portfolio.from_study`)."""
     config = request.config
     with ledger.unit_of_work(write=True) as uow:
         existing = uow.portfolios.id_by_name(config.name)
@@ -78,6 +82,8 @@ def create_portfolio(ledger: Ledger, request: NewPortfolio, now: int, notify: Se
             _created_entry(config, request.cash),
             now,
         )
+        if origin is not None:
+            uow.journal.append(portfolio_id, "portfolio.from_study", dict(origin), now)
         for target in notify:
             uow.outbox.add_target(portfolio_id, target.url, target.redacted, target.events, now)
         stored = uow.portfolios.get(portfolio_id)
@@ -267,3 +273,12 @@ def _created_entry(config: PortfolioConfig, cash: Decimal) -> dict:
     if config.allow_short:
         entry["allow_short"] = True
     return entry
+
+
+def study_origin(ledger: Ledger | None, portfolio_id: int) -> Mapping[str, Any] | None:
+    """The study and trial a portfolio's settings came from (`optimize --create-portfolio`), if any."""
+    with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
+        for entry in uow.journal.entries(portfolio_id):
+            if entry.event == "portfolio.from_study":
+                return entry.payload
+    return None

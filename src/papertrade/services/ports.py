@@ -5,7 +5,7 @@ PostgreSQL; `tests/unit/fakes.py` implements them in memory. Services import the
 and the domain's record types, never SQLAlchemy or ccxt.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Protocol
@@ -17,6 +17,7 @@ from papertrade.domain.journal import JournalEntry
 from papertrade.domain.ledger import Book, Fill, FillResult
 from papertrade.domain.orders import RestingOrder
 from papertrade.domain.portfolio import Portfolio, PortfolioConfig
+from papertrade.domain.search import SearchSpace, StudySpec, TrialOutcome, TrialRecord
 from papertrade.domain.ticks import TickRecord, TradeRecord
 from papertrade.domain.timeframes import Timeframe
 
@@ -206,4 +207,74 @@ class MarketCatalog(MarketData, Protocol):
 
     def markets(self, symbols: list[str]) -> dict[str, Market]:
         """The listed ones among `symbols`, from one request."""
+        ...
+
+
+class Study(Protocol):
+    """One search's trials, kept in the study storage (never the ledger)."""
+
+    name: str
+    #: "maximize" or "minimize", per objective.
+    directions: Sequence[str]
+    #: What papertrade recorded when the study began: strategy, data (with its hash), objectives.
+    meta: Mapping[str, Any]
+
+    def ask(self) -> tuple[object, dict[str, Any]]:
+        """A candidate proposed by the study's sampler, and the handle to `tell` its outcome to."""
+        ...
+
+    def tell(self, handle: object, outcome: TrialOutcome | None) -> None:
+        """The outcome of an asked candidate (None: it was never run, it broke a constraint)."""
+        ...
+
+    def add(self, params: Mapping[str, Any], outcome: TrialOutcome) -> None:
+        """A finished trial of a candidate papertrade chose itself (grid, random)."""
+        ...
+
+    def trials(self) -> list[TrialRecord]:
+        """Every trial, in number order."""
+        ...
+
+
+class StudyStore(Protocol):
+    """Where studies are kept: Optuna's own database (`papertrade.adapters.studies`)."""
+
+    @property
+    def url(self) -> str:
+        """The storage, with any password hidden."""
+        ...
+
+    def open(self, name: str, space: SearchSpace, spec: StudySpec) -> Study:
+        """The study `name`: created with `spec`, or resumed (InputError when `spec` differs)."""
+        ...
+
+    def load(self, name: str) -> Study:
+        """An existing study (NotFound if there is none)."""
+        ...
+
+    def names(self) -> list[str]:
+        """Every study's name, oldest first."""
+        ...
+
+
+class Cluster(Protocol):
+    """Where trials run: this process, a Dask LocalCluster or a Dask cluster."""
+
+    #: How many trials can run at once.
+    slots: int
+
+    def share(self, data: object) -> object:
+        """`data` (the candles) sent to every worker once; tasks take what this returns."""
+        ...
+
+    def submit(self, key: int, function: Callable[[object, object], object], shared: object, job: object) -> None:
+        """Run `function(data, job)` on a worker; its result comes back from `next_done`."""
+        ...
+
+    def next_done(self) -> tuple[int, object, str]:
+        """The key, result and worker of a finished task, waiting for one if none is."""
+        ...
+
+    def cancel(self) -> None:
+        """Forget every task not finished (Ctrl-C)."""
         ...

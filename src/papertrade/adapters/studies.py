@@ -1,0 +1,294 @@
+"""Studies kept in Optuna's own database storage, never in the ledger's database.
+
+Optuna versions its schema with its own Alembic (an `alembic_version` table, as the ledger
+does): two such applications in one database would collide on that table. So the storage is a
+database of its own: by default `studies.db` beside a SQLite ledger (in the data directory when
+the ledger is elsewhere), or any SQLAlchemy URL given with `--storage`.
+
+Each trial keeps papertrade's record of it in Optuna's user attributes: the candidate's exact
+values (`params`), every report statistic (`stats`), why it was rejected (`reason`), the worker
+that ran it (`worker`), and whether it was backtested at all (`ran`).
+"""
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from papertrade.domain.search import SearchSpace, StudySpec, TrialOutcome, TrialRecord, plain
+from papertrade.errors import InputError, NotFound, TemporaryError
+
+STUDIES_FILE = "studies.db"
+#: Optuna's trial states as papertrade names them.
+_STATES = {"COMPLETE": "complete", "PRUNED": "rejected", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
+
+
+@dataclass(frozen=True, slots=True)
+class StudySummary:
+    """A study as `papertrade studies` lists it."""
+
+    name: str
+    meta: Mapping[str, object]
+    directions: tuple[str, ...]
+    trials: int
+    best_values: tuple[float, ...] | None
+    created_ts: int | None
+
+
+def storage_url(storage: str | None, ledger_url: str, default_directory: Path) -> str:
+    """The study storage's URL: `storage` (a URL or a SQLite file path), or `studies.db` beside
+    a SQLite ledger (in `default_directory` otherwise). InputError when it is the ledger's own
+    database."""
+    from papertrade.adapters.database import resolve_url, sqlite_path
+
+    ledger = resolve_url(ledger_url)
+    ledger_file = sqlite_path(ledger)
+    if storage is None:
+        directory = ledger_file.parent if ledger_file is not None else default_directory
+        return str(resolve_url(str(directory / STUDIES_FILE)).render_as_string(hide_password=False))
+    url = resolve_url(storage)
+    if _same_database(url, ledger):
+        raise InputError(f"--storage {storage} is the ledger's own database: studies need a database of their own "
+                         "(Optuna keeps its own schema and Alembic version table)")  # fmt: skip
+    return url.render_as_string(hide_password=False)
+
+
+def _same_database(a, b) -> bool:
+    from papertrade.adapters.database import sqlite_path
+
+    path_a, path_b = sqlite_path(a), sqlite_path(b)
+    if path_a is not None or path_b is not None:
+        return path_a is not None and path_b is not None and path_a.resolve() == path_b.resolve()
+    where = lambda url: (url.get_backend_name(), url.host or "localhost", url.port or 5432, url.database)  # noqa: E731
+    return where(a) == where(b)
+
+
+class OptunaStudies:
+    """The `StudyStore` port on an Optuna RDB storage (created on first use)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._storage = None
+
+    @property
+    def url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self._url).render_as_string(hide_password=True)
+
+    def storage(self, create: bool = True):
+        """Optuna's storage; None when the SQLite file does not exist and `create` is false."""
+        if self._storage is None:
+            from papertrade.adapters.database import create_sqlite_file, resolve_url, sqlite_path
+
+            path = sqlite_path(resolve_url(self._url))
+            if path is not None and not path.exists():
+                if not create:
+                    return None
+                create_sqlite_file(path)
+            self._check_not_a_ledger()
+            self._storage = _rdb_storage(self._url)
+        return self._storage
+
+    def _check_not_a_ledger(self) -> None:
+        """Refuse a database that holds a ledger (its tables, not Optuna's)."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self._url)
+        try:
+            tables = set(sqlalchemy.inspect(engine).get_table_names())
+        except sqlalchemy.exc.OperationalError as exc:
+            raise TemporaryError(f"cannot open the study storage {self.url}: {exc.orig}") from None
+        finally:
+            engine.dispose()
+        if "portfolios" in tables:
+            raise InputError(f"the study storage {self.url} holds a papertrade ledger: give studies their own database")
+
+    def open(self, name: str, space: SearchSpace, spec: StudySpec) -> "OptunaStudy":
+        import optuna
+
+        storage = self.storage()
+        study = optuna.create_study(study_name=name, storage=storage, directions=list(spec.directions),
+                                    load_if_exists=True)  # fmt: skip
+        if "papertrade" not in study.user_attrs:
+            study.set_user_attr("papertrade", dict(spec.meta))
+        if list(study.directions) and [d.name.lower() for d in study.directions] != list(spec.directions):
+            raise InputError(f"study {name!r} has other objectives' directions: give another --study name")
+        study.sampler = _sampler(spec.sampler, spec.seed, len(study.get_trials(deepcopy=False)))
+        return OptunaStudy(study, space)
+
+    def load(self, name: str) -> "OptunaStudy":
+        import optuna
+
+        storage = self.storage(create=False)
+        if storage is None or name not in optuna.get_all_study_names(storage):
+            raise NotFound(f"no study named {name!r} in {self.url}")
+        return OptunaStudy(optuna.load_study(study_name=name, storage=storage), None)
+
+    def names(self) -> list[str]:
+        import optuna
+
+        storage = self.storage(create=False)
+        return [] if storage is None else list(optuna.get_all_study_names(storage))
+
+    def summaries(self) -> list[StudySummary]:
+        """Every study, oldest first, with its number of trials and best values."""
+        import optuna
+
+        storage = self.storage(create=False)
+        if storage is None:
+            return []
+        return [_summary(s) for s in optuna.get_all_study_summaries(storage, include_best_trial=True)]
+
+
+def _summary(summary) -> StudySummary:
+    best = summary.best_trial
+    created = summary.datetime_start
+    return StudySummary(
+        summary.study_name,
+        summary.user_attrs.get("papertrade", {}),
+        tuple(d.name.lower() for d in summary.directions),
+        summary.n_trials,
+        tuple(best.values) if best is not None and best.values else None,
+        int(created.timestamp() * 1000) if created is not None else None,
+    )
+
+
+def _rdb_storage(url: str):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        storage = optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except Exception as exc:  # Optuna wraps the driver's errors in its own
+        raise TemporaryError(f"cannot open the study storage: {exc}") from None
+    if storage.engine.dialect.name == "sqlite":
+        _write_ahead(storage.engine)
+    return storage
+
+
+def _write_ahead(engine) -> None:
+    """SQLite in WAL mode, committing without waiting for the disk each time: a trial's row is
+    a few milliseconds instead of tens (a crash loses at most the last trials, which a resumed
+    study runs again)."""
+    from sqlalchemy import event
+
+    def on_connect(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()
+
+
+def _sampler(name: str, seed: int | None, offset: int):
+    """The study's sampler; the seed moves on with the trials a resumed study already has, so
+    that it proposes new candidates rather than its first ones again."""
+    import optuna
+
+    seed = None if seed is None else seed + offset
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    return optuna.samplers.RandomSampler(seed=seed)  # grid and random choose their candidates themselves
+
+
+class OptunaStudy:
+    """The `Study` port on one Optuna study."""
+
+    def __init__(self, study, space: SearchSpace | None) -> None:
+        self._study, self._space = study, space
+        self.name = study.study_name
+        self.directions = [d.name.lower() for d in study.directions]
+        self.meta = study.user_attrs.get("papertrade", {})
+
+    def ask(self):
+        trial = self._study.ask(self._distributions())
+        params = {d.name: d.snap(trial.params[d.name]) for d in self._space.dimensions}
+        return trial, params
+
+    def tell(self, handle, outcome: TrialOutcome | None) -> None:
+        from optuna.trial import TrialState
+
+        if outcome is None:
+            handle.set_user_attr("reason", "interrupted")
+            self._study.tell(handle, state=TrialState.FAIL)
+            return
+        params = {d.name: d.snap(handle.params[d.name]) for d in self._space.dimensions}
+        for key, value in _attrs(params, outcome).items():
+            handle.set_user_attr(key, value)
+        if outcome.values is None:
+            self._study.tell(handle, state=TrialState.PRUNED)
+        else:
+            self._study.tell(handle, values=list(outcome.values))
+
+    def add(self, params, outcome: TrialOutcome) -> None:
+        from optuna.trial import TrialState, create_trial
+
+        state = TrialState.COMPLETE if outcome.values is not None else TrialState.PRUNED
+        distributions = self._distributions()
+        trial = create_trial(
+            state=state,
+            values=list(outcome.values) if outcome.values is not None else None,
+            params={name: _optuna_value(value) for name, value in params.items()},
+            distributions=distributions,
+            user_attrs=_attrs(params, outcome),
+        )
+        self._study.add_trial(trial)
+
+    def trials(self) -> list[TrialRecord]:
+        return [_record(trial) for trial in self._study.get_trials(deepcopy=False)]
+
+    def _distributions(self) -> dict:
+        return {d.name: _distribution(d) for d in self._space.dimensions}
+
+
+def _distribution(dimension):
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    if dimension.choices:
+        return CategoricalDistribution([_optuna_value(v) for v in dimension.choices])
+    if dimension.is_integer:
+        return IntDistribution(dimension.low, dimension.high, step=dimension.step)
+    step = float(dimension.step) if dimension.step is not None else None
+    high = dimension.values()[-1] if step is not None else dimension.high  # a multiple of the step
+    return FloatDistribution(float(dimension.low), float(high), step=step)
+
+
+def _optuna_value(value):
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _attrs(params, outcome: TrialOutcome) -> dict:
+    return {
+        "params": {name: plain(value) for name, value in params.items()},
+        "stats": dict(outcome.stats),
+        "reason": outcome.reason,
+        "worker": outcome.worker,
+        "ran": outcome.ran,
+    }
+
+
+def _record(trial) -> TrialRecord:
+    attrs = trial.user_attrs
+    params = {name: _typed(value) for name, value in attrs.get("params", trial.params).items()}
+    values = tuple(trial.values) if trial.values is not None and trial.state.name == "COMPLETE" else None
+    return TrialRecord(
+        trial.number, params, _STATES.get(trial.state.name, trial.state.name.lower()), values,
+        attrs.get("stats", {}), attrs.get("reason", ""), attrs.get("worker", ""), attrs.get("ran", True),
+    )  # fmt: skip
+
+
+def _typed(value):
+    """A stored value as the search's own: a decimal's exact text back to a Decimal."""
+    if isinstance(value, str):
+        try:
+            return Decimal(value) if any(c.isdigit() for c in value) else value
+        except InvalidOperation:
+            return value
+    return value
