@@ -303,3 +303,93 @@ def hourly_bars(closes: list[float | str], start: int = 1_609_459_200_000) -> li
         c = Decimal(str(close))
         bars.append(Bar(start + i * 3_600_000, c, c * Decimal("1.01"), c * Decimal("0.99"), c, Decimal(1)))
     return bars
+
+
+# -- optimisation ports ---------------------------------------------------------------------------
+
+
+class FakeStudy:
+    """The `Study` port in memory: trials numbered in the order they are asked or added."""
+
+    def __init__(self, name: str, spec) -> None:
+        import random
+
+        self.name, self.directions, self.meta = name, list(spec.directions), dict(spec.meta)
+        self.records: list = []
+        self.space = None
+        self._rng = random.Random(0)
+
+    def ask(self):
+        from papertrade.domain.search import TrialRecord
+
+        params = {d.name: d.draw(self._rng) for d in self.space.dimensions}
+        handle = len(self.records)
+        self.records.append(TrialRecord(handle, params, "running", None, {}))
+        return handle, params
+
+    def tell(self, handle, outcome) -> None:
+        from papertrade.domain.search import TrialRecord
+
+        old = self.records[handle]
+        if outcome is None:
+            self.records[handle] = replace(old, state="failed", reason="interrupted")
+            return
+        self.records[handle] = TrialRecord(handle, old.params, outcome.state, outcome.values, outcome.stats,
+                                           outcome.reason, outcome.worker, outcome.ran)  # fmt: skip
+
+    def add(self, params, outcome) -> None:
+        from papertrade.domain.search import TrialRecord
+
+        self.records.append(TrialRecord(len(self.records), dict(params), outcome.state, outcome.values,
+                                        outcome.stats, outcome.reason, outcome.worker, outcome.ran))  # fmt: skip
+
+    def trials(self):
+        return list(self.records)
+
+
+class FakeStudyStore:
+    """The `StudyStore` port in memory."""
+
+    url = "memory://studies"
+
+    def __init__(self) -> None:
+        self.studies: dict[str, FakeStudy] = {}
+
+    def open(self, name, space, spec):
+        study = self.studies.setdefault(name, FakeStudy(name, spec))
+        study.space = space
+        return study
+
+    def load(self, name):
+        if name not in self.studies:
+            raise NotFound(f"no study named {name!r}")
+        return self.studies[name]
+
+    def names(self):
+        return list(self.studies)
+
+
+class FakeCluster:
+    """The `Cluster` port in this process, finishing its tasks in the reverse order of their
+    submission (a batch of `slots` * 2 at a time), as busy workers might; it counts what it ran
+    and remembers what it was given to share."""
+
+    def __init__(self, slots: int = 3) -> None:
+        self.slots, self.shared, self.ran = slots, None, 0
+        self._waiting: list = []
+
+    def share(self, data):
+        self.shared = data
+        return ("shared", id(data))
+
+    def submit(self, key, function, shared, job) -> None:
+        assert shared == ("shared", id(self.shared))
+        self._waiting.append((key, function, job))
+
+    def next_done(self):
+        key, function, job = self._waiting.pop()
+        self.ran += 1
+        return key, function(self.shared, job), f"fake-{key % self.slots}"
+
+    def cancel(self) -> None:
+        self._waiting.clear()

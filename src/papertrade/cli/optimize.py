@@ -31,13 +31,15 @@ ConstraintOption = Annotated[
 ObjectiveOption = Annotated[
     list[str] | None,
     typer.Option("--objective", metavar="STAT",
-                 help='A report statistic to maximise ("-STAT" minimises); several: a Pareto front. Default: "Sharpe Ratio".'),
+                 help='A report statistic to maximise ("-STAT" minimises); several: a Pareto front '
+                      '(default "Sharpe Ratio").'),
 ]  # fmt: skip
 StakeRangeOption = Annotated[
     str, typer.Option(metavar="F|RANGE", help="Fraction of cash each BUY spends (above 0, at most 1), or a range.")
 ]
 ExitRangeOption = Annotated[
-    str | None, typer.Option(metavar="F|RANGE", help="An exit as a fraction of the entry price, or a range (none: off).")
+    str | None,
+    typer.Option(metavar="F|RANGE", help="An exit as a fraction of the entry price, or a range (none: off)."),
 ]
 CashOption = Annotated[str, typer.Option(metavar="AMOUNT", help="Starting cash: above 0, at most 1e15.")]
 SymbolOption = Annotated[str | None, typer.Option(metavar="SYMBOL", help="Symbol the file holds (default: its name).")]
@@ -127,8 +129,12 @@ def optimize(
     store = state(ctx).study_store(storage)
     check_new_portfolio(ctx, create_portfolio)
     name = study or default_study_name(strategy, description)
-    result = run_search(lambda cluster, progress: service.optimize(
-        store, cluster, candles, name, setup, search, description, progress), workers, scheduler, scheduler_timeout)
+    result = run_search(
+        lambda cluster, progress: service.optimize(store, cluster, candles, name, setup, search, description, progress),
+        workers,
+        scheduler,
+        scheduler_timeout,
+    )
     origin = promote(ctx, create_portfolio, trial, result, candles, description) if create_portfolio else None
     show_study(result, json, top, origin)
 

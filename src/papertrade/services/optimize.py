@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from papertrade.domain.fills import FillModel
+from papertrade.domain.money import to_plain
 from papertrade.domain.orders import NO_EXITS, Exits
 from papertrade.domain.portfolio import parse_exits, parse_fill_model
 from papertrade.domain.search import (
@@ -220,14 +221,14 @@ def portfolio_settings(setup: Setup, params: Mapping[str, Value]) -> tuple[FillM
 
 
 def plain_statistics(stats: Mapping[str, object]) -> dict[str, object]:
-    """Statistics as JSON values: money as exact text, NaN as None."""
+    """Statistics as JSON values: money as exact text, NaN and infinity as None."""
     return {name: _plain_stat(value) for name, value in stats.items()}
 
 
 def _plain_stat(value):
     if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, float) and math.isnan(value):
+        return to_plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
@@ -276,7 +277,8 @@ def check_same_study(study: Study, spec: StudySpec) -> None:
 
 
 def _data_text(data: Mapping) -> str:
-    return f"{data.get('symbol')} {data.get('timeframe')}, {data.get('candles')} candles, sha256 {str(data.get('sha256'))[:12]}"
+    sha = str(data.get("sha256"))[:12]
+    return f"{data.get('symbol')} {data.get('timeframe')}, {data.get('candles')} candles, sha256 {sha}"
 
 
 class _Runner:
@@ -468,10 +470,11 @@ def promote_trial(ledger, name: str, result: StudyResult, trial: TrialRecord, ti
             exits[key] = str(trial.params[key])
     exits = {k: v for k, v in exits.items() if v.lower() != "none"}
     strategy_params = [f"{k}={plain(v)}" for k, v in trial.params.items() if k not in PORTFOLIO_SETTINGS]
+    stake = str(trial.params.get("stake_fraction", meta["stake_fraction"]))
     request = parse_new_portfolio(
         name=name, cash=meta["cash"], strategy=meta["strategy"], params=strategy_params,
         exchange=exchange or "binance", timeframe=timeframe, quote=meta["quote"], fee_rate=meta["fee_rate"],
-        slippage_bps=meta["slippage_bps"], stake_fraction=str(trial.params.get("stake_fraction", meta["stake_fraction"])),
+        slippage_bps=meta["slippage_bps"], stake_fraction=stake,
         exits=(exits.get("stop_loss"), exits.get("take_profit"), exits.get("trailing_stop")),
     )  # fmt: skip
     origin = {"study": result.name, "trial": trial.number, "storage": result.storage,

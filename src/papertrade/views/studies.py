@@ -3,6 +3,8 @@
 from papertrade.domain.search import plain
 from papertrade.services.optimize import ranked
 
+SETTINGS = ("cash", "fee_rate", "slippage_bps", "stake_fraction", "exits", "min_trades")
+
 
 def study_document(result) -> dict:
     """Every trial of a study (its parameters, every report statistic, its state, the worker
@@ -15,8 +17,7 @@ def study_document(result) -> dict:
         "strategy": meta.get("strategy"),
         "objectives": objectives,
         "directions": list(result.spec.directions),
-        "settings": {key: meta.get(key) for key in ("cash", "fee_rate", "slippage_bps", "stake_fraction", "exits",
-                                                     "min_trades")},  # fmt: skip
+        "settings": {key: meta.get(key) for key in SETTINGS},
         "data": meta.get("data", {}),
         "trials": [_trial_document(trial, objectives) for trial in result.trials],
         "best": [trial.number for trial in result.best],
@@ -31,10 +32,19 @@ def _trial_document(trial, objectives) -> dict:
         "state": trial.state,
         "params": {name: plain(value) for name, value in trial.params.items()},
         "values": values,
-        "stats": dict(trial.stats),
+        "stats": _stats_document(trial.stats),
         "reason": trial.reason or None,
         "worker": trial.worker or None,
     }
+
+
+def _stats_document(stats) -> dict:
+    """The statistics as `backtest --json` writes them (times as ISO text, durations as pandas')."""
+    from papertrade.reports.statistics import STAT_KINDS
+    from papertrade.views.documents import stat_value
+
+    return {name: stat_value(value, STAT_KINDS.get(name, "number")) if value is not None else None
+            for name, value in stats.items()}  # fmt: skip
 
 
 def best_rows(result, top: int) -> tuple[str, list[str], list[list[str]]]:
@@ -57,8 +67,9 @@ def _heading(result) -> str:
         counts[trial.state] = counts.get(trial.state, 0) + 1
     states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
     data = result.spec.meta.get("data", {})
-    return (f"Study {result.name} ({result.storage}): {result.spec.meta.get('strategy')} on {data.get('symbol')} "
-            f"{data.get('timeframe')}, {len(result.trials)} trials ({states or 'none'}), {result.ran_now} run now")  # fmt: skip
+    what = f"{result.spec.meta.get('strategy')} on {data.get('symbol')} {data.get('timeframe')}"
+    counted = f"{len(result.trials)} trials ({states or 'none'}), {result.ran_now} run now"
+    return f"Study {result.name} ({result.storage}): {what}, {counted}"
 
 
 def _text(value) -> str:
