@@ -1,8 +1,17 @@
-"""The dashboard's JSON API and pages through FastAPI's test client, on SQLite and PostgreSQL."""
+"""The dashboard's JSON API and pages through FastAPI's test client, on SQLite and PostgreSQL; and
+the dashboard as a network service: a real uvicorn server on 127.0.0.1 under many readers at
+once, and the requests a hostile page or link would send it (other Host names, off-site
+redirects, ids out of range)."""
 
+import asyncio
+import http.client
 import json
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from papertrade.adapters.readonly import open_readonly
@@ -24,7 +33,7 @@ def served(served_url):
 
 @pytest.fixture(scope="module")
 def client(served):
-    with TestClient(create_app(served[1], token=None, now=lambda: NOW)) as test_client:
+    with TestClient(create_app(served[1], token=None, now=lambda: NOW), base_url="http://localhost") as test_client:
         yield test_client
 
 
@@ -199,7 +208,7 @@ def failing_bot(database_url, ledger):
 def test_a_stale_symbol_shows_the_last_error_the_ledger_knows(failing_bot):
     url, now = failing_bot
     ledger = open_readonly(url, 5)
-    with TestClient(create_app(ledger, token=None, now=lambda: now)) as client:
+    with TestClient(create_app(ledger, token=None, now=lambda: now), base_url="http://localhost") as client:
         (row,) = schemas.Overview.model_validate(client.get("/api/overview").json()).portfolios
         (tick,) = row.last_ticks
         assert tick.stale and tick.last_error == LAST_ERROR and tick.failing_since_ts == now - 70 * 60_000
@@ -214,3 +223,255 @@ def test_a_stale_symbol_shows_the_last_error_the_ledger_knows(failing_bot):
 def test_a_stale_symbol_whose_runs_the_ledger_knows_nothing_of_has_no_last_error(client):
     _, hostile, _ = schemas.Overview.model_validate(client.get("/api/overview").json()).portfolios
     assert [(t.stale, t.last_error, t.failing_since_ts) for t in hostile.last_ticks] == [(True, None, None)]
+
+
+READERS = 40
+
+
+class LiveServer:
+    """`create_app` served by uvicorn in a thread of the test, on a free loopback port."""
+
+    def __init__(self, app) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.port = self.listener.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.listener]}, daemon=True)
+        self.thread.start()  # the socket listens already: requests wait in its backlog until it runs
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            connection.request("GET", path, headers=headers or {})
+            answer = connection.getresponse()
+            return answer.status, dict(answer.getheaders()), answer.read()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.listener.close()
+
+
+@pytest.fixture
+def live(served_url):
+    ledger = open_readonly(served_url, 5)  # a fresh app and ledger: nothing computed yet
+    server = LiveServer(create_app(ledger, token=None, now=lambda: NOW))
+    try:
+        yield server
+    finally:
+        server.stop()
+        ledger.dispose()
+
+
+def test_forty_readers_at_once_are_all_answered_and_none_gets_a_500(live):
+    start = threading.Barrier(READERS)
+
+    def read(path: str) -> tuple[int, dict]:
+        start.wait()
+        status, headers, _ = live.get(path)
+        return status, headers
+
+    paths = ["/portfolios/1"] * READERS
+    with ThreadPoolExecutor(READERS) as readers:
+        answers = list(readers.map(read, paths))
+    assert [status for status, _ in answers] == [200] * READERS
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.fixture(scope="module")
+def guarded(served):
+    server = LiveServer(create_app(served[1], token=TOKEN, now=lambda: NOW))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/portfolios/{HUGE}",
+        f"/api/portfolios/{HUGE}",
+        f"/api/portfolios/{HUGE}/report",
+        f"/api/portfolios/{HUGE}/chart",
+        f"/api/portfolios/{HUGE}/journal",
+        "/api/portfolios/9223372036854775808/trades",
+        "/api/portfolios/0/orders",
+        "/portfolios/-1",
+        "/portfolios/one",
+    ],
+)
+def test_ids_out_of_range_or_not_numbers_are_404(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 404, answer.text
+    if path.startswith("/api/"):
+        assert answer.json()["error"].startswith("no portfolio with id")
+
+
+def test_a_query_out_of_range_is_still_refused_as_such(client):
+    assert client.get("/api/portfolios/1/journal?page=0").status_code == 422
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST.", "localhost:8000", "127.0.0.1", "127.0.0.1:8000", "127.9.9.9", "[::1]:8000"]
+)
+def test_without_a_token_loopback_host_names_are_answered(client, host):
+    assert client.get("/api/portfolios", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["attacker.example", "attacker.example:8000", "localhost.attacker.example", "10.0.0.1", "[::2]:80", ""]
+)
+def test_without_a_token_any_other_host_name_is_421_and_reads_nothing(client, host):
+    answer = client.get("/api/portfolios", headers={"Host": host})
+    assert answer.status_code == 421 and "RSI bot" not in answer.text
+
+
+def test_a_name_the_user_allowed_is_answered_and_a_token_replaces_the_check(served):
+    allowed = create_app(served[1], token=None, now=lambda: NOW, allowed_hosts=["dash.example", "127.0.0.1"])
+    with TestClient(allowed, base_url="http://dash.example") as named:
+        assert named.get("/api/portfolios").status_code == 200
+        assert named.get("/api/portfolios", headers={"Host": "other.example"}).status_code == 421
+    with TestClient(create_app(served[1], token=TOKEN, now=lambda: NOW), base_url="http://dash.example") as remote:
+        assert remote.get("/api/portfolios", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["", "bad host", "evil.example/x", "a..b", "-lead.example", "x" * 254, "host\nname"])
+def test_serve_refuses_an_allowed_host_that_is_no_host_name(tmp_path, capsys, name):
+    result = run_inprocess(capsys, "--db", str(tmp_path / "l.db"), "serve", "--port", "0", "--allowed-host", name)
+    assert result.code == 2 and len(result.error_lines) == 1 and "--allowed-host" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"//evil.example/?token={TOKEN}",
+        f"///evil.example/?token={TOKEN}&page=2",
+        f"/\\evil.example/?token={TOKEN}",
+        f"/%2F%2Fevil.example/?token={TOKEN}",
+        f"/%5Cevil.example?token={TOKEN}",
+        f"/%0d%0aLocation:%20http://evil.example/?token={TOKEN}",
+        "/portfolios/1/",
+    ],
+)
+def test_every_redirect_points_at_a_path_of_this_server(guarded, path):
+    status, headers, _ = guarded.get(path, {"Authorization": f"Bearer {TOKEN}"})
+    location = {k.lower(): v for k, v in headers.items()}.get("location")
+    if status in (301, 302, 303, 307, 308):
+        assert location.startswith("/") and location[1:2] not in ("/", "\\"), location
+        assert "\r" not in location and "\n" not in location
+    else:
+        assert location is None
+
+
+class BrokenLedger:
+    """A ledger (the project's own port) whose every transaction fails unexpectedly, with an
+    escape sequence in its message as outside text may carry."""
+
+    name = "broken.db"
+
+    def unit_of_work(self, **_):
+        raise RuntimeError("disk on fire\x1b[2J\x1b]0;owned\x07 and more")
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_an_unexpected_failure_is_a_500_logged_as_one_line(capfd, monkeypatch, debug):
+    monkeypatch.setenv("PAPERTRADE_DEBUG", debug)
+    server = LiveServer(create_app(BrokenLedger(), token=None, now=lambda: NOW))
+    try:
+        capfd.readouterr()
+        status, _, body = server.get("/api/overview", {"Host": "localhost"})
+    finally:
+        server.stop()
+    logged = capfd.readouterr().err
+    assert status == 500 and b"disk on fire" not in body
+    line = "papertrade: error: GET /api/overview: RuntimeError: disk on fire and more"
+    if debug:
+        assert "Traceback" in logged and line in logged.splitlines()
+    else:
+        assert logged.splitlines() == [line]
+
+
+def _call(app, path: str = "/") -> "asyncio.Future":
+    """Send one GET through the ASGI `app`; the future holds (status, headers)."""
+
+    async def call() -> tuple[int, dict]:
+        started: dict = {}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                started.update(status=message["status"], headers=dict(message["headers"]))
+
+        await app({"type": "http", "method": "GET", "path": path, "headers": []}, receive, send)
+        return started["status"], started["headers"]
+
+    return asyncio.ensure_future(call())
+
+
+def _held_app():
+    """An ASGI app whose every request waits until the returned event is set."""
+
+    release = asyncio.Event()
+
+    async def app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app, release
+
+
+def test_requests_beyond_the_workers_wait_in_turn_and_beyond_the_queue_get_503_retry_after():
+
+    from papertrade.web.guards import Admission
+
+    async def scenario():
+        app, release = _held_app()
+        admission = Admission(app, workers=2, waiting=3, patience=60)
+        admitted = [_call(admission) for _ in range(5)]  # 2 worked on, 3 waiting
+        while admission.queued < 3:
+            await asyncio.sleep(0)  # let each reach its slot or its place in the queue
+        refused = await asyncio.wait_for(_call(admission), 10)
+        release.set()
+        return refused, await asyncio.gather(*admitted)
+
+    refused, admitted = asyncio.run(scenario())
+    assert refused[0] == 503 and refused[1][b"retry-after"] == b"2"
+    assert [status for status, _ in admitted] == [200] * 5
+
+
+def test_a_request_that_waited_its_patience_out_gets_503_not_an_endless_wait():
+
+    from papertrade.web.guards import Admission
+
+    async def scenario():
+        app, release = _held_app()
+        admission = Admission(app, workers=1, waiting=10, patience=0.05)
+        first = _call(admission)
+        waited = await _call(admission)
+        release.set()
+        return waited, await first
+
+    waited, first = asyncio.run(scenario())
+    assert waited[0] == 503 and waited[1][b"retry-after"] == b"2" and first[0] == 200
+
+
+def test_a_database_without_a_free_connection_is_503_retry_after_not_500():
+
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from papertrade.web.guards import Contained
+
+    async def exhausted(scope, receive, send):
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+
+    async def scenario():
+        return await asyncio.wait_for(_call(Contained(exhausted)), 10)
+
+    status, headers = asyncio.run(scenario())
+    assert status == 503 and headers[b"retry-after"] == b"2"

@@ -34,7 +34,7 @@ def open_readonly(database: str, busy_timeout: float) -> Ledger:
     except BaseException:
         engine.dispose()
         raise
-    return Ledger(engine, url)
+    return Ledger(engine, url, keep_idle=False)  # a server: its threads come and go
 
 
 def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:

@@ -75,12 +75,18 @@ class UnitOfWork:
 
 
 class Ledger:
-    """An opened, schema-checked ledger database."""
+    """An opened, schema-checked ledger database.
 
-    def __init__(self, engine: Engine, url: URL) -> None:
+    With `keep_idle` (a command's ledger) each thread keeps its connection between
+    transactions; without it (a server's, whose many threads come and go) every transaction
+    gives its connection back to the pool, so the pool bounds connections, not threads.
+    """
+
+    def __init__(self, engine: Engine, url: URL, *, keep_idle: bool = True) -> None:
         self.engine = engine
         self.url = url
         self._idle = threading.local()
+        self._keep_idle = keep_idle
 
     @property
     def name(self) -> str:
@@ -115,7 +121,7 @@ class Ledger:
         return connection if connection is not None and not connection.closed else self.engine.connect()
 
     def _checkin(self, connection: Connection, healthy: bool) -> None:
-        if healthy and not connection.in_transaction():
+        if self._keep_idle and healthy and not connection.in_transaction():
             self._idle.connection = connection
         else:
             connection.close()

@@ -23,22 +23,33 @@ def serve(
     refresh: Annotated[
         int, typer.Option(metavar="SECONDS", help="Seconds between the pages' own refreshes.", min=2, max=3600)
     ] = 15,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            metavar="NAME",
+            help="Without --token: a host name the dashboard also answers to, besides loopback ones (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a read-only dashboard and JSON API of the ledger (needs `pip install 'papertrade[web]'`).
 
     Open http://HOST:PORT/ in a browser; with a token, open it once as /?token=TOKEN (a cookie
     keeps it) and send `Authorization: Bearer TOKEN` to the API. The ledger is opened
-    read-only: nothing here can change it.
+    read-only: nothing here can change it. Without a token it answers only requests addressed
+    to a loopback name or address (or an --allowed-host), 421 otherwise: a web page cannot
+    reach it by pointing its own name at 127.0.0.1.
     """
     from papertrade.bootstrap import open_readonly_ledger
     from papertrade.errors import InputError
 
     _check_exposure(host, token)
+    allowed = [host, *(_host_name(name) for name in allowed_host or ())]
     uvicorn, create_app = _web_modules()
     settings = state(ctx).settings()
     ledger = open_readonly_ledger(settings)
     listener = _listen(host, port, InputError)
-    app = create_app(ledger, token=token, now=now_ms, refresh_seconds=refresh)
+    app = create_app(ledger, token=token, now=now_ms, refresh_seconds=refresh, allowed_hosts=allowed)
     bound = listener.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"papertrade dashboard of {ledger.name} (read-only) at http://{shown}:{bound}/  (Ctrl-C stops it)")
@@ -60,6 +71,23 @@ def _check_exposure(host: str, token: str | None) -> None:
             f"--host {host} would show the ledger to other machines without a password: give --token "
             "(and put a TLS proxy in front), or keep 127.0.0.1 and reach it through an SSH tunnel"
         )
+
+
+def _host_name(name: str) -> str:
+    """An --allowed-host: a DNS name or an IP address, nothing else."""
+    import ipaddress
+    import re
+
+    from papertrade.errors import InputError
+
+    try:
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        pass
+    label = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    if len(name) > 253 or not re.fullmatch(rf"{label}(\.{label})*\.?", name):
+        raise InputError(f"--allowed-host {name!r} is not a host name or IP address")
+    return name
 
 
 def is_loopback(host: str) -> bool:

@@ -7,20 +7,26 @@ Nothing here writes: the ledger is opened read-only (see `papertrade.web.readonl
 
 import hmac
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from papertrade import __version__
+from papertrade.domain.text import printable
 from papertrade.errors import NotFound, PapertradeError, TemporaryError
 from papertrade.views.documents import dumps
 from papertrade.web import pages, schemas
 from papertrade.web.data import DashboardData
+from papertrade.web.guards import Admission, Contained, HostCheck
 
+#: A portfolio id as the ledger stores it (a 64-bit integer); any other is answered 404.
+PortfolioId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
 STATIC = Path(str(files("papertrade") / "web" / "static"))
 COOKIE = "papertrade_token"
 #: No script but our own files, nothing from elsewhere; Plotly styles its elements inline.
@@ -34,8 +40,21 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(ledger, *, token: str | None, now: Callable[[], int], refresh_seconds: int = 15) -> FastAPI:
-    """The dashboard over an opened (read-only) ledger; `token`, when given, guards every request."""
+def create_app(
+    ledger,
+    *,
+    token: str | None,
+    now: Callable[[], int],
+    refresh_seconds: int = 15,
+    allowed_hosts: Collection[str] = (),
+    workers: int = 4,
+) -> FastAPI:
+    """The dashboard over an opened (read-only) ledger; `token`, when given, guards every request.
+
+    Without a token only requests to a loopback address or name, or to one of `allowed_hosts`
+    (the addresses it binds, names the user added), are answered. At most `workers` requests
+    are worked on at once (see `guards.Admission`).
+    """
     data = DashboardData(ledger, now)
     data.warm_up()
     app = FastAPI(
@@ -46,9 +65,14 @@ def create_app(ledger, *, token: str | None, now: Callable[[], int], refresh_sec
         docs_url=None,  # Swagger UI would load its code from a CDN; the schema itself is served
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        redirect_slashes=False,  # a redirect only ever goes where `_remember` sends it
     )
     renderer = pages.Renderer(ledger.name, refresh_seconds)
     _guard(app, token)
+    app.add_middleware(Admission, workers=workers)
+    if token is None:
+        app.add_middleware(HostCheck, allowed=allowed_hosts)
+    app.add_middleware(Contained)  # added last: the outermost, it sees every failure
     _errors(app)
     _api_routes(app, data)
     _page_routes(app, data, renderer)
@@ -102,18 +126,40 @@ def _remember(request: Request, token: str) -> Response:
     from urllib.parse import urlencode
 
     rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-    response = RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""), 303)
+    response = RedirectResponse(own_path(request.url.path) + (f"?{urlencode(rest)}" if rest else ""), 303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
 
 
+def own_path(path: str) -> str:
+    """`path` (decoded) as a path of this server, quoted for a `Location`: a browser reads a
+    Location starting "//" or "/\\" as another site's address."""
+    from urllib.parse import quote
+
+    return quote("/" + path.lstrip("/\\"), safe="/")
+
+
 def _errors(app: FastAPI) -> None:
+    from fastapi.exception_handlers import request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
+
     @app.exception_handler(PapertradeError)
     async def explain(request: Request, exc: PapertradeError):
         status = 404 if isinstance(exc, NotFound) else 503 if isinstance(exc, TemporaryError) else 500
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(exc)}, status)
-        return HTMLResponse(pages.error_page(status, str(exc)), status)
+        return _explained(request, status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def unknown(request: Request, exc: RequestValidationError):
+        if not any(error["loc"][0] == "path" for error in exc.errors()):
+            return await request_validation_exception_handler(request, exc)
+        given = printable(str(request.path_params.get("portfolio_id", "")), 40)
+        return _explained(request, 404, f"no portfolio with id {given}")  # not a number, or out of range
+
+
+def _explained(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status)
+    return HTMLResponse(pages.error_page(status, message), status)
 
 
 def _json(document) -> Response:
@@ -139,35 +185,35 @@ def _api_routes(app: FastAPI, data: DashboardData) -> None:
         return _json(data.portfolios())
 
     @app.get("/api/portfolios/{portfolio_id}", responses=ok(schemas.Status), tags=["cli documents"])
-    def status(portfolio_id: int) -> Response:
+    def status(portfolio_id: PortfolioId) -> Response:
         """What `papertrade status ID --json` prints."""
         return _json(data.status(portfolio_id))
 
     @app.get("/api/portfolios/{portfolio_id}/report", responses=ok(schemas.Report), tags=["cli documents"])
-    def report(portfolio_id: int) -> Response:
+    def report(portfolio_id: PortfolioId) -> Response:
         """What `papertrade report ID --json` prints."""
         return _json(data.report(portfolio_id))
 
     @app.get("/api/portfolios/{portfolio_id}/trades", responses=ok(list[schemas.Trade]), tags=["cli documents"])
-    def trades(portfolio_id: int) -> Response:
+    def trades(portfolio_id: PortfolioId) -> Response:
         """What `papertrade trades ID --json` prints."""
         return _json(data.trades(portfolio_id))
 
     @app.get("/api/portfolios/{portfolio_id}/orders", responses=ok(list[schemas.Order]), tags=["cli documents"])
-    def orders(portfolio_id: int) -> Response:
+    def orders(portfolio_id: PortfolioId) -> Response:
         """What `papertrade orders ID --json` prints: the resting orders."""
         return _json(data.orders(portfolio_id))
 
 
 def _dashboard_routes(app: FastAPI, data: DashboardData) -> None:
     @app.get("/api/portfolios/{portfolio_id}/journal", responses=_ok(schemas.Journal), tags=["dashboard"])
-    def journal(portfolio_id: int, page: int = Query(1, ge=1)) -> Response:
+    def journal(portfolio_id: PortfolioId, page: int = Query(1, ge=1)) -> Response:
         """The tick journal, newest first, 50 processed candles a page."""
         found = data.journal(portfolio_id, page)
         return _json({"ticks": found.ticks, "page": found.page, "pages": found.pages, "total": found.total})
 
     @app.get("/api/portfolios/{portfolio_id}/chart", tags=["dashboard"])
-    def chart(portfolio_id: int) -> Response:
+    def chart(portfolio_id: PortfolioId) -> Response:
         """The portfolio's chart as a Plotly figure (null before its first processed candle)."""
         return Response(data.chart_json(portfolio_id), media_type="application/json")
 
@@ -178,7 +224,7 @@ def _page_routes(app: FastAPI, data: DashboardData, renderer: "pages.Renderer") 
         return HTMLResponse(renderer.overview(data.overview()))
 
     @app.get("/portfolios/{portfolio_id}", response_class=HTMLResponse, include_in_schema=False)
-    def portfolio_page(portfolio_id: int, page: int = Query(1, ge=1)) -> HTMLResponse:
+    def portfolio_page(portfolio_id: PortfolioId, page: int = Query(1, ge=1)) -> HTMLResponse:
         report = _report_or_none(data, portfolio_id)
         row = data.headline(data.status(portfolio_id), report)
         journal = data.journal(portfolio_id, page)
@@ -186,7 +232,7 @@ def _page_routes(app: FastAPI, data: DashboardData, renderer: "pages.Renderer") 
         return HTMLResponse(renderer.portfolio(row, report, trades, journal, orders))
 
 
-def _report_or_none(data: DashboardData, portfolio_id: int) -> dict | None:
+def _report_or_none(data: DashboardData, portfolio_id: PortfolioId) -> dict | None:
     try:
         return data.report(portfolio_id)
     except NotFound:
