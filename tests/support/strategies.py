@@ -88,6 +88,21 @@ class Sleepy(Strategy):
         return Signal.SELL if position.is_open else Signal.BUY
 
 
+class WeekdayTrader(Strategy):
+    """BUY when flat on a Monday candle, SELL when holding on a Thursday one (by the candle's
+    open time, UTC): trades a calendar can predict, so another engine can repeat them."""
+
+    name = "weekday-trader"
+
+    def decide(self, candles, position):
+        weekday = candles.index[-1].day_of_week
+        if weekday == 0 and not position.is_open:
+            return Decision(Signal.BUY, "Monday")
+        if weekday == 3 and position.is_open:
+            return Decision(Signal.SELL, "Thursday")
+        return Decision.hold("not today")
+
+
 class DipBuyer(Strategy):
     """Rests a limit BUY 1 % under the close (for 3 candles), protected by its own 2 % stop-loss
     and 3 % take-profit, whenever flat with no entry waiting."""

@@ -129,3 +129,26 @@ def test_a_portfolio_that_only_lost_its_fee_peaks_at_its_initial_cash():
     performance.initial_cash = D(1000)
     s = statistics(performance)
     assert s["Return [%]"] == pytest.approx(-0.1) and s["Equity Peak [$]"] == D(1000)
+
+
+def test_an_unticked_candle_carries_the_cash_and_its_own_symbols_position_at_its_close():
+    from papertrade.domain.bars import Bar
+    from papertrade.reports.model import with_unticked_candles
+
+    hour = 3_600_000
+    # BTC ticked at 0 and 3 h, ETH at 0 and 1 h; the store holds BTC's 1 h and 2 h candles.
+    columns = (
+        ["BTC/USDT", "ETH/USDT", "ETH/USDT", "BTC/USDT"], [0, 0, hour, 3 * hour],
+        [D("100"), D("10"), D("11"), D("130")], [D("50"), D("40"), D("30"), D("30")],
+        [D("0.5"), D("1"), D("2"), D("0.5")], [False] * 4,
+    )  # fmt: skip
+    bar = lambda ts, close: Bar(ts, close, close, close, close, D(1))  # noqa: E731
+    symbols, times, closes, cash, held, warming = with_unticked_candles(
+        columns, {"BTC/USDT": [bar(hour, D("110")), bar(2 * hour, D("120"))]}
+    )
+    assert list(times) == [0, 0, hour, hour, 2 * hour, 3 * hour]
+    assert list(symbols) == ["BTC/USDT", "ETH/USDT", "ETH/USDT", "BTC/USDT", "BTC/USDT", "BTC/USDT"]
+    assert [closes[i] for i in range(6)] == [D("100"), D("10"), D("11"), D("110"), D("120"), D("130")]
+    assert [cash[i] for i in range(6)] == [D("50"), D("40"), D("30"), D("30"), D("30"), D("30")]
+    assert [held[i] for i in range(6)] == [D("0.5"), D("1"), D("2"), D("0.5"), D("0.5"), D("0.5")]
+    assert list(warming) == [False, False, False, True, True, False]

@@ -222,3 +222,61 @@ def run_ends(ts):
     import numpy as np
 
     return np.flatnonzero(np.r_[ts[1:] != ts[:-1], True]) if len(ts) else np.arange(0)
+
+
+def with_unticked_candles(columns, unticked: dict) -> tuple:
+    """The tick columns (symbols, times, closes, cash after, held after, warming; see
+    `TickRepository.equity_columns`) with a row for every unticked candle (`unticked`: symbol ->
+    stored `Bar`s no tick processed) among them, in time order (a candle after the ticks of
+    its own time): its close, the cash after the latest tick before it, the position after its
+    symbol's latest tick before it (0 before the first), and "warming" (no decision was made on it)."""
+    import numpy as np
+
+    if not unticked:
+        return columns
+    symbols, times, closes, cash_after, held_after, warming = columns
+    extra = [(symbol, bar) for symbol, bars in unticked.items() for bar in bars]
+    count = len(times)
+    all_symbols = np.r_[np.asarray(symbols, dtype=object), np.array([s for s, _ in extra], dtype=object)]
+    all_times = np.r_[np.asarray(times, dtype=np.int64), np.array([b.ts for _, b in extra], dtype=np.int64)]
+    order = np.lexsort((np.arange(len(all_times)), np.arange(len(all_times)) >= count, all_times))
+    is_tick, merged_symbols = order < count, all_symbols[order]
+    tick_at = np.maximum.accumulate(np.where(is_tick, order, -1))
+    own = np.full(len(order), -1)
+    for symbol in unticked.keys() | set(merged_symbols[is_tick].tolist()):
+        mine = merged_symbols == symbol
+        own[mine] = np.maximum.accumulate(np.where(is_tick & mine, order, -1))[mine]
+    close_f = np.r_[np.asarray(closes, dtype=float), [float(b.close) for _, b in extra]][order]
+    held_f = np.where(own >= 0, np.asarray(held_after, dtype=float)[np.maximum(own, 0)], 0.0)
+
+    def close_at(i: int):
+        at = int(order[i])
+        return closes[at] if at < count else extra[at - count][1].close
+
+    return (
+        merged_symbols,
+        all_times[order],
+        MergedColumn(close_f, close_at),
+        MergedColumn(np.asarray(cash_after, dtype=float)[tick_at], lambda i: cash_after[int(tick_at[i])]),
+        MergedColumn(held_f, lambda i: held_after[int(own[i])] if own[i] >= 0 else ZERO),
+        np.where(is_tick, np.asarray(warming, dtype=bool)[np.minimum(order, count - 1)], True),
+    )
+
+
+class MergedColumn:
+    """A column of amounts: floats for `numpy.asarray`, row i's exact value from `exact_at(i)`."""
+
+    def __init__(self, floats, exact_at: Callable[[int], object]) -> None:
+        self._floats = floats
+        self._exact_at = exact_at
+
+    def __len__(self) -> int:
+        return len(self._floats)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        return np.asarray(self._floats, dtype=dtype)
+
+    def __getitem__(self, index: int):
+        return self._exact_at(index)

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from papertrade.domain.money import ZERO, exact
+from papertrade.reports import model
 from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl, equity_floats, run_ends
 from papertrade.services.portfolios import require_ledger
 from papertrade.services.ports import Ledger
@@ -11,14 +12,19 @@ from papertrade.services.ports import Ledger
 def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
     """The performance of a paper portfolio, from its tick journal and trades.
 
-    The equity at a processed candle is the cash after it plus every position marked at its
-    symbol's latest close; several symbols ticking on one candle share one point. Floats are
-    computed for all candles at once; exact values only where one is asked for.
+    The equity is valued on every candle the market traded between the first and the last
+    processed one, whether a tick ran on it or not: on a processed candle, the cash after it plus
+    every position marked at its symbol's latest close; on a stored candle no tick processed
+    (cron did not run; the next tick's catch-up stored it), the cash and positions carried from
+    the ticks before it, marked at that candle's close. Several symbols on one candle share one
+    point. Floats are computed for all candles at once; exact values only where one is asked for.
     """
     with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
         stored = uow.portfolios.get(portfolio_id)
         columns = uow.ticks.equity_columns(portfolio_id)
         trades = uow.trades.list(portfolio_id)
+        unticked = _unticked_candles(uow.candles, stored.config, columns[0], columns[1])
+    columns = model.with_unticked_candles(columns, unticked)
     performance = Performance(stored.config.quote, stored.book.initial_cash, stored.book.cash, name=stored.config.name)
     performance.fills = [
         FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl, t.kind)
@@ -29,6 +35,27 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
         _symbol_pnl(position, last_close.get(symbol)) for symbol, position in sorted(stored.book.positions.items())
     ]
     return performance
+
+
+def _unticked_candles(candles, config, symbols, times) -> dict[str, list]:
+    """Each symbol's stored candles between the first and the last processed candle that no
+    tick processed (none are read when every symbol's ticks are contiguous)."""
+    import numpy as np
+
+    if len(times) == 0:
+        return {}
+    symbols, times, step = np.asarray(symbols, dtype=object), np.asarray(times, dtype=np.int64), config.timeframe.ms
+    first, last, unticked = int(times[0]), int(times[-1]), {}
+    for symbol in dict.fromkeys(symbols.tolist()):
+        ticked = times[symbols == symbol]
+        if ticked[0] == first and ticked[-1] == last and len(ticked) == (last - first) // step + 1:
+            continue  # every candle in the range was processed
+        bars, seen = (
+            candles.after(config.exchange, symbol, config.timeframe.name, first - 1, last),
+            set(ticked.tolist()),
+        )
+        unticked[symbol] = [bar for bar in bars if bar.ts not in seen]
+    return {symbol: bars for symbol, bars in unticked.items() if bars}
 
 
 def _mark_to_market(performance: Performance, symbols, times, closes, cash_after, held_after, warming) -> dict:
