@@ -1,13 +1,10 @@
-"""Writing stored candles to files: CSV in the format backtests and replays read, and Parquet.
+"""Stored candles as file contents: CSV in the format backtests and replays read, and Parquet.
 
-A file is written next to its destination and renamed into place, so a failed export leaves
-nothing behind and never a half-written file.
+`adapters/user_files.py` writes them (never over the ledger, a database or a device).
 """
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 from papertrade.adapters.candle_reader import HEADER
 from papertrade.domain.bars import Bar
@@ -23,23 +20,13 @@ def csv_line(bar: Bar) -> str:
     return ",".join([str(bar.ts), *(to_plain(getattr(bar, name)) for name in _PRICES)])
 
 
-def check_destination(path: Path) -> None:
-    """`InputError` unless a file can be written at `path` (checked before any work is done)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"cannot write {path}: it is a directory")
-    if not parent.is_dir():
-        raise InputError(f"cannot write {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"cannot write {path}: permission denied")
-
-
-def write_csv(bars: Sequence[Bar], path: Path) -> None:
+def csv_bytes(bars: Sequence[Bar]) -> bytes:
+    """The candles as a candle file: a header, then one line per candle."""
     lines = [",".join(HEADER), *(csv_line(bar) for bar in bars)]
-    _write_atomically(path, lambda handle: handle.write(("\n".join(lines) + "\n").encode()))
+    return ("\n".join(lines) + "\n").encode()
 
 
-def write_parquet(bars: Sequence[Bar], path: Path) -> None:
+def parquet_bytes(bars: Sequence[Bar]) -> bytes:
     """Parquet with `timestamp` as UTC milliseconds and each price and the volume as a decimal
     column wide enough for every value in it (text if a value needs more than 38 digits)."""
     try:
@@ -50,8 +37,9 @@ def write_parquet(bars: Sequence[Bar], path: Path) -> None:
     columns = {"timestamp": pa.array([bar.ts for bar in bars], type=pa.timestamp("ms", tz="UTC"))}
     for name in _PRICES:
         columns[name] = _decimal_column(pa, [getattr(bar, name) for bar in bars])
-    table = pa.table(columns)
-    _write_atomically(path, lambda handle: pq.write_table(table, handle))
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue().to_pybytes()
 
 
 def _decimal_column(pa, values: list[Decimal]):
@@ -60,15 +48,3 @@ def _decimal_column(pa, values: list[Decimal]):
     if whole + scale > 38:
         return pa.array([to_plain(v) for v in values], type=pa.string())
     return pa.array(values, type=pa.decimal128(38, scale))
-
-
-def _write_atomically(path: Path, write: Callable) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("wb") as handle:
-            write(handle)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        temporary.unlink(missing_ok=True)

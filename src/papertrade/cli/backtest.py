@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from papertrade.cli.context import long_running
+from papertrade.cli.context import long_running, state
 from papertrade.cli.options import (
     AllowShortOption,
     DataOption,
@@ -49,13 +49,15 @@ def backtest(
 ) -> None:
     """Backtest a strategy over a candle file, or stored candles, in memory, with the live tick's
     rules and fill model."""
+    from functools import partial
+
     from papertrade.cli.data import backtest_candles
     from papertrade.domain.portfolio import parse_cash, parse_exits, parse_fill_model, parse_symbol
     from papertrade.services.backtest import backtest as run_backtest
     from papertrade.strategies import registry
     from papertrade.views.chart_data import for_backtest
 
-    check_plot(plot)
+    check_plot(ctx, plot)
     chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
     fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
     exits = parse_exits(stop_loss, take_profit, trailing_stop)
@@ -65,4 +67,5 @@ def backtest(
     long_running()
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits, allow_short=allow_short)
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
-    show(performance, title, json, plot, lambda: for_backtest(performance, title, candles, chosen))
+    chart_of = partial(for_backtest, performance, title, candles, chosen)
+    show(performance, title, json, plot, chart_of, state(ctx).ledger_file())

@@ -32,6 +32,17 @@ class CliState:
 
         return open_study_store(self.settings(), storage)
 
+    def ledger_file(self):
+        """The ledger's SQLite file, which no output may overwrite; None on PostgreSQL, or when
+        the setting names no file (then only the refusal of every SQLite database applies)."""
+        from papertrade.adapters.database import resolve_url, sqlite_path
+        from papertrade.errors import PapertradeError
+
+        try:
+            return sqlite_path(resolve_url(self.settings().database))
+        except PapertradeError:
+            return None
+
 
 def state(ctx: typer.Context) -> CliState:
     root = ctx.find_root()

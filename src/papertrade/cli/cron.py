@@ -41,6 +41,7 @@ def cron(
     command += ["trade", str(portfolio_id), symbol, "LIVE"]
     prefix = _environment(portfolio.config.strategy)
     delay = "sleep 5; " if timeframe.ms == 60_000 else ""
+    _refuse_database(log_path, cli.ledger_file())
     log_path = log_path.resolve()
     _make_parent(log_path)
     redirect = f">> {shlex.quote(str(log_path))} 2>&1"
@@ -102,6 +103,13 @@ def check_log_file(text: str) -> Path:
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise InputError(f"--log {text} names a directory: name a file in it")
     return path
+
+
+def _refuse_database(log_path: Path, ledger: Path | None) -> None:
+    """The tick's output must never be appended to the ledger, its side files or a database."""
+    from papertrade.adapters.user_files import refuse_database
+
+    refuse_database(log_path, "--log", ledger)
 
 
 def _make_parent(log_path: Path) -> None:

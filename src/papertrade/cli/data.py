@@ -93,7 +93,7 @@ def export(
     exchange: ExchangeArg,
     symbol: SymbolArg,
     timeframe: TimeframeArg,
-    out: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write.")],
+    out: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write (- for stdout).")],
     format: Annotated[str, typer.Option("--format", metavar="csv|parquet", help="File format.")] = "csv",
     start: FromOption = None,
     end: ToOption = None,
@@ -101,14 +101,17 @@ def export(
     """Write stored candles to a file: CSV as `backtest --data` reads it, or Parquet (exact
     decimal columns, UTC timestamps)."""
     from papertrade.adapters import candle_export
+    from papertrade.adapters.user_files import check_output, write_output
     from papertrade.errors import InputError
 
     if format not in candle_export.FORMATS:
         raise InputError(f"--format must be csv or parquet, not {format!r}")
-    candle_export.check_destination(out)
+    destination = check_output(out, "-o", state(ctx).ledger_file())
     bars = _stored(ctx, exchange, symbol, timeframe, start, end)
-    writer = candle_export.write_csv if format == "csv" else candle_export.write_parquet
-    writer(bars, out)
+    encode = candle_export.csv_bytes if format == "csv" else candle_export.parquet_bytes
+    write_output(destination, encode(bars))
+    if destination.kind == "stdout":
+        return  # the candles are the output: no summary line among them
     typer.echo(
         f"Wrote {output.plural(len(bars), 'candle')} "
         f"({output.timestamp(bars[0].ts)} to {output.timestamp(bars[-1].ts)}) to {out}"

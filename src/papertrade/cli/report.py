@@ -23,29 +23,34 @@ def report(
     plot: PlotOption = None,
 ) -> None:
     """Performance of a paper portfolio: backtesting.py's statistics, PnL per symbol, trades."""
+    from functools import partial
+
     from papertrade.services.reports import from_ledger
     from papertrade.views.chart_data import for_ledger
 
-    check_plot(plot)
+    check_plot(ctx, plot)
     ledger = state(ctx).ledger()
     performance = from_ledger(ledger, portfolio_id)
     title = f'Portfolio {portfolio_id} "{performance.name}"'
-    show(performance, title, json, plot, lambda: for_ledger(ledger, portfolio_id, performance, title))
+    chart_of = partial(for_ledger, ledger, portfolio_id, performance, title)
+    show(performance, title, json, plot, chart_of, state(ctx).ledger_file())
 
 
-def check_plot(plot: Path | None) -> None:
+def check_plot(ctx: typer.Context, plot: Path | None) -> None:
+    """Refuse a `--plot` file before any work: the wrong suffix, the ledger, any database."""
     if plot is not None:
         from papertrade.views.plots import check_plot_path
 
-        check_plot_path(plot)
+        check_plot_path(plot, state(ctx).ledger_file())
 
 
-def show(performance, title: str, as_json: bool, plot: Path | None, chart_of) -> None:
-    """Print the report (a table, or the JSON document) and write the chart `plot` names."""
+def show(performance, title: str, as_json: bool, plot: Path | None, chart_of, ledger: Path | None = None) -> None:
+    """Print the report (a table, or the JSON document) and write the chart `plot` names
+    (never over the `ledger` file)."""
     if plot is not None:
         from papertrade.views.plots import write_plot
 
-        write_plot(chart_of(), plot)
+        write_plot(chart_of(), plot, ledger)
     if as_json:
         from papertrade.views.documents import report_document
 

@@ -9,7 +9,6 @@ JavaScript from the installed `plotly` package, so neither needs a network.
 """
 
 import html
-from pathlib import Path
 
 from papertrade.domain import numbers
 from papertrade.views.chart_data import ChartData
@@ -185,7 +184,3 @@ CONFIG = {
     "responsive": True,
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }
-
-
-def write_html(chart: ChartData, path: Path) -> None:
-    path.write_text(html_page(chart), encoding="utf-8")

@@ -1,13 +1,14 @@
 """The same chart as `charts.figure`, as a static PNG drawn by matplotlib (headless)."""
 
-from pathlib import Path
-
 from papertrade.domain.numbers import money
 from papertrade.views.chart_data import ChartData
 from papertrade.views.charts import DOWN, EQUITY, HOLD, UP
 
 
-def write_png(chart: ChartData, path: Path) -> None:
+def png_bytes(chart: ChartData) -> bytes:
+    """The chart as a PNG image."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,8 +26,10 @@ def write_png(chart: ChartData, path: Path) -> None:
     axes[0].set_title(chart.title, loc="left", fontsize=11)
     _time_axis(axes[-1])
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=110)
     plt.close(figure)
+    return image.getvalue()
 
 
 def _panels(chart: ChartData) -> list[tuple]:
