@@ -93,3 +93,47 @@ def test_reading_commands_work_on_a_ledger_on_a_read_only_mount(tmp_path, capsys
     )
     assert completed.returncode == 0, completed.stderr
     assert file_state(db) == before
+
+
+#: Run inside the namespace: `serve` on the read-only mount, one API request, then stop it.
+SERVE_ONCE = """
+import re, subprocess, sys, urllib.request
+server = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    url = re.search(r"(http://[^ ]+/)", server.stdout.readline())
+    if url is not None:
+        print(urllib.request.urlopen(url.group(1) + "api/portfolios/1", timeout=60).read().decode())
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+sys.exit(0 if url else "serve did not start: " + server.stderr.read())
+"""
+
+
+@pytest.mark.skipif(not _read_only_mount_works(), reason="needs unshare(1) with user and mount namespaces")
+def test_serve_works_on_a_ledger_on_a_read_only_mount(tmp_path, capsys):
+    import json
+    import os
+    import signal
+    import sys
+
+    directory = tmp_path / "ro"
+    db = directory / "ledger.db"
+    assert run_inprocess(capsys, "--db", str(db), "create-portfolio", "mounted bot", "1000").code == 0
+    before = file_state(db)
+    serve = f"{VENV_BIN / 'papertrade'} --db {db} serve --port 0"
+    script = (
+        f"mount --bind {directory} {directory} && mount -o remount,bind,ro {directory} && "
+        f"{sys.executable} -c '{SERVE_ONCE}' {serve}"
+    )
+    namespace = subprocess.Popen(["unshare", "--mount", "--map-root-user", "sh", "-c", script], text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    try:
+        stdout, stderr = namespace.communicate(timeout=120)
+    finally:
+        if namespace.poll() is None:
+            os.killpg(namespace.pid, signal.SIGKILL)  # the server too, whatever happened
+            namespace.wait()
+    assert namespace.returncode == 0, stderr
+    assert json.loads(stdout)["name"] == "mounted bot"
+    assert file_state(db) == before

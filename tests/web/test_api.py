@@ -475,3 +475,19 @@ def test_a_database_without_a_free_connection_is_503_retry_after_not_500():
 
     status, headers = asyncio.run(scenario())
     assert status == 503 and headers[b"retry-after"] == b"2"
+
+
+@pytest.mark.parametrize("name", ["q?x.db", "q#frag.db", "q%3Fx%2541.db", "q?mode=rw&x=1#y.db"])
+def test_the_dashboard_opens_exactly_the_file_the_cli_opens_whatever_its_name(tmp_path, capsys, name):
+    ledger_path = tmp_path / name
+    made = run_inprocess(capsys, "--db", str(ledger_path), "create-portfolio", "odd name", "1000")
+    assert made.code == 0, made.stderr
+    before = sorted(tmp_path.iterdir())
+    ledger = open_readonly(str(ledger_path), 5)
+    try:
+        with TestClient(create_app(ledger, token=None, now=lambda: NOW), base_url="http://localhost") as client:
+            assert [p["name"] for p in client.get("/api/portfolios").json()] == ["odd name"]
+    finally:
+        ledger.dispose()
+    readers = {ledger_path.with_name(name + "-wal"), ledger_path.with_name(name + "-shm")}
+    assert set(tmp_path.iterdir()) - readers == set(before)  # no file named by a cut-off part of the name

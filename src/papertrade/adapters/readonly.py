@@ -1,11 +1,16 @@
 """Opening a ledger that must never be written: the dashboard's.
 
 SQLite is opened with `mode=ro` (the file cannot be written through this connection, and
-`query_only` refuses writes before they reach it); PostgreSQL runs every transaction as
-`READ ONLY`. Neither is ever migrated from here: a ledger at another schema is refused.
+`query_only` refuses writes before they reach it), or `immutable=1` on a read-only mount, where
+SQLite could not make the shared-memory file a reader needs: the file the command line names,
+whatever its name holds (`?`, `#`, `%`), as the other commands open it (`sqlite_files.probe`).
+PostgreSQL runs every transaction as `READ ONLY`. Neither is ever migrated from here: a ledger
+at another schema is refused.
 """
 
-from sqlalchemy import create_engine, event
+from pathlib import Path
+
+from sqlalchemy import QueuePool, create_engine, event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import NoSuchModuleError
 
@@ -28,7 +33,7 @@ def open_readonly(database: str, busy_timeout: float) -> Ledger:
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         raise InputError(f"no ledger at {path}: create a portfolio first, or name another with --db")
-    engine = _sqlite_engine(url, busy_timeout) if path is not None else _postgres_engine(url)
+    engine = _sqlite_engine(path, busy_timeout) if path is not None else _postgres_engine(url)
     try:
         _check_schema(engine, url)
     except BaseException:
@@ -37,9 +42,11 @@ def open_readonly(database: str, busy_timeout: float) -> Ledger:
     return Ledger(engine, url, keep_idle=False)  # a server: its threads come and go
 
 
-def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
-    uri = URL.create("sqlite", database=f"file:{url.database}", query={"mode": "ro", "uri": "true"})
-    engine = create_engine(uri, connect_args={"timeout": busy_timeout, "check_same_thread": False})
+def _sqlite_engine(path: Path, busy_timeout: float) -> Engine:
+    from papertrade.adapters.sqlite_files import connect_read_only, probe
+
+    uri = probe(path).read_uri  # a file URI: the name is quoted, never read as a query or fragment
+    engine = create_engine("sqlite://", creator=lambda: connect_read_only(uri, busy_timeout), poolclass=QueuePool)
 
     def configure(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # transactions begin below, as papertrade's do
