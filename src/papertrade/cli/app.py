@@ -13,12 +13,14 @@ from papertrade import __version__
 from papertrade.cli import (
     audit,
     backtest,
+    close,
     create_portfolio,
     cron,
     data,
     db,
     demo,
     notify,
+    open,
     optimize,
     orders,
     output,
@@ -77,6 +79,8 @@ app.command("portfolios")(portfolios.list_portfolios)
 app.command("status")(status.status)
 app.command("trade")(trade.trade)
 app.command("trades")(trades.trades)
+app.command("open")(open.open_position)
+app.command("close")(close.close_position)
 app.command("orders")(orders.orders)
 app.command("ticks")(ticks.ticks)
 app.command("strategies")(strategies.strategies)

@@ -42,6 +42,25 @@ def trade(
     notifier.deliver(now)
 
 
+def force(ctx: typer.Context, portfolio_id: int, symbol: str, manual, json: bool) -> None:
+    """Run a trader's `open` or `close` (`manual`) as a LIVE tick and print it as `trade` does."""
+    from papertrade.bootstrap import make_notifier, market_data_factory
+    from papertrade.services.tick import Mode, run_manual
+
+    cli = state(ctx)
+    settings = cli.settings()
+    ledger, source = cli.ledger(), market_data_factory(settings)
+    ttl, now = int(settings.markets_ttl * 1000), now_ms()
+    notifier = make_notifier(settings, ledger, live=True)
+    with notifier.watch(portfolio_id, symbol, now):
+        result = run_manual(ledger, source, portfolio_id, symbol, manual, now, markets_ttl_ms=ttl)
+    if json:
+        output.emit_json(tick_json(result, Mode.LIVE))
+    else:
+        typer.echo(tick_line(result))
+    notifier.deliver(now)
+
+
 def tick_line(result) -> str:
     """One line a cron log reader understands."""
     parts = [output.timestamp(result.candle_ts), result.symbol]

@@ -33,6 +33,13 @@ from papertrade.domain.orders import (
 from papertrade.domain.signals import Decision, Signal
 
 
+def _relabelled(entry, kind: str):
+    """A decision's fill (not a resting order's) as made by `kind`."""
+    if isinstance(entry, DeskFill) and entry.order is None:
+        return DeskFill(kind, entry.candle_ts, entry.booked)
+    return entry
+
+
 def warming_up(have: int, warmup: int) -> Decision:
     return Decision(Signal.HOLD, f"warming up: {have} of {warmup} closed candles")
 
@@ -139,13 +146,21 @@ class Desk:
 
     # -- a decision at a candle's close ---------------------------------------------------------
 
-    def act(self, decision: Decision, bar: Bar) -> Decision:
+    def act(self, decision: Decision, bar: Bar, kind: str = SIGNAL) -> Decision:
         """Carry out `decision`, made on the closed candle `bar`; what cannot be done becomes a
-        HOLD saying why.
+        HOLD saying why. Its fills are of `kind`: "signal" (the strategy's), or "manual" (a
+        trader's `papertrade open`/`close`).
 
         An entry against the open position (`Decision.buy` while short, `Decision.short` while
         long) first closes it at the candle's close, then enters: stop and reverse, two fills on
         one candle. A plain SELL only reduces a long; `Decision.cover` only reduces a short."""
+        start = len(self.log)
+        done = self._act(decision, bar)
+        if kind != SIGNAL:
+            self.log[start:] = [_relabelled(entry, kind) for entry in self.log[start:]]
+        return done
+
+    def _act(self, decision: Decision, bar: Bar) -> Decision:
         if decision.cancel:
             self._cancel_entries(bar.ts, "cancelled by the strategy")
         if decision.signal is Signal.HOLD:

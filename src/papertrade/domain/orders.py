@@ -33,6 +33,7 @@ from papertrade.errors import InputError
 
 #: The kind of a fill made by a strategy's decision at a candle's close (not by a resting order).
 SIGNAL = "signal"
+MANUAL = "manual"  # a trader's forced entry or exit (`papertrade open`/`close`)
 
 
 class OrderKind(StrEnum):
@@ -55,7 +56,7 @@ _EXITS = (OrderKind.STOP_LOSS, OrderKind.TAKE_PROFIT, OrderKind.TRAILING_STOP)
 #: Which exit fills first when several could on one candle and none was passed at the open.
 _EXIT_PRIORITY = {OrderKind.STOP_LOSS: 0, OrderKind.TRAILING_STOP: 1, OrderKind.TAKE_PROFIT: 2}
 #: Trade kinds, as `trades --json` and the report name them.
-TRADE_KINDS = (SIGNAL, *(str(kind) for kind in OrderKind))
+TRADE_KINDS = (SIGNAL, MANUAL, *(str(kind) for kind in OrderKind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,26 @@ class Size:
     @classmethod
     def base(cls, quantity) -> "Size":
         return cls("base", as_decimal(quantity, "size"))
+
+
+def parse_size(text: str, symbol: str) -> Size:
+    """A size as a trader types it for `symbol`: `25%` of the cash, `500` or `500 USDT` of the
+    quote currency (fee included), or `0.01 BTC` of the base asset; `InputError` otherwise."""
+    base, _, quote = symbol.partition("/")
+    quote = quote.partition(":")[0]
+    raw = text.strip().upper().replace(" ", "")
+    unit, number = "quote", raw
+    if raw.endswith("%"):
+        unit, number = "cash", raw[:-1]
+    elif raw.endswith(base.upper()):
+        unit, number = "base", raw[: -len(base)]
+    elif raw.endswith(quote.upper()):
+        number = raw[: -len(quote)]
+    try:
+        value = Decimal(number)
+    except ArithmeticError:
+        raise InputError(f"--size must be like 25%, 500 {quote} or 0.01 {base}, not {text!r}") from None
+    return Size(unit, value / 100 if unit == "cash" else value)
 
 
 @dataclass(frozen=True, slots=True)

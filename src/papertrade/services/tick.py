@@ -31,7 +31,8 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill, OrderEvent, warming_up
 from papertrade.domain.fills import Market
 from papertrade.domain.ledger import Book, Fill
-from papertrade.domain.orders import RestingOrder
+from papertrade.domain.money import to_plain
+from papertrade.domain.orders import MANUAL, RestingOrder, Size
 from papertrade.domain.portfolio import Portfolio, parse_symbol
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord
@@ -87,6 +88,32 @@ class TickResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Manual:
+    """A trader's forced entry (`open`, sized by `size`, default the portfolio's stake) or exit
+    (`close`: the whole position, long or short), acted on at the latest closed candle's close
+    under its own tick key, `manual:open` or `manual:close`, so that each is done at most once
+    per candle however often it is retried, and never takes a candle from the strategy."""
+
+    action: str  # "open" or "close"
+    size: Size | None = None
+
+    @property
+    def key_strategy(self) -> str:
+        return f"{MANUAL}:{self.action}"
+
+    def decision(self, position, symbol: str) -> Decision:
+        """What to do about `position`: a HOLD saying why when there is nothing to do."""
+        reason = f"manual {self.action}"
+        if self.action == "open":
+            if position.is_open:
+                return Decision.hold(f"the portfolio already holds {to_plain(position.quantity)} {symbol}")
+            return Decision.buy(reason, size=self.size)
+        if position.is_short:
+            return Decision.cover(reason)
+        return Decision.sell(reason) if position.is_long else Decision.hold(f"the portfolio holds no {symbol}")
+
+
+@dataclass(frozen=True, slots=True)
 class Restored:
     """What the ledger holds for this tick, read before anything is fetched or decided."""
 
@@ -100,13 +127,15 @@ class Restored:
     orders: tuple[RestingOrder, ...] = ()  # the symbol's resting orders
     processed_ts: int | None = None  # the last candle processed (read only when orders rest)
     unprocessed: tuple[Bar, ...] = ()  # stored candles after it, up to `candle_ts`
+    manual: Manual | None = None  # a trader's forced entry or exit instead of the strategy's decision
 
     @property
     def timeframe(self) -> Timeframe:
         return self.portfolio.config.timeframe
 
     def key(self) -> TickKey:
-        return TickKey(self.portfolio.id, self.portfolio.config.strategy, self.symbol, self.candle_ts)
+        strategy = self.manual.key_strategy if self.manual else self.portfolio.config.strategy
+        return TickKey(self.portfolio.id, strategy, self.symbol, self.candle_ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,15 +191,16 @@ class TickRunner:
         self._markets: dict[tuple[str, str], tuple[Market, int] | None] = {}
         self._processed: dict[tuple[int, str, str], int] = {}  # (portfolio, strategy, symbol) → last candle
 
-    def tick(self, portfolio_id: int, symbol: str, mode: Mode, now: int) -> TickResult:
+    def tick(self, portfolio_id: int, symbol: str, mode: Mode, now: int, manual: Manual | None = None) -> TickResult:
         """Run one tick of `portfolio_id` on `symbol` at time `now` (ms since the epoch, UTC).
 
-        DRY writes nothing at all; LIVE writes everything in one transaction.
+        DRY writes nothing at all; LIVE writes everything in one transaction. With `manual`, the
+        trader's entry or exit is acted on instead of asking the strategy (LIVE only).
         """
         parse_symbol(symbol)
         require_ledger(self.ledger, portfolio_id)
         for _ in range(DECISION_ATTEMPTS):
-            restored = self.restore(portfolio_id, symbol, now)
+            restored = replace(self.restore(portfolio_id, symbol, now), manual=manual)
             synced = self.sync(restored, now)
             analysis = self.analyze(restored, synced)
             result = self.execute(restored, synced, analysis, mode, now)
@@ -298,6 +328,8 @@ class TickRunner:
         The strategy is asked only once it has its warm-up.
         """
         desk = _desk(restored, synced)
+        if restored.manual is not None:  # the resting orders meet candles in the strategy's ticks only
+            return Analysis(desk, restored.manual.decision(desk.book.position(restored.symbol), restored.symbol))
         for bar in _candles_since(restored, synced):
             desk.on_candle(bar)
         strategy, window = restored.strategy, synced.window
@@ -315,9 +347,27 @@ class TickRunner:
     ) -> TickResult | None:
         """LIVE: act on the analysis exactly once, or None when the portfolio changed since it
         was restored (the caller decides again). DRY: what LIVE would do, writing nothing."""
+        if restored.manual is not None:
+            return _execute_manual(self.ledger, restored, synced, analysis, now)
         if mode is Mode.LIVE:
             return _execute_live(self.ledger, restored, synced, analysis, now)
         return _execute_dry(self.ledger, restored, synced, analysis)
+
+
+def run_manual(
+    ledger: Ledger | None,
+    market_data_for: Callable[[str], MarketData],
+    portfolio_id: int,
+    symbol: str,
+    manual: Manual,
+    now: int,
+    markets_ttl_ms: int = MARKETS_TTL_MS,
+) -> TickResult:
+    """A trader's forced entry or exit (`manual`) on `symbol` at the close of the latest closed
+    candle at `now`, through the same tick as cron's (sync, the tick key, one transaction, the
+    journal): executed once, a duplicate when retried on the same candle."""
+    runner = TickRunner(ledger, market_data_for, markets_ttl_ms=markets_ttl_ms)
+    return runner.tick(portfolio_id, symbol, Mode.LIVE, now, manual)
 
 
 def run_tick(
@@ -428,6 +478,49 @@ def _execute_live(
         _write_desk(uow, portfolio, desk, tick_id, now)
         uow.commit()
     return _result(restored, synced, desk, decision, _status(desk), claim.skipped)
+
+
+def _execute_manual(
+    ledger: Ledger, restored: Restored, synced: Synced, analysis: Analysis, now: int
+) -> TickResult | None:
+    """A trader's entry or exit, at most once per candle and action; refused (nothing written)
+    when there is nothing to do, or while resting orders still have candles to meet."""
+    portfolio, desk, manual = restored.portfolio, analysis.desk, restored.manual
+    with ledger.unit_of_work(write=True) as uow:
+        version = uow.portfolios.version(portfolio.id, lock=True)
+        claim = _claim_state(uow, restored, synced)
+        if claim.duplicate is not None:
+            book = portfolio.book if version == portfolio.version else uow.portfolios.get(portfolio.id).book
+            why = f"already done: a manual {manual.action} of {restored.symbol} on this candle"
+            return _duplicate_result(restored, synced, book, why, analysis.decision.signal)
+        if version != portfolio.version:
+            return None
+        _check_orders_met(uow, restored)
+        _store_market_data(uow, restored, synced, now)
+        decision = desk.act(analysis.decision, synced.candle, kind=MANUAL)
+        if not desk.filled:
+            raise InputError(f"cannot {manual.action} {restored.symbol} in portfolio {portfolio.id}: {decision.reason}")
+        try:
+            tick_id = uow.ticks.claim(_tick_record(restored, synced, desk, decision, 0, now))
+        except TickAlreadyClaimed:
+            return _duplicate_result(restored, synced, portfolio.book, "another run claimed this candle just now")
+        _write_desk(uow, portfolio, desk, tick_id, now)
+        uow.commit()
+    return _result(restored, synced, desk, decision, _status(desk), 0)
+
+
+def _check_orders_met(uow: UnitOfWork, restored: Restored) -> None:
+    """Resting orders meet candles in the strategy's ticks: a manual trade waits until they have
+    met the candle it acts on, so that none is met twice or skipped."""
+    if not restored.orders:
+        return
+    config = restored.portfolio.config
+    latest = uow.ticks.latest(restored.portfolio.id, config.strategy, restored.symbol)
+    if latest is None or latest.key.candle_ts < restored.candle_ts:
+        raise TemporaryError(
+            f"{restored.symbol} has resting orders that have not met the {timestamp(restored.candle_ts)} candle "
+            f"yet: run `papertrade trade {restored.portfolio.id} {restored.symbol} LIVE` (or wait for cron), then retry"
+        )
 
 
 def _status(desk: Desk) -> Status:
