@@ -127,13 +127,11 @@ def test_report_json_lists_the_round_trips_and_the_equity_curve(replayed, capsys
         assert trip["duration_ms"] == trip["exit_ts"] - trip["entry_ts"] > 0
     assert max(t["profit_pct"] for t in trips) == pytest.approx(stats["Best Trade [%]"])
     curve = document["equity_curve"]
-    times = [p["candle_ts"] for p in curve]
-    assert times == sorted(set(times)) and (times[0], times[-1]) == (
-        1_606_780_800_000,
-        1_612_134_000_000,
-    )  # 2020-12-01 to 2021-01-31 23:00
-    assert curve[-1]["equity"] == stats["Equity Final [$]"] and isinstance(curve[0]["equity"], str)
-    assert min(p["drawdown_pct"] for p in curve) == pytest.approx(stats["Max. Drawdown [%]"])
+    times = curve["candle_ts"]
+    assert times == sorted(set(times)) and (times[0], times[-1]) == (1_606_780_800_000, 1_612_134_000_000)
+    assert len(curve["equity"]) == len(curve["drawdown_pct"]) == len(times)
+    assert curve["equity"][-1] == stats["Equity Final [$]"] and isinstance(curve["equity"][0], str)
+    assert min(curve["drawdown_pct"]) == pytest.approx(stats["Max. Drawdown [%]"])
 
 
 def test_report_for_humans_lists_the_latest_round_trips(replayed, capsys):
@@ -148,8 +146,15 @@ def test_report_for_humans_lists_the_latest_round_trips(replayed, capsys):
 def test_backtest_json_has_the_equity_curve_and_round_trips(capsys):
     result = run_inprocess(capsys, "backtest", "--strategy", "rsi", "--data", str(HOURS), "--json")
     document = json.loads(result.stdout)
-    assert len(document["equity_curve"]) == 5482 and len(document["round_trips"]) == document["stats"]["# Trades"]
-    assert document["equity_curve"][-1]["equity"] == document["stats"]["Equity Final [$]"]
+    curve, stats = document["equity_curve"], document["stats"]
+    assert len(curve["candle_ts"]) == len(curve["equity"]) == 5482
+    assert len(document["round_trips"]) == stats["# Trades"] and curve["equity"][-1] == stats["Equity Final [$]"]
+    assert max(Decimal(e) for e in curve["equity"]) == Decimal(stats["Equity Peak [$]"])  # exact at every candle
+    floats = [float(e) for e in curve["equity"]]
+    peak = 10_000.0
+    for value, drawdown in zip(floats, curve["drawdown_pct"], strict=True):
+        peak = max(peak, value)
+        assert drawdown == pytest.approx((value / peak - 1) * 100)
 
 
 def test_backtest_options_change_the_fills(capsys):

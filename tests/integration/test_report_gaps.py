@@ -73,7 +73,7 @@ def backtesting_py_stats(report: dict):
 
 
 def test_the_paper_run_has_gaps_the_market_did_not_have(gappy_report):
-    ticked = {p["candle_ts"] for p in gappy_report["equity_curve"]}
+    ticked = set(gappy_report["equity_curve"]["candle_ts"])
     days = pd.read_csv(IBM).timestamp
     start, end = min(ticked), max(ticked)
     assert set(days[(days >= start) & (days <= end)]) == ticked  # every trading day, ticked or not

@@ -71,9 +71,15 @@ class EquitySeries(Sequence[Decimal]):
     of candles computes its floats in one go and an exact value only where one is asked for.
     """
 
-    def __init__(self, floats: "np.ndarray", exact_at: Callable[[int], Decimal]) -> None:
+    def __init__(
+        self,
+        floats: "np.ndarray",
+        exact_at: Callable[[int], Decimal],
+        exact_texts: Callable[[], list[str]] | None = None,
+    ) -> None:
         self._floats = floats
         self._exact_at = exact_at
+        self._exact_texts = exact_texts
 
     @classmethod
     def of(cls, values: Sequence[Decimal]) -> "EquitySeries":
@@ -84,6 +90,15 @@ class EquitySeries(Sequence[Decimal]):
 
     def floats(self) -> "np.ndarray":
         return self._floats
+
+    def texts(self) -> list[str]:
+        """Every exact value as plain text (`money.to_plain`), in one go: what `equity_curve`
+        prints; a backtest computes them segment by segment, faster than one by one."""
+        if self._exact_texts is not None:
+            return self._exact_texts()
+        from papertrade.domain.money import to_plain
+
+        return [to_plain(self[i]) for i in range(len(self))]
 
     def __len__(self) -> int:
         return len(self._floats)

@@ -15,13 +15,14 @@ resting order touched, so skipping it changes nothing but the time taken.
 
 from bisect import bisect_right
 from decimal import Decimal
+from itertools import pairwise
 
-from papertrade.adapters.csv_candles import CandleColumns
+from papertrade.adapters.csv_candles import HEADER, CandleColumns
 from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill, warming_up
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book, Side
-from papertrade.domain.money import exact
+from papertrade.domain.money import exact, to_plain
 from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl
@@ -187,11 +188,17 @@ def _performance(candles, filled: list[DeskFill], book, cash, symbol, quote, fir
         with exact():
             return cash_after[segment] + held_after[segment] * candles.exact(i)
 
+    def exact_texts() -> list[str]:
+        texts: list[str] = []
+        for segment, (start, stop) in enumerate(pairwise([*starts, count])):
+            texts += _segment_texts(candles, cash_after[segment], held_after[segment], start, stop)
+        return texts
+
     position = book.positions[symbol]
     last = candles.exact(count - 1)
     performance = Performance(quote, cash, book.cash)
     performance.times = candles.ts
-    performance.equity = EquitySeries(cash_f + held_f * closes, exact_at)
+    performance.equity = EquitySeries(cash_f + held_f * closes, exact_at, exact_texts)
     performance.in_market = (held_f != 0) | np.r_[False, held_f[:-1] != 0]
     performance.fills = [_fill_row(f, symbol) for f in filled]
     performance.prices = {symbol: (candles.ts, closes)}
@@ -202,6 +209,15 @@ def _performance(candles, filled: list[DeskFill], book, cash, symbol, quote, fir
                   position.fees_paid)
     ]  # fmt: skip
     return performance
+
+
+def _segment_texts(candles, cash: Decimal, held: Decimal, start: int, stop: int) -> list[str]:
+    """The exact equity, as text, at candles start..stop-1 while `cash` and `held` stay."""
+    if held.is_zero():
+        return [to_plain(cash)] * (stop - start)
+    at = HEADER.index("close")
+    with exact():
+        return [to_plain(cash + held * Decimal(line.split(",")[at])) for line in candles.lines[start:stop]]
 
 
 def _fill_row(filled: DeskFill, symbol: str) -> FillRow:

@@ -186,19 +186,19 @@ def round_trip_document(trip) -> dict:
     }
 
 
-def equity_curve(performance) -> list[dict]:
-    """The equity at every point of the report's series (exact), with its drawdown below the
-    running peak in percent (0 or negative; the starting cash is the first peak, so the lowest
-    value is the report's Max. Drawdown [%])."""
+def equity_curve(performance) -> dict:
+    """The series every statistic uses, as columns: `candle_ts`, the exact `equity` (text), and
+    `drawdown_pct`, below the running peak in percent (0 or negative; the starting cash is the
+    first peak, so the lowest value is the report's Max. Drawdown [%])."""
     import numpy as np
 
     floats = performance.equity.floats()
     peaks = np.maximum.accumulate(np.r_[float(performance.initial_cash), floats])[1:]
-    drawdowns = (floats / peaks - 1) * 100
-    return [
-        {"candle_ts": int(ts), "equity": performance.equity[i], "drawdown_pct": float(drawdowns[i])}
-        for i, ts in enumerate(performance.times)
-    ]
+    return {
+        "candle_ts": np.asarray(performance.times, dtype=np.int64).tolist(),
+        "equity": performance.equity.texts(),
+        "drawdown_pct": ((floats / peaks - 1) * 100).tolist(),
+    }
 
 
 def stat_value(value, kind: str):

@@ -154,10 +154,12 @@ class RoundTrip(_Document):
     duration_ms: int
 
 
-class EquityPoint(_Document):
-    candle_ts: int
-    equity: Exact
-    drawdown_pct: float  # below the running peak, 0 or negative
+class EquityCurve(_Document):
+    """The series the statistics use, as columns of one length."""
+
+    candle_ts: list[int]
+    equity: list[Exact]
+    drawdown_pct: list[float]  # below the running peak, 0 or negative
 
 
 class Report(_Document):
@@ -169,7 +171,7 @@ class Report(_Document):
     exits_by_kind: dict[str, int]  # SELL fills by what made them
     symbols: list[SymbolPnl]
     round_trips: list[RoundTrip]
-    equity_curve: list[EquityPoint]
+    equity_curve: EquityCurve
 
 
 class StaleTick(LastTick):
