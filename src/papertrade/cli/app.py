@@ -35,6 +35,7 @@ from papertrade.cli import (
     ticks,
     trade,
     trades,
+    walk_forward,
 )
 from papertrade.cli.context import CliState
 from papertrade.cli.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, exit_code_for
@@ -95,6 +96,7 @@ app.command("notify")(notify.notify)
 app.command("optimize")(optimize.optimize)
 app.command("studies")(optimize.studies)
 app.command("study")(optimize.study)
+app.command("walk-forward")(walk_forward.walk_forward)
 app.add_typer(portfolio.app, name="portfolio")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
