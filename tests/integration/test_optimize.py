@@ -201,3 +201,29 @@ def test_an_unreachable_scheduler_is_temporary_trouble(papertrade, tmp_path):
     assert result.code == 75 and "cannot reach the Dask scheduler" in result.stderr
     assert len(result.error_lines) == 1
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_create_portfolio_takes_the_best_trial_s_settings_and_journals_where_they_came_from(papertrade, tmp_path):
+    settings = ("--fee-rate", "0.002", "--stop-loss", "0.02..0.04:0.02", "--stake-fraction", "0.5,1")
+    study = optimize_json(papertrade, *GRID, *settings, "--study", "promoted", "--create-portfolio", "Best SMA")
+    best = next(t for t in study["trials"] if t["number"] == study["best"][0])
+    assert study["portfolio"] == {"id": 1, "name": "Best SMA", "trial": best["number"]}
+    status = json.loads(papertrade("status", "1", "--json").stdout)
+    assert status["strategy"] == "sma-cross" and status["timeframe"] == "1h"
+    assert status["params"] == {"fast": best["params"]["fast"], "slow": best["params"]["slow"]}
+    assert status["exits"] == {"stop_loss": best["params"]["stop_loss"]}
+    assert status["stake_fraction"] == best["params"]["stake_fraction"] and status["fee_rate"] == "0.002"
+    assert status["cash"] == "10000"
+    origin = status["from_study"]
+    assert (origin["study"], origin["trial"]) == ("promoted", best["number"])
+    assert origin["objectives"] == best["values"] and origin["data"] == study["data"]
+    assert "research    trial" in papertrade("status", "1").stdout
+    assert papertrade("audit", "verify", "1").code == 0
+
+
+def test_create_portfolio_refuses_a_taken_name_before_searching(papertrade, tmp_path):
+    optimize_json(papertrade, *GRID, "--trials", "1", "--create-portfolio", "Mine")
+    result = papertrade("optimize", "--strategy", "sma-cross", *SLICE, *GRID, "--workers", "1", "--study", "again",
+                        "--create-portfolio", "Mine")  # fmt: skip
+    assert result.code == 2 and "already exists" in result.stderr
+    assert "again" not in [s["study"] for s in json.loads(papertrade("studies", "--json").stdout)]

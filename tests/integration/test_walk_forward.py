@@ -65,3 +65,15 @@ def test_bad_input_is_one_line_and_writes_nothing(papertrade, tmp_path, args, me
     result = papertrade(*ARGS, *args)
     assert result.code == 2 and message in result.stderr and len(result.error_lines) == 1, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_create_portfolio_takes_the_last_fold_s_choice(papertrade):
+    result = papertrade(*ARGS, "--train", "20d", "--test", "10d", "--study", "wf", "--json", "--create-portfolio",
+                        "Walked")  # fmt: skip
+    document = json.loads(result.stdout)
+    last = document["folds"][-1]
+    assert document["portfolio"] == {"id": 1, "name": "Walked", "study": "wf.fold3", "trial": last["trial"]}
+    status = json.loads(papertrade("status", "1", "--json").stdout)
+    assert status["params"] == last["params"]
+    assert (status["from_study"]["study"], status["from_study"]["trial"]) == ("wf.fold3", last["trial"])
+    assert papertrade("audit", "verify", "1").code == 0

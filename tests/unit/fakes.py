@@ -161,10 +161,11 @@ class FakeJournal:
                              entry_hash(prev_hash, event, body), now)  # fmt: skip
         self._s.journal.append((portfolio_id, entry))
 
-    def entries(self, portfolio_id: int) -> list[JournalEntry]:
+    def entries(self, portfolio_id: int, event: str | None = None) -> list[JournalEntry]:
         import json
 
-        return [replace(e, payload=json.loads(e.body)) for pid, e in self._s.journal if pid == portfolio_id]
+        return [replace(e, payload=json.loads(e.body)) for pid, e in self._s.journal
+                if pid == portfolio_id and event in (None, e.event)]  # fmt: skip
 
 
 class FakeCandles:

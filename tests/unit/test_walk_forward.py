@@ -2,6 +2,7 @@
 warm-up comes from before the test window, and the efficiency and stability are what they say."""
 
 from decimal import Decimal
+from itertools import pairwise
 from types import SimpleNamespace
 
 import pytest
@@ -40,7 +41,7 @@ def test_no_test_candle_is_ever_in_a_train_window_and_test_windows_follow_each_o
     for fold in folds:
         assert fold.train_start < fold.train_stop == fold.test_start < fold.test_stop
         assert fold.test_stop - fold.test_start == 12 and fold.train_stop - fold.train_start >= 48
-    assert all(a.test_stop == b.test_start for a, b in zip(folds, folds[1:], strict=False))
+    assert all(a.test_stop == b.test_start for a, b in pairwise(folds))
 
 
 def test_a_last_test_window_the_candles_do_not_fill_is_left_out():

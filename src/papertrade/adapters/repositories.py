@@ -277,10 +277,11 @@ class JournalRepository:
         }
         self._c.execute(_INSERT_JOURNAL, entry)
 
-    def entries(self, portfolio_id: int) -> list[JournalEntry]:
-        rows = self._c.execute(
-            select(t.journal).where(t.journal.c.portfolio_id == portfolio_id).order_by(t.journal.c.id)
-        ).mappings()
+    def entries(self, portfolio_id: int, event: str | None = None) -> list[JournalEntry]:
+        query = select(t.journal).where(t.journal.c.portfolio_id == portfolio_id)
+        if event is not None:
+            query = query.where(t.journal.c.event == event)
+        rows = self._c.execute(query.order_by(t.journal.c.id)).mappings()
         return [
             JournalEntry(
                 r["id"],

@@ -16,22 +16,25 @@ def status(
 ) -> None:
     """Show a portfolio's cash, equity, settings and open positions (marked at the latest
     stored close)."""
-    from papertrade.services.portfolios import last_ticks
+    from papertrade.services.portfolios import last_ticks, study_origin
     from papertrade.services.valuation import value_portfolio
 
     ledger = state(ctx).ledger()
     valuation = value_portfolio(ledger, portfolio_id)
     ticks = last_ticks(ledger, portfolio_id)
+    origin = study_origin(ledger, portfolio_id)
     if json:
         from papertrade.views.documents import status_document
 
-        output.emit_json(status_document(valuation, ticks))
+        output.emit_json({**status_document(valuation, ticks), "from_study": origin})
         return
     stored = valuation.portfolio
     archived = f", archived {output.timestamp(stored.archived_ts)}: it no longer trades" if stored.archived else ""
     typer.echo(f'Portfolio {stored.id} "{stored.config.name}"{archived}')
     for label, value in _summary(valuation):
         typer.echo(f"  {label:<12}{value}")
+    if origin is not None:
+        typer.echo(f"  {'research':<12}{_origin_text(origin)}")
     for tick in ticks:
         typer.echo(
             f"  last tick   {tick.key.symbol} {output.timestamp(tick.key.candle_ts)} {tick.signal} [{tick.status}], "
@@ -127,3 +130,9 @@ def _params_text(params) -> str:
 
 def _fees(book, quote: str) -> str:
     return output.money(book.fees_paid, quote, cost=True)
+
+
+def _origin_text(origin) -> str:
+    """Where the settings came from: `optimize`/`walk-forward --create-portfolio`."""
+    values = ", ".join(f"{name} {value:,.4g}" for name, value in origin.get("objectives", {}).items())
+    return f"trial {origin['trial']} of study {origin['study']} ({values}) in {origin['storage']}"

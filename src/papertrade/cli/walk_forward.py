@@ -82,8 +82,12 @@ def walk_forward(
     scheduler: SchedulerOption = None,
     scheduler_timeout: SchedulerTimeoutOption = 10.0,
     create_portfolio: CreatePortfolioOption = None,
-    json: Annotated[bool, typer.Option("--json", help="Print every fold and the out-of-sample result as JSON.")] = False,
-    plot: Annotated[Path | None, typer.Option(metavar="FILE", help="Also write a chart: FILE.html or FILE.png.")] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print every fold and the out-of-sample result as JSON.")
+    ] = False,
+    plot: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Also write a chart: FILE.html or FILE.png.")
+    ] = None,
 ) -> None:
     """Optimise on each train window, backtest the choice on the test window after it (warmed up
     on the candles before it), and stitch the test windows: out-of-sample evidence."""
@@ -102,8 +106,14 @@ def walk_forward(
     store = state(ctx).study_store(storage)
     check_new_portfolio(ctx, create_portfolio)
     name = study or "wf-" + default_study_name(strategy, description)
-    result = run_search(lambda cluster, progress: run_walk_forward(
-        store, cluster, candles, name, setup, search, folds, exchange, progress), workers, scheduler, scheduler_timeout)
+    result = run_search(
+        lambda cluster, progress: run_walk_forward(
+            store, cluster, candles, name, setup, search, folds, exchange, progress
+        ),
+        workers,
+        scheduler,
+        scheduler_timeout,
+    )
     if plot is not None:
         from papertrade.views.walk_forward import write_chart
 

@@ -278,7 +278,5 @@ def _created_entry(config: PortfolioConfig, cash: Decimal) -> dict:
 def study_origin(ledger: Ledger | None, portfolio_id: int) -> Mapping[str, Any] | None:
     """The study and trial a portfolio's settings came from (`optimize --create-portfolio`), if any."""
     with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
-        for entry in uow.journal.entries(portfolio_id):
-            if entry.event == "portfolio.from_study":
-                return entry.payload
-    return None
+        found = uow.journal.entries(portfolio_id, "portfolio.from_study")
+    return found[0].payload if found else None

@@ -108,7 +108,9 @@ class JournalRepository(Protocol):
         self, portfolio_id: int, event: str, payload: Mapping[str, Any], now: int, tick_id: int | None = None
     ) -> None: ...
 
-    def entries(self, portfolio_id: int) -> list[JournalEntry]: ...
+    def entries(self, portfolio_id: int, event: str | None = None) -> list[JournalEntry]:
+        """The portfolio's entries in order (only those of `event` when given)."""
+        ...
 
 
 class CandleRepository(Protocol):

@@ -58,9 +58,12 @@ class WalkForwardResult:
     stability: dict[str, dict] = field(default_factory=dict)
 
 
+Progress = Callable[[int, int, float | None], None]
+
+
 def walk_forward(store: StudyStore, cluster: Cluster, candles, name: str, setup: Setup, search: Search,
-                 folds: Sequence[Fold], exchange: str | None,
-                 progress: Callable[[int, int, float | None], None] = lambda *a: None) -> WalkForwardResult:  # fmt: skip
+                 folds: Sequence[Fold], exchange: str | None, progress: Progress = lambda *a: None,
+                 ) -> WalkForwardResult:  # fmt: skip
     """Optimise on every fold's train window and backtest the best trial on its test window."""
     from papertrade.reports.statistics import statistics
 

@@ -34,7 +34,9 @@ def _fold_document(fold, objective: str) -> dict:
         "study": fold.study.name,
         "trial": None if chosen is None else chosen.number,
         "params": None if chosen is None else {k: plain(v) for k, v in chosen.params.items()},
-        "in_sample": None if chosen is None else {"objective": chosen.values[0], "stats": _stats_document(chosen.stats)},
+        "in_sample": None
+        if chosen is None
+        else {"objective": chosen.values[0], "stats": _stats_document(chosen.stats)},
         "out_of_sample": {"objective": fold.stats.get(objective), "stats": _stats_document(fold.stats)},
     }
 
@@ -53,15 +55,18 @@ def fold_rows(result, objective: str) -> tuple[list[str], list[list[str]]]:
         rows.append([str(f.fold.number), f"{timestamp(train['first_ts'])} .. {timestamp(train['last_ts'])}",
                      f"{timestamp(int(ts[0]))} .. {timestamp(int(ts[-1]))}",
                      *(_text(params.get(n)) for n in names),
-                     _number(f.chosen.values[0]) if f.chosen else "(none)", _number(f.stats.get(objective))])  # fmt: skip
+                     _number(f.chosen.values[0]) if f.chosen else "(none)",
+                     _number(f.stats.get(objective))])  # fmt: skip
     return headers, rows
 
 
 def stability_lines(result) -> list[str]:
     lines = []
     for name, entry in result.stability.items():
-        text = f"  {name}: {', '.join(str(v) for v in entry['values'])}; most common {entry['most_common']} " \
+        text = (
+            f"  {name}: {', '.join(str(v) for v in entry['values'])}; most common {entry['most_common']} "
             f"({entry['share']:.0%} of folds)"
+        )
         if "spread_of_range" in entry:
             text += f", spread {entry['spread_of_range']:.0%} of the range searched"
         lines.append(text)

@@ -129,12 +129,13 @@ class DashboardData:
         return [documents.portfolio_document(v) for v in value_all(self.ledger)]
 
     def status(self, portfolio_id: int) -> dict:
-        from papertrade.services.portfolios import last_ticks
+        from papertrade.services.portfolios import last_ticks, study_origin
         from papertrade.services.valuation import value_portfolio
 
-        return documents.status_document(
+        document = documents.status_document(
             value_portfolio(self.ledger, portfolio_id), last_ticks(self.ledger, portfolio_id)
         )
+        return {**document, "from_study": study_origin(self.ledger, portfolio_id)}
 
     def performance(self, portfolio_id: int, version=None):
         """The portfolio's `Performance`, as of `version` (read now when None)."""

@@ -6,6 +6,8 @@ milliseconds since the epoch, UTC). tests/web/test_api.py validates every served
 against its model, so the published schema cannot drift from what is served.
 """
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 Exact = str  # a decimal, exact, as text
@@ -94,6 +96,9 @@ class Status(Portfolio):
     """`papertrade status ID --json`."""
 
     last_ticks: list[LastTick]
+    # the study and trial its settings came from (`optimize --create-portfolio`): study, trial,
+    # storage, objectives (name -> value), data (the candles searched on)
+    from_study: dict[str, Any] | None = None  # in status; not in the overview
 
 
 class Trade(_Document):
