@@ -117,11 +117,11 @@ def test_a_worker_killed_mid_study_loses_no_trial_and_repeats_none(cluster, tmp_
     setup = service.Setup("sma-cross", Decimal(10000), parse_fill_model("0.001", "0", "1"), "BTC/USDT", "USDT",
                           service.parse_objectives(["Return [%]"]))  # fmt: skip
     space = service.parse_space("sma-cross", ["fast=5..20:5", "slow=25..40:5"], {}, [])
-    killed = []
+    workers, killed = cluster.workers(), []
 
     def kill_one_after_the_first_trial(done, total, best):
         if not killed:
-            killed.append(cluster.workers()["w1"])
+            killed.append(workers["w1"])
             cluster.kill("w1")
 
     dask = DaskCluster.connect(cluster.address, 10)
@@ -134,4 +134,4 @@ def test_a_worker_killed_mid_study_loses_no_trial_and_repeats_none(cluster, tmp_
     assert killed and cluster.processes["w1"].returncode == -signal.SIGKILL
     assert len(result.trials) == 16 == len({params_key(t.params) for t in result.trials})
     assert {t.state for t in result.trials} == {"complete"}
-    assert result.trials[-1].worker == cluster.workers()["w2"] != killed[0]
+    assert result.trials[-1].worker == workers["w2"] != killed[0]
