@@ -4,9 +4,11 @@ ticks use, describe what is stored, and read it back for exports, backtests and 
 A download asks the exchange only for the open times in the wanted range that are neither
 stored (by an earlier download or by ticks) nor confirmed empty, and commits page by page: an
 interrupted download keeps every page it finished, and running it again continues from there.
-A run of open times the exchange answered without candles, followed by a candle it did send,
-is a real gap in its history (an outage, or the time before the market was listed): it is
-recorded as such and never asked for again.
+A run of open times the exchange answered without candles, between two candles it did send (or
+that were stored), is a real gap in its history (an outage): it is recorded as such and never
+asked for again. An answer without any closed candle, or with only the newest candle of its
+window (an exchange serving its forming candle alone), proves nothing: the download says so
+(`TemporaryError`, exit 75) and the next run asks again.
 """
 
 import gc
@@ -141,8 +143,9 @@ def download(
     tally = DownloadTally(slots(plan.missing, plan.timeframe.ms))
     try:
         with _collector_set_for_bulk():
-            for first, last in plan.missing:
-                _download_range(ledger, source, plan, (first, last), now, tally, progress)
+            troubles = [_download_range(ledger, source, plan, wanted, now, tally, progress) for wanted in plan.missing]
+        for trouble in filter(None, troubles):
+            raise TemporaryError(trouble)  # the first, once every range has been asked for
     except TemporaryError as exc:
         kept = f"{tally.fetched:,} candle{'' if tally.fetched == 1 else 's'}"
         raise TemporaryError(f"{exc}; kept {kept}, run the same command to continue") from None
@@ -172,24 +175,90 @@ def _collector_set_for_bulk() -> Iterator[None]:
             gc.unfreeze()
 
 
-def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int, tally, progress) -> None:
+def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int, tally, progress) -> str | None:
+    """Fetch one missing range. A run of open times without candles is recorded as a gap only
+    between two candles the exchange served (or that were stored before): what the exchange
+    left out at the edges of an answer is asked for again next time. A page that holds only
+    the newest candle of its window (a forming-only answer, the rest held back), or a range
+    for which nothing at all was served or confirmed, is temporary trouble: said in the returned
+    text, once every page is committed."""
     step, (first, last) = plan.timeframe.ms, wanted
-    pending = first  # the first open time not yet seen or confirmed empty
+    edge = _Edge(pending=first, anchored=first > plan.since)
+    troubled = []
     with PageWriter(ledger, plan.series) as writer:
-        for page in source.pages(plan.series.symbol, plan.timeframe, first, last, now):
-            gaps = list(empty_runs(page, pending, step))
-            if page:
-                pending = page[-1].ts + step
+        pages = source.pages(plan.series.symbol, plan.timeframe, first, last, now)
+        for index, page in enumerate(pages):
+            window = _window(first, last, index, source.page_size, step)
+            gaps = edge.advance(page, step, trusted=not _newest_only(page, window, step))
+            if gaps is None:
+                troubled.append(window)
+                gaps = []
             if page or gaps:
                 writer.put(page, gaps)
-            tally.requests += 1
-            tally.fetched += len(page)
-            tally.confirmed_gaps += len(gaps)
-            tally.asked = min(tally.wanted, tally.asked + source.page_size)
-            progress(tally)
-        if last < plan.end and pending <= last:  # a stored candle (or a known gap) follows
-            writer.put([], [(pending, last)])
+            _count(tally, page, gaps, source.page_size, progress)
+        if last < plan.end and edge.anchored and edge.pending <= last:  # a stored candle (or a known gap) follows
+            writer.put([], [(edge.pending, last)])
+            edge.confirmed = True
             tally.confirmed_gaps += 1
+    return _trouble(source, plan, wanted, troubled, edge)
+
+
+@dataclass
+class _Edge:
+    """Where a range's download stands: the first open time not yet seen, whether a candle
+    (served or stored) precedes it, and whether anything was served or confirmed."""
+
+    pending: int
+    anchored: bool
+    served: bool = False
+    confirmed: bool = False
+
+    def advance(self, page: list[Bar], step: int, *, trusted: bool) -> list[Range] | None:
+        """The gaps `page` proves; None when the page is not to be trusted with the run before it."""
+        if not page:
+            return [] if trusted else None
+        known_before = self.anchored and trusted  # else the run up to its first candle proves nothing
+        gaps = list(empty_runs(page, self.pending if known_before else page[0].ts, step))
+        self.pending, self.anchored, self.served = page[-1].ts + step, True, True
+        self.confirmed = self.confirmed or bool(gaps)
+        return gaps if trusted else None
+
+
+def _window(first: int, last: int, index: int, page_size: int, step: int) -> Range:
+    """The open times request `index` of a range asks for (`CandleSource.pages`: a window of
+    `page_size` slots each, from `first` on)."""
+    start = first + index * page_size * step
+    return start, min(start + (page_size - 1) * step, last)
+
+
+def _newest_only(page: list[Bar], window: Range, step: int) -> bool:
+    """Whether an answer holds nothing but the newest candle of a window of several: what an
+    exchange serving only its forming candle (a fault, a lagging node) sends once it is closed."""
+    return len(page) == 1 and page[0].ts == window[1] and window[1] > window[0]
+
+
+def _count(tally: DownloadTally, page: list[Bar], gaps: list[Range], page_size: int, progress) -> None:
+    tally.requests += 1
+    tally.fetched += len(page)
+    tally.confirmed_gaps += len(gaps)
+    tally.asked = min(tally.wanted, tally.asked + page_size)
+    progress(tally)
+
+
+def _trouble(source, plan: DownloadPlan, wanted: Range, troubled: list[Range], edge: _Edge) -> str | None:
+    what = f"{source.exchange_id} {plan.series.symbol} {plan.timeframe}"
+    if troubled:
+        return (
+            f"{what}: {len(troubled)} answer{'' if len(troubled) == 1 else 's'} held only the newest candle "
+            f"(first from {timestamp(troubled[0][0])} to {timestamp(troubled[0][1])}); nothing before it "
+            "is recorded as missing"
+        )
+    if not edge.served and not edge.confirmed:
+        return (
+            f"{what}: no closed candle was served from {timestamp(wanted[0])} to {timestamp(wanted[1])} "
+            "(an empty or forming-only answer); nothing is recorded as missing"
+        )
+    return None
 
 
 class PageWriter:

@@ -23,7 +23,7 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
         stored = uow.portfolios.get(portfolio_id)
         columns = uow.ticks.equity_columns(portfolio_id)
         trades = uow.trades.list(portfolio_id)
-        unticked = _unticked_candles(uow.candles, stored.config, columns[0], columns[1])
+        unticked = unticked_candles(uow.candles, stored.config, columns[0], columns[1])
     columns = model.with_unticked_candles(columns, unticked)
     performance = Performance(stored.config.quote, stored.book.initial_cash, stored.book.cash, name=stored.config.name)
     performance.fills = [
@@ -37,9 +37,10 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
     return performance
 
 
-def _unticked_candles(candles, config, symbols, times) -> dict[str, list]:
+def unticked_candles(candles, config, symbols, times) -> dict[str, list]:
     """Each symbol's stored candles between the first and the last processed candle that no
-    tick processed (none are read when every symbol's ticks are contiguous)."""
+    tick processed (none are read when every symbol's ticks are contiguous), from `candles`, a
+    `CandleRepository`; `symbols` and `times` are the tick columns of a portfolio."""
     import numpy as np
 
     if len(times) == 0:

@@ -28,6 +28,9 @@ def overview_document(ledger, now: int) -> dict:
         valuations = value_each(uow, uow.portfolios.list())
         floats = all_tick_floats(uow.connection)
         latest = latest_ticks(uow.connection)
+        floats = {
+            v.portfolio.id: _with_unticked(uow, v.portfolio.config, floats.get(v.portfolio.id)) for v in valuations
+        }
     rows = []
     for valuation in valuations:
         ticks = [tick_record(row) for row in latest.get(valuation.portfolio.id, [])]
@@ -49,6 +52,22 @@ def _overview_row(valuation, ticks, floats, now: int) -> dict:
         "return_pct": headline[0],
         "max_drawdown_pct": headline[1],
     }
+
+
+def _with_unticked(uow, config, floats):
+    """A portfolio's float tick columns with the candles no tick processed among them, as the
+    report values them (`services.reports.from_ledger`)."""
+    if floats is None:
+        return None
+    from papertrade.reports.model import with_unticked_candles
+    from papertrade.services.reports import unticked_candles
+
+    symbols, times, close, cash, held = floats
+    unticked = unticked_candles(uow.candles, config, symbols, times)
+    if not unticked:
+        return floats
+    merged = with_unticked_candles((symbols, times, close, cash, held, [False] * len(times)), unticked)
+    return merged[:5]
 
 
 def _headline(floats, initial: float) -> tuple[float | None, float | None]:
