@@ -244,6 +244,36 @@ def test_a_refused_download_creates_no_database(exchange, tmp_path, monkeypatch,
     assert not path.exists() and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("fault", ["only-forming", "empty"])
+def test_an_empty_or_forming_only_answer_is_temporary_and_records_no_gap(papertrade, exchange, fault):
+    import time
+
+    name, server = exchange
+    server.align_now_to(dataset_ms("2021-05-12T00:00"))  # the forming candle is served, as it is live
+    try:
+        since = time.time_ns() // 1_000_000 - 500 * HOUR
+        server.inject(fault, path="/klines" if name == "binance" else "candles")
+        failed = papertrade("data", "download", name, "BTC/USDT", "1h", "--since", str(since))
+        assert failed.code == 75 and len(failed.error_lines) == 1, failed.stderr
+        reason = "held only the newest candle" if fault == "only-forming" else "no closed candle was served"
+        assert reason in failed.stderr and "run the same command to continue" in failed.stderr
+
+        server.clear_faults()
+        healed = papertrade("data", "download", name, "BTC/USDT", "1h", "--since", str(since))
+        assert healed.code == 0, healed.stderr
+        (stored,) = json.loads(papertrade("data", "list", "--json").stdout)
+        offset, first = server.state.offset_ms, since + (-since) % HOUR
+        served = [row[0] + offset for row in load_rows(HOURLY) if first <= row[0] + offset <= stored["last_ts"]]
+        assert (stored["first_ts"], stored["count"]) == (first, len(served))  # nothing was taken for a gap
+        assert [gap["candles"] for gap in stored["gap_list"]] == [3]  # the 2021-04-25 outage, and only it
+        assert (
+            "fetched 0 in 0 requests"
+            in papertrade("data", "download", name, "BTC/USDT", "1h", "--since", str(since)).stdout
+        )
+    finally:
+        server.state.offset_ms = 0
+
+
 @pytest.mark.serial  # interrupts after a number of rate-limited pages
 def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers, tmp_path):
     import os
