@@ -8,8 +8,8 @@ from tests.support.cli import run_inprocess
 from tests.support.paths import DATA
 
 HOURLY = str(DATA / "binance_BTC-USDT_1h.csv")
-ARGS = ("walk-forward", "--strategy", "sma-cross", "--data", HOURLY, "--to", "2021-01-20", "--param", "fast=5..15:5",
-        "--param", "slow=20..40:10", "--sampler", "grid", "--objective", "Return [%]", "--workers", "1")  # fmt: skip
+ARGS = ("walk-forward", "--strategy", "sma-cross", "--data", HOURLY, "--to", "2021-01-20", "--param", "fast=5..10:5",
+        "--param", "slow=20..30:10", "--sampler", "grid", "--objective", "Return [%]", "--workers", "1")  # fmt: skip
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_anchored_folds_train_from_the_first_candle(papertrade):
 
 
 def test_the_text_output_names_each_fold_and_the_efficiency(papertrade):
-    result = papertrade(*ARGS, "--train", "300", "--test", "100")
+    result = papertrade(*ARGS, "--train", "600", "--test", "300")
     assert result.code == 0, result.stderr
     assert "rolling folds on BTC/USDT 1h, chosen by Return [%]" in result.stdout
     assert "Walk-forward efficiency:" in result.stdout and "fast:" in result.stdout
@@ -77,3 +77,17 @@ def test_create_portfolio_takes_the_last_fold_s_choice(papertrade):
     assert status["params"] == last["params"]
     assert (status["from_study"]["study"], status["from_study"]["trial"]) == ("wf.fold3", last["trial"])
     assert papertrade("audit", "verify", "1").code == 0
+
+
+def test_the_chart_is_a_png_too_and_never_overwrites_the_ledger(papertrade, tmp_path):
+    from tests.support.databases import new_sqlite_ledger
+
+    ledger = tmp_path / "ledger.db"
+    new_sqlite_ledger(ledger)
+    before = ledger.read_bytes()
+    (tmp_path / "chart.html").symlink_to(ledger)
+    refused = papertrade(*ARGS, "--train", "20d", "--test", "10d", "--plot", str(tmp_path / "chart.html"))
+    assert refused.code == 2 and "ledger" in refused.stderr and ledger.read_bytes() == before
+    written = papertrade(*ARGS, "--train", "20d", "--test", "10d", "--plot", str(tmp_path / "wf.png"))
+    assert written.code == 0, written.stderr
+    assert (tmp_path / "wf.png").read_bytes().startswith(b"\x89PNG")

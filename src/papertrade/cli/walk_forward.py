@@ -43,6 +43,7 @@ from papertrade.cli.options import (
     TimeframeOption,
     ToOption,
 )
+from papertrade.cli.report import check_plot
 
 SpanOption = Annotated[str, typer.Option(metavar="N|DURATION", help="Candles (500) or a duration (180d, 12h, 4w).")]
 
@@ -98,7 +99,7 @@ def walk_forward(
                 "stake_fraction": stake_fraction}  # fmt: skip
     search = parse_search(strategy, param, settings, constraint, sampler, trials, timeout, seed, [objective])
     spans = parse_span(train, "--train"), parse_span(test, "--test")
-    _check_plot(plot)
+    check_plot(ctx, plot)
     where = Data(data, symbol, exchange, timeframe, start, end)
     setup, candles, description = prepare(ctx, strategy, where, cash, fee_rate, slippage_bps, settings, [objective],
                                           min_trades)  # fmt: skip
@@ -117,16 +118,9 @@ def walk_forward(
     if plot is not None:
         from papertrade.views.walk_forward import write_chart
 
-        write_chart(result, setup.objectives[0].text, plot)
+        write_chart(result, setup.objectives[0].text, plot, state(ctx).ledger_file())
     origin = _promote(ctx, create_portfolio, result, candles, exchange) if create_portfolio else None
     _show(result, setup.objectives[0].text, description, anchored, json, plot, origin)
-
-
-def _check_plot(plot: Path | None) -> None:
-    if plot is not None:
-        from papertrade.views.plots import check_plot_path
-
-        check_plot_path(plot)
 
 
 def _promote(ctx, name: str, result, candles, exchange):

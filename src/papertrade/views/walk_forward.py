@@ -1,5 +1,7 @@
 """Walk-forward results for people and scripts, and its chart."""
 
+import io
+
 from papertrade.domain.search import plain
 from papertrade.views.studies import _stats_document
 
@@ -84,19 +86,17 @@ def _number(value) -> str:
     return "0.00" if round(number, 2) == 0 else f"{number:,.2f}"
 
 
-def write_chart(result, objective: str, path) -> None:
+def write_chart(result, objective: str, path, ledger=None) -> None:
     """The out-of-sample equity curve, in-sample vs out-of-sample objective per fold, and (for
-    two searched parameters) where each fold's choice fell: `path` is .html (Plotly) or .png."""
-    from papertrade.errors import SetupError
+    two searched parameters) where each fold's choice fell: `path` is .html (Plotly) or .png,
+    written as every `--plot` is (never over the `ledger`, nor any database)."""
+    from papertrade.adapters.user_files import check_output, write_output
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix.lower() == ".png":
-            _png(result, objective, path)
-        else:
-            _figure(result, objective).write_html(str(path), include_plotlyjs=True, full_html=True)
-    except OSError as exc:
-        raise SetupError(f"cannot write {path}: {exc.strerror}") from None
+    if path.suffix.lower() == ".png":
+        data = _png(result, objective)
+    else:
+        data = _figure(result, objective).to_html(include_plotlyjs=True, full_html=True).encode()
+    write_output(check_output(path, "--plot", ledger), data)
 
 
 def _series(result, objective: str):
@@ -153,7 +153,7 @@ def _heat(result, x_name: str, y_name: str):
             [t.values[0] for t in trials])  # fmt: skip
 
 
-def _png(result, objective: str, path) -> None:
+def _png(result, objective: str) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -182,5 +182,7 @@ def _png(result, objective: str, path) -> None:
         axes[2].set_xlabel(x_name)
         axes[2].set_ylabel(y_name)
     fig.tight_layout()
-    fig.savefig(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
+    return buffer.getvalue()
