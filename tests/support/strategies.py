@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from papertrade.domain.orders import price
 from papertrade.domain.signals import Decision, Signal
 from papertrade.strategies.base import Strategy
 
@@ -137,3 +138,25 @@ class ShortAndCover(Strategy):
         if position.is_short and closes[-1] < closes[-3]:
             return Decision.cover("falling for two candles: take it")
         return Decision.hold(f"holding a {position.side}")
+
+
+class Misplaced(Strategy):
+    """Buys whenever flat with one level on the wrong side (`rule`): a stop-loss 4 % above the
+    close, a take-profit 4 % below it, a buy limit above it or a buy stop below it. Every entry
+    it makes is nonsense the desk must refuse."""
+
+    name = "misplaced"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        rule: str = "stop-loss"
+
+    def decide(self, candles, position):
+        if position.is_open:
+            return Decision.hold("holding")
+        close = candles["close"].iloc[-1]
+        above, below = round(close * 1.04, 2), round(close * 0.96, 2)
+        levels = {"stop-loss": {"stop_loss": price(above)}, "take-profit": {"take_profit": price(below)},
+                  "limit": {"limit": above}, "stop": {"stop": below}}  # fmt: skip
+        return Decision.buy("misplaced", **levels[self.params.rule])
+

@@ -65,6 +65,9 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of, le
     exits = performance.exits_by_kind()
     if exits:
         typer.echo("Exits by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(exits.items())))
+    if performance.refused:
+        first_ts, why = performance.refused[0]
+        typer.echo(f"Refused entries: {len(performance.refused):,} (the first on {output.timestamp(first_ts)}: {why})")
     if performance.symbols:
         typer.echo("")
         typer.echo(_symbols_table(performance))

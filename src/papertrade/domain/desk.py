@@ -28,6 +28,7 @@ from papertrade.domain.orders import (
     RestingOrder,
     first_exit,
     ratchet,
+    refusal,
     touch_price,
 )
 from papertrade.domain.signals import Decision, Signal
@@ -81,6 +82,7 @@ class Desk:
     exits: Exits = NO_EXITS
     log: list[DeskFill | OrderEvent] = field(default_factory=list)  # what happened, in order
     allow_short: bool = False
+    refused: list[tuple[int, str]] = field(default_factory=list)  # entries refused: (candle_ts, why)
 
     @property
     def symbol(self) -> str:
@@ -182,6 +184,10 @@ class Desk:
         position = self.book.position(self.symbol)
         if position.is_open and not entry.scale_in:
             return _held(decision, "already holding")
+        why = refusal(entry, entry.exits if entry.exits is not None else self.exits, bar.close, entry.side)
+        if why is not None:
+            self.refused.append((bar.ts, why))
+            return _held(decision, why)
         if entry.kind is not None:
             self._cancel_entries(bar.ts, "replaced by a new entry")
             self._place(self._resting_entry(entry, bar.ts), bar.ts)

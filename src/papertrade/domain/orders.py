@@ -281,6 +281,39 @@ def ratchet(order: RestingOrder, close: Decimal) -> RestingOrder:
     return replace(order, price=raised) if raised > order.price else order
 
 
+#: Where each level of an entry must not be, for a long (a BUY entry): a buy limit not above the
+#: market, a buy stop not below it, a stop-loss not above the entry, a take-profit not below it.
+#: A short's rules are the mirror image (`_MIRROR`).
+_WRONG_SIDE = {
+    Side.BUY: {OrderKind.LIMIT: "above", OrderKind.STOP: "below", OrderKind.STOP_LOSS: "above",
+               OrderKind.TAKE_PROFIT: "below"},
+}  # fmt: skip
+_MIRROR = {"above": "below", "below": "above"}
+_WRONG_SIDE[Side.SELL] = {kind: _MIRROR[where] for kind, where in _WRONG_SIDE[Side.BUY].items()}
+
+
+def refusal(entry: "Entry", exits: Exits, market: Decimal, side: Side = Side.BUY) -> str | None:
+    """Why an entry a strategy decided at `market` (the candle's close) makes no sense, naming
+    the rule (`stop-loss 31,500 is above the entry 30,270`); None when it makes sense.
+
+    Checked, for a long: a limit entry above the market, a stop entry below it, an absolute
+    stop-loss above the entry or an absolute take-profit below it (the entry is the limit or
+    stop price, or the market for a market entry; distances cannot point the wrong way).
+    `exits` are those the entry will get (its own or the portfolio's); `side` is the entry's,
+    and a SELL entry (a short) is checked against the mirror image. A level exactly at its
+    reference is allowed (a limit at the close, a stop-loss at break-even)."""
+    wrong = _WRONG_SIDE[side]
+    at = market if entry.price is None else entry.price
+    levels = [] if entry.kind is None else [(f"{side.lower()} {entry.kind}", entry.kind, entry.price, "market", market)]
+    for kind, level in ((OrderKind.STOP_LOSS, exits.stop_loss), (OrderKind.TAKE_PROFIT, exits.take_profit)):
+        if level is not None and level.absolute:
+            levels.append((str(kind), kind, level.value, "entry", at))
+    for name, kind, level, what, reference in levels:
+        if level > reference if wrong[kind] == "above" else level < reference:
+            return f"{name} {level:,} is {wrong[kind]} the {what} {reference:,}"
+    return None
+
+
 def as_decimal(value, what: str) -> Decimal:
     """`value`, a number a strategy or a user wrote, as the exact Decimal it shows.
 

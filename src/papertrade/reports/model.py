@@ -139,6 +139,9 @@ class Performance:
     prices: dict[str, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     first_trading_ts: int | None = None
     name: str = ""  # the portfolio's, for a paper portfolio
+    #: A backtest's entries refused as nonsense, (candle_ts, why) in candle order (None: a paper
+    #: portfolio's report, whose refusals are in its ticks' reasons).
+    refused: list[tuple[int, str]] | None = None
 
     @property
     def fees(self) -> Decimal:

@@ -56,7 +56,9 @@ def backtest(
         _step_by_step(candles, frame, strategy, desk, first)
     else:
         _by_signals(candles, series, desk, first)
-    return _performance(candles, desk.filled, desk.book, cash, symbol, quote, first)
+    performance = _performance(candles, desk.filled, desk.book, cash, symbol, quote, first)
+    performance.refused = desk.refused
+    return performance
 
 
 def _first_decision(strategy: Strategy, count: int) -> int:

@@ -172,6 +172,7 @@ def report_document(performance) -> dict:
         ],
         "round_trips": [round_trip_document(trip) for trip in performance.round_trips()],
         "equity_curve": equity_curve(performance),
+        **({} if performance.refused is None else {"refused_entries": refused_document(performance.refused)}),
     }
 
 
@@ -199,6 +200,12 @@ def equity_curve(performance) -> dict:
         "equity": performance.equity.texts(),
         "drawdown_pct": ((floats / peaks - 1) * 100).tolist(),
     }
+
+
+def refused_document(refused: list[tuple[int, str]]) -> dict:
+    """A backtest's refused entries: how many, and the first (its candle and the rule it broke)."""
+    first = None if not refused else {"candle_ts": refused[0][0], "reason": refused[0][1]}
+    return {"count": len(refused), "first": first}
 
 
 def stat_value(value, kind: str):
