@@ -160,3 +160,12 @@ class Misplaced(Strategy):
                   "limit": {"limit": above}, "stop": {"stop": below}}  # fmt: skip
         return Decision.buy("misplaced", **levels[self.params.rule])
 
+
+class HalfSeller(Strategy):
+    """Buys with all the cash when flat, then sells half the position on every candle: on a
+    market without a minimum order it halves down to dust."""
+
+    name = "half-seller"
+
+    def decide(self, candles, position):
+        return Decision.sell("halve", portion="0.5") if position.is_open else Decision.buy("in")

@@ -55,22 +55,24 @@ class CandleFile:
 class CsvMarketData:
     """A market data source over a candle file, answering as an exchange would at a given `now`.
 
-    The market has no minimum order and an amount step of 1e-8 (`Market.unrestricted`).
+    The market is `market` (a replay's `--amount-step` and `--min-notional`), by default one with
+    no minimum order and an amount step of 1e-8 (`Market.unrestricted`), whatever is cached.
     """
 
     #: A file's market says nothing about what the exchange allows: never cache it.
     caches_markets = False
 
-    def __init__(self, candles: CandleFile, symbol: str) -> None:
+    def __init__(self, candles: CandleFile, symbol: str, market: Market | None = None) -> None:
         self.candles = candles
         self.symbol = symbol
+        self._market = market or Market.unrestricted(symbol)
         self._times = candles.times
 
     def market(self, symbol: str, cached: Market | None = None) -> Market:
-        """An unrestricted market, whatever is cached."""
+        """The market it was given, whatever is cached."""
         if symbol != self.symbol:
             raise InputError(f"the data file holds {self.symbol}, not {symbol}")
-        return Market.unrestricted(symbol)
+        return self._market
 
     def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
         if timeframe != self.candles.timeframe:

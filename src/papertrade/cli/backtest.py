@@ -7,10 +7,12 @@ import typer
 from papertrade.cli.context import long_running, state
 from papertrade.cli.options import (
     AllowShortOption,
+    AmountStepOption,
     DataOption,
     ExchangeOption,
     FeeRateOption,
     FromOption,
+    MinNotionalOption,
     SlippageOption,
     StakeFractionOption,
     StopLossOption,
@@ -37,6 +39,8 @@ def backtest(
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,
     allow_short: AllowShortOption = False,
+    amount_step: AmountStepOption = None,
+    min_notional: MinNotionalOption = None,
     symbol: Annotated[
         str | None, typer.Option(metavar="SYMBOL", help="Symbol the file holds (default: from its name).")
     ] = None,
@@ -51,8 +55,8 @@ def backtest(
     rules and fill model."""
     from functools import partial
 
-    from papertrade.cli.data import backtest_candles
-    from papertrade.domain.portfolio import parse_cash, parse_exits, parse_fill_model, parse_symbol
+    from papertrade.cli.data import backtest_candles, stored_market
+    from papertrade.domain.portfolio import market_limits, parse_cash, parse_exits, parse_fill_model, parse_symbol
     from papertrade.services.backtest import backtest as run_backtest
     from papertrade.strategies import registry
     from papertrade.views.chart_data import for_backtest
@@ -64,8 +68,10 @@ def backtest(
     starting_cash = parse_cash(cash)
     candles, name = backtest_candles(ctx, data, exchange, symbol, timeframe, start, end)
     _, quote = parse_symbol(name)
+    market = market_limits(name, amount_step, min_notional, None if data else stored_market(ctx, exchange, name))
     long_running()
-    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits, allow_short=allow_short)
+    performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits, market,
+                               allow_short=allow_short)  # fmt: skip
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
     chart_of = partial(for_backtest, performance, title, candles, chosen)
     show(performance, title, json, plot, chart_of, state(ctx).ledger_file())

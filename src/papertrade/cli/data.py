@@ -167,6 +167,13 @@ def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start,
     return candle_columns(state(ctx).ledger(), series, first, last), series.symbol
 
 
+def stored_market(ctx, exchange: str, symbol: str):
+    """The market cached for `symbol` on `exchange` (None: none cached), for stored candles."""
+    from papertrade.services.market_data import cached_market
+
+    return cached_market(state(ctx).ledger(), exchange, symbol)
+
+
 def _span(candles) -> str:
     from papertrade.domain.timeframes import timestamp
 

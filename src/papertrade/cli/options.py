@@ -49,6 +49,22 @@ AllowShortOption = Annotated[
         "a SELL only ever closes a long.",
     ),
 ]
+AmountStepOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="STEP",
+        help="Quantities are rounded down to this step (default: the market cached for stored candles, "
+        "else 0.00000001).",
+    ),
+]
+MinNotionalOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="AMOUNT",
+        help="Smallest order value in the quote currency; smaller buys and sells are not made (default: the "
+        "market cached for stored candles, else 0).",
+    ),
+]
 
 
 def parse_time(text: str | None, option: str) -> int | None:

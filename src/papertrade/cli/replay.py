@@ -6,7 +6,15 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import long_running, state
-from papertrade.cli.options import DataOption, FromOption, ToOption, parse_range, progress
+from papertrade.cli.options import (
+    AmountStepOption,
+    DataOption,
+    FromOption,
+    MinNotionalOption,
+    ToOption,
+    parse_range,
+    progress,
+)
 
 
 def replay(
@@ -23,6 +31,8 @@ def replay(
     timeframe: Annotated[
         str | None, typer.Option(help="Without --data: must be the portfolio's (its default).")
     ] = None,
+    amount_step: AmountStepOption = None,
+    min_notional: MinNotionalOption = None,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Drive the real LIVE tick path candle by candle over a file, or stored candles, with a
@@ -33,8 +43,9 @@ def replay(
     are duplicates).
     """
     from papertrade.cli.data import replay_candles
-    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.domain.portfolio import market_limits, parse_symbol
     from papertrade.errors import InputError
+    from papertrade.services.market_data import cached_market
     from papertrade.services.portfolios import get_portfolio
     from papertrade.services.replay import replay as run_replay
 
@@ -49,9 +60,12 @@ def replay(
             f"{portfolio.config.timeframe}"
         )
     count = _candles_in_range(candles, first, last, start, end)
+    cached = None if data else cached_market(ledger, exchange or portfolio.config.exchange, symbol)
+    market = market_limits(symbol, amount_step, min_notional, cached)
     long_running()
     with progress(count, json) as advance:
-        summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance)
+        summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance,
+                             market=market)  # fmt: skip
     final = get_portfolio(ledger, portfolio_id).book
     if json:
         output.emit_json(

@@ -2,11 +2,11 @@
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from papertrade.domain.fills import FillModel
+from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book
 from papertrade.domain.money import MAX_CASH, parse_amount, to_plain
 from papertrade.domain.orders import NO_EXITS, Exits, RestingOrder
@@ -92,6 +92,23 @@ def parse_fill_model(fee_rate: str, slippage_bps: str, stake_fraction: str) -> F
     if not 0 < stake <= 1:
         raise InputError(f"stake fraction must be above 0 and at most 1, not {stake_fraction.strip()}")
     return FillModel(fee, slippage, stake)
+
+
+def market_limits(symbol: str, amount_step: str | None, min_notional: str | None, cached: Market | None) -> Market:
+    """The market a backtest or replay trades `symbol` on: what `--amount-step` and
+    `--min-notional` say, where they are given; else the market cached for the stored candles'
+    exchange (`cached`); else an amount step of 0.00000001 and no minimum order."""
+    market = cached or Market.unrestricted(symbol)
+    step, minimum = market.amount_step, market.min_cost
+    if amount_step is not None:
+        step = parse_amount(amount_step, "amount step")
+        if step <= 0:
+            raise InputError(f"amount step must be above 0, not {amount_step.strip()}")
+    if min_notional is not None:
+        minimum = parse_amount(min_notional, "minimum notional")
+        if minimum < 0:
+            raise InputError(f"minimum notional must be 0 or more, not {min_notional.strip()}")
+    return replace(market, amount_step=step, min_cost=minimum)
 
 
 def check_currency(code: str) -> str:

@@ -377,6 +377,16 @@ def stored_bars(ledger: Ledger | None, series: Series, first: int | None, last: 
     return bars
 
 
+def cached_market(ledger: Ledger | None, exchange: str, symbol: str) -> Market | None:
+    """The market (amount step, minimum order) last cached for `symbol` on `exchange`, however
+    old: what a backtest or replay of stored candles trades on. None when none is cached."""
+    if ledger is None:
+        return None
+    with ledger.unit_of_work() as uow:
+        cached = uow.markets.get(exchange, symbol)
+    return None if cached is None else cached[0]
+
+
 def candle_columns(ledger: Ledger | None, series: Series, first: int | None, last: int | None):
     """Stored candles as the columns a backtest reads from a file, value for value the same as
     reading the file `data export` writes."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from papertrade.adapters.csv_candles import CandleFile, CsvMarketData
 from papertrade.domain.bars import Bar
+from papertrade.domain.fills import Market
 from papertrade.domain.timeframes import timestamp
 from papertrade.errors import InputError
 from papertrade.services.ports import Ledger
@@ -32,12 +33,14 @@ def replay(
     start: int | None = None,
     end: int | None = None,
     progress: Callable[[int], None] | None = None,
+    market: Market | None = None,
 ) -> ReplaySummary:
-    """Tick `portfolio_id` on every candle of `candles` opening in [start, end] (ms, inclusive).
+    """Tick `portfolio_id` on every candle of `candles` opening in [start, end] (ms, inclusive),
+    on `market` (its amount step and minimums; default: steps of 1e-8, no minimum order).
 
     `progress(n)` is called after each tick with the number done so far.
     """
-    source = CsvMarketData(candles, symbol)
+    source = CsvMarketData(candles, symbol, market)
     runner = TickRunner(ledger, lambda _exchange: source)
     summary = ReplaySummary()
     bars = candles.between(start if start is not None else candles.bars[0].ts, end if end is not None else 2**62)
