@@ -43,9 +43,8 @@ def replay(
     are duplicates).
     """
     from papertrade.cli.data import replay_candles
-    from papertrade.domain.portfolio import market_limits, parse_symbol
+    from papertrade.domain.portfolio import parse_symbol
     from papertrade.errors import InputError
-    from papertrade.services.market_data import cached_market
     from papertrade.services.portfolios import get_portfolio
     from papertrade.services.replay import replay as run_replay
 
@@ -60,8 +59,7 @@ def replay(
             f"{portfolio.config.timeframe}"
         )
     count = _candles_in_range(candles, first, last, start, end)
-    cached = None if data else cached_market(ledger, exchange or portfolio.config.exchange, symbol)
-    market = market_limits(symbol, amount_step, min_notional, cached)
+    market = _market(ledger, symbol, None if data else exchange or portfolio.config.exchange, amount_step, min_notional)
     long_running()
     with progress(count, json) as advance:
         summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance,
@@ -83,6 +81,16 @@ def replay(
         f"Replayed {output.plural(summary.ticks, 'candle')} of {symbol} into portfolio {portfolio_id}: {counts}; "
         f"cash {output.money(final.cash, portfolio.config.quote)} {portfolio.config.quote}"
     )
+
+
+def _market(ledger, symbol: str, exchange: str | None, amount_step: str | None, min_notional: str | None):
+    """The market the replay trades on: the options, else the one cached for `exchange` (the
+    stored candles'; None for a file), else an unrestricted one."""
+    from papertrade.domain.portfolio import market_limits
+    from papertrade.services.market_data import cached_market
+
+    cached = None if exchange is None else cached_market(ledger, exchange, symbol)
+    return market_limits(symbol, amount_step, min_notional, cached)
 
 
 def _candles_in_range(candles, first: int | None, last: int | None, start: str | None, end: str | None) -> int:
