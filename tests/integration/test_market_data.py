@@ -294,11 +294,16 @@ def test_ctrl_c_keeps_the_committed_pages_and_the_same_command_continues(servers
     # inherit that: give the download the terminal's default, as Ctrl-C would find it.
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
-    deadline = time.monotonic() + 60
-    while server.count("/history-candles") < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while server.count("/history-candles") < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:  # whatever happened above, nothing outlives the test
+            process.kill()
+            process.communicate()
     assert process.returncode == 130 and len(stderr.splitlines()) == 1
     interrupted_after = server.count("/history-candles")
     assert 4 <= interrupted_after < 19

@@ -124,3 +124,58 @@ def test_a_heap_frozen_before_the_download_stays_frozen_after_it():
         assert gc.get_freeze_count() >= frozen > 0
     finally:
         gc.unfreeze()
+
+
+class _RequestsOnTheirWay:
+    """A candle source whose requests run two at once (as the exchange adapter's do); from the
+    third on, each waits until `answered` is set (or 20 s)."""
+
+    exchange_id, page_size = "binance", 2
+
+    def __init__(self) -> None:
+        self.answered, self.finished = threading.Event(), threading.Event()
+
+    def pages(self, symbol, timeframe, start, end, now):
+        from papertrade.adapters.in_order import in_order
+
+        def fetch(_lane: int, hour: int) -> list[Bar]:
+            if hour >= 4:
+                self.answered.wait(20)
+                self.finished.set()
+            return page(hour, hour + 1)
+
+        yield from in_order([0, 1], list(range(start // H, end // H + 1, 2)), fetch)
+
+
+def test_a_ctrl_c_between_pages_leaves_at_once_keeping_the_pages_and_not_waiting_for_requests():
+    from papertrade.domain.timeframes import Timeframe
+    from papertrade.services.market_data import DownloadPlan, download
+
+    source, ledger = _RequestsOnTheirWay(), FakeLedger()
+    plan = DownloadPlan(SERIES, Timeframe.parse("1h"), 0, 19 * H, [(0, 19 * H)])
+
+    def progress(tally) -> None:
+        if tally.requests == 2:
+            raise KeyboardInterrupt  # Ctrl-C, taken while the display is updated
+
+    with pytest.raises(KeyboardInterrupt):
+        download(ledger, source, plan, 20 * H, progress)
+    assert not source.finished.is_set()  # it did not wait for the requests on their way
+    source.answered.set()
+    assert stored(ledger) == [0, 1, 2, 3]
+
+
+def test_the_threads_of_a_download_leave_ctrl_c_to_the_main_thread():
+    import signal
+
+    def blocked() -> bool:
+        return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+    ledger, seen = FakeLedger(), []
+    ledger.before_write = lambda _ledger: seen.append(blocked())
+    with PageWriter(ledger, SERIES) as writer:
+        writer.put(page(0, 1), [])
+    from papertrade.adapters.in_order import in_order
+
+    workers = list(in_order(["a", "b"], list(range(4)), lambda _worker, _job: blocked()))
+    assert seen == [True] and workers == [True] * 4 and not blocked()

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
+from papertrade.threads import leave_interrupts_to_the_main_thread
+
 Worker = TypeVar("Worker")
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -22,7 +24,9 @@ def in_order(workers: Sequence[Worker], jobs: Sequence[Job], run: Callable[[Work
 
     A job that raises ends it: its exception is raised in its place, after every result before
     it, and no later job starts. Leaving early (the caller stops, or raises) waits for each
-    worker to finish the job it is on, so no work outlives the loop; only Ctrl-C leaves at once.
+    worker to finish the job it is on, so no work outlives the loop; only Ctrl-C leaves at once
+    (raised in here, or thrown in by a caller that took it: `generator.throw(KeyboardInterrupt)`).
+    The workers block SIGINT, so Ctrl-C always interrupts the caller's thread.
     """
     lanes = [_Lane(worker, jobs[index :: len(workers)], run) for index, worker in enumerate(workers)]
     for lane in lanes:
@@ -69,6 +73,7 @@ class _Lane(Generic[Worker, Job, Result]):
         self._thread.join()
 
     def _work(self) -> None:
+        leave_interrupts_to_the_main_thread()
         for job in self._jobs:
             self._room.acquire()
             if self._stopped:

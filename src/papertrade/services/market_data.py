@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -186,21 +186,36 @@ def _download_range(ledger, source, plan: DownloadPlan, wanted: Range, now: int,
     edge = _Edge(pending=first, anchored=first > plan.since)
     troubled = []
     with PageWriter(ledger, plan.series) as writer:
-        pages = source.pages(plan.series.symbol, plan.timeframe, first, last, now)
-        for index, page in enumerate(pages):
-            window = _window(first, last, index, source.page_size, step)
-            gaps = edge.advance(page, step, trusted=not _newest_only(page, window, step))
-            if gaps is None:
-                troubled.append(window)
-                gaps = []
-            if page or gaps:
-                writer.put(page, gaps)
-            _count(tally, page, gaps, source.page_size, progress)
+        with _interruptible(source.pages(plan.series.symbol, plan.timeframe, first, last, now)) as pages:
+            for index, page in enumerate(pages):
+                window = _window(first, last, index, source.page_size, step)
+                gaps = edge.advance(page, step, trusted=not _newest_only(page, window, step))
+                if gaps is None:
+                    troubled.append(window)
+                    gaps = []
+                if page or gaps:
+                    writer.put(page, gaps)
+                _count(tally, page, gaps, source.page_size, progress)
         if last < plan.end and edge.anchored and edge.pending <= last:  # a stored candle (or a known gap) follows
             writer.put([], [(edge.pending, last)])
             edge.confirmed = True
             tally.confirmed_gaps += 1
     return _trouble(source, plan, wanted, troubled, edge)
+
+
+@contextmanager
+def _interruptible(pages: Iterator[list[Bar]]) -> Iterator[Iterator[list[Bar]]]:
+    """`pages`, closed in this thread on leaving. A Ctrl-C that arrives here, between pages, is
+    thrown into it as a Ctrl-C: the source then leaves at once instead of waiting for the
+    requests it has on their way (which closing it, as the garbage collector would, waits for)."""
+    try:
+        yield pages
+    except KeyboardInterrupt:
+        with suppress(KeyboardInterrupt, StopIteration):
+            pages.throw(KeyboardInterrupt)  # type: ignore[attr-defined]
+        raise
+    finally:
+        pages.close()  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -297,6 +312,9 @@ class PageWriter:
             self._raise_failure()
 
     def _write(self) -> None:
+        from papertrade.threads import leave_interrupts_to_the_main_thread
+
+        leave_interrupts_to_the_main_thread()
         ended = False
         while not ended:
             pages, ended = self._waiting()
