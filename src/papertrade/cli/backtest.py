@@ -74,4 +74,4 @@ def backtest(
                                allow_short=allow_short)  # fmt: skip
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
     chart_of = partial(for_backtest, performance, title, candles, chosen)
-    show(performance, title, json, plot, chart_of, state(ctx).ledger_file())
+    show(performance, title, json, plot, chart_of, state(ctx).ledger_file() if plot else None)
