@@ -4,7 +4,7 @@ schema engines) here, from settings. Nothing is created at import time."""
 from papertrade.adapters.database import make_engine, resolve_url, sqlite_path
 from papertrade.adapters.migrator import ensure_current
 from papertrade.adapters.unit_of_work import Ledger
-from papertrade.errors import SetupError
+from papertrade.errors import InputError, SetupError
 from papertrade.settings import Settings
 
 
@@ -12,22 +12,18 @@ def open_ledger(settings: Settings, *, create: bool = False, durable: bool = Tru
     """Open the ledger the settings name, checking (and for SQLite, upgrading) its schema.
 
     A SQLite file that does not exist yet is created (mode 0600) only when `create` is true;
-    otherwise the result is None, so commands that only read never leave a file behind.
+    otherwise the result is None, so commands that only read never leave a file behind. An
+    existing file is looked at read-only first: only a papertrade ledger is ever opened for
+    writing, and an empty file becomes one only when `create` is true.
     `durable` false lets SQLite commits skip waiting for the disk (see `make_engine`).
     """
     url = resolve_url(settings.database)
     path = sqlite_path(url)
     read_only_uri = None
     if path is not None:
-        if path.is_dir():
-            raise SetupError(f"cannot open database {path}: it is a directory")
-        if not path.exists():
-            if not create:
-                return None
-            from papertrade.adapters.database import create_sqlite_file
-
-            create_sqlite_file(path)
-        read_only_uri = _read_only_uri(path)
+        if not _sqlite_file_ready(path, create):
+            return None
+        read_only_uri = _read_only_uri(path, create)
     engine = make_engine(url, settings.db_busy_timeout, durable=durable, read_only_uri=read_only_uri)
     try:
         ensure_current(engine, url, auto_upgrade=path is not None)
@@ -37,13 +33,36 @@ def open_ledger(settings: Settings, *, create: bool = False, durable: bool = Tru
     return Ledger(engine, url)
 
 
-def _read_only_uri(path) -> str | None:
-    """Look at an existing SQLite file without writing to it: refuse anything but a ledger, and
-    give the URI to read a ledger papertrade may not write (None when it may)."""
+def _sqlite_file_ready(path, create: bool) -> bool:
+    """Whether a file is at `path`, creating it when `create` is true; refuses a directory, a
+    pipe, a device (before anything opens it: a pipe would block forever)."""
+    from papertrade.adapters.sqlite_files import existing_kind
+
+    kind = existing_kind(path)
+    if kind == "directory":
+        raise SetupError(f"cannot open database {path}: it is a directory")
+    if kind is None:
+        if not create:
+            return False
+        from papertrade.adapters.database import create_sqlite_file
+
+        create_sqlite_file(path)
+    return True
+
+
+def _read_only_uri(path, create: bool) -> str | None:
+    """Look at an existing SQLite file without writing to it: refuse anything but a ledger (or,
+    when `create`, an empty file to make one), and give the URI to read a ledger papertrade may
+    not write (None when it may)."""
     from papertrade.adapters.database import HEAD
     from papertrade.adapters.sqlite_files import probe
 
     probed = probe(path)
+    if probed.empty and not create:
+        raise InputError(
+            f"{path} is empty, not a papertrade ledger (it was left untouched): create a portfolio to "
+            "make it one, or give --db an existing ledger"
+        )
     if probed.writable:
         return None
     if probed.revision != HEAD:
@@ -93,22 +112,28 @@ def market_data_factory(settings: Settings):
 
 def schema_engine(settings: Settings, *, create: bool):
     """The configured database's URL and an engine for it, without the schema check that
-    `open_ledger` does (schema commands are how an operator deals with the schema)."""
-    from papertrade.adapters.database import create_sqlite_file, make_engine, resolve_url, sqlite_path
+    `open_ledger` does (schema commands are how an operator deals with the schema). Another
+    program's file, or (unless `create`) an empty one, is refused before anything touches it."""
+    from papertrade.adapters.database import make_engine, resolve_url, sqlite_path
 
     url = resolve_url(settings.database)
     path = sqlite_path(url)
-    if path is not None and not path.exists():
-        if not create:
-            raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
-        create_sqlite_file(path)
     read_only_uri = None
     if path is not None:
-        from papertrade.adapters.sqlite_files import probe
-
-        probed = probe(path)  # another program's file is refused before anything touches it
-        read_only_uri = None if probed.writable else probed.read_uri
+        if not _sqlite_file_ready(path, create):
+            raise SetupError(f"no database at {path} yet: create a portfolio or run `papertrade db upgrade`")
+        read_only_uri = _read_only_uri(path, create) if create else _schema_read_uri(path)
     return url, make_engine(url, settings.db_busy_timeout, read_only_uri=read_only_uri)
+
+
+def _schema_read_uri(path) -> str:
+    """`db current` only reads: always through a read-only connection, never an empty file."""
+    from papertrade.adapters.sqlite_files import probe
+
+    probed = probe(path)
+    if probed.empty:
+        raise InputError(f"{path} is empty, not a papertrade ledger (it was left untouched)")
+    return probed.read_uri
 
 
 def make_notifier(settings: Settings, ledger: Ledger | None, *, live: bool):

@@ -1,8 +1,10 @@
 """A --db file papertrade did not make is never changed; a ledger it may not write can be read."""
 
+import os
 import shutil
 import sqlite3
 import subprocess
+import threading
 
 import pytest
 
@@ -44,6 +46,134 @@ def test_another_program_s_database_is_refused_and_left_byte_identical(foreign, 
         "(it was left untouched): give --db a new file or an existing ledger"
     ]
     assert file_state(foreign) == before
+
+
+def _alembic_app(path, revision: str):
+    """A database of another application that keeps its schema with Alembic, as its own
+    migrations leave it (rollback journal, its own revision in `alembic_version`)."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+        connection.execute("INSERT INTO users (email) VALUES ('ada@example.com')")
+    connection.close()
+    return path
+
+
+#: Every command that reads the ledger, and the ones that would create or write one.
+READERS = [
+    ["status", "1"], ["portfolios"], ["portfolios", "--json"], ["trades", "1"], ["orders", "1"],
+    ["ticks", "1"], ["report", "1"], ["audit", "verify", "1"], ["audit", "verify", "--all"],
+    ["data", "list"], ["notify", "1"], ["cron", "1", "BTC/USDT"], ["db", "current"], ["serve", "--port", "0"],
+]  # fmt: skip
+WRITERS = [
+    ["db", "upgrade"], ["create-portfolio", "bot", "100"], ["trade", "1", "BTC/USDT", "DRY"],
+    ["portfolio", "set", "1", "--fee-rate", "0.002"], ["portfolio", "archive", "1"],
+]  # fmt: skip
+
+
+ALEMBIC_CASES = [
+    # another application's own revision id, with every command; then revisions named like
+    # papertrade's (a later one, one it knows) over tables that are no ledger's, with a few
+    *(pytest.param("ae1027a6acf", args, id=f"ae1027a6acf-{' '.join(args)}") for args in READERS + WRITERS),
+    *(pytest.param(revision, args, id=f"{revision}-{' '.join(args)}")
+      for revision in ("0010_add_users", "0001_initial")
+      for args in (["status", "1"], ["db", "upgrade"], ["serve", "--port", "0"])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("revision", "args"), ALEMBIC_CASES)
+def test_an_alembic_using_program_s_database_is_refused_and_left_byte_identical(tmp_path, capsys, args, revision):
+    """A revision from another application's history (even one named like papertrade's) over
+    tables that are not a ledger's: another program's database, exit 2; it stays byte-identical,
+    and no -wal, -shm or -journal file appears beside it."""
+    app = _alembic_app(tmp_path / "app.db", revision)
+    before = file_state(app)
+    result = run_inprocess(capsys, "--db", str(app), *args)
+    assert result.code == 2, result.stderr
+    assert len(result.error_lines) == 1 and "is another program's" in result.stderr, result.stderr
+    assert file_state(app) == before
+
+
+@pytest.mark.parametrize("args", [["status", "1"], ["db", "current"], ["serve", "--port", "0"]], ids=" ".join)
+def test_a_wal_mode_database_of_another_program_gets_no_files_beside_it(tmp_path, capsys, args):
+    """Read-only connections would leave -wal and -shm files behind: an idle WAL database is
+    read as immutable instead."""
+    app = _alembic_app(tmp_path / "app.db", "ae1027a6acf")
+    with sqlite3.connect(app) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+    connection.close()
+    before = file_state(app)
+    assert before[1] == ("app.db",)
+    result = run_inprocess(capsys, "--db", str(app), *args)
+    assert result.code == 2 and "is another program's" in result.stderr, result.stderr
+    assert file_state(app) == before
+
+
+def test_another_program_s_postgresql_schema_is_refused_and_left_alone(postgres_url, capsys):
+    import sqlalchemy as sa
+
+    from papertrade.adapters.database import resolve_url
+
+    engine = sa.create_engine(resolve_url(postgres_url))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('ae1027a6acf')")
+        connection.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    for args in (["status", "1"], ["db", "upgrade"], ["create-portfolio", "bot", "100"], ["serve", "--port", "0"]):
+        result = run_inprocess(capsys, "--db", postgres_url, *args)
+        assert result.code == 2 and "is another program's database" in result.stderr, (args, result.stderr)
+    with engine.connect() as connection:
+        tables = {row[0] for row in connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}  # fmt: skip
+        assert tables == {"alembic_version", "users"}
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "ae1027a6acf"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("args", READERS + WRITERS[2:], ids=" ".join)
+def test_an_empty_file_is_left_empty_by_every_command_that_does_not_create(tmp_path, capsys, args):
+    notes = tmp_path / "notes.txt"
+    notes.touch()
+    result = run_inprocess(capsys, "--db", str(notes), *args)
+    assert result.code == 2, result.stderr
+    assert len(result.error_lines) == 1 and "is empty, not a papertrade ledger" in result.stderr, result.stderr
+    assert file_state(notes) == (b"", ("notes.txt",))
+
+
+@pytest.mark.parametrize("args", WRITERS[:2], ids=" ".join)
+def test_an_empty_file_the_user_names_becomes_a_ledger_only_by_a_create_command(tmp_path, capsys, args):
+    named = tmp_path / "named.db"
+    named.touch()
+    assert run_inprocess(capsys, "--db", str(named), *args).code == 0
+    assert run_inprocess(capsys, "--db", str(named), "db", "current").stdout.endswith("(head)\n")
+
+
+@pytest.mark.parametrize("args", READERS + WRITERS, ids=" ".join)
+def test_a_pipe_as_the_ledger_is_refused_without_being_opened(tmp_path, capsys, args):
+    """A pipe would block the first read forever. A thread waits to open its writing end: the
+    open returns only once something opens the reading end, so it tells whether the command did
+    (and, if it did, lets it go instead of hanging the test)."""
+    pipe = tmp_path / "ledger.db"
+    os.mkfifo(pipe)
+    opened = threading.Event()
+
+    def writer() -> None:
+        with open(pipe, "wb"):
+            opened.set()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    result = run_inprocess(capsys, "--db", str(pipe), *args)
+    command_opened_it = opened.is_set()
+    os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))  # let the writer go
+    thread.join(timeout=10)
+    assert not command_opened_it
+    assert result.code == 2, result.stderr
+    assert result.error_lines in (
+        [f"papertrade: error: {pipe} is a pipe, not a database file (it was left untouched)"],
+        [f"papertrade: error: no ledger at {pipe}: create a portfolio first, or name another with --db"],  # serve
+    )
 
 
 def test_a_file_that_is_no_database_is_refused_untouched(tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 import errno
 import os
+import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +13,6 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from papertrade.adapters.driver_sql import run_on_driver
-from papertrade.adapters.sqlite_files import connect_read_only
 from papertrade.errors import InputError, SetupError, TemporaryError
 
 #: Every schema revision this code knows, oldest first; the last is the one it needs.
@@ -28,6 +29,11 @@ REVISIONS = (
     "0009_shorts",
 )
 HEAD = REVISIONS[-1]
+
+#: The tables every papertrade ledger has held since its first revision.
+LEDGER_TABLES = frozenset({"portfolios", "positions", "ticks", "trades", "journal", "candles"})
+#: How papertrade names its revisions: a later papertrade's is recognised by it.
+_OWN_REVISION = re.compile(r"[0-9]{4}_[a-z0-9_]+")
 
 #: The longest absolute path SQLite opens here: its unix VFS names files in at most 512 bytes,
 #: and the rollback journal's name adds "-journal" (8) to the database's.
@@ -135,6 +141,11 @@ def make_engine(url: URL, busy_timeout: float, *, durable: bool = True, read_onl
     return engine
 
 
+def connect_read_only(uri: str, busy_timeout: float):
+    """A DB-API connection that cannot write (for `create_engine(creator=...)`)."""
+    return sqlite3.connect(uri, uri=True, timeout=busy_timeout, check_same_thread=False)
+
+
 def _configure_sqlite(dbapi_connection, pragmas: list[str]) -> None:
     dbapi_connection.isolation_level = None  # papertrade emits BEGIN itself, see _begin_sqlite
     cursor = dbapi_connection.cursor()
@@ -179,6 +190,46 @@ _OTHER_TABLES = {
     "sqlite": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' "
     "AND name <> 'alembic_version' LIMIT 1",
 }
+
+
+def schema_owner(revision: str | None, tables: set[str]) -> str:
+    """Whose schema a database holds, from its Alembic revision and its table names:
+    "empty" (no table, no revision), "papertrade" (a revision this code knows, over a ledger's
+    tables), "newer" (a later papertrade's revision over a ledger's tables) or "other"."""
+    others = {name for name in tables if name != "alembic_version" and not name.startswith("sqlite_")}
+    if revision is None and not others:
+        return "empty"
+    if revision is None or not others >= LEDGER_TABLES or not _OWN_REVISION.fullmatch(revision):
+        return "other"
+    if revision in REVISIONS:
+        return "papertrade"
+    return "newer" if revision > HEAD else "other"
+
+
+def refuse_unless_papertrade(owner: str, revision: str | None, name: str, kind: str = "database") -> None:
+    """Refuse a database that is not a papertrade ledger this code can use (`schema_owner`):
+    another program's is bad input (exit 2), a newer papertrade's needs a newer papertrade."""
+    if owner == "other":
+        raise InputError(
+            f"{name} is another program's {kind}, not a papertrade ledger (it was left untouched): "
+            "give --db a new file or an existing ledger"
+        )
+    if owner == "newer":
+        raise SetupError(
+            f"database {name} is at schema revision {revision}, newer than this papertrade knows "
+            f"(it needs {HEAD}): upgrade papertrade (it was left untouched)"
+        )
+
+
+_TABLE_NAMES = {
+    "postgresql": "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()",
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+}
+
+
+def table_names(connection: Connection) -> set[str]:
+    """The names of the database's tables (the schema searched first, on PostgreSQL)."""
+    return {row[0] for row in connection.exec_driver_sql(_TABLE_NAMES[connection.dialect.name])}
 
 
 def has_tables(connection: Connection) -> bool:

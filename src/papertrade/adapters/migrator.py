@@ -7,10 +7,11 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from papertrade.adapters.database import (
     HEAD,
-    REVISIONS,
     describe,
-    has_tables,
     read_revision,
+    refuse_unless_papertrade,
+    schema_owner,
+    table_names,
     translated_errors,
 )
 from papertrade.errors import SetupError
@@ -34,9 +35,7 @@ def upgrade(engine: Engine, url: URL, target: str = "head") -> tuple[str | None,
 
     with translated_errors(url), _migration_transaction(engine) as connection:
         before = read_revision(connection)
-        _refuse_unknown(before, url)
-        if before is None and has_tables(connection):
-            raise SetupError(f"database {describe(url)} has tables but is not a papertrade ledger")
+        refuse_unless_papertrade(schema_owner(before, table_names(connection)), before, describe(url))
         command.upgrade(alembic_config(connection), target)
         return before, read_revision(connection)
 
@@ -59,22 +58,13 @@ def ensure_current(engine: Engine, url: URL, *, auto_upgrade: bool) -> None:
         revision = read_revision(connection)
         if revision == HEAD:
             return
-        _refuse_unknown(revision, url)
-        empty = revision is None and not has_tables(connection)
-    if revision is None and not empty:
-        raise SetupError(f"database {describe(url)} has tables but is not a papertrade ledger")
+        owner = schema_owner(revision, table_names(connection))
+    refuse_unless_papertrade(owner, revision, describe(url))
+    empty = owner == "empty"
     if not auto_upgrade:
         state = "has no papertrade schema" if empty else f"is at schema {revision}, this papertrade needs {HEAD}"
         raise SetupError(f"database {describe(url)} {state}: run `papertrade db upgrade`")
     upgrade(engine, url)
-
-
-def _refuse_unknown(revision: str | None, url: URL) -> None:
-    if revision is not None and revision not in REVISIONS:
-        raise SetupError(
-            f"database {describe(url)} is at schema revision {revision}, newer than this "
-            f"papertrade knows (it needs {HEAD}): upgrade papertrade"
-        )
 
 
 class _migration_transaction:

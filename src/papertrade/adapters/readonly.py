@@ -17,12 +17,17 @@ from sqlalchemy.exc import NoSuchModuleError
 from papertrade.adapters.database import (
     HEAD,
     REVISIONS,
+    connect_read_only,
     describe,
     read_revision,
+    refuse_unless_papertrade,
     resolve_url,
+    schema_owner,
     sqlite_path,
+    table_names,
     translated_errors,
 )
+from papertrade.adapters.sqlite_files import existing_kind, probe
 from papertrade.adapters.unit_of_work import Ledger
 from papertrade.errors import InputError, SetupError
 
@@ -31,9 +36,7 @@ def open_readonly(database: str, busy_timeout: float) -> Ledger:
     """The ledger `database` names, opened read-only and checked to be at this code's schema."""
     url = resolve_url(database)
     path = sqlite_path(url)
-    if path is not None and not path.is_file():
-        raise InputError(f"no ledger at {path}: create a portfolio first, or name another with --db")
-    engine = _sqlite_engine(path, busy_timeout) if path is not None else _postgres_engine(url)
+    engine = _sqlite_engine(_look_at(path), busy_timeout) if path is not None else _postgres_engine(url)
     try:
         _check_schema(engine, url)
     except BaseException:
@@ -42,10 +45,18 @@ def open_readonly(database: str, busy_timeout: float) -> Ledger:
     return Ledger(engine, url, keep_idle=False)  # a server: its threads come and go
 
 
-def _sqlite_engine(path: Path, busy_timeout: float) -> Engine:
-    from papertrade.adapters.sqlite_files import connect_read_only, probe
+def _look_at(path: Path) -> str:
+    """Refuse, before any connection could leave a file beside it, what is not a ledger: no file,
+    a pipe, another program's database, an empty file. The URI that reads the ledger."""
+    if existing_kind(path) != "file":  # a pipe is refused, never opened
+        raise InputError(f"no ledger at {path}: create a portfolio first, or name another with --db")
+    probed = probe(path)
+    if probed.empty:
+        raise InputError(f"{path} is empty, not a papertrade ledger (it was left untouched)")
+    return probed.read_uri  # a file URI: the name is quoted, never read as a query or fragment
 
-    uri = probe(path).read_uri  # a file URI: the name is quoted, never read as a query or fragment
+
+def _sqlite_engine(uri: str, busy_timeout: float) -> Engine:
     engine = create_engine("sqlite://", creator=lambda: connect_read_only(uri, busy_timeout), poolclass=QueuePool)
 
     def configure(dbapi_connection, _record) -> None:
@@ -71,6 +82,8 @@ def _postgres_engine(url: URL) -> Engine:
 def _check_schema(engine: Engine, url: URL) -> None:
     with translated_errors(url), engine.connect() as connection, connection.begin():
         revision = read_revision(connection)
+        owner = "papertrade" if revision == HEAD else schema_owner(revision, table_names(connection))
+    refuse_unless_papertrade(owner, revision, describe(url))  # another program's: exit 2, as everywhere
     if revision == HEAD:
         return
     if revision in REVISIONS:

@@ -21,7 +21,7 @@ def read_regular_file(path: Path, limit: int, what: str) -> bytes:
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):  # a pipe is opened without waiting: O_NONBLOCK
-            raise InputError(f"{path} is not {what}: it is {_kind(status.st_mode)}")
+            raise InputError(f"{path} is not {what}: it is {describe_kind(status.st_mode)}")
         if status.st_size > limit:
             raise InputError(f"{path} is over the {limit:,}-byte limit of {what}")
         data = _read_up_to(fd, limit + 1, status.st_size)
@@ -45,7 +45,8 @@ def _read_up_to(fd: int, most: int, expected: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _kind(mode: int) -> str:
+def describe_kind(mode: int) -> str:
+    """What a file of `mode` is, in words: "a directory", "a device", "a pipe", "a socket"."""
     kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
              (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket")]  # fmt: skip
     return next((name for test, name in kinds if test(mode)), "not a regular file")
@@ -87,7 +88,7 @@ def check_output(path: Path, option: str, ledger: Path | None) -> Output:
         return Output(path, target, "device")
     if stat.S_ISFIFO(status.st_mode):
         return Output(path, target, "pipe")
-    raise InputError(f"cannot write {option} {path}: it is {_kind(status.st_mode)}")
+    raise InputError(f"cannot write {option} {path}: it is {describe_kind(status.st_mode)}")
 
 
 def refuse_database(path: Path, option: str, ledger: Path | None) -> tuple[Path, os.stat_result | None]:
