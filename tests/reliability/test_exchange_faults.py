@@ -156,3 +156,30 @@ def test_no_retries_when_configured_so(setup, capsys, monkeypatch):
     exchange.inject("reset")
     result, _ = trade(capsys)
     assert result.code == TEMPORARY and exchange.count("/klines") == 1
+
+
+#: A 503 page as a hostile or broken proxy might send it: clear the screen, set the terminal's
+#: title, reverse the text's direction, and go on for 20,000 characters.
+HOSTILE_PAGE = ("\x1b[2J\x1b[H\x1b]0;owned\x07<html>\u202eevil\u202c\r\nBell\x07 " + "x" * 20_000 + "</html>").encode()
+
+
+def test_an_error_page_s_control_characters_and_length_reach_neither_the_terminal_nor_the_ledger(setup, capsys):
+    import sqlalchemy as sa
+
+    from papertrade.adapters.schema import notify_streaks
+
+    exchange, url = setup
+    added = run_inprocess(capsys, "notify", "1", "--add", "json://127.0.0.1:9/down", "--events", "error")
+    assert added.code == 0, added.stderr
+    exchange.inject("http-503-html", path="/exchangeInfo", payload=HOSTILE_PAGE)  # a short URL: the page is quoted
+    result, _ = trade(capsys)
+    assert result.code == TEMPORARY and len(result.error_lines) == 1, result.stderr
+    line = result.error_lines[0]
+    assert "is unavailable" in line and "503" in line and len(line) < 400
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u202e\u202c" for c in result.stderr.rstrip("\n"))
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        (stored,) = connection.execute(sa.select(notify_streaks.c.last_error)).scalars()
+    engine.dispose()
+    assert "503" in stored and len(stored) <= 500
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u202e\u202c" for c in stored)

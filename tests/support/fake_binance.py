@@ -292,11 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind.startswith("http-"):
             status = int(kind.split("-")[1])
             if kind.endswith("-html"):
-                self._send_raw(
-                    status,
-                    b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
-                    "text/html",
-                )
+                page = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+                self._send_raw(status, fault.payload or page, "text/html")
             elif status in (418, 429):
                 self._send(status, {"code": -1003, "msg": "Too many requests; current limit is 6000 weight."})
             else:

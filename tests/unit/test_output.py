@@ -41,3 +41,20 @@ def test_tables_stay_aligned_with_wide_characters():
     rows = text.splitlines()
     assert len({output.width_of(row) for row in rows[2:]}) == 1  # both rows end in the same column
     assert output.width_of("比特币") == 6 and output.width_of("é") == 1
+
+
+@pytest.mark.parametrize(
+    ("outside", "shown"),
+    [
+        ("\x1b[2J\x1b[Hscreen cleared", "screen cleared"),
+        ("title\x1b]0;owned\x07 set", "title set"),
+        ("right\u202eto left\u202c", "right to left"),
+        ("two\r\nlines\tand a bell\x07", "two lines and a bell"),
+        ("zero\u200bwidth \x9b31m csi", "zero width csi"),
+        ("x" * 500, "x" * 299 + "…"),
+    ],
+)
+def test_text_from_outside_is_printed_without_control_characters_and_capped(outside, shown):
+    from papertrade.domain.text import printable
+
+    assert printable(outside) == shown

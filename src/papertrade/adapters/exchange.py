@@ -422,6 +422,9 @@ def _ccxt_market(market: Market) -> dict[str, Any]:
 
 
 def _brief(exc: Exception | str | bytes) -> str:
+    """What the exchange (or ccxt, quoting it) said, safe to print, store and send: one line,
+    no control characters or escape sequences, at most 160 characters."""
+    from papertrade.domain.text import printable
+
     text = exc.decode(errors="replace") if isinstance(exc, bytes) else str(exc)
-    text = " ".join(text.split())
-    return text if len(text) <= 160 else text[:157] + "..."
+    return printable(text, 160)

@@ -54,9 +54,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
 
 
 def error_line(message: str) -> None:
-    """One line on stderr, whatever the message contained."""
-    flat = " ".join(message.split())
-    print(f"papertrade: error: {flat}", file=sys.stderr)
+    """One line on stderr, whatever the message contained: no control characters or terminal
+    escape sequences (a message may quote an exchange's error page), at most 1,000 characters."""
+    from papertrade.domain.text import printable
+
+    print(f"papertrade: error: {printable(message, 1000)}", file=sys.stderr)
 
 
 def plural(count: int, noun: str) -> str:

@@ -283,8 +283,9 @@ def _record_daily(uow: UnitOfWork, portfolio_id: int, now: int) -> None:
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 500 else text[:497] + "..."
+    from papertrade.domain.text import printable
+
+    return printable(str(error), 500) or type(error).__name__
 
 
 # -- delivery -------------------------------------------------------------------------------
