@@ -38,6 +38,8 @@ def test_open_and_close_trade_once_each_as_manual_trades(env, capsys):
         ("manual", "BUY", document["candle_ts"]),
         ("manual", "SELL", document["candle_ts"]),
     ]
+    table = run_inprocess(capsys, "trades", "1").stdout  # quantities aligned to the market's step, 0.00001
+    assert [line.split()[5] for line in table.splitlines()[2:4]] == ["0.01000", "0.01000"], table
     report = json.loads(run_inprocess(capsys, "report", "1", "--json").stdout)
     assert [t["exit_kind"] for t in report["round_trips"]] == ["manual"]
 

@@ -50,6 +50,8 @@ def test_a_column_of_quantities_is_aligned_to_the_amount_step():
     assert numbers.quantities([D("0.021"), D("1")], step=D("0.00001")) == ["0.02100", "1.00000"]
     rows = [("BTC/USDT", D("0.021")), ("ETH/USDT", D("1.5")), ("BTC/USDT", D("0.02147"))]
     assert numbers.quantities_by_symbol(rows) == ["0.02100", "1.5", "0.02147"]
+    steps = {"BTC/USDT": D("0.000001"), "ETH/USDT": D("0.0001")}
+    assert numbers.quantities_by_symbol(rows, steps) == ["0.021000", "1.5000", "0.021470"]
 
 
 def test_the_dashboard_shows_the_same_money_as_the_command_line():

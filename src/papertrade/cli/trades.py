@@ -33,7 +33,10 @@ def trades(
     from papertrade.domain.pnl import net_realized
 
     nets = net_realized(records).by_trade
-    sizes = output.quantities_by_symbol([(r.symbol, r.quantity) for r in records])
+    from papertrade.services.portfolios import amount_steps
+
+    steps = amount_steps(state(ctx).ledger(), portfolio_id, {r.symbol for r in records})
+    sizes = output.quantities_by_symbol([(r.symbol, r.quantity) for r in records], steps)
     rows = [
         [
             output.timestamp(r.candle_ts),

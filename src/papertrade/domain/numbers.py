@@ -13,7 +13,7 @@ notifications and the charts follow (JSON and the ledger stay exact; see `money.
   when it is known, else the finest quantity's, so 0.02100 stands above 0.02147.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 
 from papertrade.domain.money import places, to_plain
@@ -85,10 +85,10 @@ def quantities(values: Sequence[Decimal | None], step: Decimal | None = None) ->
     return ["-" if v is None else _aligned(Decimal(v), quantum) for v in values]
 
 
-def quantities_by_symbol(rows: Sequence[tuple[str, Decimal]]) -> list[str]:
+def quantities_by_symbol(rows: Sequence[tuple[str, Decimal]], steps: Mapping[str, Decimal] | None = None) -> list[str]:
     """A column of (symbol, quantity) rows, each symbol's quantities aligned among themselves
-    (their amount steps differ)."""
-    places_of: dict[str, int] = {}
+    (their amount steps differ): to its amount step in `steps`, else to its finest quantity."""
+    places_of = {symbol: places(step) for symbol, step in (steps or {}).items()}
     for symbol, value in rows:
         places_of[symbol] = max(places_of.get(symbol, 0), places(Decimal(value)))
     return [_aligned(Decimal(value), Decimal(1).scaleb(-places_of[symbol])) for symbol, value in rows]

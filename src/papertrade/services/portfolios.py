@@ -132,6 +132,15 @@ def list_trades(ledger: Ledger | None, portfolio_id: int, symbol: str | None = N
         return uow.trades.list(portfolio_id, symbol)
 
 
+def amount_steps(ledger: Ledger | None, portfolio_id: int, symbols) -> dict[str, Decimal]:
+    """The amount step of each of `symbols` on the portfolio's exchange, from the market cache
+    (a symbol whose market was never cached is left out): how quantities are aligned for people."""
+    exchange = get_portfolio(ledger, portfolio_id).config.exchange
+    with ledger.unit_of_work() as uow:
+        cached = {symbol: uow.markets.get(exchange, symbol) for symbol in set(symbols)}
+    return {symbol: entry[0].amount_step for symbol, entry in cached.items() if entry is not None}
+
+
 # -- managing a portfolio ---------------------------------------------------------------------
 
 
