@@ -424,7 +424,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="also record the results in this Markdown file")
     parser.add_argument(
         "--only",
-        choices=["backtest", "dashboard", "download", "replay"],
+        choices=["backtest", "dashboard", "download", "optimize", "replay"],
         help="measure only these targets (recorded apart)",
     )
     args = parser.parse_args()
@@ -436,6 +436,8 @@ def main() -> None:
         return only_replay(args)
     if args.only == "backtest":
         return only_backtest(args)
+    if args.only == "optimize":
+        return only_optimize(args)
     runs = 3 if args.quick else 9
     rows: list[Row] = []
     started = time.time()
@@ -459,6 +461,8 @@ def main() -> None:
         rows += backtest(work, env, 1 if args.quick else 3)
         print("measuring replay ...", file=sys.stderr)
         rows += replay(work, env, 3)
+        print("measuring optimisation (backtesting.py takes a while) ...", file=sys.stderr)
+        rows += optimize_rows(work, env, 1)
         print("measuring the dashboard ...", file=sys.stderr)
         rows += dashboard(work, env, 3)
         print("measuring download throughput against the rate limit ...", file=sys.stderr)
@@ -503,6 +507,25 @@ def only_backtest(args) -> None:
     print(table)
     if args.write:
         write(args.write, table, runs, time.time() - started, "<!-- bench results: backtest -->")
+
+
+def optimize_rows(work: Path, env: dict, runs: int) -> list[Row]:
+    from bench.optimize import rows
+
+    return rows(work, env, runs, timed, median_of, Row, PAPERTRADE, PYTHON)
+
+
+def only_optimize(args) -> None:
+    started = time.time()
+    runs = 1 if args.quick else 3
+    with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory:
+        work = Path(directory)
+        env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+        print("measuring optimisation (backtesting.py takes a while) ...", file=sys.stderr)
+        table = render(optimize_rows(work, env, runs))
+    print(table)
+    if args.write:
+        write(args.write, table, runs, time.time() - started, "<!-- bench results: optimize -->")
 
 
 def only_replay(args) -> None:

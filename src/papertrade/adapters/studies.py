@@ -5,9 +5,10 @@ does): two such applications in one database would collide on that table. So the
 database of its own: by default `studies.db` beside a SQLite ledger (in the data directory when
 the ledger is elsewhere), or any SQLAlchemy URL given with `--storage`.
 
-Each trial keeps papertrade's record of it in Optuna's user attributes: the candidate's exact
-values (`params`), every report statistic (`stats`), why it was rejected (`reason`), the worker
-that ran it (`worker`), and whether it was backtested at all (`ran`).
+Each trial keeps papertrade's record of it in one Optuna user attribute, `papertrade` (one row
+to write, not five): the candidate's exact values (`params`), every report statistic (`stats`),
+why it was rejected (`reason`), the worker that ran it (`worker`), and whether it was backtested
+at all (`ran`).
 """
 
 import warnings
@@ -216,12 +217,11 @@ class OptunaStudy:
         from optuna.trial import TrialState
 
         if outcome is None:
-            handle.set_user_attr("reason", "interrupted")
+            handle.set_user_attr("papertrade", {"reason": "interrupted"})
             self._study.tell(handle, state=TrialState.FAIL)
             return
         params = {d.name: d.snap(handle.params[d.name]) for d in self._space.dimensions}
-        for key, value in _attrs(params, outcome).items():
-            handle.set_user_attr(key, value)
+        handle.set_user_attr("papertrade", _attrs(params, outcome))
         if outcome.values is None:
             self._study.tell(handle, state=TrialState.PRUNED)
         else:
@@ -237,7 +237,7 @@ class OptunaStudy:
             values=list(outcome.values) if outcome.values is not None else None,
             params={name: _optuna_value(value) for name, value in params.items()},
             distributions=distributions,
-            user_attrs=_attrs(params, outcome),
+            user_attrs={"papertrade": _attrs(params, outcome)},
         )
         self._study.add_trial(trial)
 
@@ -275,7 +275,7 @@ def _attrs(params, outcome: TrialOutcome) -> dict:
 
 
 def _record(trial) -> TrialRecord:
-    attrs = trial.user_attrs
+    attrs = trial.user_attrs.get("papertrade", {})
     params = {name: _typed(value) for name, value in attrs.get("params", trial.params).items()}
     values = tuple(trial.values) if trial.values is not None and trial.state.name == "COMPLETE" else None
     return TrialRecord(
