@@ -227,3 +227,23 @@ def test_create_portfolio_refuses_a_taken_name_before_searching(papertrade, tmp_
                         "--create-portfolio", "Mine")  # fmt: skip
     assert result.code == 2 and "already exists" in result.stderr
     assert "again" not in [s["study"] for s in json.loads(papertrade("studies", "--json").stdout)]
+
+
+@pytest.mark.postgres
+def test_a_study_kept_in_postgresql_beside_a_postgresql_ledger(capsys, postgres_url):
+    from tests.support.databases import PostgresSchema, migrate
+
+    migrate(postgres_url)
+    with PostgresSchema() as studies:
+
+        def papertrade(*args):
+            return run_inprocess(capsys, "--db", postgres_url, *args)
+
+        result = papertrade("optimize", "--strategy", "sma-cross", *SLICE, *GRID, "--workers", "1", "--trials", "2",
+                            "--storage", studies.url, "--study", "pg", "--json")  # fmt: skip
+        assert result.code == 0, result.stderr
+        shown = json.loads(papertrade("study", "pg", "--storage", studies.url, "--json").stdout)
+        assert shown["trials"] == json.loads(result.stdout)["trials"] and len(shown["trials"]) == 2
+        refused = papertrade("optimize", "--strategy", "sma-cross", *SLICE, *GRID, "--workers", "1",
+                             "--storage", postgres_url.replace("127.0.0.1", "localhost"))  # fmt: skip
+        assert refused.code == 2 and "the ledger's own database" in refused.stderr

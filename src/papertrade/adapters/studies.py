@@ -61,8 +61,13 @@ def _same_database(a, b) -> bool:
     path_a, path_b = sqlite_path(a), sqlite_path(b)
     if path_a is not None or path_b is not None:
         return path_a is not None and path_b is not None and path_a.resolve() == path_b.resolve()
-    where = lambda url: (url.get_backend_name(), url.host or "localhost", url.port or 5432, url.database)  # noqa: E731
-    return where(a) == where(b)
+    return _where(a) == _where(b)
+
+
+def _where(url) -> tuple:
+    """A server database and the schemas its connections see (`options=-csearch_path=...`)."""
+    host = "localhost" if url.host in (None, "", "127.0.0.1", "::1") else url.host
+    return url.get_backend_name(), host, url.port or 5432, url.database, url.query.get("options")
 
 
 class OptunaStudies:
