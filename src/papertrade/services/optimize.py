@@ -8,6 +8,7 @@ trials run on a `Cluster` (this process, a Dask LocalCluster or a Dask cluster),
 the candles once; each trial is one `papertrade.services.backtest.backtest`.
 """
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -281,8 +282,19 @@ def _data_text(data: Mapping) -> str:
     return f"{data.get('symbol')} {data.get('timeframe')}, {data.get('candles')} candles, sha256 {sha}"
 
 
+#: The most trials one task runs: enough that a cluster's per-task overhead stays small.
+MAX_BATCH = 32
+
+
+def run_trials(candles, jobs: Sequence[TrialJob]) -> list[TrialOutcome]:
+    """Several trials in one task (on a worker): `run_trial` for each, in order."""
+    return [run_trial(candles, job) for job in jobs]
+
+
 class _Runner:
-    """Keeps the cluster busy with candidates until the study has its trials."""
+    """Keeps the cluster busy with candidates until the study has its trials: two tasks per
+    slot on their way, each a batch of grid or random candidates (one candidate at a time for
+    a sampler, which learns from every result)."""
 
     def __init__(self, study: Study, cluster: Cluster, shared, setup: Setup, search: Search, progress) -> None:
         self.study, self.cluster, self.shared, self.setup, self.search = study, cluster, shared, setup, search
@@ -307,34 +319,43 @@ class _Runner:
 
     def _fill(self, target: int, started: float, keys: Iterator[int]) -> None:
         timeout = self.search.timeout
-        while len(self.in_flight) < 2 * self.cluster.slots and self.done + len(self.in_flight) < target:
+        while len(self.in_flight) < 2 * self.cluster.slots:
             if timeout is not None and time.monotonic() - started >= timeout:
                 return
-            candidate = next(self.candidates, None)
-            if candidate is None:
+            batch = list(itertools.islice(self.candidates, self._batch_size(target)))
+            if not batch:
                 return
             key = next(keys)
-            self.in_flight[key] = candidate
-            self.cluster.submit(key, run_trial, self.shared, TrialJob(self.setup, candidate[1]))
+            self.in_flight[key] = batch
+            jobs = [TrialJob(self.setup, params) for _, params in batch]
+            self.cluster.submit(key, run_trials, self.shared, jobs)
+
+    def _batch_size(self, target: int) -> int:
+        """How many candidates the next task takes: none once the target is on its way."""
+        left = target - self.done - sum(len(batch) for batch in self.in_flight.values())
+        if left <= 0 or self.search.sampler not in ("grid", "random"):
+            return min(left, 1) if left > 0 else 0
+        return max(1, min(MAX_BATCH, left // (4 * self.cluster.slots)))
 
     def _collect(self, target: int) -> None:
-        key, outcome, worker = self.cluster.next_done()
-        handle, params = self.in_flight.pop(key)
-        outcome = TrialOutcome(outcome.values, outcome.stats, outcome.reason, worker)
-        if handle is None:
-            self.study.add(params, outcome)
-        else:
-            self.study.tell(handle, outcome)
-        self.done, self.ran = self.done + 1, self.ran + 1
-        if outcome.values is not None and _better(outcome.values[0], self.best, self.directions[0]):
-            self.best = outcome.values[0]
+        key, outcomes, worker = self.cluster.next_done()
+        for (handle, params), outcome in zip(self.in_flight.pop(key), outcomes, strict=True):
+            outcome = TrialOutcome(outcome.values, outcome.stats, outcome.reason, worker)
+            if handle is None:
+                self.study.add(params, outcome)
+            else:
+                self.study.tell(handle, outcome)
+            self.done, self.ran = self.done + 1, self.ran + 1
+            if outcome.values is not None and _better(outcome.values[0], self.best, self.directions[0]):
+                self.best = outcome.values[0]
         self.progress(self.done, target, self.best)
 
     def _abandon(self) -> None:
         self.cluster.cancel()
-        for handle, _ in self.in_flight.values():
-            if handle is not None:
-                self.study.tell(handle, None)
+        for batch in self.in_flight.values():
+            for handle, _ in batch:
+                if handle is not None:
+                    self.study.tell(handle, None)
         self.in_flight.clear()
 
 
