@@ -249,3 +249,41 @@ def test_over_any_long_and_short_fills_the_books_balance_exactly_and_the_cash_ne
             floored += result.floored
         assert book.cash >= 0
         assert books_balance(book, floored)
+
+
+# -- the built-ins stop and reverse --------------------------------------------------------------
+
+
+def test_the_built_ins_reverse_only_in_a_portfolio_that_allows_shorts():
+    from papertrade.strategies.rsi import RsiStrategy
+    from papertrade.strategies.sma_cross import SmaCrossStrategy
+
+    long_, short, flat = (PositionView("BTC/USDT", D(q), D(100), allow_short=True) for q in (1, -1, 0))
+    rsi, sma = RsiStrategy(), SmaCrossStrategy()
+    assert rsi._decide(80.0, long_).short_side and rsi._decide(80.0, long_).signal is Signal.SELL
+    assert rsi._decide(80.0, flat).short_side and rsi._decide(80.0, short).signal is Signal.HOLD
+    assert rsi._decide(20.0, short).signal is Signal.BUY and not rsi._decide(20.0, short).short_side
+    assert sma._decide(False, True, long_, {}).short_side and sma._decide(True, False, short, {}).signal is Signal.BUY
+    spot = PositionView("BTC/USDT", D(1), D(100))
+    assert rsi._decide(80.0, spot) == Decision(Signal.SELL, "RSI 80.00 above 70", {"rsi": 80.0})
+    assert not rsi._decide(80.0, PositionView("BTC/USDT", D(0), D(0))).short_side
+
+
+@pytest.mark.parametrize("name", ["rsi", "sma-cross"])
+def test_a_backtest_with_shorts_takes_the_same_trades_from_the_signal_series_as_from_decide(name):
+    """The backtest's fast path (the signal series, visiting only the candles that can act)
+    against `decide` on every candle, with shorts and protective exits."""
+    from papertrade.adapters.csv_candles import load_columns
+    from papertrade.services.backtest import backtest
+    from papertrade.strategies import registry
+    from tests.support.paths import DATA
+
+    candles = load_columns(DATA / "binance_ETH-USDT_1h.csv")
+    fills, exits = FillModel(D("0.001"), D(5), D(1)), Exits(Level(D("0.03")), Level(D("0.06")), D("0.025"))
+    fast = registry.build(name, {})
+    slow = registry.build(name, {})
+    slow.series_reverses = False  # no fast path with shorts: decide on every candle
+    made = [backtest(candles, s, fills, D(10000), "ETH/USDT", exits=exits, allow_short=True) for s in (fast, slow)]
+    trades = [[(f.candle_ts, f.side, f.kind, f.quantity, f.price) for f in p.fills] for p in made]
+    assert trades[0] == trades[1] and made[0].cash == made[1].cash
+    assert {trip.side for trip in made[0].round_trips()} == {"long", "short"}

@@ -46,7 +46,7 @@ def backtest(
     (its amount step and minimums) defaults to one with steps of 1e-8 and no minimum order.
     `allow_short` lets the strategy go short, as `create-portfolio --allow-short` does."""
     frame = candles.frame()
-    series = None if allow_short else strategy.decide_series(frame)
+    series = strategy.decide_series(frame) if strategy.series_reverses or not allow_short else None
     market = market or Market.unrestricted(symbol)
     book = Book(cash, cash, allow_short=allow_short)
     desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short)
@@ -73,27 +73,45 @@ def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first:
     import numpy as np
 
     eligible = np.arange(len(candles)) >= first
-    acts = {Signal.BUY: series.buy & eligible, Signal.SELL: series.sell & eligible}
-    wanted = {signal: np.flatnonzero(mask) for signal, mask in acts.items()}
+    acts = _acting_masks(series, eligible, desk.allow_short)
+    wanted = {side: np.flatnonzero(mask) for side, mask in acts.items()}
     position, i = desk.book.positions[desk.symbol], first
     while i < len(candles):
-        signal = Signal.SELL if position.is_open else Signal.BUY
+        side = position.side
         if desk.orders:  # something rests: on to the next candle that could fill, move or expire it
-            i = _next_candle_that_matters(candles, desk, acts[signal], i)
+            i = _next_candle_that_matters(candles, desk, acts[side], i)
             if i == len(candles):
                 return
             desk.on_candle(_bar(candles, i))
-            signal = Signal.SELL if position.is_open else Signal.BUY
-            act = bool(acts[signal][i])
+            act = bool(acts[position.side][i])
         else:  # nothing rests: straight to the next candle whose signal can act
-            at = int(np.searchsorted(wanted[signal], i))
-            if at == len(wanted[signal]):
+            at = int(np.searchsorted(wanted[side], i))
+            if at == len(wanted[side]):
                 return
-            i, act = int(wanted[signal][at]), True
+            i, act = int(wanted[side][at]), True
         if act:
-            indicators = {name: float(values[i]) for name, values in series.indicators.items()}
-            desk.act(Decision(signal, "", indicators), _bar(candles, i))
+            desk.act(_series_decision(series, i, position.side, desk.allow_short), _bar(candles, i))
         i += 1
+
+
+def _acting_masks(series: SignalSeries, eligible, allow_short: bool) -> dict:
+    """For each side of the position, the candles where the strategy's answer acts: long only,
+    a BUY signal while flat and a SELL signal while long; with shorts (stop and reverse), a BUY
+    signal unless long and a SELL signal (a short) unless short."""
+    buy, sell = series.buy & eligible, series.sell & eligible
+    if not allow_short:
+        return {"flat": buy, "long": sell, "short": buy & False}
+    return {"flat": buy | sell, "long": sell, "short": buy}
+
+
+def _series_decision(series: SignalSeries, i: int, side: str, allow_short: bool) -> Decision:
+    """What `decide` answers on candle i with the position on `side` (see `_acting_masks`)."""
+    indicators = {name: float(values[i]) for name, values in series.indicators.items()}
+    if series.buy[i] and side != "long":
+        return Decision(Signal.BUY, "", indicators)
+    if allow_short:
+        return Decision.short(indicators=indicators)
+    return Decision(Signal.SELL, "", indicators)
 
 
 def _next_candle_that_matters(candles: CandleColumns, desk: Desk, acts, start: int) -> int:

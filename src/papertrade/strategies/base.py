@@ -95,6 +95,10 @@ class Strategy(ABC):
     #: columns as numpy arrays (`papertrade.strategies.runner.CandleArrays`: `candles.close`,
     #: `candles["close"]`), which costs a tick far less to build.
     candles_as: ClassVar[Literal["frame", "arrays"]] = "frame"
+    #: Whether, in a portfolio that allows shorts, `decide` answers `decide_series`' signals by
+    #: stopping and reversing: `Decision.buy` on a `buy` row unless long, `Decision.short` on a
+    #: `sell` row unless short. Only then may a backtest with shorts take the fast path.
+    series_reverses: ClassVar[bool] = False
 
     def __init__(self, params: BaseModel | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -26,6 +26,8 @@ class RsiParams(BaseModel):
 class RsiStrategy(Strategy):
     """BUY when flat and RSI < oversold; SELL when holding and RSI > overbought; else HOLD.
 
+    In a portfolio that allows shorts it stops and reverses: RSI < oversold buys unless long
+    (covering a short first), RSI > overbought goes short unless short (selling a long first).
     The RSI is Wilder's, computed as TA-Lib does over the last 250 closed candles.
     """
 
@@ -33,6 +35,7 @@ class RsiStrategy(Strategy):
     description = "Wilder's RSI: buy when oversold, sell when overbought"
     Params = RsiParams
     candles_as = "arrays"
+    series_reverses = True
 
     @property
     def warmup(self) -> int:
@@ -42,7 +45,7 @@ class RsiStrategy(Strategy):
         from papertrade.strategies.indicators import wilder_rsi_last
 
         closes = candles["close"][-self.warmup :]
-        return self._decide(wilder_rsi_last(closes, self.params.period), position.is_open)
+        return self._decide(wilder_rsi_last(closes, self.params.period), position)
 
     def decide_series(self, candles) -> SignalSeries:
         import numpy as np
@@ -58,11 +61,17 @@ class RsiStrategy(Strategy):
     def indicator_levels(self) -> dict[str, tuple[float, ...]]:
         return {"rsi": (self.params.oversold, self.params.overbought)}
 
-    def _decide(self, rsi: float, holding: bool) -> Decision:
+    def _decide(self, rsi: float, position: PositionView) -> Decision:
         p = self.params
         indicators = {"rsi": rsi}
-        if not holding and rsi < p.oversold:
+        below, above = rsi < p.oversold, rsi > p.overbought
+        if position.allow_short:
+            if below and not position.is_long:
+                return Decision.buy(f"RSI {rsi:.2f} below {p.oversold:g}", indicators=indicators)
+            if above and not position.is_short:
+                return Decision.short(f"RSI {rsi:.2f} above {p.overbought:g}", indicators=indicators)
+        elif not position.is_open and below:
             return Decision(Signal.BUY, f"RSI {rsi:.2f} below {p.oversold:g}", indicators)
-        if holding and rsi > p.overbought:
+        elif position.is_open and above:
             return Decision(Signal.SELL, f"RSI {rsi:.2f} above {p.overbought:g}", indicators)
         return Decision(Signal.HOLD, "", indicators)

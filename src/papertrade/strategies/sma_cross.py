@@ -21,12 +21,16 @@ class SmaCrossParams(BaseModel):
 
 class SmaCrossStrategy(Strategy):
     """BUY when the fast SMA crosses above the slow one while flat; SELL when it crosses below
-    while holding; else HOLD. A cross compares the last two candles."""
+    while holding; else HOLD. A cross compares the last two candles.
+
+    In a portfolio that allows shorts it stops and reverses: a cross up buys unless long
+    (covering a short first), a cross down goes short unless short (selling a long first)."""
 
     name = "sma-cross"
     description = "simple moving average crossover"
     Params = SmaCrossParams
     candles_as = "arrays"
+    series_reverses = True
 
     @property
     def warmup(self) -> int:
@@ -41,7 +45,7 @@ class SmaCrossStrategy(Strategy):
         fast_prev, slow_prev = simple_mean_last(closes, fast, 1), simple_mean_last(closes, slow, 1)
         up = fast_prev <= slow_prev and fast_now > slow_now
         down = fast_prev >= slow_prev and fast_now < slow_now
-        return self._decide(up, down, position.is_open, {"fast": fast_now, "slow": slow_now})
+        return self._decide(up, down, position, {"fast": fast_now, "slow": slow_now})
 
     def decide_series(self, candles) -> SignalSeries:
         import numpy as np
@@ -67,9 +71,14 @@ class SmaCrossStrategy(Strategy):
         down = (fast_prev >= slow_prev) & (fast_now < slow_now)
         return up, down, {"fast": fast_now, "slow": slow_now}
 
-    def _decide(self, up: bool, down: bool, holding: bool, indicators) -> Decision:
-        if not holding and up:
+    def _decide(self, up: bool, down: bool, position: PositionView, indicators) -> Decision:
+        if position.allow_short:
+            if up and not position.is_long:
+                return Decision.buy("fast SMA crossed above slow", indicators=indicators)
+            if down and not position.is_short:
+                return Decision.short("fast SMA crossed below slow", indicators=indicators)
+        elif not position.is_open and up:
             return Decision(Signal.BUY, "fast SMA crossed above slow", indicators)
-        if holding and down:
+        elif position.is_open and down:
             return Decision(Signal.SELL, "fast SMA crossed below slow", indicators)
         return Decision(Signal.HOLD, "", indicators)
