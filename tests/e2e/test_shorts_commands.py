@@ -52,6 +52,13 @@ def test_a_replay_shorts_covers_and_stops_out_and_the_backtest_makes_the_same_tr
     report = _json(capsys, shorted, "report", "1")
     assert report["exits_by_kind"] == {"signal": sum(1 for t in trades if t["side"] == "BUY" and t["kind"] == "signal"),
                                        "stop-loss": sum(1 for t in trades if t["kind"] == "stop-loss")}  # fmt: skip
+    covers = [t for t in trades if t["side"] == "BUY"]
+    assert {t["position"] for t in trades} == {"short"}
+    assert report["sides"]["long"]["# Trades"] == 0 and report["sides"]["short"]["# Trades"] == len(covers)
+    net = sum(Decimal(t["net_realized_pnl"]) for t in covers)
+    assert Decimal(report["sides"]["short"]["Net PnL [$]"]) == net
+    table = run_inprocess(capsys, "--db", shorted, "report", "1").stdout
+    assert "BY SIDE" in table and "Net PnL [$]" in table
     audited = run_inprocess(capsys, "--db", shorted, "audit", "verify", "1")
     assert audited.code == 0, audited.stdout + audited.stderr
 
@@ -63,9 +70,11 @@ def test_status_says_the_side_of_an_open_short(capsys, shorted):
     assert held < 0, "the fixture's replay ends short"
     (position,) = status["positions"]
     assert position["side"] == "short" and Decimal(position["quantity"]) == held
+    assert Decimal(position["margin"]) == -Decimal(position["cost_basis"])
+    assert Decimal(position["liquidation_price"]) == pytest.approx(Decimal(position["avg_cost"]) * 2 / Decimal("1.005"))
     assert Decimal(position["market_value"]) < 0 and Decimal(status["equity"]) < Decimal(status["cash"])
     table = run_inprocess(capsys, "--db", shorted, "status", "1").stdout
-    assert "short" in table and "allowed (--allow-short)" in table
+    assert "short" in table and "allowed (--allow-short)" in table and "LIQUIDATION" in table
 
 
 def test_without_allow_short_the_same_strategy_never_trades(capsys, tmp_path):
@@ -83,3 +92,25 @@ def test_without_allow_short_the_same_strategy_never_trades(capsys, tmp_path):
     assert any("--allow-short" in tick["reason"] for tick in ticks)
     backtest = run_inprocess(capsys, "backtest", "--strategy", STRATEGY, "--data", BTC, *RANGE, "--json")
     assert json.loads(backtest.stdout)["trades"] == []
+
+
+def test_a_short_through_a_rally_is_liquidated_alike_in_replay_backtest_and_audit(capsys, tmp_path):
+    db, strategy, span = str(tmp_path / "ledger.db"), "tests.support.strategies:AlwaysShort", ("--to", "2020-12-31")
+    created = run_inprocess(capsys, "--db", db, "create-portfolio", "doomed", "10000", "--strategy", strategy,
+                            "--allow-short", "--timeframe", "1d")  # fmt: skip
+    assert created.code == 0, created.stderr
+    assert run_inprocess(capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", BTC, *span).code == 0
+    trades = _json(capsys, db, "trades", "1")
+    liquidations = [t for t in trades if t["kind"] == "liquidation"]
+    assert liquidations and all(t["side"] == "BUY" for t in liquidations)
+    first = liquidations[0]
+    entry = next(t for t in trades if t["side"] == "SELL")
+    assert Decimal(first["price"]) >= Decimal(entry["price"]) * 2 / Decimal("1.005") - Decimal("0.000001")
+    backtest = run_inprocess(
+        capsys, "backtest", "--strategy", strategy, "--data", BTC, *span, "--allow-short", "--json"
+    )
+    fields = ("candle_ts", "side", "kind", "quantity", "price", "fee")
+    assert [[t[f] for f in fields] for t in json.loads(backtest.stdout)["trades"]] == [
+        [t[f] for f in fields] for t in trades
+    ]
+    assert run_inprocess(capsys, "--db", db, "audit", "verify", "1").code == 0

@@ -8,6 +8,7 @@ candle's close) but never in backtesting.py, which fills on the next bar's proce
 backtesting.py computes its own moving averages with pandas from the file's closes."""
 
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -77,5 +78,5 @@ def test_sma_cross_stop_and_reverse_makes_backtesting_py_s_round_trips():
         )
         assert float(mine[5]) == pytest.approx(their[5], abs=2e-8)  # whole satoshis, floored alike
         assert float(mine[6]) == pytest.approx(their[6], rel=1e-6, abs=1e-6)
-    reversals = [(a, b) for a, b in zip(made, made[1:], strict=False) if a[1] == b[0]]
+    reversals = [(a, b) for a, b in pairwise(made) if a[1] == b[0]]
     assert len(reversals) == len(made) - 1, "every exit but the last is also the next entry"

@@ -169,3 +169,12 @@ class HalfSeller(Strategy):
 
     def decide(self, candles, position):
         return Decision.sell("halve", portion="0.5") if position.is_open else Decision.buy("in")
+
+
+class AlwaysShort(Strategy):
+    """Short whenever flat, unprotected, and never cover: only a liquidation ends a short."""
+
+    name = "always-short"
+
+    def decide(self, candles, position):
+        return Decision.short("always") if not position.is_open else Decision.hold("holding the short")

@@ -287,3 +287,64 @@ def test_a_backtest_with_shorts_takes_the_same_trades_from_the_signal_series_as_
     trades = [[(f.candle_ts, f.side, f.kind, f.quantity, f.price) for f in p.fills] for p in made]
     assert trades[0] == trades[1] and made[0].cash == made[1].cash
     assert {trip.side for trip in made[0].round_trips()} == {"long", "short"}
+
+
+# -- liquidation ---------------------------------------------------------------------------------
+
+
+def test_a_short_is_liquidated_a_little_under_twice_its_entry_and_a_long_never_at_leverage_1():
+    from papertrade.domain.ledger import Position
+    from papertrade.domain.margin import liquidation_price, margin_in_use
+
+    short = Position("BTC/USDT", D(-2), D(-200))
+    assert liquidation_price(short) == D("199.004975124378109452")  # 100 x 2 / 1.005, rounded down
+    assert margin_in_use(short) == D(200)
+    assert liquidation_price(Position("BTC/USDT", D(2), D(200))) is None
+    assert liquidation_price(Position("BTC/USDT")) is None
+
+
+def test_liquidation_comes_before_every_other_exit_and_pays_the_liquidation_fee():
+    d = desk(fee="0.001", exits=Exits(Level(D("0.95")), Level(D("0.5"))))  # stop-loss at 195, under it
+    d.act(Decision.short(), bar(1, 100, 100, 100, 100))
+    d.on_candle(bar(2, 150, 210, 40, 160))  # touches the take-profit (50), the stop and the liquidation
+    liquidated = d.filled[-1]
+    level = D("199.004975124378109452")
+    assert liquidated.kind == "liquidation" and liquidated.booked.fill.price == level
+    assert liquidated.booked.fill.fee == round_up_to_ledger(liquidated.booked.fill.notional * D("0.005"))
+    assert not d.orders and not d.book.position("BTC/USDT").is_open
+    assert {e.reason for e in d.events if e.what == "cancelled"} == {"the position was liquidated"}
+
+
+def test_a_candle_that_opens_past_the_liquidation_price_liquidates_at_the_open_and_floors_the_cash():
+    d = desk()
+    d.act(Decision.short(), bar(1, 100, 100, 100, 100))  # 100 BTC short, cash 20,000
+    d.on_candle(bar(2, 250, 260, 240, 255))
+    booked = d.filled[-1].booked
+    assert booked.fill.price == D(250) and booked.fill.fee == D(125)  # 0.5 % of 25,000
+    assert booked.cash_after == 0 and booked.floored == D(5125) and booked.realized_pnl == D(-15000)
+
+
+def test_a_candle_under_the_liquidation_price_leaves_the_short_alone():
+    d = desk()
+    d.act(Decision.short(), bar(1, 100, 100, 100, 100))
+    d.on_candle(bar(2, 150, D("199.004975124378109451"), 140, 190))
+    assert len(d.filled) == 1 and d.book.position("BTC/USDT").is_short
+
+
+def test_round_trips_and_position_sides_tell_longs_from_shorts():
+    from papertrade.domain.pnl import position_sides
+    from papertrade.reports.model import FillRow, Performance
+
+    def row(ts, side, quantity, at, fee="0"):
+        q, p = D(quantity), D(at)
+        return FillRow(ts, "BTC/USDT", side, q, p, D(fee), q * p, D(0), "signal")
+
+    performance = Performance("USDT", D(1000))
+    performance.fills = [row(1, "BUY", 1, 100), row(2, "SELL", 1, 110), row(2, "SELL", 2, 110, fee="0.22"),
+                         row(3, "BUY", 2, 100, fee="0.2")]  # fmt: skip
+    trips = performance.round_trips()
+    assert [(t.side, t.entry_price, t.exit_price, t.pnl) for t in trips] == [
+        ("long", D(100), D(110), D(10)), ("short", D(110), D(100), D(20) - D("0.42"))]  # fmt: skip
+    assert trips[1].return_pct == pytest.approx(1 - 100 / 110 - 0.42 / 220)
+    assert position_sides(performance.fills) == ["long", "long", "short", "short"]
+    assert performance.exits_by_kind() == {"signal": 2}

@@ -44,6 +44,19 @@ def check_plot(ctx: typer.Context, plot: Path | None) -> None:
         check_plot_path(plot, state(ctx).ledger_file())
 
 
+def _sides(performance) -> None:
+    """The long and the short round trips apart, when there were shorts."""
+    from papertrade.reports.statistics import SIDE_STAT_KINDS, side_statistics
+
+    sides = side_statistics(performance)
+    if not sides["short"]["# Trades"]:
+        return
+    names = list(SIDE_STAT_KINDS)
+    rows = [[name, *(human_value(sides[side][name], SIDE_STAT_KINDS[name]) for side in sides)] for name in names]
+    typer.echo("")
+    typer.echo(output.table(["BY SIDE", "LONG", "SHORT"], rows, right=(1, 2)))
+
+
 def show(performance, title: str, as_json: bool, plot: Path | None, chart_of, ledger: Path | None = None) -> None:
     """Print the report (a table, or the JSON document) and write the chart `plot` names
     (never over the `ledger` file)."""
@@ -68,6 +81,7 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of, le
     if performance.refused:
         first_ts, why = performance.refused[0]
         typer.echo(f"Refused entries: {len(performance.refused):,} (the first on {output.timestamp(first_ts)}: {why})")
+    _sides(performance)
     if performance.symbols:
         typer.echo("")
         typer.echo(_symbols_table(performance))

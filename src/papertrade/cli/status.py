@@ -82,6 +82,8 @@ def _marked_text(valuation) -> str:
 
 
 def _positions_table(valuation) -> str:
+    from papertrade.domain.margin import margin_in_use
+
     quote = valuation.portfolio.config.quote
     positions = valuation.portfolio.book.positions
     rows = [
@@ -95,12 +97,21 @@ def _positions_table(valuation) -> str:
             output.timestamp(m.candle_ts),
             output.money(m.market_value, quote),
             output.money(m.unrealized_pnl, quote),
+            output.money(margin_in_use(positions[m.symbol]), quote),
+            _liquidation_text(positions[m.symbol]),
         ]
         for m in valuation.marks.values()
     ]
     headers = ["SYMBOL", "SIDE", "QUANTITY", "AVG COST", "COST BASIS", "MARK", "MARKED AT", "MARKET VALUE",
-               "UNREALIZED"]  # fmt: skip
-    return output.table(headers, rows, right=(2, 3, 4, 5, 7, 8))
+               "UNREALIZED", "MARGIN", "LIQUIDATION"]  # fmt: skip
+    return output.table(headers, rows, right=(2, 3, 4, 5, 7, 8, 9, 10))
+
+
+def _liquidation_text(position) -> str:
+    from papertrade.domain.margin import liquidation_price
+
+    level = liquidation_price(position)
+    return "none" if level is None else output.price(level)
 
 
 def _fills_text(fills) -> str:

@@ -18,8 +18,10 @@ from decimal import Decimal
 from papertrade.domain.bars import Bar
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book, FillResult, Side
+from papertrade.domain.margin import SPOT, MarginRules, liquidation_fill
 from papertrade.domain.money import divide_down
 from papertrade.domain.orders import (
+    LIQUIDATION,
     NO_EXITS,
     SIGNAL,
     Entry,
@@ -72,6 +74,8 @@ class Desk:
     `exits` are the portfolio's: attached to every entry whose decision sets none. `step_ms` is
     the timeframe, to turn an expiry in candles into the last candle an order may fill on.
     `allow_short`: whether `Decision.short` may open a short (the portfolio's `--allow-short`).
+    `margin`: the rules that liquidate a position (`papertrade.domain.margin`), checked first on
+    every candle.
     """
 
     book: Book
@@ -83,6 +87,7 @@ class Desk:
     log: list[DeskFill | OrderEvent] = field(default_factory=list)  # what happened, in order
     allow_short: bool = False
     refused: list[tuple[int, str]] = field(default_factory=list)  # entries refused: (candle_ts, why)
+    margin: MarginRules = SPOT
 
     @property
     def symbol(self) -> str:
@@ -103,11 +108,24 @@ class Desk:
         for order in [o for o in self.orders if o.has_expired_by(bar.ts)]:
             self._remove(order, "expired", bar.ts, "its time ran out")
         active = [o for o in self.orders if o.is_active_on(bar.ts)]
-        if self.book.position(self.symbol).is_open:
+        if self._liquidate(bar):
+            pass  # checked before every other exit; a liquidated position fills nothing else
+        elif self.book.position(self.symbol).is_open:
             self._fill_exit([o for o in active if o.kind.is_exit], bar)
         else:
             self._fill_entry([o for o in active if not o.kind.is_exit], bar)
         self._ratchet(bar)
+
+    def _liquidate(self, bar: Bar) -> bool:
+        """Liquidate the position if `bar` reaches its liquidation price (`domain.margin`)."""
+        position = self.book.position(self.symbol)
+        fill = liquidation_fill(position, bar, self.margin)
+        if fill is None:
+            return False
+        self._book(None, bar.ts, fill, LIQUIDATION)
+        for order in [o for o in self.orders if o.kind.is_exit]:
+            self._remove(order, "cancelled", bar.ts, "the position was liquidated")
+        return True
 
     def _fill_exit(self, exits: list[RestingOrder], bar: Bar) -> None:
         chosen = first_exit(exits, bar)
@@ -233,12 +251,12 @@ class Desk:
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
-    def _book(self, order: RestingOrder | None, candle_ts: int, fill) -> FillResult:
+    def _book(self, order: RestingOrder | None, candle_ts: int, fill, kind: str = SIGNAL) -> FillResult:
         booked = self.book.apply_fill(fill)
         if order is not None:
             self.orders.remove(order)
             self.log.append(OrderEvent("filled", order, candle_ts))
-        self.log.append(DeskFill(str(order.kind) if order else SIGNAL, candle_ts, booked, order))
+        self.log.append(DeskFill(str(order.kind) if order else kind, candle_ts, booked, order))
         return booked
 
     def _protect(self, exits: Exits | None, entry_price: Decimal, candle_ts: int, short: bool = False) -> None:

@@ -64,9 +64,10 @@ def divide_down(numerator: Decimal, denominator: Decimal, step: Decimal) -> Deci
     return _ROUNDING.multiply(steps, step)
 
 
-def divide_to_ledger(numerator: Decimal, denominator: Decimal) -> Decimal:
-    """`numerator / denominator` rounded half-even to the ledger's places (for average costs)."""
-    return _ROUNDING.divide(numerator, denominator).quantize(QUANTUM, context=_ROUNDING)
+def divide_to_ledger(numerator: Decimal, denominator: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    """`numerator / denominator` rounded to the ledger's places, half-even (for average costs)
+    unless told otherwise."""
+    return _ROUNDING.divide(numerator, denominator).quantize(QUANTUM, rounding=rounding, context=_ROUNDING)
 
 
 def places(value: Decimal) -> int:

@@ -55,8 +55,10 @@ class OrderKind(StrEnum):
 _EXITS = (OrderKind.STOP_LOSS, OrderKind.TAKE_PROFIT, OrderKind.TRAILING_STOP)
 #: Which exit fills first when several could on one candle and none was passed at the open.
 _EXIT_PRIORITY = {OrderKind.STOP_LOSS: 0, OrderKind.TRAILING_STOP: 1, OrderKind.TAKE_PROFIT: 2}
+#: The kind of a fill made by a liquidation (see `papertrade.domain.margin`).
+LIQUIDATION = "liquidation"
 #: Trade kinds, as `trades --json` and the report name them.
-TRADE_KINDS = (SIGNAL, MANUAL, *(str(kind) for kind in OrderKind))
+TRADE_KINDS = (SIGNAL, MANUAL, *(str(kind) for kind in OrderKind), LIQUIDATION)
 
 
 @dataclass(frozen=True, slots=True)

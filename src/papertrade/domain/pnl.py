@@ -62,6 +62,19 @@ def net_realized(trades: Iterable[Execution]) -> NetRealized:
     return result
 
 
+def position_sides(trades: Iterable[Execution]) -> list[str]:
+    """For each trade (in the order executed), the side of the position it opened, added to or
+    reduced: "long" or "short" (a SELL from flat opens a short, a BUY covers one)."""
+    sides, held = [], {}
+    for trade in trades:
+        before = held.get(trade.symbol, ZERO)
+        buying = str(trade.side) == "BUY"
+        sides.append("long" if before > 0 or (before == 0 and buying) else "short")
+        with exact():
+            held[trade.symbol] = before + (trade.quantity if buying else -trade.quantity)
+    return sides
+
+
 def _entry_fees_sold(open_fees: Decimal, sold: Decimal, held: Decimal) -> Decimal:
     """The part of the open quantity's entry fees that selling `sold` of `held` takes along."""
     if sold >= held:

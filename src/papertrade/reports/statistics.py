@@ -37,6 +37,29 @@ STAT_KINDS = {
 }
 
 
+#: The statistics of the long and of the short round trips apart (`side_statistics`), with
+#: backtesting.py's names where it has one.
+SIDE_STAT_NAMES = ("# Trades", "Win Rate [%]", "Best Trade [%]", "Worst Trade [%]", "Avg. Trade [%]",
+                   "Profit Factor", "Expectancy [%]", "Net PnL [$]")  # fmt: skip
+SIDE_STAT_KINDS = {**{name: STAT_KINDS[name] for name in SIDE_STAT_NAMES[:-1]}, "Net PnL [$]": "money"}
+
+
+def side_statistics(performance: Performance) -> dict[str, dict[str, object]]:
+    """The trade statistics of the long and of the short round trips apart ("long", "short"),
+    computed as for all of them; "Net PnL [$]" is their profit after both legs' fees."""
+    from papertrade.domain.money import ZERO, exact
+
+    trips = performance.round_trips()
+    split = {}
+    for side in ("long", "short"):
+        mine = [trip for trip in trips if trip.side == side]
+        stats = _trade_stats(mine)
+        with exact():
+            stats["Net PnL [$]"] = sum((trip.pnl for trip in mine), ZERO)
+        split[side] = {name: _plain(stats[name], SIDE_STAT_KINDS[name]) for name in SIDE_STAT_NAMES}
+    return split
+
+
 def statistics(performance: Performance) -> dict[str, object]:
     """backtesting.py's statistics of a performance (risk-free rate 0), as plain values (see the
     module). Annualized figures use 365 days a year when the candles include weekends, 252 when
@@ -176,21 +199,32 @@ def _trades(performance: Performance, period) -> dict[str, object]:
     import pandas as pd
 
     trips = performance.round_trips()
-    pnl = pd.Series([float(t.pnl) for t in trips], dtype=float)
-    returns = pd.Series([t.return_pct for t in trips], dtype=float)
     durations = pd.Series([pd.Timedelta(milliseconds=t.exit_ts - t.entry_ts) for t in trips], dtype="timedelta64[ns]")
     count = len(trips)
-    losses = abs(returns[returns < 0].sum())
+    pnl = pd.Series([float(t.pnl) for t in trips], dtype=float)
     spread = pnl.std() if count > 1 else float("nan")
+    return {
+        **_trade_stats(trips),
+        "Max. Trade Duration": _ceil(durations.max(), period) if count else pd.NaT,
+        "Avg. Trade Duration": _ceil(durations.mean(), period) if count else pd.NaT,
+        "SQN": float(np.sqrt(count) * pnl.mean() / spread) if count and spread else float("nan"),
+    }
+
+
+def _trade_stats(trips) -> dict[str, object]:
+    """What backtesting.py says of a list of round trips, durations and SQN aside."""
+    import pandas as pd
+
+    pnl = pd.Series([float(t.pnl) for t in trips], dtype=float)
+    returns = pd.Series([t.return_pct for t in trips], dtype=float)
+    count = len(trips)
+    losses = abs(returns[returns < 0].sum())
     return {
         "# Trades": count,
         "Win Rate [%]": float((pnl > 0).mean() * 100) if count else float("nan"),
         "Best Trade [%]": float(returns.max() * 100) if count else float("nan"),
         "Worst Trade [%]": float(returns.min() * 100) if count else float("nan"),
         "Avg. Trade [%]": _geometric_mean(returns) * 100 if count else float("nan"),
-        "Max. Trade Duration": _ceil(durations.max(), period) if count else pd.NaT,
-        "Avg. Trade Duration": _ceil(durations.mean(), period) if count else pd.NaT,
         "Profit Factor": float(returns[returns > 0].sum() / losses) if losses else float("nan"),
         "Expectancy [%]": float(returns.mean() * 100) if count else float("nan"),
-        "SQN": float(np.sqrt(count) * pnl.mean() / spread) if count and spread else float("nan"),
     }

@@ -22,6 +22,7 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill, warming_up
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book, Side
+from papertrade.domain.margin import liquidation_price
 from papertrade.domain.money import exact, to_plain
 from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
@@ -78,7 +79,7 @@ def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first:
     position, i = desk.book.positions[desk.symbol], first
     while i < len(candles):
         side = position.side
-        if desk.orders:  # something rests: on to the next candle that could fill, move or expire it
+        if _watched(desk):  # something rests: on to the next candle that could fill, move or expire it
             i = _next_candle_that_matters(candles, desk, acts[side], i)
             if i == len(candles):
                 return
@@ -126,6 +127,7 @@ def _next_candle_that_matters(candles: CandleColumns, desk: Desk, acts, start: i
         matters = acts[start:stop].copy()
         for order in desk.orders:
             matters |= _could_change(order, candles, start, stop)
+        matters |= _could_liquidate(desk, candles, start, stop)
         hits = np.flatnonzero(matters)
         if len(hits):
             return start + int(hits[0])
@@ -154,9 +156,33 @@ def _could_change(order, candles: CandleColumns, start: int, stop: int):
     return mask
 
 
+def _watched(desk: Desk) -> bool:
+    """Whether a candle's prices could change something: an order rests, or the position could
+    be liquidated."""
+    return bool(desk.orders) or liquidation_price(desk.book.position(desk.symbol), desk.margin) is not None
+
+
+def _could_liquidate(desk: Desk, candles: CandleColumns, start: int, stop: int):
+    """Whether candles start..stop-1 could reach the position's liquidation price (the same
+    conservative float test as `_could_change`)."""
+    import numpy as np
+
+    position = desk.book.position(desk.symbol)
+    level = liquidation_price(position, desk.margin)
+    if level is None:
+        return np.zeros(stop - start, dtype=bool)
+    if position.is_short:
+        return candles.floats["high"][start:stop] >= float(level)
+    return candles.floats["low"][start:stop] <= float(level)
+
+
 def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> None:
-    """Let the desk fill, expire and move resting orders on candle i, when its prices could."""
-    if any(_could_change(order, candles, i, i + 1)[0] for order in desk.orders):
+    """Let the desk fill, expire and move resting orders (and liquidate) on candle i, when its
+    prices could."""
+    if (
+        any(_could_change(order, candles, i, i + 1)[0] for order in desk.orders)
+        or _could_liquidate(desk, candles, i, i + 1)[0]
+    ):
         desk.on_candle(_bar(candles, i))
 
 
@@ -170,7 +196,7 @@ def _step_by_step(candles: CandleColumns, frame, strategy: Strategy, desk: Desk,
     """For strategies without `decide_series`: `decide` on every candle's window, as a tick would."""
     position = desk.book.positions[desk.symbol]
     for i in range(len(candles)):
-        if desk.orders:
+        if _watched(desk):
             _resting_orders_on(candles, desk, i)
         have = i + 1 if strategy.lookback is None else min(i + 1, strategy.lookback)
         if i < first:

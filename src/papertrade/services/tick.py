@@ -31,6 +31,7 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill, OrderEvent, warming_up
 from papertrade.domain.fills import Market
 from papertrade.domain.ledger import Book, Fill
+from papertrade.domain.margin import liquidation_price
 from papertrade.domain.money import to_plain
 from papertrade.domain.orders import MANUAL, RestingOrder, Size
 from papertrade.domain.portfolio import Portfolio, parse_symbol
@@ -125,13 +126,19 @@ class Restored:
     latest_stored_ts: int | None
     cached_market: Market | None  # a cached market younger than the TTL
     orders: tuple[RestingOrder, ...] = ()  # the symbol's resting orders
-    processed_ts: int | None = None  # the last candle processed (read only when orders rest)
+    processed_ts: int | None = None  # the last candle processed (read only when `watched`)
     unprocessed: tuple[Bar, ...] = ()  # stored candles after it, up to `candle_ts`
     manual: Manual | None = None  # a trader's forced entry or exit instead of the strategy's decision
 
     @property
     def timeframe(self) -> Timeframe:
         return self.portfolio.config.timeframe
+
+    @property
+    def watched(self) -> bool:
+        """Whether every candle since the last processed one matters: an order rests, or the
+        position could be liquidated on one."""
+        return bool(self.orders) or at_risk(self.portfolio.book, self.symbol)
 
     def key(self) -> TickKey:
         strategy = self.manual.key_strategy if self.manual else self.portfolio.config.strategy
@@ -229,7 +236,8 @@ class TickRunner:
             history, latest_stored_ts = self._history(uow, series, candle_ts, strategy.lookback)
             cached_market = self._trusted_market(uow, config.exchange, symbol, now)
             orders = tuple(portfolio.orders_of(symbol))
-            processed_ts, unprocessed = self._unprocessed(uow, portfolio, symbol, candle_ts) if orders else (None, ())
+            watched = orders or at_risk(portfolio.book, symbol)
+            processed_ts, unprocessed = self._unprocessed(uow, portfolio, symbol, candle_ts) if watched else (None, ())
         return Restored(portfolio, strategy, symbol, candle_ts, history, latest_stored_ts, cached_market, orders,
                         processed_ts, unprocessed)  # fmt: skip
 
@@ -409,6 +417,12 @@ def _series_key(restored: Restored) -> tuple[int, str, str]:
     return (key.portfolio_id, key.strategy, key.symbol)
 
 
+def at_risk(book: Book, symbol: str) -> bool:
+    """Whether `book`'s position in `symbol` has a liquidation price (`domain.margin`)."""
+    position = book.positions.get(symbol)
+    return position is not None and liquidation_price(position) is not None
+
+
 def _desk(restored: Restored, synced: Synced) -> Desk:
     """A desk for the symbol over a private copy of the book (applied only if LIVE commits)."""
     config = restored.portfolio.config
@@ -420,7 +434,7 @@ def _desk(restored: Restored, synced: Synced) -> Desk:
 def _candles_since(restored: Restored, synced: Synced) -> list[Bar]:
     """The closed candles since the last one processed, oldest first, up to the one decided on:
     those the resting orders meet (none when no order rests)."""
-    if not restored.orders:
+    if not restored.watched:
         return []
     after = restored.processed_ts if restored.processed_ts is not None else restored.candle_ts - 1
     known = {bar.ts: bar for bar in (*restored.unprocessed, *synced.window.bars, *synced.fresh)}
@@ -467,7 +481,7 @@ def _execute_live(
         if claim.duplicate is not None:
             book = portfolio.book if version == portfolio.version else uow.portfolios.get(portfolio.id).book
             return _duplicate_result(restored, synced, book, claim.duplicate, claim.signal)
-        if version != portfolio.version or (restored.orders and claim.latest_ts != restored.processed_ts):
+        if version != portfolio.version or (restored.watched and claim.latest_ts != restored.processed_ts):
             return None  # decided on a portfolio another tick has changed since: decide again
         _store_market_data(uow, restored, synced, now)
         decision = desk.act(analysis.decision, synced.candle)

@@ -17,7 +17,7 @@ TRADE_FIELDS = (
     "cash_after", "executed_ts",
 )  # fmt: skip
 ROUND_TRIP_FIELDS = (
-    "symbol", "entry_ts", "exit_ts", "size", "entry_price", "exit_price", "commissions", "pnl", "exit_kind",
+    "symbol", "side", "entry_ts", "exit_ts", "size", "entry_price", "exit_price", "commissions", "pnl", "exit_kind",
 )  # fmt: skip
 TICK_FIELDS = ("signal", "status", "reason", "indicators", "close", "cash_after", "position_after", "processed_ts")
 
@@ -76,6 +76,8 @@ def portfolio_document(valuation) -> dict:
 
 
 def _position(p, valuation) -> dict:
+    from papertrade.domain.margin import liquidation_price, margin_in_use
+
     marked, orders = valuation.marks[p.symbol], valuation.portfolio.orders
     return {
         "symbol": p.symbol,
@@ -90,6 +92,8 @@ def _position(p, valuation) -> dict:
         "realized_pnl": p.realized_pnl,
         "net_realized_pnl": valuation.net.by_symbol.get(p.symbol, Decimal(0)),
         "fees_paid": p.fees_paid,
+        "margin": margin_in_use(p),
+        "liquidation_price": liquidation_price(p),
         "exits": [order_document(o, p.quantity) for o in orders if o.symbol == p.symbol and o.kind.is_exit],
     }
 
@@ -138,12 +142,17 @@ def status_document(valuation, ticks) -> dict:
 
 
 def trade_documents(records) -> list[dict]:
-    """A portfolio's executed trades in order (`trades --json`), each SELL with its realized PnL
-    before fees (`realized_pnl`) and after them (`net_realized_pnl`; null for a BUY)."""
-    from papertrade.domain.pnl import net_realized
+    """A portfolio's executed trades in order (`trades --json`), each with the side of the
+    position it opened or closed (`position`: long or short) and each exit with its realized PnL
+    before fees (`realized_pnl`) and after them (`net_realized_pnl`; null for an entry)."""
+    from papertrade.domain.pnl import net_realized, position_sides
 
     nets = net_realized(records).by_trade
-    return [{**fields(r, TRADE_FIELDS), "net_realized_pnl": net} for r, net in zip(records, nets, strict=True)]
+    sides = position_sides(records)
+    return [
+        {**fields(r, TRADE_FIELDS), "position": side, "net_realized_pnl": net}
+        for r, side, net in zip(records, sides, nets, strict=True)
+    ]
 
 
 def tick_document(tick) -> dict:
@@ -152,18 +161,24 @@ def tick_document(tick) -> dict:
 
 
 def report_document(performance) -> dict:
-    """`report --json` and `backtest --json`: statistics, fills, round trips, PnL per symbol and
-    the equity curve."""
-    from papertrade.domain.pnl import net_realized
-    from papertrade.reports.statistics import STAT_KINDS, statistics
+    """`report --json` and `backtest --json`: statistics (of every round trip, and of the long
+    and the short ones apart under `sides`), fills, round trips, PnL per symbol and the equity
+    curve."""
+    from papertrade.domain.pnl import net_realized, position_sides
+    from papertrade.reports.statistics import SIDE_STAT_KINDS, STAT_KINDS, side_statistics, statistics
 
     stats = statistics(performance)
     net = net_realized(performance.fills)
+    sides = {
+        side: {name: stat_value(value, SIDE_STAT_KINDS[name]) for name, value in values.items()}
+        for side, values in side_statistics(performance).items()
+    }
     return {
         "stats": {name: stat_value(value, STAT_KINDS[name]) for name, value in stats.items()},
+        "sides": sides,
         "trades": [
-            {**fields(f, FILL_FIELDS), "net_realized_pnl": n}
-            for f, n in zip(performance.fills, net.by_trade, strict=True)
+            {**fields(f, FILL_FIELDS), "position": side, "net_realized_pnl": n}
+            for f, side, n in zip(performance.fills, position_sides(performance.fills), net.by_trade, strict=True)
         ],
         "exits_by_kind": performance.exits_by_kind(),
         "symbols": [

@@ -52,6 +52,8 @@ class Position(_Document):
     realized_pnl: Exact  # before fees
     net_realized_pnl: Exact  # after the fees of the trades that realized it
     fees_paid: Exact
+    margin: Exact  # |quantity| x average entry price / leverage (isolated)
+    liquidation_price: Exact | None  # null: never liquidated (a long at leverage 1)
     exits: list[Order]  # the protective exits resting for it
 
 
@@ -108,7 +110,7 @@ class Trade(_Document):
     candle_ts: int
     symbol: str
     side: str
-    kind: str  # what made it: signal, limit, stop, stop-loss, take-profit, trailing-stop
+    kind: str  # what made it: signal, limit, stop, stop-loss, take-profit, trailing-stop, liquidation
     quantity: Exact
     price: Exact
     notional: Exact
@@ -116,6 +118,7 @@ class Trade(_Document):
     realized_pnl: Exact
     cash_after: Exact
     executed_ts: int
+    position: str  # the side of the position it opened or closed: long or short
     net_realized_pnl: Exact | None
 
 
@@ -129,6 +132,7 @@ class Fill(_Document):
     fee: Exact
     notional: Exact
     realized_pnl: Exact
+    position: str  # long or short
     net_realized_pnl: Exact | None
 
 
@@ -144,9 +148,11 @@ class SymbolPnl(_Document):
 
 
 class RoundTrip(_Document):
-    """An entry and the SELL that closed it (or part of it)."""
+    """An entry and the fill that closed it (or part of it): a SELL of a long, a BUY covering a
+    short."""
 
     symbol: str
+    side: str  # long or short
     entry_ts: int  # the candle of the entry's first fill
     exit_ts: int
     size: Exact
@@ -154,7 +160,7 @@ class RoundTrip(_Document):
     exit_price: Exact
     commissions: Exact  # both fees (the entry's share of its fees)
     pnl: Exact  # after both fees
-    exit_kind: str  # signal, manual, stop-loss, take-profit, trailing-stop
+    exit_kind: str  # signal, manual, stop-loss, take-profit, trailing-stop, liquidation
     profit_pct: float  # backtesting.py's ReturnPct, in percent
     duration_ms: int
 
@@ -172,6 +178,7 @@ class Report(_Document):
     as numbers, null where undefined), the fills, round trips, PnL per symbol, the equity curve."""
 
     stats: dict[str, str | int | float | None]
+    sides: dict[str, dict[str, str | int | float | None]]  # "long", "short": their trades' statistics
     trades: list[Fill]
     exits_by_kind: dict[str, int]  # SELL fills by what made them
     symbols: list[SymbolPnl]
