@@ -348,3 +348,12 @@ def test_round_trips_and_position_sides_tell_longs_from_shorts():
     assert trips[1].return_pct == pytest.approx(1 - 100 / 110 - 0.42 / 220)
     assert position_sides(performance.fills) == ["long", "long", "short", "short"]
     assert performance.exits_by_kind() == {"signal": 2}
+
+
+def test_closing_a_position_of_more_digits_than_the_default_context_closes_it_exactly():
+    held = D("1302599930232770206735400.86950")  # 30 digits: abs() in the default context rounds it
+    for quantity in (held, held.copy_negate()):
+        position = Book(D(1), D(1), allow_short=True).position("BTC/USDT")
+        position.quantity, position.cost_basis = quantity, quantity.scaleb(-4)
+        fill = FillModel(D(0), D(0), D(1)).close(Market("BTC/USDT", "BTC", "USDT", D("0.00001")), position, D(1))
+        assert fill.quantity == held

@@ -216,7 +216,7 @@ class Desk:
             return _held(decision, "insufficient cash")
         booked = self._book(None, bar.ts, fill)
         self._cancel_entries(bar.ts, "a market entry filled")
-        anchor = booked.fill.price if abs(booked.position_after) == fill.quantity else position.avg_cost
+        anchor = booked.fill.price if booked.position_after.copy_abs() == fill.quantity else position.avg_cost
         self._protect(entry.exits, anchor, bar.ts, entry.short)
         return decision
 
@@ -233,7 +233,7 @@ class Desk:
             return _held(decision, "nothing to sell")
         quantity = None
         if decision.portion is not None and decision.portion < 1:
-            quantity = divide_down(abs(position.quantity) * decision.portion, Decimal(1), self.market.amount_step)
+            quantity = divide_down(position.quantity.copy_abs() * decision.portion, Decimal(1), self.market.amount_step)
         if not self._close(position, quantity, bar):
             return _held(decision, "below the market minimum")
         return decision

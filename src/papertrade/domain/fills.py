@@ -148,7 +148,7 @@ class FillModel:
         flat or below the market's minimum. A cover is never refused for want of cash."""
         side = Side.BUY if position.is_short else Side.SELL
         price = self.fill_price(reference, side) if slipped else reference
-        held = abs(position.quantity)
+        held = position.quantity.copy_abs()  # abs() would round to the context's precision
         quantity = held if quantity is None else min(quantity, held)
         if not position.is_open or quantity <= 0 or not _meets_minimums(market, quantity, price):
             return None

@@ -45,7 +45,7 @@ SPOT = MarginRules()
 
 def margin_in_use(position: Position, rules: MarginRules = SPOT) -> Decimal:
     """|quantity| x average entry price / leverage: what the position has put up."""
-    return divide_to_ledger(abs(position.cost_basis), rules.leverage, ROUND_UP)
+    return divide_to_ledger(position.cost_basis.copy_abs(), rules.leverage, ROUND_UP)
 
 
 def liquidation_price(position: Position, rules: MarginRules = SPOT) -> Decimal | None:
@@ -78,7 +78,7 @@ def liquidation_fill(position: Position, bar: Bar, rules: MarginRules = SPOT) ->
 
 def _closing(position: Position, price: Decimal, rules: MarginRules) -> Fill:
     side = Side.SELL if position.is_long else Side.BUY
-    quantity = abs(position.quantity)
+    quantity = position.quantity.copy_abs()
     with exact():
         raw = quantity * price
     notional = round_to_ledger(raw, ROUND_DOWN if side is Side.SELL else ROUND_UP)

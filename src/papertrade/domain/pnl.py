@@ -54,7 +54,7 @@ def net_realized(trades: Iterable[Execution]) -> NetRealized:
                 result.open_fees[symbol] = result.open_fees.get(symbol, ZERO) + trade.fee
                 result.by_trade.append(None)
                 continue
-            entry_fees = _entry_fees_sold(result.open_fees.get(symbol, ZERO), trade.quantity, abs(before))
+            entry_fees = _entry_fees_sold(result.open_fees.get(symbol, ZERO), trade.quantity, before.copy_abs())
             result.open_fees[symbol] = result.open_fees.get(symbol, ZERO) - entry_fees
             net = trade.realized_pnl - trade.fee - entry_fees
             result.by_symbol[symbol] = result.by_symbol.get(symbol, ZERO) + net
