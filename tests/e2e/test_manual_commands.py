@@ -44,19 +44,19 @@ def test_open_and_close_trade_once_each_as_manual_trades(env, capsys):
     assert [t["exit_kind"] for t in report["round_trips"]] == ["manual"]
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("close", "1", "BTC/USDT"), "holds no BTC/USDT"),
-        (("open", "1", "BTC/USDT", "--size", "lots"), "--size must be like"),
-        (("open", "1", "BTC/USDT", "--size", "150%"), "at most 1"),
-        (("open", "9", "BTC/USDT"), "no portfolio with id 9"),
-        (("close", "1", "BTCUSDT"), "symbol"),
-    ],
-)
-def test_bad_input_exits_2_and_writes_nothing(env, capsys, args, message):
-    result = run_inprocess(capsys, *args)
-    assert result.code == 2 and message in result.stderr, result.stderr
-    assert len(result.error_lines) == 1
+BAD_INPUT = [
+    (("close", "1", "BTC/USDT"), "holds no BTC/USDT"),
+    (("open", "1", "BTC/USDT", "--size", "lots"), "--size must be like"),
+    (("open", "1", "BTC/USDT", "--size", "150%"), "at most 1"),
+    (("open", "9", "BTC/USDT"), "no portfolio with id 9"),
+    (("close", "1", "BTCUSDT"), "symbol"),
+]
+
+
+def test_bad_input_exits_2_and_writes_nothing(env, capsys):
+    for args, message in BAD_INPUT:  # one ledger for all: each must leave it as it was
+        result = run_inprocess(capsys, *args)
+        assert result.code == 2 and message in result.stderr, (args, result.stderr)
+        assert len(result.error_lines) == 1
     assert json.loads(run_inprocess(capsys, "trades", "1", "--json").stdout) == []
     assert json.loads(run_inprocess(capsys, "ticks", "1", "--json").stdout) == []
