@@ -39,22 +39,21 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
 
 def unticked_candles(candles, config, symbols, times) -> dict[str, list]:
     """Each symbol's stored candles between the first and the last processed candle that no
-    tick processed (none are read when every symbol's ticks are contiguous), from `candles`, a
-    `CandleRepository`; `symbols` and `times` are the tick columns of a portfolio."""
+    tick processed, from `candles`, a `CandleRepository`; `symbols` and `times` are the tick
+    columns of a portfolio. A symbol whose stored candles in that range are as many as its
+    processed ones (every candle ticked, exchange gaps or not) costs one count, no read."""
     import numpy as np
 
     if len(times) == 0:
         return {}
-    symbols, times, step = np.asarray(symbols, dtype=object), np.asarray(times, dtype=np.int64), config.timeframe.ms
+    symbols, times = np.asarray(symbols, dtype=object), np.asarray(times, dtype=np.int64)
     first, last, unticked = int(times[0]), int(times[-1]), {}
+    series = (config.exchange, config.timeframe.name)
     for symbol in dict.fromkeys(symbols.tolist()):
-        ticked = times[symbols == symbol]
-        if ticked[0] == first and ticked[-1] == last and len(ticked) == (last - first) // step + 1:
-            continue  # every candle in the range was processed
-        bars, seen = (
-            candles.after(config.exchange, symbol, config.timeframe.name, first - 1, last),
-            set(ticked.tolist()),
-        )
+        seen = set(times[symbols == symbol].tolist())
+        if candles.count_between(series[0], symbol, series[1], first - 1, last + 1) <= len(seen):
+            continue  # every stored candle in the range was processed
+        bars = candles.after(series[0], symbol, series[1], first - 1, last)
         unticked[symbol] = [bar for bar in bars if bar.ts not in seen]
     return {symbol: bars for symbol, bars in unticked.items() if bars}
 
