@@ -68,6 +68,18 @@ TAMPERING = {
         "trade 3 price",
     ),
     "lost trade": (sa.delete(t.trades).where(t.trades.c.id == 5), "has no trade"),
+    "tick cash after": (
+        sa.update(t.ticks).where(t.ticks.c.id == 4).values(cash_after=Decimal("10000")),
+        "tick 4 (BTC/USDT, candle",
+    ),
+    "tick position after": (
+        sa.update(t.ticks).where(t.ticks.c.id == 6).values(position_after=Decimal("123")),
+        "position after: journal says",
+    ),
+    "tick status": (
+        sa.update(t.ticks).where(t.ticks.c.id == 7).values(status="neutral"),
+        "says neutral",
+    ),
 }
 
 
@@ -96,6 +108,7 @@ def test_verify_all_checks_every_portfolio_and_fails_if_any_differs(traded, caps
     tampered = run_inprocess(capsys, "--db", url, "audit", "verify", "--all", "--json")
     assert tampered.code == 1
     assert [(r["portfolio_id"], r["ok"]) for r in json.loads(tampered.stdout)] == [(1, True), (2, False)]
+    assert all(len(r["journal_head"]) == 64 for r in json.loads(tampered.stdout))  # the hash to keep elsewhere
     assert tampered.error_lines == ["papertrade: error: portfolio 2 does not match its journal (1 difference)"]
     both = run_inprocess(capsys, "--db", url, "audit", "verify", "1", "--all")
     assert both.code == 2 and "give a portfolio ID or --all" in both.stderr
@@ -115,3 +128,41 @@ def test_a_deleted_journal_entry_breaks_the_chain(traded):
     edit(traded, sa.delete(t.journal).where(t.journal.c.id == 6))
     problems = verify(traded, 1).problems
     assert any("entry 7 does not follow the entry before it" in p for p in problems), problems
+
+
+def test_removing_the_last_fill_everywhere_but_the_tick_row_is_caught(ledger, market_data_for, clock, capsys):
+    """The attack `audit verify` once missed: drop the trigger, delete the last journal entry and
+    its trade, put cash and position back as they were before it. The journal's chain, cash,
+    positions and trades then agree; the tick row still says the candle was executed."""
+    create_portfolio(ledger, parse_new_portfolio(name="bot", cash="10000", fee_rate="0.00075",
+                                                 strategy="tests.support.strategies:Alternate"), now=0)  # fmt: skip
+    for _ in range(4):
+        run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
+        clock.advance(HOUR)
+    with ledger.unit_of_work() as uow:
+        book = uow.connection.execute(sa.select(t.portfolios.c.cash)).scalar()
+        positions = [dict(row) for row in uow.connection.execute(sa.select(t.positions)).mappings()]
+    run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
+    assert verify(ledger, 1).ok
+    unlock_journal(ledger)
+    edit(ledger, sa.delete(t.journal).where(t.journal.c.id == sa.select(sa.func.max(t.journal.c.id)).scalar_subquery()))
+    edit(ledger, sa.delete(t.trades).where(t.trades.c.id == sa.select(sa.func.max(t.trades.c.id)).scalar_subquery()))
+    edit(ledger, sa.update(t.portfolios).values(cash=book))
+    edit(ledger, sa.delete(t.positions))
+    for row in positions:
+        edit(ledger, sa.insert(t.positions).values(**row))
+    problems = verify(ledger, 1).problems
+    assert problems and all(p.startswith("tick 5 (BTC/USDT") for p in problems), problems
+    assert any("says executed" in p and "has no fill of it" in p for p in problems)
+    url = ledger.url.render_as_string(hide_password=False)
+    result = run_inprocess(capsys, "--db", url, "audit", "verify", "--all")
+    assert result.code == 1 and "tick 5 (BTC/USDT" in result.stdout
+
+
+def test_a_journal_payload_that_is_not_json_names_the_altered_entry(traded, capsys):
+    unlock_journal(traded)
+    edit(traded, sa.update(t.journal).where(t.journal.c.id == 4).values(payload="{bad"))
+    assert "journal entry 4 was altered: its payload is not a JSON object" in verify(traded, 1).problems
+    result = run_inprocess(capsys, "--db", traded.url.render_as_string(hide_password=False), "audit", "verify", "1")
+    assert result.code == 1, result.stderr
+    assert "journal entry 4 was altered" in result.stdout and "internal error" not in result.stderr

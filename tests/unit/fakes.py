@@ -115,6 +115,9 @@ class FakeTicks:
         self._s.ticks.append((tick_id, record))
         return tick_id
 
+    def with_ids(self, portfolio_id: int) -> "list[tuple[int, TickRecord]]":
+        return [(i, r) for i, r in self._s.ticks if r.key.portfolio_id == portfolio_id]
+
     def list(self, portfolio_id: int) -> list[TickRecord]:
         mine = [r for _, r in self._s.ticks if r.key.portfolio_id == portfolio_id]
         return sorted(mine, key=lambda r: r.key.candle_ts)

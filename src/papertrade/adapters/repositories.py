@@ -287,7 +287,7 @@ class JournalRepository:
                 r["id"],
                 r["tick_id"],
                 r["event"],
-                json.loads(r["payload"]),
+                _payload(r["payload"]),
                 r["payload"],
                 r["prev_hash"],
                 r["hash"],
@@ -295,6 +295,15 @@ class JournalRepository:
             )
             for r in rows
         ]
+
+
+def _payload(body: str) -> dict[str, Any] | None:
+    """A journal entry's payload; None when it is not a JSON object (someone altered it)."""
+    try:
+        payload = json.loads(body)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _portfolio(row: Mapping[str, Any], book: Book, orders=()) -> Portfolio:
@@ -405,6 +414,12 @@ class TickRepository:
         if last is not None:
             query = query.limit(last)
         return [_tick(row) for row in reversed(self._c.execute(query).mappings().all())]
+
+    def with_ids(self, portfolio_id: int) -> "list[tuple[int, TickRecord]]":
+        """Every tick of the portfolio with its id, in the order they were processed (id order)."""
+        c = t.ticks.c
+        rows = self._c.execute(select(t.ticks).where(c.portfolio_id == portfolio_id).order_by(c.id)).mappings()
+        return [(row["id"], _tick(row)) for row in rows]
 
     def list(self, portfolio_id: int) -> list[TickRecord]:
         c = t.ticks.c

@@ -65,6 +65,7 @@ def _document(report) -> dict:
         "fills": report.fills,
         "cash": report.cash,
         "problems": report.problems,
+        "journal_head": report.head,
     }
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from papertrade.domain.journal import JournalEntry, chain_problems
 from papertrade.domain.ledger import Book, Fill, Position, Side
 from papertrade.domain.orders import SIGNAL, Exits, OrderKind, RestingOrder, Size
-from papertrade.domain.ticks import TradeRecord
+from papertrade.domain.ticks import TickRecord, TradeRecord
 from papertrade.errors import LedgerError
 from papertrade.services.portfolios import require_ledger
 from papertrade.services.ports import Ledger
@@ -41,6 +41,7 @@ class AuditReport:
     cash: Decimal | None = None
     positions: int = 0
     problems: list[str] = field(default_factory=list)
+    head: str | None = None  # the last journal entry's hash: keep it elsewhere to anchor the journal
 
     @property
     def ok(self) -> bool:
@@ -48,14 +49,19 @@ class AuditReport:
 
 
 def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
-    """Rebuild `portfolio_id` from its journal alone and list every disagreement with the ledger."""
+    """Rebuild `portfolio_id` from its journal alone and list every disagreement with the ledger:
+    cash, positions, trades, resting orders, and every tick's status, cash and position after."""
     with require_ledger(ledger, portfolio_id).unit_of_work() as uow:
         stored = uow.portfolios.get(portfolio_id)
         entries = uow.journal.entries(portfolio_id)
         trades = uow.trades.list(portfolio_id)
-    report = AuditReport(portfolio_id, entries=len(entries))
+        ticks = uow.ticks.with_ids(portfolio_id)
+    report = AuditReport(portfolio_id, entries=len(entries), head=entries[-1].hash if entries else None)
     report.problems.extend(chain_problems(entries))
-    rebuilt, fills = _rebuild(entries, report)
+    report.problems.extend(f"journal entry {e.id} was altered: its payload is not a JSON object"
+                           for e in entries if e.payload is None)  # fmt: skip
+    entries = [entry for entry in entries if entry.payload is not None]
+    rebuilt, fills, states = _rebuild(entries, report)
     _compare_orders(_rebuilt_orders(entries, report), stored.orders, report)
     report.fills = len(fills)
     if rebuilt is None:
@@ -64,13 +70,19 @@ def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
     report.cash = rebuilt.cash
     _compare_book(rebuilt, stored.book, report)
     _compare_trades(fills, trades, report)
+    _compare_ticks(ticks, states, rebuilt.initial_cash, report)
     report.positions = sum(1 for p in rebuilt.positions.values() if p.is_open)
     return report
 
 
-def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Book | None, list[dict]]:
+#: The book after one journaled fill: (its tick's id, cash, quantity held of each symbol).
+_State = tuple[int, Decimal, dict[str, Decimal]]
+
+
+def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Book | None, list[dict], list[_State]]:
     rebuilt: Book | None = None
     fills: list[dict] = []
+    states: list[_State] = []
     for entry in entries:
         try:
             if entry.event == "portfolio.created":
@@ -79,9 +91,37 @@ def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Book | N
             elif entry.event == "fill" and rebuilt is not None:
                 _replay_fill(entry, rebuilt, report)
                 fills.append({**entry.payload, "tick_id": entry.tick_id})
+                held = {symbol: position.quantity for symbol, position in rebuilt.positions.items()}
+                states.append((entry.tick_id, rebuilt.cash, held))
         except (KeyError, TypeError, ValueError, ArithmeticError, LedgerError) as exc:
             report.problems.append(f"journal entry {entry.id} cannot be replayed: {type(exc).__name__} {exc}")
-    return rebuilt, fills
+    return rebuilt, fills, states
+
+
+def _compare_ticks(ticks: list[tuple[int, TickRecord]], states: list[_State], opening: Decimal, report) -> None:
+    """Every tick row against the journal: executed exactly when the journal has fills of it,
+    and the cash and position it recorded equal to the book the journal gives after it. So a
+    tick's trade and fill cannot be removed, nor a tick row edited, without a difference."""
+    filled = {state[0] for state in states}
+    for tick_id in sorted(filled - {tick_id for tick_id, _ in ticks}, key=lambda value: (value is None, value)):
+        report.problems.append(f"the journal has fills of tick {tick_id}, which the ticks table does not have")
+    cash, held, applied = opening, {}, 0
+    for tick_id, tick in ticks:
+        while applied < len(states) and (states[applied][0] or 0) <= tick_id:
+            _, cash, held = states[applied]
+            applied += 1
+        _compare_tick(tick_id, tick, tick_id in filled, (cash, held.get(tick.key.symbol, Decimal(0))), report)
+
+
+def _compare_tick(tick_id: int, tick: TickRecord, filled: bool, book: tuple[Decimal, Decimal], report) -> None:
+    where = f"tick {tick_id} ({tick.key.symbol}, candle {tick.key.candle_ts})"
+    if (tick.status == "executed") != filled:
+        journal = "has fills of it" if filled else "has no fill of it"
+        report.problems.append(f"{where} says {tick.status} {tick.signal}, but the journal {journal}")
+    for name, expected, actual in (("cash after", book[0], tick.cash_after),
+                                   ("position after", book[1], tick.position_after)):  # fmt: skip
+        if expected != actual:
+            report.problems.append(f"{where} {name}: journal says {expected}, ledger says {actual}")
 
 
 def _replay_fill(entry: JournalEntry, rebuilt: Book, report: AuditReport) -> None:

@@ -82,6 +82,10 @@ class TickRepository(Protocol):
 
     def list(self, portfolio_id: int) -> list[TickRecord]: ...
 
+    def with_ids(self, portfolio_id: int) -> "list[tuple[int, TickRecord]]":
+        """Every tick of the portfolio with its id, in the order they were processed (id order)."""
+        ...
+
     def equity_columns(self, portfolio_id: int) -> tuple[list, ...]:
         """Every processed candle of the portfolio in time order, as six columns: symbols, candle
         times, closes, cash after, position after (amounts whose floats `numpy.asarray(column,
