@@ -175,3 +175,19 @@ def test_a_grid_needs_steps_and_tpe_one_objective():
         service.check_search(search("grid", fast="5..9", slow="0.5..1.5"), setup_for().objectives)
     with pytest.raises(InputError, match="nsga2"):
         service.check_search(search("tpe"), setup_for("SQN", "Return [%]").objectives)
+
+
+def test_a_timeout_starts_no_trial_after_it(candles):
+    how = service.Search(search().space, "grid", None, 1e-9, None)
+    cluster = FakeCluster()
+    result = run(FakeStudyStore(), cluster, candles, how=how)
+    assert result.trials == [] and cluster.ran == 0
+
+
+def test_a_portfolio_is_made_from_the_best_trial_or_the_one_asked_for(candles):
+    result = run(FakeStudyStore(), FakeCluster(), candles)
+    assert service.chosen_trial(result, None) == result.best[0]
+    other = next(t for t in result.trials if t != result.best[0])
+    assert service.chosen_trial(result, other.number) == other
+    with pytest.raises(InputError, match="no complete trial 99"):
+        service.chosen_trial(result, 99)
