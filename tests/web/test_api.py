@@ -161,7 +161,7 @@ def test_with_a_token_every_request_without_it_is_401(served):
         (["--host", "0.0.0.0"], "without a password: give --token"),
         (["--host", "192.168.1.20", "--port", "0"], "SSH tunnel"),
         (["--host", "::", "--port", "0"], "give --token"),
-        (["--token", "short"], "at least 16 characters"),
+        (["--token", "short"], "at least 16 visible ASCII characters"),
         (["--port", "70000"], "65535"),
     ],
 )

@@ -21,6 +21,7 @@ OUT_OF_TIME = "not sent: out of time"
 def check_url(url: str) -> str:
     """Validate an Apprise URL; its redacted form for display. InputError names the scheme only."""
     scheme = _scheme(url)
+    _check_port(url, scheme)
     import apprise
 
     if scheme.lower() not in apprise.NotificationManager():
@@ -38,6 +39,17 @@ def _scheme(url: str) -> str:
     if match is None:
         raise InputError("not a notification URL: expected SERVICE://..., e.g. tgram://BOT_TOKEN/CHAT_ID")
     return match.group(1)
+
+
+def _check_port(url: str, scheme: str) -> None:
+    """A port written in the URL's address (`host:PORT`) must be one a connection can use, 1 to
+    65535; text after a colon that is not a number (a Telegram bot token) is left to Apprise."""
+    address = url[len(scheme) + 3 :].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    if address.startswith("["):
+        address = address.partition("]")[2]  # an IPv6 address holds colons of its own
+    port = address.rpartition(":")[2] if ":" in address else ""
+    if re.fullmatch(r"[+-]?\d+", port) and not (port.isdigit() and 0 < int(port) < 65536):
+        raise InputError(f"impossible port {port!r} in a {scheme}:// URL: a port is 1 to 65535")
 
 
 def _redacted(plugin) -> str:

@@ -6,6 +6,7 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import state
+from papertrade.cli.options import parse_portfolio_id
 
 app = typer.Typer(
     help="Check the ledger against its append-only audit journal.",
@@ -18,7 +19,8 @@ app = typer.Typer(
 def verify(
     ctx: typer.Context,
     portfolio_id: Annotated[
-        int | None, typer.Argument(metavar="ID", help="Portfolio id (or --all for every portfolio).")
+        int | None,
+        typer.Argument(metavar="ID", help="Portfolio id (or --all for every portfolio).", parser=parse_portfolio_id),
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Verify every portfolio, archived ones too.")] = False,
     json: Annotated[

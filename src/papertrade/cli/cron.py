@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from papertrade.cli.context import state
+from papertrade.cli.options import IdArgument
 
 
 def cron(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     symbol: Annotated[str, typer.Argument(help="Market symbol, e.g. BTC/USDT.")],
     log: Annotated[
         str | None, typer.Option(metavar="FILE", help="Log file (default: logs/ in the data directory).")
@@ -99,6 +100,8 @@ def check_log_file(text: str) -> Path:
 
     if not text.strip() or "\x00" in text:
         raise InputError(f"--log must name a file, not {text!r}")
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise InputError(f"--log {text!r} holds a control character: a newline would split the crontab line")
     path = Path(text).expanduser()
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise InputError(f"--log {text} names a directory: name a file in it")

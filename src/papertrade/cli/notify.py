@@ -62,7 +62,7 @@ def _one_action(target: str, events: str | None, **given) -> list[str]:
 def _portfolio_id(text: str) -> int:
     from papertrade.errors import InputError
 
-    if not text.isdigit() or not 0 < int(text) < 2**31:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
         raise InputError(f"expected a portfolio id or `flush`, not {text!r}")
     return int(text)
 

@@ -4,12 +4,13 @@ from typing import Annotated
 
 import typer
 
+from papertrade.cli.options import IdArgument
 from papertrade.cli.trade import JsonOption, force
 
 
 def open_position(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     symbol: Annotated[str, typer.Argument(help="Market symbol, e.g. BTC/USDT.")],
     size: Annotated[
         str | None,

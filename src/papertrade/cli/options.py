@@ -8,6 +8,19 @@ import typer
 
 #: The last millisecond of the year 9999, the latest time papertrade can write as a date.
 LATEST_MS = 253_402_300_799_999
+#: The largest id the ledger's integer columns hold on every database.
+MAX_ID = 2**31 - 1
+
+
+def parse_portfolio_id(text: str) -> int:
+    """A portfolio id as typed: ASCII digits only (not `1.0`, `1_0`, `+1` or fullwidth digits,
+    which Python's int() would take), from 1 to MAX_ID."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise typer.BadParameter(f"a portfolio id is a whole number from 1 to {MAX_ID:,}, not {text!r}")
+    return int(text)
+
+
+IdArgument = Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.", parser=parse_portfolio_id)]
 
 DataOption = Annotated[
     Path | None,

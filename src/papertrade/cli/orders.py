@@ -6,6 +6,7 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import state
+from papertrade.cli.options import IdArgument
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print a JSON list, one object per resting order (decimals as strings).")
@@ -14,7 +15,7 @@ JsonOption = Annotated[
 
 def orders(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     json: JsonOption = False,
 ) -> None:
     """Show a portfolio's resting orders: entries waiting for their price and the exits that

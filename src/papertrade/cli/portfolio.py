@@ -7,14 +7,13 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import now_ms, state
+from papertrade.cli.options import IdArgument
 
 app = typer.Typer(
     help="Manage a portfolio: rename, archive or unarchive, delete, or change its settings.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-IdArgument = Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")]
 
 
 @app.command()

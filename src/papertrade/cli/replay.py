@@ -12,6 +12,7 @@ from papertrade.cli.options import (
     FromOption,
     MinNotionalOption,
     ToOption,
+    parse_portfolio_id,
     parse_range,
     progress,
 )
@@ -19,7 +20,9 @@ from papertrade.cli.options import (
 
 def replay(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id (one made for the replay).")],
+    portfolio_id: Annotated[
+        int, typer.Argument(metavar="ID", help="Portfolio id (one made for the replay).", parser=parse_portfolio_id)
+    ],
     symbol: Annotated[str, typer.Argument(help="Symbol the file holds, e.g. BTC/USDT.")],
     data: DataOption = None,
     start: FromOption = None,

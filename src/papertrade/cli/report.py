@@ -7,6 +7,7 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import state
+from papertrade.cli.options import IdArgument
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON: {'stats', 'trades', 'round_trips', 'equity_curve', ...}.")
@@ -18,7 +19,7 @@ PlotOption = Annotated[
 
 def report(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     json: JsonOption = False,
     plot: PlotOption = None,
 ) -> None:

@@ -64,8 +64,12 @@ def serve(
 def _check_exposure(host: str, token: str | None) -> None:
     from papertrade.errors import InputError
 
-    if token is not None and len(token) < MIN_TOKEN:
-        raise InputError(f"--token must be at least {MIN_TOKEN} characters (try: openssl rand -hex 16)")
+    if not host.strip():
+        raise InputError("--host must name an address to listen on (an empty one would listen on every interface)")
+    if token is not None and (len(token) < MIN_TOKEN or not all("!" <= char <= "~" for char in token)):
+        raise InputError(
+            f"--token must be at least {MIN_TOKEN} visible ASCII characters, no spaces (try: openssl rand -hex 16)"
+        )
     if token is None and not is_loopback(host):
         raise InputError(
             f"--host {host} would show the ledger to other machines without a password: give --token "

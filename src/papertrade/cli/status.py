@@ -1,17 +1,16 @@
 """`papertrade status`: one portfolio's cash, equity, settings, last ticks and open positions."""
 
-from typing import Annotated
-
 import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import state
+from papertrade.cli.options import IdArgument
 from papertrade.cli.portfolios import JsonOption
 
 
 def status(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     json: JsonOption = False,
 ) -> None:
     """Show a portfolio's cash, equity, settings and open positions (marked at the latest

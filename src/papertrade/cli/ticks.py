@@ -6,14 +6,16 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import state
+from papertrade.cli.options import IdArgument
 
 
 def ticks(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     symbol: Annotated[str | None, typer.Option(metavar="SYMBOL", help="Only this symbol, e.g. BTC/USDT.")] = None,
     last: Annotated[
-        int, typer.Option("--last", metavar="N", min=0, help="The N latest processed candles; 0 shows all.")
+        int,
+        typer.Option("--last", metavar="N", min=0, max=2**31 - 1, help="The N latest processed candles; 0 shows all."),
     ] = 20,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON list, oldest first.")] = False,
 ) -> None:

@@ -6,13 +6,14 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import now_ms, state
+from papertrade.cli.options import IdArgument
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (decimals as strings).")]
 
 
 def trade(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     symbol: Annotated[str, typer.Argument(help="Market symbol, e.g. BTC/USDT.")],
     mode: Annotated[str, typer.Argument(help="DRY (decide, write nothing) or LIVE (paper-trade).")],
     json: JsonOption = False,

@@ -6,12 +6,13 @@ import typer
 
 from papertrade.cli import output
 from papertrade.cli.context import state
+from papertrade.cli.options import IdArgument
 from papertrade.cli.trade import JsonOption
 
 
 def trades(
     ctx: typer.Context,
-    portfolio_id: Annotated[int, typer.Argument(metavar="ID", help="Portfolio id.")],
+    portfolio_id: IdArgument,
     symbol: Annotated[str | None, typer.Option(help="Only trades in this symbol.")] = None,
     json: JsonOption = False,
 ) -> None:

@@ -59,6 +59,8 @@ def load_bots(path: Path) -> list[Bot]:
         document = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise InputError(f"{path} is not a bots file: its values are nested too deeply") from None
     unknown = set(document) - {"mode", "bot"}
     if unknown:
         raise InputError(f"{path}: unknown setting {sorted(unknown)[0]!r} (expected mode and [[bot]] tables)")

@@ -56,7 +56,14 @@ class NewTarget:
 def parse_targets(urls: Iterable[str], events: str | None, check_url: Callable[[str], str]) -> list[NewTarget]:
     """Validate URLs (`check_url` returns the redacted form) and `--events`, touching no database."""
     wanted = parse_events(events)
-    return [NewTarget(url, check_url(url), wanted) for url in urls]
+    return [NewTarget(canonical_url(url), check_url(url), wanted) for url in urls]
+
+
+def canonical_url(url: str) -> str:
+    """`url` as it is stored and compared: its scheme in lower case (`JSON://h/x` is `json://h/x`:
+    one URL, one message, not two)."""
+    scheme, separator, rest = url.partition("://")
+    return f"{scheme.lower()}{separator}{rest}" if separator else url
 
 
 def add_targets(ledger: Ledger | None, portfolio_id: int, targets: Sequence[NewTarget], now: int) -> list[bool]:
@@ -73,7 +80,8 @@ def remove_target(ledger: Ledger | None, portfolio_id: int, url_or_id: str) -> T
     get_portfolio(ledger, portfolio_id)
     with ledger.unit_of_work(write=True) as uow:
         targets = uow.outbox.targets(portfolio_id)
-        found = [t for t in targets if t.url == url_or_id or (url_or_id.isdigit() and str(t.id) == url_or_id)]
+        url = canonical_url(url_or_id)
+        found = [t for t in targets if t.url == url or (url_or_id.isdigit() and str(t.id) == url_or_id)]
         if not found:
             raise NotFound(f"portfolio {portfolio_id} has no such notification URL (see: notify {portfolio_id} --list)")
         uow.outbox.remove_target(found[0].id)

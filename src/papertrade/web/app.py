@@ -25,8 +25,8 @@ from papertrade.web import pages, schemas
 from papertrade.web.data import DashboardData
 from papertrade.web.guards import Admission, Contained, HostCheck
 
-#: A portfolio id as the ledger stores it (a 64-bit integer); any other is answered 404.
-PortfolioId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
+#: A portfolio id as the ledger stores it (an integer column: 32 bits on PostgreSQL); any other is 404.
+PortfolioId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 STATIC = Path(str(files("papertrade") / "web" / "static"))
 COOKIE = "papertrade_token"
 #: No script but our own files, nothing from elsewhere; Plotly styles its elements inline.
