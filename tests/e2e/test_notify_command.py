@@ -57,6 +57,13 @@ def test_a_trade_with_the_receiver_down_keeps_its_output_and_exit_code(env, rece
     assert target["url"].startswith("json://me:****@") and target["last_error"]
     outputs.append(failed := run_inprocess(capsys, "notify", "flush"))
     assert failed.code == 75 and "1 failed, 1 pending" in failed.stdout
+    assert failed.error_lines == [
+        "papertrade: error: 1 notification could not be delivered; they stay pending "
+        "and go out with the next tick or flush"
+    ]
+    outputs.append(untested := run_inprocess(capsys, "notify", "2", "--test"))
+    assert untested.code == 75 and untested.stdout.startswith("FAILED json://me:****@127.0.0.1")
+    assert untested.error_lines == ["papertrade: error: 1 of 1 notification URL failed the test"]
     receiver.up()
     outputs.append(flushed := run_inprocess(capsys, "notify", "flush"))
     assert (flushed.code, flushed.stdout) == (0, "delivered 1 notification, 0 failed, 0 pending\n")

@@ -112,6 +112,10 @@ def test_settings_that_are_not_valid_change_nothing(capsys, db):
     assert cli(capsys, db, "status", "2", "--json").stdout == before
     params = cli(capsys, db, "portfolio", "set", "2", "--param", "period=21")
     assert params.code == 0 and "period: 14 -> 21" in params.stdout
+    again = cli(capsys, db, "portfolio", "set", "2", "--param", "period=21", "--fee-rate", "0.001")
+    assert again.code == 2
+    assert again.error_lines == ["papertrade: error: nothing to change: portfolio 2 already has --fee-rate 0.001, "
+                                 "--param period=21"]  # fmt: skip
 
 
 def test_run_leaves_out_the_bots_of_archived_portfolios(cli_env, monkeypatch, capsys, tmp_path):

@@ -129,7 +129,9 @@ def _test(ctx: typer.Context, portfolio_id: int, json: bool) -> None:
     else:
         for target, error in outcomes:
             typer.echo(f"sent to {target.redacted}" if error is None else f"FAILED {target.redacted}: {error}")
-    if any(error is not None for _, error in outcomes):
+    failed = sum(1 for _, error in outcomes if error is not None)
+    if failed:
+        output.error_line(f"{failed} of {output.plural(len(outcomes), 'notification URL')} failed the test")
         raise typer.Exit(75)
 
 
@@ -153,6 +155,10 @@ def _flush(ctx: typer.Context, json: bool) -> None:
             f"{flushed.failed} failed, {flushed.pending} pending"
         )
     if flushed.failed:
+        output.error_line(
+            f"{output.plural(flushed.failed, 'notification')} could not be delivered; they stay pending "
+            "and go out with the next tick or flush"
+        )
         raise typer.Exit(75)
 
 

@@ -214,11 +214,27 @@ def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsCh
         before, after = _settings(stored.config), _settings(config)
         changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
         if not changed:
-            raise InputError("nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --param or an exit")
+            raise InputError(_unchanged(stored.id, change, before))
         payload = {"from": {k: before.get(k) for k in changed}, "to": {k: after.get(k) for k in changed}}
         return config, stored.archived_ts, payload
 
     return _change(ledger, portfolio_id, now, "portfolio.settings_changed", apply)
+
+
+def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
+    """Why a change changes nothing: each value given is already the portfolio's."""
+    fills = (("fee_rate", change.fee_rate), ("slippage_bps", change.slippage_bps),
+             ("stake_fraction", change.stake_fraction))  # fmt: skip
+    given = [(f"--{key.replace('_', '-')} ", key) for key, value in fills if value is not None]
+    for pair in change.params:
+        name = pair.partition("=")[0].strip()
+        given.append((f"--param {name}=", f"params.{name}"))
+    given += [(f"--{name.replace('_', '-')} ", f"exits.{name}")
+              for name, text in zip(_EXIT_NAMES, change.exits, strict=True) if text is not None]  # fmt: skip
+    if not given:
+        return "nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --param or an exit"
+    values = ", ".join(f"{option}{current.get(key, 'none')}" for option, key in given)
+    return f"nothing to change: portfolio {portfolio_id} already has {values}"
 
 
 def changed_config(config: PortfolioConfig, change: SettingsChange) -> PortfolioConfig:
