@@ -3,6 +3,7 @@ the study storage a real SQLite file beside the ledger."""
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,23 @@ def test_create_portfolio_takes_the_best_trial_s_settings_and_journals_where_the
     assert origin["objectives"] == best["values"] and origin["data"] == study["data"]
     assert "research    trial" in papertrade("status", "1").stdout
     assert papertrade("audit", "verify", "1").code == 0
+    assert f"from trial {best['number']} of study promoted" in dashboard_page(tmp_path / "ledger.db", "/portfolios/1")
+    assert json.loads(dashboard_page(tmp_path / "ledger.db", "/api/portfolios/1"))["from_study"] == origin
+
+
+def dashboard_page(ledger, path: str) -> str:
+    from fastapi.testclient import TestClient
+
+    from papertrade.adapters.readonly import open_readonly
+    from papertrade.web.app import create_app
+
+    opened = open_readonly(f"sqlite:///{ledger}", 5)
+    try:
+        app = create_app(opened, token=None, now=lambda: time.time_ns() // 1_000_000)
+        with TestClient(app, base_url="http://localhost") as client:
+            return client.get(path).text
+    finally:
+        opened.dispose()
 
 
 def test_create_portfolio_refuses_a_taken_name_before_searching(papertrade, tmp_path):
