@@ -1,6 +1,8 @@
 """What a person reads: report titles with the portfolio's name, counts in the singular when
 there is one, no -0.00, and tables that stay aligned with wide characters."""
 
+import re
+
 from papertrade.cli.output import width_of
 from papertrade.cli.report import human_value
 from tests.support.cli import run_inprocess
@@ -49,3 +51,26 @@ def test_the_readme_no_longer_says_there_are_no_resting_orders():
     from tests.support.paths import REPO
 
     assert "no resting orders yet" not in (REPO / "README.md").read_text()
+
+
+def test_replay_counts_carry_thousands_separators_like_the_candle_count(capsys, tmp_path):
+    db = str(tmp_path / "ledger.db")
+    assert run_inprocess(capsys, "--db", db, "create-portfolio", "Long run", "1000").code == 0
+    replayed = run_inprocess(capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", BTC, "--from",
+                             "2021-01-01T00:00", "--to", "2021-02-20T00:00")  # fmt: skip
+    counts = replayed.stdout.split(": ", 1)[1].split(";")[0]
+    assert replayed.stdout.startswith("Replayed 1,") and re.fullmatch(
+        r"\d+ executed, 1,\d{3} neutral|1,\d{3} neutral", counts
+    ), replayed.stdout
+
+
+def test_progress_bars_count_with_thousands_separators():
+    from rich.progress import Progress
+
+    from papertrade.cli.progress import CountColumn
+
+    progress = Progress()
+    progress.add_task("", total=39_813, completed=4_000)
+    progress.add_task("", total=None, completed=1_200)
+    column = CountColumn()
+    assert [column.render(t).plain for t in progress.tasks] == ["4,000/39,813", "1,200/?"]

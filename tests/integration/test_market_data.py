@@ -172,14 +172,22 @@ def test_a_replay_from_the_store_equals_a_replay_of_the_exported_file(papertrade
     ]
 
 
-def test_parquet_read_by_pandas_equals_the_csv(papertrade, exchange, tmp_path):
+def test_parquet_and_json_named_by_their_suffix_equal_the_csv(papertrade, exchange, tmp_path, monkeypatch):
     import pandas as pd
 
     name, _ = exchange
     assert download(papertrade, name, "2021-02-01T00:00", "2021-02-20T00:00").code == 0
     rows = exported_rows(papertrade, name, tmp_path / "c.csv")
-    parquet = tmp_path / "c.parquet"
-    assert papertrade("data", "export", name, "BTC/USDT", "1h", "--format", "parquet", "-o", str(parquet)).code == 0
+    parquet, as_json = tmp_path / "c.parquet", tmp_path / "c.JSON"
+    for path in (parquet, as_json):  # no --format: the suffix says which
+        assert papertrade("data", "export", name, "BTC/USDT", "1h", "-o", str(path)).code == 0
+    assert [(r["timestamp"], *(Decimal(r[c]) for c in ("open", "high", "low", "close", "volume")))
+            for r in json.loads(as_json.read_text())] == rows  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    to_stdout = papertrade("data", "export", name, "BTC/USDT", "1h", "-o", "-")
+    assert to_stdout.code == 0 and not (tmp_path / "-").exists()
+    assert to_stdout.stdout.splitlines()[0] == "timestamp,open,high,low,close,volume"
+    assert len(to_stdout.stdout.splitlines()) == len(rows) + 1
     frame = pd.read_parquet(parquet)
     assert str(frame["timestamp"].dtype) == "datetime64[ms, UTC]"
     assert all(isinstance(frame[c].iloc[0], Decimal) for c in ("open", "high", "low", "close", "volume"))
@@ -211,7 +219,9 @@ def hostile_cases(name: str, tmp_path) -> list[tuple[list[str], str]]:
         ([*export, "-o", str(tmp_path / "missing" / "x.csv")], "is not a directory"),
         ([*export, "-o", str(a_file / "x.csv")], "is not a directory"),
         ([*export, "-o", str(tmp_path)], "it is a directory"),
-        ([*export, "-o", str(tmp_path / "x.xlsx"), "--format", "xlsx"], "--format must be csv or parquet"),
+        ([*export, "-o", str(tmp_path / "x.xlsx"), "--format", "xlsx"], "--format must be csv, json or parquet"),
+        ([*export, "-o", str(tmp_path / "x.xlsx")], "cannot tell the format of"),
+        ([*export, "-o", str(tmp_path / "candles")], "(no suffix): name it .csv, .json or .parquet"),
         (
             [*export, "-o", str(tmp_path / "x.csv"), "--from", "2021-05-01", "--to", "2021-04-01"],
             "--from 2021-05-01 is after --to 2021-04-01",

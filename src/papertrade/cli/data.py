@@ -94,21 +94,23 @@ def export(
     symbol: SymbolArg,
     timeframe: TimeframeArg,
     out: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write (- for stdout).")],
-    format: Annotated[str, typer.Option("--format", metavar="csv|parquet", help="File format.")] = "csv",
+    format: Annotated[
+        str | None,
+        typer.Option("--format", metavar="csv|json|parquet", help="File format (default: from the -o suffix)."),
+    ] = None,
     start: FromOption = None,
     end: ToOption = None,
 ) -> None:
-    """Write stored candles to a file: CSV as `backtest --data` reads it, or Parquet (exact
-    decimal columns, UTC timestamps)."""
+    """Write stored candles to a file: CSV as `backtest --data` reads it, JSON (exact decimal
+    strings), or Parquet (exact decimal columns, UTC timestamps). The format is the one the -o
+    suffix names (.csv, .json, .parquet) unless --format says; `-o -` writes CSV to stdout."""
     from papertrade.adapters import candle_export
     from papertrade.adapters.user_files import check_output, write_output
-    from papertrade.errors import InputError
 
-    if format not in candle_export.FORMATS:
-        raise InputError(f"--format must be csv or parquet, not {format!r}")
     destination = check_output(out, "-o", state(ctx).ledger_file())
+    named = destination.kind in ("new", "file")
+    encode = candle_export.encoder(candle_export.format_for(str(out), format, named))
     bars = _stored(ctx, exchange, symbol, timeframe, start, end)
-    encode = candle_export.csv_bytes if format == "csv" else candle_export.parquet_bytes
     write_output(destination, encode(bars))
     if destination.kind == "stdout":
         return  # the candles are the output: no summary line among them
@@ -218,7 +220,7 @@ def download_summary(info, tally) -> str:
 def _gaps(info) -> str:
     if not info.gaps:
         return "no gaps"
-    return f"{len(info.gaps)} gap{'s' if len(info.gaps) > 1 else ''} (longest: {_longest(info)})"
+    return f"{output.plural(len(info.gaps), 'gap')} (longest: {_longest(info)})"
 
 
 def _longest(info) -> str:
@@ -226,7 +228,7 @@ def _longest(info) -> str:
     if gap is None:
         return "-"
     count = info.candles_in(gap)
-    return f"{count} candle{'s' if count > 1 else ''} from {output.timestamp(gap[0])}"
+    return f"{output.plural(count, 'candle')} from {output.timestamp(gap[0])}"
 
 
 def series_json(info) -> dict:
@@ -258,12 +260,14 @@ class _Progress:
         self.fetched = 0
         if sys.stderr.isatty() and total > 0:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from papertrade.cli.progress import CountColumn
 
             self._bar = Progress(
                 TextColumn(f"{series.exchange} {series.symbol} {series.timeframe}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                CountColumn(),
                 TextColumn("{task.description}"),
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
@@ -279,7 +283,7 @@ class _Progress:
     def _advance(self, tally) -> None:
         self.fetched = tally.fetched
         if self._bar is not None:
-            self._bar.update(self._task, completed=tally.asked, description=f"{tally.fetched:,} fetched")
+            self._bar.update(self._task, completed=tally.asked, description=f"{output.count(tally.fetched)} fetched")
 
     def __exit__(self, *exc_info) -> None:
         if self._bar is not None:

@@ -256,9 +256,11 @@ class TrialProgress:
         self._bar = self._task = None
         if sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self._bar = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+            from papertrade.cli.progress import CountColumn
+
+            self._bar = Progress(TextColumn("trials"), BarColumn(), CountColumn(),
                                  TextColumn("{task.description}"), TimeRemainingColumn(),
                                  console=Console(stderr=True), transient=True)  # fmt: skip
             self._task = self._bar.add_task("", total=None)

@@ -9,6 +9,7 @@ import typer
 # The one rule for numbers people read lives in the domain (the notifications use it too).
 from papertrade.domain.numbers import (  # noqa: F401
     amount,
+    count,
     duration,
     fee,
     money,
@@ -61,13 +62,13 @@ def error_line(message: str) -> None:
     print(f"papertrade: error: {printable(message, 1000)}", file=sys.stderr)
 
 
-def plural(count: int, noun: str) -> str:
-    """`1 bot`, `2 bots`, `1 entry`, `3 entries`."""
-    if count == 1:
+def plural(n: int, noun: str) -> str:
+    """`1 bot`, `2 bots`, `1 entry`, `3,000 entries`."""
+    if n == 1:
         return f"1 {noun}"
     if noun.endswith("y") and noun[-2:-1] not in "aeiou":
-        return f"{count:,} {noun[:-1]}ies"
-    return f"{count:,} {noun}s"
+        return f"{count(n)} {noun[:-1]}ies"
+    return f"{count(n)} {noun}s"
 
 
 def width_of(text: str) -> int:

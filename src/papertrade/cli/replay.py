@@ -79,7 +79,7 @@ def replay(
             }
         )
         return
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    counts = ", ".join(f"{output.count(n)} {status}" for status, n in sorted(summary.statuses.items()))
     typer.echo(
         f"Replayed {output.plural(summary.ticks, 'candle')} of {symbol} into portfolio {portfolio_id}: {counts}; "
         f"cash {output.money(final.cash, portfolio.config.quote)} {portfolio.config.quote}"

@@ -78,7 +78,7 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of, le
     typer.echo(output.table(["STATISTIC", "VALUE"], rows, right=(1,)))
     exits = performance.exits_by_kind()
     if exits:
-        typer.echo("Exits by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(exits.items())))
+        typer.echo("Exits by kind: " + ", ".join(f"{kind} {output.count(n)}" for kind, n in sorted(exits.items())))
     if performance.refused:
         first_ts, why = performance.refused[0]
         typer.echo(f"Refused entries: {len(performance.refused):,} (the first on {output.timestamp(first_ts)}: {why})")

@@ -102,6 +102,6 @@ def _report(outcomes, count: int, as_json: bool) -> int:
     if as_json:
         output.emit_json({"bots": documents, "summary": {"bots": count, "statuses": statuses, "exit_code": code}})
     else:
-        tally = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "nothing to do"
+        tally = ", ".join(f"{output.count(n)} {status}" for status, n in sorted(statuses.items())) or "nothing to do"
         typer.echo(f"ran {output.plural(count, 'bot')}: {tally}")
     return code

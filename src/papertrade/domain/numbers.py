@@ -100,6 +100,12 @@ def _aligned(value: Decimal, quantum: Decimal) -> str:
     return f"{value.quantize(quantum, context=_WIDE):f}"
 
 
+def count(value: int | None) -> str:
+    """A count of things (candles, ticks, trials) for people: with thousands separators, as in
+    every progress and summary line (5,449 neutral, 4,000/39,813). None is "-"."""
+    return "-" if value is None else f"{value:,}"
+
+
 def ratio(value: float | None) -> str:
     """A statistic that is a plain number (a ratio, a percentage): two decimals, thousands
     separators, never -0.00; undefined (None, NaN) is "-"."""
@@ -138,5 +144,5 @@ def statistic(value, kind: str, currency: str | None = None) -> str:
     if kind == "duration":
         return duration(value)
     if kind == "count":
-        return f"{value:,}"
+        return count(value)
     return ratio(value)
