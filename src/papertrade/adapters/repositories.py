@@ -235,7 +235,7 @@ def _order_row(portfolio_id: int, order: RestingOrder) -> dict[str, Any]:
 
 
 def _order(row: Mapping[str, Any]) -> RestingOrder:
-    size = None if row["size"] is None else json.loads(row["size"])
+    size = None if row["size"] is None else _object(row["size"])
     return RestingOrder(
         row["symbol"],
         OrderKind(row["kind"]),
@@ -244,7 +244,7 @@ def _order(row: Mapping[str, Any]) -> RestingOrder:
         row["placed_ts"],
         row["expires_ts"],
         None if size is None else Size(size["unit"], Decimal(size["value"])),
-        None if row["exits"] is None else Exits.from_dict(json.loads(row["exits"])),
+        None if row["exits"] is None else Exits.from_dict(_object(row["exits"])),
         row["trail"],
     )
 
@@ -297,6 +297,15 @@ class JournalRepository:
         ]
 
 
+def _object(text: str) -> dict[str, Any]:
+    """A stored JSON object; `ValueError` for anything else (the ledger was edited: the unit of
+    work then names the table and row, see `adapters/damage.py`)."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"not a JSON object: {text[:40]!r}")
+    return value
+
+
 def _payload(body: str) -> dict[str, Any] | None:
     """A journal entry's payload; None when it is not a JSON object (someone altered it)."""
     try:
@@ -316,11 +325,11 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         name=row["name"],
         quote=row["quote_currency"],
         strategy=row["strategy"],
-        strategy_params=json.loads(row["strategy_params"]),
+        strategy_params=_object(row["strategy_params"]),
         exchange=row["exchange"],
         timeframe=Timeframe.parse(row["timeframe"]),
         fills=FillModel(row["fee_rate"], row["slippage_bps"], row["stake_fraction"]),
-        exits=Exits.from_dict(json.loads(row["exits"])),
+        exits=Exits.from_dict(_object(row["exits"])),
         allow_short=bool(row["allow_short"]),
     )
 
@@ -508,7 +517,7 @@ def _tick(row: Mapping[str, Any]) -> TickRecord:
         row["signal"],
         row["status"],
         row["reason"],
-        json.loads(row["indicators"]),
+        _object(row["indicators"]),
         row["close"],
         row["cash_after"],
         row["position_after"],

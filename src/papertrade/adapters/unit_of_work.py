@@ -20,6 +20,21 @@ from papertrade.adapters.repositories import (
     TradeRepository,
 )
 from papertrade.adapters.series_store import SeriesStore
+from papertrade.errors import SetupError
+
+#: What reading a value papertrade did not write raises (a cash of 'lots', settings that are no JSON).
+_UNREADABLE = (ArithmeticError, ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
+def _damage(connection: Connection) -> str | None:
+    """The damaged value that explains a failure, if the ledger holds one (see `damage`)."""
+    from papertrade.adapters.damage import find_damage
+
+    try:
+        with connection.begin():  # read, then roll back
+            return find_damage(connection)
+    except Exception:  # a ledger too damaged to scan: the first failure says more
+        return None
 
 
 class UnitOfWork:
@@ -110,8 +125,34 @@ class Ledger:
                 finally:
                     uow.rollback()
                 healthy = True
+            except _UNREADABLE as exc:
+                damage = _damage(connection)
+                if damage is None:
+                    raise
+                raise SetupError(self._damaged(damage)) from exc
             finally:
                 self._checkin(connection, healthy)
+
+    def _damaged(self, damage: str) -> str:
+        return f"the ledger {self.name} is damaged: {damage} (repair that row or restore a copy)"
+
+    def damage(self) -> str | None:
+        """One line naming the first value papertrade cannot read (table, row, column), or None."""
+        try:
+            with self.engine.connect() as connection:
+                found = _damage(connection)
+        except Exception:  # too damaged to look at: the failure itself says more
+            return None
+        return None if found is None else self._damaged(found)
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's `PRAGMA integrity_check` finds wrong with the file (nothing on PostgreSQL)."""
+        if self.dialect != "sqlite":
+            return []
+        with translated_errors(self.url), self.engine.connect() as connection:
+            rows = [row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check")]
+            connection.rollback()
+        return [] if rows == ["ok"] else rows
 
     def _checkout(self) -> Connection:
         """This thread's idle connection, or a new one. Between transactions a connection holds

@@ -14,6 +14,7 @@ from papertrade.cli import (
     audit,
     backtest,
     close,
+    context,
     create_portfolio,
     cron,
     data,
@@ -141,6 +142,16 @@ def _command():
     return typer.main.get_command(app)
 
 
+def _damage() -> str | None:
+    """The damaged value in a ledger the command opened, which explains a failure papertrade
+    did not foresee (see `adapters/damage.py`); None when every value reads."""
+    for ledger in context.OPENED:
+        found = ledger.damage()
+        if found is not None:
+            return found
+    return None
+
+
 def _run(argv: list[str] | None) -> None:
     from papertrade.errors import PapertradeError
 
@@ -164,6 +175,11 @@ def _run(argv: list[str] | None) -> None:
     except Exception as exc:
         if debug:
             raise
-        output.error_line(f"internal error: {type(exc).__name__}: {exc} (PAPERTRADE_DEBUG=1 shows the traceback)")
+        damage = _damage()
+        output.error_line(
+            damage or f"internal error: {type(exc).__name__}: {exc} (PAPERTRADE_DEBUG=1 shows the traceback)"
+        )
         code = EXIT_FAILURE
+    finally:
+        context.OPENED.clear()
     sys.exit(code if isinstance(code, int) else EXIT_OK)

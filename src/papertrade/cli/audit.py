@@ -39,6 +39,7 @@ def verify(
     if every == (portfolio_id is not None):
         raise InputError("give a portfolio ID or --all (not both)")
     ledger = state(ctx).ledger()
+    _check_integrity(ledger)
     reports = verify_all(ledger) if every else [run_verify(ledger, portfolio_id)]
     if json:
         documents = [_document(report) for report in reports]
@@ -57,6 +58,18 @@ def verify(
         )
     if failing:
         raise typer.Exit(1)
+
+
+def _check_integrity(ledger) -> None:
+    """SQLite's own integrity check comes first: a damaged file can agree with its journal."""
+    from papertrade.errors import SetupError
+
+    problems = ledger.integrity_problems() if ledger is not None else []
+    if problems:
+        for problem in problems:
+            typer.echo(f"  {problem}")
+        raise SetupError(f"the ledger {ledger.name} fails SQLite's integrity check "
+                         f"({output.plural(len(problems), 'problem')}, listed above): restore a copy")  # fmt: skip
 
 
 def _document(report) -> dict:

@@ -5,6 +5,10 @@ from dataclasses import dataclass
 
 import typer
 
+#: The ledgers the running command opened: where `main` looks for a damaged value that explains
+#: an unexpected failure (a value edited behind papertrade's back, read outside a transaction).
+OPENED: list = []
+
 
 @dataclass
 class CliState:
@@ -21,6 +25,8 @@ class CliState:
         from papertrade.bootstrap import open_ledger
 
         ledger = open_ledger(self.settings(), create=create, durable=durable)
+        if ledger is not None:
+            OPENED.append(ledger)
         if ledger is not None and self.context is not None:
             # Closing every connection checkpoints SQLite's WAL into the file before exit.
             self.context.call_on_close(ledger.dispose)
