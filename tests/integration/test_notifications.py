@@ -5,6 +5,7 @@ in no time."""
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from papertrade.adapters import schema as t
 from papertrade.adapters.apprise_sender import AppriseSender, check_url
 from papertrade.domain import numbers
 from papertrade.domain.notifications import DAY_MS
+from papertrade.domain.pnl import net_realized
 from papertrade.services.batch import Bot, run_bots
 from papertrade.services.notifications import Notifier, add_targets, list_targets, parse_targets
 from papertrade.services.portfolios import create_portfolio, list_trades, parse_new_portfolio
@@ -79,6 +81,25 @@ def test_one_trade_sends_one_message_with_the_fill(ledger, market_data_for, cloc
     assert re.search(r"^candle \d{4}-\d\d-\d\d \d\d:00Z$", text, re.M)
     assert receiver.event_ids() == [1]
     assert pending(ledger) == 0
+
+
+def test_a_closing_fill_says_its_net_pnl_as_trades_does_its_profit_and_how_long_it_was_held(
+    ledger, market_data_for, clock, receiver
+):
+    notified_portfolio(ledger, receiver.url(), name="My Bot")
+    notified_tick(ledger, market_data_for, clock)
+    clock.advance(HOUR)
+    assert notified_tick(ledger, market_data_for, clock).fill.side == "SELL"
+    buy, sell = list_trades(ledger, 1)
+    net = net_realized([buy, sell]).by_trade[1]  # what `trades` and the dashboard show
+    assert net != sell.realized_pnl
+    pct = (net * 100 / buy.notional).quantize(Decimal("0.01"))
+    signed = numbers.money(net, "USDT")
+    line = receiver.messages[-1]["message"].splitlines()[2]
+    assert line == (
+        f"realized PnL {signed if net < 0 else '+' + signed} USDT ({'' if pct < 0 else '+'}{pct} %) after fees, "
+        "held 0 days 01:00:00"
+    )
 
 
 def test_the_fill_event_commits_with_its_trade_or_neither_does(ledger, market_data_for, clock, receiver):
@@ -232,6 +253,11 @@ def test_the_daily_summary_comes_once_a_day_on_the_first_tick(ledger, market_dat
     trades = [r for r in list_trades(ledger, 1) if day_start <= r.candle_ts < day_start + DAY_MS]
     assert f"trades {len(trades)}," in second["message"]
     assert f"(cash {trades[-1].cash_after:.2f} USDT)" in second["message"]
+    history = list_trades(ledger, 1)
+    day_net = sum(n for r, n in zip(history, net_realized(history).by_trade, strict=True)
+                  if n is not None and day_start <= r.candle_ts < day_start + DAY_MS)  # fmt: skip
+    shown = numbers.money(day_net, "USDT")
+    assert f"realized PnL {shown if day_net < 0 else '+' + shown} USDT after fees" in second["message"]
 
 
 def _day(ms: int) -> str:

@@ -220,7 +220,7 @@ class FakeOutbox:
     def __init__(self, state: LedgerState) -> None:
         self._s = state
 
-    def record_fill(self, portfolio_id, name, quote, candle_ts, booked, now, kind="signal") -> None:
+    def record_fill(self, portfolio_id, name, quote, candle_ts, booked, now, kind="signal", closing=None) -> None:
         self._s.outbox.append((portfolio_id, "fill", candle_ts, booked.fill))
 
 

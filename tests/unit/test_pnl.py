@@ -55,3 +55,34 @@ def test_equity_is_cash_plus_every_position_at_its_mark():
     assert marks["BTC/USDT"].market_value == D(15000) and marks["BTC/USDT"].unrealized_pnl == D(5000)
     assert marks["ETH/USDT"].unrealized_pnl == D(-2)
     assert equity(D("0.38"), marks) == D("15008.38")
+
+
+@dataclass
+class Dated(Trade):
+    notional: Decimal = Decimal(0)
+    candle_ts: int = 0
+
+
+def test_a_closing_trade_knows_its_round_trip_entry_value_and_opening_candle():
+    from papertrade.domain.pnl import last_closing
+
+    trades = [
+        Dated("BTC/USDT", "BUY", D(1), D(1), D(0), D(100), 1),  # the position opens here
+        Dated("ETH/USDT", "BUY", D(1), D(1), D(0), D(50), 2),  # another symbol: not part of it
+        Dated("BTC/USDT", "BUY", D(1), D(1), D(0), D(110), 3),
+        Dated("BTC/USDT", "SELL", D(1), D(1), D(15), D(120), 4),
+    ]
+    assert last_closing(trades[:3]) is None  # an entry closes nothing
+    closing = last_closing(trades)
+    assert (closing.entry_value, closing.entry_ts) == (D(105), 1)
+    assert closing.net == D(15) - 1 - 1  # its own fee and half the entry fees
+    assert closing.profit_pct == D("12.380952380952380952")  # 1300 / 105 to the ledger's places
+    short = [
+        Dated("BTC/USDT", "SELL", D(2), D(0), D(0), D(200), 7),
+        Dated("BTC/USDT", "BUY", D(2), D(0), D(-20), D(220), 9),
+    ]
+    assert (last_closing(short).entry_value, last_closing(short).net, last_closing(short).entry_ts) == (
+        D(200),
+        D(-20),
+        7,
+    )

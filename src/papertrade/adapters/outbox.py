@@ -117,10 +117,18 @@ class OutboxRepository:
     # -- events ---------------------------------------------------------------------------
 
     def record_fill(
-        self, portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, now: int, kind="signal"
+        self,
+        portfolio_id: int,
+        name: str,
+        quote: str,
+        candle_ts: int,
+        booked: FillResult,
+        now: int,
+        kind="signal",
+        closing=None,
     ):
         """The `fill` event of a trade, written in the trade's own transaction."""
-        payload = fill_payload(portfolio_id, name, quote, candle_ts, booked, kind)
+        payload = fill_payload(portfolio_id, name, quote, candle_ts, booked, kind, closing)
         return self.record(portfolio_id, "fill", payload, now, symbol=booked.fill.symbol)
 
     def record(

@@ -14,7 +14,8 @@ from typing import Any
 
 from papertrade.domain.ledger import FillResult
 from papertrade.domain.money import exact, to_plain
-from papertrade.domain.numbers import amount, fee, money, price
+from papertrade.domain.numbers import amount, duration, fee, money, price
+from papertrade.domain.pnl import Closing
 from papertrade.domain.timeframes import timestamp
 from papertrade.errors import InputError
 
@@ -65,12 +66,20 @@ def utc_day(ms: int) -> str:
 
 
 def fill_payload(
-    portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, kind: str = "signal"
+    portfolio_id: int,
+    name: str,
+    quote: str,
+    candle_ts: int,
+    booked: FillResult,
+    kind: str = "signal",
+    closing: Closing | None = None,
 ) -> dict[str, Any]:
     """What a `fill` event records: enough to describe the trade without reading the ledger;
-    `kind` says what made it ("signal", or a resting order's kind such as "stop-loss")."""
+    `kind` says what made it ("signal", or a resting order's kind such as "stop-loss");
+    `closing`, the round trip a closing fill ended (net PnL, profit %, when it was opened)."""
     fill = booked.fill
-    return {
+    trip = {} if closing is None else _trip_fields(closing)
+    return trip | {
         "kind": kind,
         "portfolio_id": portfolio_id,
         "portfolio": name,
@@ -83,6 +92,15 @@ def fill_payload(
         "realized_pnl": to_plain(booked.realized_pnl),
         "cash_after": to_plain(booked.cash_after),
         "candle_ts": candle_ts,
+    }
+
+
+def _trip_fields(closing: Closing) -> dict[str, Any]:
+    pct = closing.profit_pct
+    return {
+        "net_pnl": to_plain(closing.net),
+        "profit_pct": None if pct is None else _signed_pct(pct),
+        "entry_ts": closing.entry_ts,
     }
 
 
@@ -225,9 +243,20 @@ def _fill(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
         f"fee {fee(p['fee'], quote)} {quote}, cash after {money(p['cash_after'], quote)} {quote}",
         f"candle {timestamp(p['candle_ts'])}",
     ]
-    if p["side"] == "SELL":
+    if "net_pnl" in p:
+        lines.insert(2, _round_trip_line(p))
+    elif p["side"] == "SELL":  # an event written before fills carried their round trip
         lines.insert(2, f"realized PnL before fees {money(p['realized_pnl'], quote)} {quote}")
     return title, lines, "info"
+
+
+def _round_trip_line(p: Mapping[str, Any]) -> str:
+    """The round trip a closing fill ended: net PnL (after the entry's and the exit's fees, as
+    `trades` shows it), its profit on the entry value, and how long the position was held."""
+    quote = p["quote"]
+    pct = "" if p["profit_pct"] is None else f" ({p['profit_pct']} %)"
+    held = duration(p["candle_ts"] - p["entry_ts"])
+    return f"realized PnL {_signed(p['net_pnl'], quote)} {quote}{pct} after fees, held {held}"
 
 
 def _error(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
@@ -252,14 +281,20 @@ def _recovery(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
     return f"papertrade: {p['symbol']} recovered in {p['portfolio']}", lines, "success"
 
 
+def _daily_realized(p: Mapping[str, Any]) -> str:
+    quote = p["quote"]
+    if "net_realized_pnl" in p:
+        return f"realized PnL {_signed(p['net_realized_pnl'], quote)} {quote} after fees"
+    return f"realized before fees {money(p['realized_pnl'], quote)} {quote}"  # an event of an earlier version
+
+
 def _daily(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
     quote = p["quote"]
     lines = [
         f"{p['portfolio']} (portfolio {p['portfolio_id']}) on {p['day']} (UTC)",
         f"equity {money(p['equity'], quote)} {quote} (cash {money(p['cash'], quote)} {quote})",
         f"PnL {_signed(p['pnl'], quote)} {quote}" + (f" ({p['pnl_pct']}%)" if p["pnl_pct"] is not None else ""),
-        f"trades {len(p['trades'])}, fees {fee(p['fees'], quote)} {quote}, "
-        f"realized before fees {money(p['realized_pnl'], quote)} {quote}",
+        f"trades {len(p['trades'])}, fees {fee(p['fees'], quote)} {quote}, " + _daily_realized(p),
     ]
     lines += [
         f"  {t['candle']} {t['side']} {amount(t['quantity'])} {t['symbol']} @ {price(t['price'])}"

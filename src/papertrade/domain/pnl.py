@@ -7,7 +7,7 @@ of the quantity it sold. Every output (trades, report, status, the dashboard) ta
 figures from here, so they cannot disagree.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -60,6 +60,48 @@ def net_realized(trades: Iterable[Execution]) -> NetRealized:
             result.by_symbol[symbol] = result.by_symbol.get(symbol, ZERO) + net
         result.by_trade.append(net)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """What the last of a run of trades closed: its realized PnL net of every fee (as
+    `net_realized` counts it), the entry value of the quantity it closed, and when that position
+    was opened (its first entry's candle)."""
+
+    net: Decimal
+    entry_value: Decimal
+    entry_ts: int
+
+    @property
+    def profit_pct(self) -> Decimal | None:
+        """Net PnL per entry value, in percent (None when the entry cost nothing)."""
+        if self.entry_value.is_zero():
+            return None
+        return divide_to_ledger(self.net * 100, self.entry_value)
+
+
+def last_closing(trades: Sequence[Execution]) -> Closing | None:
+    """The round trip the last of `trades` (in the order they executed, each with `notional`
+    and `candle_ts`) closed, or None when it opened or added to a position."""
+    if not trades:
+        return None
+    net = net_realized(trades).by_trade[-1]
+    if net is None:
+        return None
+    *earlier, last = trades
+    held, value, since = ZERO, ZERO, None
+    for trade in (t for t in earlier if t.symbol == last.symbol):
+        signed = trade.quantity if str(trade.side) == "BUY" else -trade.quantity
+        with exact():
+            if held == 0 or (held > 0) == (signed > 0):
+                since, value = (trade.candle_ts, ZERO) if held == 0 else (since, value)
+                value += trade.notional
+            else:
+                value -= divide_to_ledger(value * min(trade.quantity, held.copy_abs()), held.copy_abs())
+            held += signed
+    size = held.copy_abs()
+    closed = value if last.quantity >= size else divide_to_ledger(value * last.quantity, size)
+    return Closing(net, closed, since if since is not None else last.candle_ts)
 
 
 def position_sides(trades: Iterable[Execution]) -> list[str]:

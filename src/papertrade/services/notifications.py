@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from papertrade.adapters.outbox import Conflict, Pending, Target, TargetState
+from papertrade.domain.money import to_plain
 from papertrade.domain.notifications import (
     DAY_MS,
     Alert,
@@ -287,7 +288,20 @@ def _record_daily(uow: UnitOfWork, portfolio_id: int, now: int) -> None:
     payload = daily_payload(
         portfolio_id, config.name, config.quote, utc_day(yesterday), opening[1] if opening else initial, closing, trades
     )
+    payload["net_realized_pnl"] = to_plain(_net_realized_between(uow, portfolio_id, yesterday, today))
     uow.outbox.record(portfolio_id, "daily", payload, now, dedupe=utc_day(now))
+
+
+def _net_realized_between(uow: UnitOfWork, portfolio_id: int, start: int, end: int):
+    """The realized PnL after fees (entry fees included, as `trades` counts it) of the trades
+    on candles from `start` to before `end`."""
+    from papertrade.domain.money import ZERO, exact
+    from papertrade.domain.pnl import net_realized
+
+    history = [r for r in uow.trades.list(portfolio_id) if r.candle_ts < end]
+    nets = net_realized(history).by_trade
+    with exact():
+        return sum((n for r, n in zip(history, nets, strict=True) if n is not None and r.candle_ts >= start), ZERO)
 
 
 def _one_line(error: BaseException) -> str:

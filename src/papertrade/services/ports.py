@@ -160,9 +160,18 @@ class OutboxRepository(Protocol):
     (`papertrade.adapters.outbox` has the full set of operations the notifier uses)."""
 
     def record_fill(
-        self, portfolio_id: int, name: str, quote: str, candle_ts: int, booked: FillResult, now: int, kind="signal"
+        self,
+        portfolio_id: int,
+        name: str,
+        quote: str,
+        candle_ts: int,
+        booked: FillResult,
+        now: int,
+        kind="signal",
+        closing=None,
     ):
-        """The fill's event, in the transaction that books the fill; `kind` says what made it."""
+        """The fill's event, in the transaction that books the fill; `kind` says what made it,
+        `closing` the round trip it ended (`pnl.last_closing`)."""
         ...
 
 

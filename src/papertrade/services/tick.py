@@ -34,6 +34,7 @@ from papertrade.domain.ledger import Book, Fill
 from papertrade.domain.margin import liquidation_price
 from papertrade.domain.money import to_plain
 from papertrade.domain.orders import MANUAL, RestingOrder, Size
+from papertrade.domain.pnl import last_closing
 from papertrade.domain.portfolio import Portfolio, parse_symbol
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord
@@ -597,7 +598,9 @@ def _write_desk(uow: UnitOfWork, portfolio: Portfolio, desk: Desk, tick_id: int,
             uow.trades.add(portfolio.id, tick_id, entry.candle_ts, booked.fill, booked.realized_pnl,
                            booked.cash_after, now, entry.kind)  # fmt: skip
             uow.journal.append(portfolio.id, "fill", fill_entry(entry), now, tick_id=tick_id)
-            uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now, entry.kind)
+            closing = last_closing(uow.trades.list(portfolio.id, booked.fill.symbol))
+            uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now, entry.kind,
+                                   closing)  # fmt: skip
         else:
             uow.journal.append(portfolio.id, f"order.{entry.what}", order_entry(entry), now, tick_id=tick_id)
     if desk.filled:
