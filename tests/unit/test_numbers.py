@@ -89,5 +89,8 @@ def test_a_chart_labels_the_starting_cash_in_the_one_format():
     from papertrade.views.charts import figure
 
     chart = ChartData("t", "BTC", 0.5, np.array([0, 3_600_000]), np.array([0.5, 0.6]), {})
-    texts = [a.text for a in figure(chart).layout.annotations]
-    assert any(text == "starting cash 0.50000000" for text in texts), texts
+    drawn = figure(chart)
+    names = [trace.name for trace in drawn.data]
+    assert "starting cash 0.50000000" in names, names
+    # in the legend, not an annotation on the equity line (where the line starts, it hid the label)
+    assert not [a.text for a in drawn.layout.annotations if "starting cash" in a.text]

@@ -491,3 +491,15 @@ def test_the_dashboard_opens_exactly_the_file_the_cli_opens_whatever_its_name(tm
         ledger.dispose()
     readers = {ledger_path.with_name(name + "-wal"), ledger_path.with_name(name + "-shm")}
     assert set(tmp_path.iterdir()) - readers == set(before)  # no file named by a cut-off part of the name
+
+
+def test_a_portfolio_page_tells_fills_from_round_trips_and_lists_each_round_trip(client):
+    report = client.get("/api/portfolios/1/report").json()
+    fills, trips = client.get("/api/portfolios/1/trades").json(), report["round_trips"]
+    assert len(fills) != len(trips) > 0
+    page = client.get("/portfolios/1").text
+    assert f'Fills <span class="muted">{len(fills)} orders filled' in page
+    assert f'Round trips <span class="muted">{len(trips)} closed' in page
+    newest = page[page.index('data-round-trip="1"') :].split("</tr>")[0]
+    assert f"{trips[-1]['profit_pct']:+,.2f} %" in newest and trips[-1]["exit_kind"] in newest
+    assert page.count("data-round-trip=") == len(trips)

@@ -242,6 +242,10 @@ def test_pages_update_on_their_own_when_the_ledger_moves(browser, tmp_path, caps
         page.wait_for_selector("#chart[data-drawn] g.trace.boxes path", state="attached", timeout=10_000)
         page.screenshot(path=screenshots / "refreshed.png", full_page=True)
         assert watched.problems == []
+        assert run_inprocess(capsys, "--db", str(db), "portfolio", "delete", "1", "--yes").code == 0
+        page.wait_for_selector("#gone", timeout=10_000)  # the next refresh finds it gone: said once, and no retrying
+        assert "no longer exists" in page.locator("#gone").inner_text()
+        assert "retrying" not in page.locator("#updated").inner_text()
         context.close()
     finally:
         live.stop()
@@ -255,5 +259,34 @@ def test_the_html_plot_works_offline_in_the_browser(browser, ledger_file, tmp_pa
     watched.page.goto(chart.as_uri())
     watched.page.wait_for_selector(".js-plotly-plot g.trace.boxes path", state="attached")
     watched.page.screenshot(path=screenshots / "report-plot.png", full_page=True)
+    assert watched.problems == []
+    context.close()
+
+
+def chart_and_panel_widths(page) -> tuple[float, float]:
+    """The drawn figure's width and its panel's inner width, in CSS pixels."""
+    return page.evaluate(
+        "() => { const c = document.getElementById('chart');"
+        " return [c.querySelector('.main-svg').getBoundingClientRect().width, c.clientWidth]; }"
+    )
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_chart_fills_its_panel_at_every_width_and_follows_resizes(browser, server, viewport, screenshots):
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    watched = Watched(context)
+    page = watched.page
+    page.goto(f"{server.url}?token={TOKEN}")
+    page.goto(f"{server.url}portfolios/1")
+    page.wait_for_selector("#chart.js-plotly-plot[data-drawn] .main-svg", state="attached")
+    figure, panel = chart_and_panel_widths(page)
+    assert abs(figure - panel) <= 2, (figure, panel)  # not Plotly's 700 px default
+    assert page.evaluate("document.getElementById('chart').getBoundingClientRect().right") <= viewport[0]
+    page.set_viewport_size({"width": viewport[0] - 200, "height": viewport[1]})
+    page.wait_for_function(
+        "() => { const c = document.getElementById('chart');"
+        " return Math.abs(c.querySelector('.main-svg').getBoundingClientRect().width - c.clientWidth) <= 2; }"
+    )
+    assert chart_and_panel_widths(page)[0] < figure
     assert watched.problems == []
     context.close()

@@ -75,16 +75,18 @@ def _price(fig, chart: ChartData, symbol: str, row: int) -> None:
         if fills:
             fig.add_trace(_markers(fills, side, marker, color, chart.quote), row=row, col=1)
     for order in (o for o in chart.orders if o.symbol == symbol):
-        fig.add_trace(_resting(order, candles), row=row, col=1)
+        fig.add_trace(_resting(order, candles, chart.timeframe_ms or 0), row=row, col=1)
     fig.update_yaxes(title_text=f"{symbol} [{chart.quote}]", tickformat=",", row=row, col=1)
 
 
-def _resting(order, candles):
-    """A resting order as a dashed level from the candle it was placed on to the last candle."""
+def _resting(order, candles, timeframe_ms: int):
+    """A resting order as a dashed level from the candle it was placed on to the chart's right
+    edge (the close of the last candle): one placed on the last candle is a candle long, not a
+    point that is never drawn."""
     import plotly.graph_objects as go
 
     start = max(order.placed_ts, int(candles.ts[0])) if len(candles.ts) else order.placed_ts
-    end = int(candles.ts[-1]) if len(candles.ts) else order.placed_ts
+    end = max(int(candles.ts[-1]) if len(candles.ts) else order.placed_ts, order.placed_ts) + timeframe_ms
     color = DOWN if order.kind in ("stop-loss", "trailing-stop") else UP
     return go.Scatter(
         x=[start, end],
@@ -142,8 +144,10 @@ def _equity(fig, chart: ChartData, _subject: str, row: int) -> None:
     fig.add_trace(go.Scatter(x=lines["times"], y=lines["buy_and_hold"], name="buy & hold", mode="lines",
                              line={"color": HOLD, "width": 1.2, "dash": "dot"}), row=row, col=1)  # fmt: skip
     start = f"starting cash {numbers.money(chart.initial_cash, chart.quote)}"
-    fig.add_hline(y=chart.initial_cash, line={"dash": "dash", "color": "#444", "width": 1}, row=row, col=1,
-                  annotation_text=start, annotation_position="top left")  # fmt: skip
+    ends = [lines["times"][0], lines["times"][-1]] if len(lines["times"]) else []
+    fig.add_trace(go.Scatter(x=ends, y=[chart.initial_cash] * len(ends), name=start, mode="lines", hoverinfo="skip",
+                             line={"dash": "dash", "color": "#444", "width": 1}), row=row, col=1)  # fmt: skip
+    # named in the legend, not written on the plot, where the equity line starts at the same height
     fig.update_yaxes(title_text=f"equity [{chart.quote}]", tickformat=",", row=row, col=1)
 
 

@@ -15,8 +15,9 @@ PAGE_SIZE = 50
 STALE_AFTER = 2
 
 
-def overview_document(ledger, now: int) -> dict:
-    """Every portfolio with its equity, return, drawdown and each symbol's last tick."""
+def overview_document(ledger, now: int, archived: bool = False) -> dict:
+    """Every portfolio with its equity, return, drawdown and each symbol's last tick; archived
+    ones too when `archived`."""
     from papertrade.adapters.read_models import all_tick_floats, latest_ticks
     from papertrade.adapters.repositories import tick_record
 
@@ -25,7 +26,7 @@ def overview_document(ledger, now: int) -> dict:
     from papertrade.services.valuation import value_each
 
     with ledger.unit_of_work() as uow:
-        valuations = value_each(uow, uow.portfolios.list())
+        valuations = value_each(uow, uow.portfolios.list(archived=archived))
         floats = all_tick_floats(uow.connection)
         latest = latest_ticks(uow.connection)
         floats = {

@@ -68,6 +68,7 @@ def create_app(
         redirect_slashes=False,  # a redirect only ever goes where `_remember` sends it
     )
     renderer = pages.Renderer(ledger.name, refresh_seconds)
+    app.state.ledger_name = ledger.name
     _guard(app, token)
     app.add_middleware(Admission, workers=workers)
     if token is None:
@@ -140,8 +141,9 @@ def own_path(path: str) -> str:
 
 
 def _errors(app: FastAPI) -> None:
-    from fastapi.exception_handlers import request_validation_exception_handler
+    from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
     from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(PapertradeError)
     async def explain(request: Request, exc: PapertradeError):
@@ -150,16 +152,33 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def unknown(request: Request, exc: RequestValidationError):
-        if not any(error["loc"][0] == "path" for error in exc.errors()):
+        if any(error["loc"][0] == "path" for error in exc.errors()):
+            given = printable(str(request.path_params.get("portfolio_id", "")), 40)
+            return _explained(request, 404, f"no portfolio with id {given}")  # not a number, or out of range
+        if request.url.path.startswith("/api/"):
             return await request_validation_exception_handler(request, exc)
-        given = printable(str(request.path_params.get("portfolio_id", "")), 40)
-        return _explained(request, 404, f"no portfolio with id {given}")  # not a number, or out of range
+        return _explained(request, 422, "; ".join(_invalid(request, error) for error in exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def refused(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        message = "no such page" if exc.status_code == 404 else str(exc.detail)
+        return _explained(request, exc.status_code, message, getattr(exc, "headers", None))
 
 
-def _explained(request: Request, status: int, message: str) -> Response:
+def _invalid(request: Request, error: dict) -> str:
+    """One refused query value, as a reader would say it: `page=0: must be 1 or more`."""
+    name = str(error["loc"][-1])
+    given = printable(request.query_params.get(name, ""), 40)
+    wanted = error["msg"].replace("Input should be greater than or equal to", "must be at least")
+    return f"{name}={given}: {wanted}" if given else f"{name}: {wanted}"
+
+
+def _explained(request: Request, status: int, message: str, headers=None) -> Response:
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": message}, status)
-    return HTMLResponse(pages.error_page(status, message), status)
+        return JSONResponse({"error": message}, status, headers=headers)
+    return HTMLResponse(pages.error_page(status, message, request.app.state.ledger_name), status, headers=headers)
 
 
 def _json(document) -> Response:
@@ -175,14 +194,15 @@ def _api_routes(app: FastAPI, data: DashboardData) -> None:
     _dashboard_routes(app, data)
 
     @app.get("/api/overview", responses=ok(schemas.Overview), tags=["dashboard"])
-    def overview() -> Response:
-        """Every portfolio: equity, return, drawdown, and whether each symbol's cron still runs."""
-        return _json(data.overview())
+    def overview(archived: bool = False) -> Response:
+        """Every portfolio: equity, return, drawdown, and whether each symbol's cron still runs
+        (archived ones too with `?archived=true`)."""
+        return _json(data.overview(archived))
 
     @app.get("/api/portfolios", responses=ok(list[schemas.Portfolio]), tags=["cli documents"])
-    def portfolios() -> Response:
-        """What `papertrade portfolios --json` prints."""
-        return _json(data.portfolios())
+    def portfolios(archived: bool = False) -> Response:
+        """What `papertrade portfolios --json` prints (`?archived=true`: `portfolios --archived --json`)."""
+        return _json(data.portfolios(archived))
 
     @app.get("/api/portfolios/{portfolio_id}", responses=ok(schemas.Status), tags=["cli documents"])
     def status(portfolio_id: PortfolioId) -> Response:
@@ -220,8 +240,8 @@ def _dashboard_routes(app: FastAPI, data: DashboardData) -> None:
 
 def _page_routes(app: FastAPI, data: DashboardData, renderer: "pages.Renderer") -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def overview_page() -> HTMLResponse:
-        return HTMLResponse(renderer.overview(data.overview()))
+    def overview_page(archived: bool = False) -> HTMLResponse:
+        return HTMLResponse(renderer.overview(data.overview(archived), archived))
 
     @app.get("/portfolios/{portfolio_id}", response_class=HTMLResponse, include_in_schema=False)
     def portfolio_page(portfolio_id: PortfolioId, page: int = Query(1, ge=1)) -> HTMLResponse:

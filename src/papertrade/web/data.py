@@ -106,9 +106,12 @@ class DashboardData:
         except PapertradeError:
             pass  # nothing to report yet, or a ledger that is briefly locked: the next pass or request retries
 
-    def overview(self) -> dict:
-        """The overview document; its staleness is judged now, the rest cached."""
-        document = self._cached(("overview",), lambda: dashboard.overview_document(self.ledger, self.now()))
+    def overview(self, archived: bool = False) -> dict:
+        """The overview document (archived portfolios too when `archived`); its staleness is
+        judged now, the rest cached."""
+        document = self._cached(
+            ("overview", archived), lambda: dashboard.overview_document(self.ledger, self.now(), archived)
+        )
         now, failing = self.now(), dashboard.failing_runs(self.ledger)
         rows = [_restaled(row, now, failing) for row in document["portfolios"]]
         return {"now": now, "portfolios": rows}
@@ -123,10 +126,11 @@ class DashboardData:
             "max_drawdown_pct": stats.get("Max. Drawdown [%]"),
         }
 
-    def portfolios(self) -> list[dict]:
+    def portfolios(self, archived: bool = False) -> list[dict]:
+        """`portfolios --json`, and with `archived` what `portfolios --archived --json` prints."""
         from papertrade.services.valuation import value_all
 
-        return [documents.portfolio_document(v) for v in value_all(self.ledger)]
+        return [documents.portfolio_document(v) for v in value_all(self.ledger, archived=archived)]
 
     def status(self, portfolio_id: int) -> dict:
         from papertrade.services.portfolios import last_ticks, study_origin
@@ -179,7 +183,12 @@ class DashboardData:
 
 
 def _restaled(row: dict, now: int, failing: dict) -> dict:
+    """`row` with each tick's staleness judged at `now`; an archived portfolio no longer trades,
+    so its ticks are never stale."""
     from papertrade.domain.timeframes import Timeframe
+
+    if row.get("archived_ts") is not None:
+        return {**row, "last_ticks": [{**tick, "stale": False, "cause": None} for tick in row["last_ticks"]]}
 
     timeframe = Timeframe.parse(row["timeframe"])
     ticks = [

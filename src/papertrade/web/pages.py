@@ -1,6 +1,5 @@
 """The dashboard's HTML pages: Jinja2 templates, autoescaped, and how numbers are shown."""
 
-import html
 from decimal import Decimal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -39,14 +38,16 @@ class Renderer:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         self.env.filters.update(money=numbers.money, fee=numbers.fee, amount=numbers.amount, price=numbers.price,
-                                percent=numbers.percent, when=when, statistic=statistic, indicators=indicators,
+                                percent=numbers.percent, duration=numbers.duration, when=when, statistic=statistic,
+                                indicators=indicators,
                                 thousands="{:,}".format)  # fmt: skip
         self.common = {"ledger": ledger_name, "refresh": refresh_seconds}
         for name in ("overview.html", "portfolio.html"):
             self.env.get_template(name)  # compiled now, not during the first request
 
-    def overview(self, document: dict) -> str:
-        return self.env.get_template("overview.html").render(**self.common, **document)
+    def overview(self, document: dict, archived: bool = False) -> str:
+        """The overview page; `archived`: archived portfolios are listed (and marked) too."""
+        return self.env.get_template("overview.html").render(**self.common, **document, archived=archived)
 
     def portfolio(self, row: dict, report: dict | None, trades: list[dict], journal, orders=()) -> str:
         open_symbols = [s for s in (report or {}).get("symbols", []) if Decimal(s["quantity"]) > 0]
@@ -57,6 +58,7 @@ class Renderer:
             open_symbols=open_symbols,
             trades=list(reversed(trades))[:TRADES_SHOWN],
             trade_count=len(trades),
+            round_trips=list(reversed((report or {}).get("round_trips", []))),
             journal=journal,
             page_size=PAGE_SIZE,
             orders=list(orders),
@@ -67,10 +69,25 @@ class Renderer:
 TRADES_SHOWN = 200
 
 
-def error_page(status: int, message: str) -> str:
-    text = html.escape(message)
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{status} · papertrade</title>'
-        '<link rel="stylesheet" href="/static/dashboard.css"><link rel="icon" href="/favicon.ico"></head>'
-        f'<body><main><p><a href="/">← all portfolios</a></p><h1>{status}</h1><p>{text}</p></main></body></html>'
+#: What each error status is called on its page, and what the reader can do about it.
+ERRORS = {
+    400: ("Bad request", "The address could not be read."),
+    404: ("Not found", "The address may be mistyped, or the portfolio deleted: the overview lists them all."),
+    405: ("Not allowed", "This dashboard only reads: it answers GET requests."),
+    422: ("Not a valid address", "A value in the address is out of range or of the wrong kind."),
+    500: ("Something went wrong", "The server logged the failure; try again, and look at its log if it persists."),
+    503: ("Busy, try again", "The ledger is briefly busy: the page answers again in a moment."),
+}
+
+
+def error_page(status: int, message: str, ledger_name: str = "") -> str:
+    """A human page for an error `status`, inside the dashboard's header bar; it does not refresh."""
+    reason, hint = ERRORS.get(status, (f"Error {status}", ""))
+    return _ERROR_ENV.get_template("error.html").render(
+        ledger=ledger_name, refresh=0, status=status, reason=reason, message=message, hint=hint
     )
+
+
+_ERROR_ENV = Environment(
+    loader=PackageLoader("papertrade.web", "templates"), autoescape=select_autoescape(default=True)
+)
