@@ -281,6 +281,77 @@ for entry, exit in zip(trades.EntryTime, trades.ExitTime):
 """
 
 
+BACKTESTING_PY_SHORTS = """
+import sys
+import pandas as pd
+from backtesting import Strategy
+from backtesting.lib import FractionalBacktest
+
+frame = pd.read_csv(sys.argv[1])
+frame.index = pd.to_datetime(frame.pop("timestamp"), unit="ms", utc=True)
+frame.columns = ["Open", "High", "Low", "Close", "Volume"]
+FAST = frame.Close.rolling(10).mean().to_numpy()
+SLOW = frame.Close.rolling(30).mean().to_numpy()
+
+class StopAndReverse(Strategy):
+    def init(self):
+        self.fast, self.slow = self.I(lambda: FAST), self.I(lambda: SLOW)
+    def next(self):
+        if len(self.data) < 31:
+            return
+        before, now = self.fast[-2] - self.slow[-2], self.fast[-1] - self.slow[-1]
+        if before <= 0 < now:
+            self.buy()
+        elif before >= 0 > now:
+            self.sell()
+
+stats = FractionalBacktest(frame, StopAndReverse, cash=10_000, commission=0.001, trade_on_close=True,
+                           exclusive_orders=True).run()
+trades = stats._trades
+for entry, exit in zip(trades.EntryTime, trades.ExitTime):
+    print(int(entry.timestamp() * 1000), int(exit.timestamp() * 1000))
+"""
+
+
+def shorts(work: Path, env: dict, runs: int) -> list[Row]:
+    """Issue 23: `sma-cross` stopping and reversing with `--allow-short` over the chained minute
+    file, against backtesting.py with `exclusive_orders=True` (both whole processes)."""
+    path = work / "btc-1m-x10.csv"
+    _ten_copies_of_the_minute_file(path)
+    (work / "reverse.py").write_text(BACKTESTING_PY_SHORTS)
+    command = [PAPERTRADE, "backtest", "--strategy", "sma-cross", "--allow-short", "--data", str(path), "--json"]
+    ours, theirs = [], []
+    for _ in range(runs):
+        elapsed, _, out = timed(command, env)
+        ours.append(elapsed)
+        elapsed, _, out_theirs = timed([PYTHON, str(work / "reverse.py"), str(path)], env)
+        theirs.append(elapsed)
+    our_trips = [(t["entry_ts"], t["exit_ts"]) for t in json.loads(out)["round_trips"]]
+    their_trips = [tuple(int(x) for x in line.split()) for line in out_theirs.split("\n") if line.strip()]
+    same = sum(1 for a, b in zip(our_trips, their_trips, strict=False) if a == b)
+    a, b = median_of(ours), median_of(theirs)
+    label = f"backtest with shorts (sma-cross stop and reverse), {sum(1 for _ in path.open()) - 1:,} 1m candles"
+    return [
+        Row(f"{label}: backtesting.py / papertrade", f"{b / a:.1f}x ({b:.1f} s / {a:.1f} s)", ">= 3x", b / a >= 3),
+        Row(f"{label}: same round trips as backtesting.py",
+            f"{same} of {len(their_trips)} (papertrade {len(our_trips)}, one more if it reversed on the last candle)",
+            "all", same == len(their_trips) and len(our_trips) - len(their_trips) in (0, 1)),
+    ]  # fmt: skip
+
+
+def only_shorts(args) -> None:
+    started = time.time()
+    runs = 1 if args.quick else 3
+    with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory:
+        work = Path(directory)
+        env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+        print("measuring backtests with shorts (backtesting.py takes a while) ...", file=sys.stderr)
+        table = render(shorts(work, env, runs))
+    print(table)
+    if args.write:
+        write(args.write, table, runs, time.time() - started, "<!-- bench results: shorts -->")
+
+
 def backtest(work: Path, env: dict, runs: int) -> list[Row]:
     """Target 5: 426,760 one-minute candles, papertrade backtest vs backtesting.py 0.6.6, with
     the RSI rule alone and with a 3 % stop-loss and a 6 % take-profit on every entry."""
@@ -424,7 +495,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="also record the results in this Markdown file")
     parser.add_argument(
         "--only",
-        choices=["backtest", "dashboard", "download", "optimize", "replay"],
+        choices=["backtest", "dashboard", "download", "optimize", "replay", "shorts"],
         help="measure only these targets (recorded apart)",
     )
     args = parser.parse_args()
@@ -438,6 +509,8 @@ def main() -> None:
         return only_backtest(args)
     if args.only == "optimize":
         return only_optimize(args)
+    if args.only == "shorts":
+        return only_shorts(args)
     runs = 3 if args.quick else 9
     rows: list[Row] = []
     started = time.time()
@@ -459,6 +532,8 @@ def main() -> None:
         rows += batch(work, server, env, max(3, runs // 3), cold_tick)
         print("measuring backtests (backtesting.py takes a while) ...", file=sys.stderr)
         rows += backtest(work, env, 1 if args.quick else 3)
+        print("measuring backtests with shorts ...", file=sys.stderr)
+        rows += shorts(work, env, 1 if args.quick else 3)
         print("measuring replay ...", file=sys.stderr)
         rows += replay(work, env, 3)
         print("measuring optimisation (backtesting.py takes a while) ...", file=sys.stderr)

@@ -114,3 +114,24 @@ def test_a_short_through_a_rally_is_liquidated_alike_in_replay_backtest_and_audi
         [t[f] for f in fields] for t in trades
     ]
     assert run_inprocess(capsys, "--db", db, "audit", "verify", "1").code == 0
+
+
+def test_the_maintenance_margin_and_liquidation_fee_are_the_portfolios_and_the_backtests(capsys, tmp_path):
+    strategy = "tests.support.strategies:AlwaysShort"
+    rates = ("--maintenance-margin", "0.25", "--liquidation-fee", "0.02")
+    result = run_inprocess(capsys, "backtest", "--strategy", strategy, "--data", BTC, "--to", "2020-12-31",
+                           "--allow-short", *rates, "--json")  # fmt: skip
+    trades = json.loads(result.stdout)["trades"]
+    entry, liquidated = trades[0], next(t for t in trades if t["kind"] == "liquidation")
+    level = Decimal(entry["price"]) * 2 / Decimal("1.25")
+    assert Decimal(liquidated["price"]) == pytest.approx(level) or Decimal(liquidated["price"]) > level
+    assert Decimal(liquidated["fee"]) == pytest.approx(Decimal(liquidated["notional"]) * Decimal("0.02"))
+    db = str(tmp_path / "ledger.db")
+    created = run_inprocess(capsys, "--db", db, "create-portfolio", "p", "10000", "--allow-short", *rates, "--json")
+    assert created.code == 0, created.stderr
+    document = json.loads(created.stdout)
+    assert (document["maintenance_margin"], document["liquidation_fee"]) == ("0.25", "0.02")
+    for bad in (("--maintenance-margin", "0.5"), ("--liquidation-fee", "-0.01"), ("--maintenance-margin", "x")):
+        refused = run_inprocess(capsys, "--db", db, "create-portfolio", "q", "10000", *bad)
+        assert refused.code == 2 and refused.error_lines[0].startswith("papertrade: error:"), refused.stderr
+    assert [p["name"] for p in _json(capsys, db, "portfolios")] == ["p"]

@@ -27,6 +27,7 @@ REVISIONS = (
     "0007_orders",
     "0008_tick_order",
     "0009_shorts",
+    "0010_margin_rates",
 )
 HEAD = REVISIONS[-1]
 

@@ -13,6 +13,7 @@ from papertrade.adapters.driver_sql import DriverQuery, amounts_for
 from papertrade.domain.fills import FillModel
 from papertrade.domain.journal import GENESIS_HASH, JournalEntry, canonical_json, entry_hash
 from papertrade.domain.ledger import Book, Fill, Position, Side
+from papertrade.domain.margin import MarginRules
 from papertrade.domain.orders import SIGNAL, Exits, OrderKind, RestingOrder, Size
 from papertrade.domain.portfolio import Portfolio, PortfolioConfig
 from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord, TradeRecord
@@ -80,6 +81,8 @@ class PortfolioRepository:
                 stake_fraction=fills.stake_fraction,
                 exits=canonical_json(config.exits.as_dict()),
                 allow_short=config.allow_short,
+                maintenance_margin=config.margin.maintenance_rate,
+                liquidation_fee=config.margin.liquidation_fee_rate,
                 created_ts=now,
             )
         )
@@ -331,6 +334,7 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         fills=FillModel(row["fee_rate"], row["slippage_bps"], row["stake_fraction"]),
         exits=Exits.from_dict(_object(row["exits"])),
         allow_short=bool(row["allow_short"]),
+        margin=MarginRules(maintenance_rate=row["maintenance_margin"], liquidation_fee_rate=row["liquidation_fee"]),
     )
 
 

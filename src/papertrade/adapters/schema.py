@@ -92,6 +92,9 @@ portfolios = Table(
     Column("exits", Text, nullable=False, server_default="{}"),
     # Whether the portfolio may hold a negative quantity (`create-portfolio --allow-short`).
     Column("allow_short", Boolean, nullable=False, server_default=false()),
+    # Liquidation rules (`domain/margin.py`): the maintenance margin rate and the liquidation fee.
+    Column("maintenance_margin", ExactDecimal, nullable=False, server_default="0.005"),
+    Column("liquidation_fee", ExactDecimal, nullable=False, server_default="0.005"),
 )
 
 positions = Table(

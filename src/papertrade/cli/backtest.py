@@ -12,6 +12,8 @@ from papertrade.cli.options import (
     ExchangeOption,
     FeeRateOption,
     FromOption,
+    LiquidationFeeOption,
+    MaintenanceMarginOption,
     MinNotionalOption,
     SlippageOption,
     StakeFractionOption,
@@ -39,6 +41,8 @@ def backtest(
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,
     allow_short: AllowShortOption = False,
+    maintenance_margin: MaintenanceMarginOption = "0.005",
+    liquidation_fee: LiquidationFeeOption = "0.005",
     amount_step: AmountStepOption = None,
     min_notional: MinNotionalOption = None,
     symbol: Annotated[
@@ -56,7 +60,14 @@ def backtest(
     from functools import partial
 
     from papertrade.cli.data import backtest_candles, stored_market
-    from papertrade.domain.portfolio import market_limits, parse_cash, parse_exits, parse_fill_model, parse_symbol
+    from papertrade.domain.portfolio import (
+        market_limits,
+        parse_cash,
+        parse_exits,
+        parse_fill_model,
+        parse_margin_rules,
+        parse_symbol,
+    )
     from papertrade.services.backtest import backtest as run_backtest
     from papertrade.strategies import registry
     from papertrade.views.chart_data import for_backtest
@@ -65,13 +76,14 @@ def backtest(
     chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
     fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
     exits = parse_exits(stop_loss, take_profit, trailing_stop)
+    margin = parse_margin_rules(maintenance_margin, liquidation_fee)
     starting_cash = parse_cash(cash)
     candles, name = backtest_candles(ctx, data, exchange, symbol, timeframe, start, end)
     _, quote = parse_symbol(name)
     market = market_limits(name, amount_step, min_notional, None if data else stored_market(ctx, exchange, name))
     long_running()
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits, market,
-                               allow_short=allow_short)  # fmt: skip
+                               allow_short=allow_short, margin=margin)  # fmt: skip
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
     chart_of = partial(for_backtest, performance, title, candles, chosen)
     show(performance, title, json, plot, chart_of, state(ctx).ledger_file() if plot else None)

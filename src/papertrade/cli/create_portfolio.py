@@ -9,6 +9,8 @@ from papertrade.cli.context import now_ms, state
 from papertrade.cli.options import (
     AllowShortOption,
     FeeRateOption,
+    LiquidationFeeOption,
+    MaintenanceMarginOption,
     SlippageOption,
     StakeFractionOption,
     StopLossOption,
@@ -46,6 +48,8 @@ def create_portfolio(
     take_profit: TakeProfitOption = None,
     trailing_stop: TrailingStopOption = None,
     allow_short: AllowShortOption = False,
+    maintenance_margin: MaintenanceMarginOption = "0.005",
+    liquidation_fee: LiquidationFeeOption = "0.005",
     notify: Annotated[
         list[str] | None,
         typer.Option("--notify", metavar="URL", help="Send notifications to this Apprise URL (repeatable)."),
@@ -72,6 +76,7 @@ def create_portfolio(
         stake_fraction=stake_fraction,
         exits=(stop_loss, take_profit, trailing_stop),
         allow_short=allow_short,
+        margin=(maintenance_margin, liquidation_fee),
     )
     check_exchange(request.config.exchange)
     targets = _notify_targets(notify, events)

@@ -78,6 +78,20 @@ MinNotionalOption = Annotated[
         "market cached for stored candles, else 0).",
     ),
 ]
+MaintenanceMarginOption = Annotated[
+    str,
+    typer.Option(
+        metavar="RATE",
+        help="Maintenance margin as a fraction of a position's notional: it is liquidated when its margin "
+        "plus unrealized PnL falls to this (0 to below 0.5).",
+    ),
+]
+LiquidationFeeOption = Annotated[
+    str,
+    typer.Option(
+        metavar="RATE", help="Fee of a liquidation, instead of the trading fee, as a fraction of its notional."
+    ),
+]
 
 
 def parse_time(text: str | None, option: str) -> int | None:

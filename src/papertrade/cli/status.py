@@ -64,6 +64,11 @@ def _summary(valuation) -> list[tuple[str, str]]:
         ("fills", _fills_text(config.fills)),
         ("exits", _exits_text(config.exits)),
         ("shorts", "allowed (--allow-short)" if config.allow_short else "not allowed: long only"),
+        (
+            "margin",
+            f"isolated, leverage 1, maintenance {output.amount(config.margin.maintenance_rate)}, "
+            f"liquidation fee {output.amount(config.margin.liquidation_fee_rate)}",
+        ),
     ]
 
 
@@ -97,7 +102,7 @@ def _positions_table(valuation) -> str:
             output.money(m.market_value, quote),
             output.money(m.unrealized_pnl, quote),
             output.money(margin_in_use(positions[m.symbol]), quote),
-            _liquidation_text(positions[m.symbol]),
+            _liquidation_text(positions[m.symbol], valuation.portfolio.config.margin),
         ]
         for m in valuation.marks.values()
     ]
@@ -106,10 +111,10 @@ def _positions_table(valuation) -> str:
     return output.table(headers, rows, right=(2, 3, 4, 5, 7, 8, 9, 10))
 
 
-def _liquidation_text(position) -> str:
+def _liquidation_text(position, rules) -> str:
     from papertrade.domain.margin import liquidation_price
 
-    level = liquidation_price(position)
+    level = liquidation_price(position, rules)
     return "none" if level is None else output.price(level)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book
+from papertrade.domain.margin import SPOT, MarginRules
 from papertrade.domain.money import MAX_CASH, parse_amount, to_plain
 from papertrade.domain.orders import NO_EXITS, Exits, RestingOrder
 from papertrade.domain.timeframes import Timeframe
@@ -16,6 +17,7 @@ from papertrade.errors import InputError
 MAX_NAME_LENGTH = 100
 MAX_FEE_RATE = Decimal("0.1")
 MAX_SLIPPAGE_BPS = Decimal(1000)
+MAX_MARGIN_RATE = Decimal("0.5")
 _CURRENCY = re.compile(r"[A-Z0-9]{2,20}")
 _EXCHANGE = re.compile(r"[a-z][a-z0-9]{1,49}")
 _SYMBOL = re.compile(r"([A-Z0-9]{1,20})/([A-Z0-9]{1,20})")
@@ -34,6 +36,7 @@ class PortfolioConfig:
     fills: FillModel
     exits: Exits = NO_EXITS  # attached to every entry whose decision sets none
     allow_short: bool = False  # may hold a negative quantity (`Decision.short`)
+    margin: MarginRules = SPOT  # what liquidates a position
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +147,16 @@ def parse_exits(stop_loss: str | None, take_profit: str | None, trailing_stop: s
                                  f"(0.03 = 3 %), not {text.strip()}")  # fmt: skip
             values[name] = value
     return Exits.from_dict({key.replace(" ", "_"): str(value) for key, value in values.items()})
+
+
+def parse_margin_rules(maintenance_margin: str, liquidation_fee: str) -> MarginRules:
+    """The liquidation rules a user gives: rates of the notional, each at least 0 and below 0.5."""
+    rates = []
+    for name, text in (("maintenance margin", maintenance_margin), ("liquidation fee", liquidation_fee)):
+        rate = parse_amount(text, name)
+        if not 0 <= rate < MAX_MARGIN_RATE:
+            raise InputError(
+                f"{name} must be a rate of the notional from 0 to below {MAX_MARGIN_RATE}, not {text.strip()}"
+            )
+        rates.append(rate)
+    return MarginRules(maintenance_rate=rates[0], liquidation_fee_rate=rates[1])

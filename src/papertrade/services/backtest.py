@@ -22,7 +22,7 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill, warming_up
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book, Side
-from papertrade.domain.margin import liquidation_price
+from papertrade.domain.margin import SPOT, MarginRules, liquidation_price
 from papertrade.domain.money import exact, to_plain
 from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
@@ -41,16 +41,18 @@ def backtest(
     exits: Exits = NO_EXITS,
     market: Market | None = None,
     allow_short: bool = False,
+    margin: MarginRules = SPOT,
 ) -> Performance:
     """Run `strategy` over every candle of `candles`, starting with `cash`; `exits` are the
     portfolio's protective exits, attached to every entry whose decision sets none. `market`
     (its amount step and minimums) defaults to one with steps of 1e-8 and no minimum order.
-    `allow_short` lets the strategy go short, as `create-portfolio --allow-short` does."""
+    `allow_short` lets the strategy go short, as `create-portfolio --allow-short` does; `margin`
+    says when a position is liquidated."""
     frame = candles.frame()
     series = strategy.decide_series(frame) if strategy.series_reverses or not allow_short else None
     market = market or Market.unrestricted(symbol)
     book = Book(cash, cash, allow_short=allow_short)
-    desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short)
+    desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short, margin=margin)
     desk.book.position(symbol)
     first = _first_decision(strategy, len(candles))
     if series is None:

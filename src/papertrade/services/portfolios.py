@@ -16,6 +16,7 @@ from papertrade.domain.portfolio import (
     parse_cash,
     parse_exits,
     parse_fill_model,
+    parse_margin_rules,
 )
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError, NotFound
@@ -45,9 +46,11 @@ def parse_new_portfolio(
     stake_fraction: str = "1",
     exits: tuple[str | None, str | None, str | None] = (None, None, None),
     allow_short: bool = False,
+    margin: tuple[str, str] = ("0.005", "0.005"),
 ) -> NewPortfolio:
     """Validate everything a user typed to create a portfolio, touching no database.
-    `allow_short` lets its strategy go short (`Decision.short`)."""
+    `allow_short` lets its strategy go short (`Decision.short`); `margin` is its maintenance
+    margin rate and liquidation fee rate, as typed."""
     strategy_cls = registry.load_class(strategy)
     strategy_params = registry.parse_params(strategy_cls, registry.parse_param_pairs(params))
     config = PortfolioConfig(
@@ -60,6 +63,7 @@ def parse_new_portfolio(
         fills=parse_fill_model(fee_rate, slippage_bps, stake_fraction),
         exits=parse_exits(*exits),
         allow_short=allow_short,
+        margin=parse_margin_rules(*margin),
     )
     return NewPortfolio(config, parse_cash(cash))
 

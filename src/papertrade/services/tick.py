@@ -31,7 +31,7 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill, OrderEvent, warming_up
 from papertrade.domain.fills import Market
 from papertrade.domain.ledger import Book, Fill
-from papertrade.domain.margin import liquidation_price
+from papertrade.domain.margin import MarginRules, liquidation_price
 from papertrade.domain.money import to_plain
 from papertrade.domain.orders import MANUAL, RestingOrder, Size
 from papertrade.domain.pnl import last_closing
@@ -139,7 +139,7 @@ class Restored:
     def watched(self) -> bool:
         """Whether every candle since the last processed one matters: an order rests, or the
         position could be liquidated on one."""
-        return bool(self.orders) or at_risk(self.portfolio.book, self.symbol)
+        return bool(self.orders) or at_risk(self.portfolio.book, self.symbol, self.portfolio.config.margin)
 
     def key(self) -> TickKey:
         strategy = self.manual.key_strategy if self.manual else self.portfolio.config.strategy
@@ -237,7 +237,7 @@ class TickRunner:
             history, latest_stored_ts = self._history(uow, series, candle_ts, strategy.lookback)
             cached_market = self._trusted_market(uow, config.exchange, symbol, now)
             orders = tuple(portfolio.orders_of(symbol))
-            watched = orders or at_risk(portfolio.book, symbol)
+            watched = orders or at_risk(portfolio.book, symbol, config.margin)
             processed_ts, unprocessed = self._unprocessed(uow, portfolio, symbol, candle_ts) if watched else (None, ())
         return Restored(portfolio, strategy, symbol, candle_ts, history, latest_stored_ts, cached_market, orders,
                         processed_ts, unprocessed)  # fmt: skip
@@ -418,10 +418,10 @@ def _series_key(restored: Restored) -> tuple[int, str, str]:
     return (key.portfolio_id, key.strategy, key.symbol)
 
 
-def at_risk(book: Book, symbol: str) -> bool:
+def at_risk(book: Book, symbol: str, rules: MarginRules) -> bool:
     """Whether `book`'s position in `symbol` has a liquidation price (`domain.margin`)."""
     position = book.positions.get(symbol)
-    return position is not None and liquidation_price(position) is not None
+    return position is not None and liquidation_price(position, rules) is not None
 
 
 def _desk(restored: Restored, synced: Synced) -> Desk:
@@ -429,7 +429,7 @@ def _desk(restored: Restored, synced: Synced) -> Desk:
     config = restored.portfolio.config
     book = restored.portfolio.book.copy()
     return Desk(book, synced.market, config.fills, list(restored.orders), restored.timeframe.ms, config.exits,
-                allow_short=config.allow_short)  # fmt: skip
+                allow_short=config.allow_short, margin=config.margin)  # fmt: skip
 
 
 def _candles_since(restored: Restored, synced: Synced) -> list[Bar]:

@@ -65,6 +65,8 @@ def portfolio_document(valuation) -> dict:
         "exchange": config.exchange,
         "timeframe": config.timeframe.name,
         "allow_short": config.allow_short,
+        "maintenance_margin": config.margin.maintenance_rate,
+        "liquidation_fee": config.margin.liquidation_fee_rate,
         "fee_rate": config.fills.fee_rate,
         "slippage_bps": config.fills.slippage_bps,
         "stake_fraction": config.fills.stake_fraction,
@@ -93,7 +95,7 @@ def _position(p, valuation) -> dict:
         "net_realized_pnl": valuation.net.by_symbol.get(p.symbol, Decimal(0)),
         "fees_paid": p.fees_paid,
         "margin": margin_in_use(p),
-        "liquidation_price": liquidation_price(p),
+        "liquidation_price": liquidation_price(p, valuation.portfolio.config.margin),
         "exits": [order_document(o, p.quantity) for o in orders if o.symbol == p.symbol and o.kind.is_exit],
     }
 

@@ -85,6 +85,8 @@ class Portfolio(_Document):
     exchange: str
     timeframe: str
     allow_short: bool  # created with --allow-short: its strategy may go short
+    maintenance_margin: Exact  # a position is liquidated when its margin + unrealized PnL falls to this x notional
+    liquidation_fee: Exact  # what a liquidation pays instead of the trading fee, x its notional
     fee_rate: Exact
     slippage_bps: Exact
     stake_fraction: Exact
