@@ -78,8 +78,12 @@ def places(value: Decimal) -> int:
 
 
 def fits_ledger(value: Decimal) -> bool:
-    """Whether `value` is a multiple of 10**-LEDGER_PLACES."""
-    return places(value) <= LEDGER_PLACES
+    """Whether `value` is a multiple of 10**-LEDGER_PLACES (checked on every fill's amounts:
+    two decimal operations in C instead of writing the digits out, as `places` does)."""
+    if value.is_zero():
+        return places(value) <= LEDGER_PLACES
+    scaled = value.scaleb(LEDGER_PLACES, context=_ROUNDING)
+    return scaled == scaled.to_integral_value(context=_ROUNDING)
 
 
 def round_to_ledger(value: Decimal, rounding: str) -> Decimal:
