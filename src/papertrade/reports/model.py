@@ -139,6 +139,7 @@ class Performance:
     prices: dict[str, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     first_trading_ts: int | None = None
     name: str = ""  # the portfolio's, for a paper portfolio
+    _trips: tuple | None = field(default=None, repr=False, compare=False)  # round_trips(), worked out
     #: A backtest's entries refused as nonsense, (candle_ts, why) in candle order (None: a paper
     #: portfolio's report, whose refusals are in its ticks' reasons).
     refused: list[tuple[int, str]] | None = None
@@ -158,7 +159,14 @@ class Performance:
 
     def round_trips(self) -> list[RoundTrip]:
         """Every closing fill as a round trip against the open entry's share it closes: a fill
-        on the lot's own side (or with no lot open) adds to it, one on the other side closes."""
+        on the lot's own side (or with no lot open) adds to it, one on the other side closes.
+        Worked out once per list of fills (the report asks for them several times)."""
+        key = (id(self.fills), len(self.fills))
+        if self._trips is None or self._trips[0] != key:
+            self._trips = (key, self._matched_trips())
+        return list(self._trips[1])
+
+    def _matched_trips(self) -> list[RoundTrip]:
         opened: dict[str, _OpenLot] = {}
         trips = []
         for fill in self.fills:
