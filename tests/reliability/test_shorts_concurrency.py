@@ -32,7 +32,8 @@ def test_sixteen_concurrent_ticks_liquidate_a_short_exactly_once_on_the_missed_c
     create_portfolio(setup, request, now=0)
     clock.advance((FIRST - 1000) * HOUR)
     run_tick(setup, market_data_factory(settings), 1, "BTC/USDT", Mode.LIVE, clock())
-    level = liquidation_price(get_portfolio(setup, 1).book.positions["BTC/USDT"], MarginRules(maintenance_rate=Decimal(RATE)))
+    short = get_portfolio(setup, 1).book.positions["BTC/USDT"]
+    level = liquidation_price(short, MarginRules(maintenance_rate=Decimal(RATE)))
     clock.advance(GAP * HOUR)
     now = clock()
 
