@@ -1,0 +1,135 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from papertrade.domain.book import BookError, BookLevel, OrderBook, check_book, size_entry, walk
+from papertrade.domain.fills import Market
+from papertrade.domain.ledger import Side
+from papertrade.errors import TemporaryError
+
+D = Decimal
+BTC = Market("BTC/USDT", "BTC", "USDT", amount_step=D("0.00001"), min_amount=D("0.00001"), min_cost=D(5))
+NO_CAP = D("0.5")
+
+
+def levels(*pairs) -> tuple[BookLevel, ...]:
+    return tuple(BookLevel(D(price), D(amount)) for price, amount in pairs)
+
+
+BOOK = OrderBook(
+    "BTC/USDT",
+    bids=levels(("99", "1"), ("98", "2"), ("90", "5")),
+    asks=levels(("101", "1"), ("102", "2"), ("110", "5")),
+)
+
+
+def test_a_buy_within_the_best_level_fills_at_that_level():
+    walked = walk(BOOK, Side.BUY, D("0.4"), D(100), NO_CAP)
+    assert (walked.quantity, walked.price, walked.unfilled, walked.capped) == (D("0.4"), D(101), D(0), False)
+
+
+def test_a_sell_walks_the_bids_and_a_buy_the_asks():
+    assert walk(BOOK, Side.SELL, D("0.4"), D(100), NO_CAP).price == D(99)
+    assert walk(BOOK, Side.BUY, D("0.4"), D(100), NO_CAP).price == D(101)
+
+
+def test_a_buy_across_levels_pays_the_exact_volume_weighted_average():
+    walked = walk(BOOK, Side.BUY, D("2.5"), D(100), NO_CAP)
+    assert walked.cost == D(101) + D("1.5") * D(102)
+    assert walked.price == D("254") / D("2.5")  # 101.6 exactly
+
+
+def test_a_vwap_finer_than_the_ledger_rounds_against_the_trader():
+    book = OrderBook("BTC/USDT", bids=levels(("3", "1"), ("2", "2")), asks=levels(("2", "1"), ("3", "2")))
+    bought = walk(book, Side.BUY, D(3), D(2), NO_CAP)  # 8 / 3
+    sold = walk(book, Side.SELL, D(3), D(3), NO_CAP)  # 7 / 3
+    assert bought.price == D("2.666666666666666667")
+    assert sold.price == D("2.333333333333333333")
+    assert bought.cost == D(8) and sold.cost == D(7)
+
+
+def test_the_walk_stops_at_the_slippage_cap_and_leaves_the_rest_unfilled():
+    walked = walk(BOOK, Side.BUY, D(8), D(100), D("0.05"))  # 110 is beyond 105
+    assert (walked.quantity, walked.unfilled, walked.capped) == (D(3), D(5), True)
+    assert walked.cost == D(305) and walked.price == D("101.666666666666666667")
+
+
+def test_a_short_entry_walks_the_bids_down_to_the_cap():
+    walked = walk(BOOK, Side.SELL, D(8), D(100), D("0.05"))  # 90 is beyond 95
+    assert (walked.quantity, walked.cost, walked.unfilled) == (D(3), D(99) + D(196), D(5))
+
+
+def test_a_book_that_runs_out_leaves_the_rest_unfilled():
+    walked = walk(BOOK, Side.BUY, D(10), D(100), NO_CAP)
+    assert (walked.quantity, walked.unfilled, walked.capped) == (D(8), D(2), True)
+
+
+def test_an_entry_is_sized_against_the_walked_price_not_the_close():
+    fill, walked = size_entry(BOOK, Side.BUY, BTC, D(300), D("0.001"), D(100), NO_CAP)
+    # 101 x 1 x 1.001 = 101.101; the rest 198.899 buys 198.899 / (102 x 1.001) = 1.948042... at 102
+    assert fill.quantity == D("2.94804")
+    assert fill.notional + fill.fee <= D(300)
+    assert fill.price == walked.price
+    assert not walked.capped
+    one_step_more = walk(BOOK, Side.BUY, fill.quantity + BTC.amount_step, D(100), NO_CAP)
+    assert one_step_more.cost * D("1.001") > D(300)
+
+
+def test_an_entry_capped_by_slippage_spends_less_and_says_so():
+    fill, walked = size_entry(BOOK, Side.BUY, BTC, D(10_000), D(0), D(100), D("0.05"))
+    assert fill.quantity == D(3) and walked.capped
+    short, _ = size_entry(BOOK, Side.SELL, BTC, D(10_000), D(0), D(100), D("0.05"))
+    assert (short.side, short.quantity, short.notional) == (Side.SELL, D(3), D(295))
+
+
+def test_an_entry_below_the_minimum_order_is_not_made():
+    assert size_entry(BOOK, Side.BUY, BTC, D("4.99"), D(0), D(100), NO_CAP)[0] is None
+
+
+@pytest.mark.parametrize(
+    ("book", "why"),
+    [
+        (OrderBook("BTC/USDT", bids=(), asks=levels(("101", "1"))), "empty"),
+        (OrderBook("BTC/USDT", bids=levels(("99", "1")), asks=()), "empty"),
+        (OrderBook("BTC/USDT", bids=levels(("101", "1")), asks=levels(("101", "1"))), "crossed"),
+        (OrderBook("BTC/USDT", bids=BOOK.bids, asks=BOOK.asks, ts_ms=1_000), "stale"),
+    ],
+)
+def test_an_unsound_book_is_temporary_trouble(book, why):
+    with pytest.raises(BookError, match=why) as refused:
+        check_book(book, now_ms=10_000)
+    assert isinstance(refused.value, TemporaryError)
+
+
+def test_a_fresh_book_or_one_without_its_own_time_is_walked():
+    check_book(OrderBook("BTC/USDT", bids=BOOK.bids, asks=BOOK.asks, ts_ms=6_000), now_ms=10_000)
+    check_book(BOOK, now_ms=10_000)
+
+
+_prices = st.decimals(min_value=D("0.0001"), max_value=D(100_000), places=4)
+_amounts = st.decimals(min_value=D("0.00001"), max_value=D(50), places=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    asks=st.lists(st.tuples(_prices, _amounts), min_size=1, max_size=6),
+    budget=st.decimals(min_value=D(1), max_value=D(1_000_000), places=8),
+    fee_rate=st.sampled_from([D(0), D("0.001"), D("0.00075"), D("0.0123")]),
+    side=st.sampled_from([Side.BUY, Side.SELL]),
+)
+def test_an_entry_never_spends_more_than_its_budget_fee_included(asks, budget, fee_rate, side):
+    ordered = sorted(asks, reverse=side is Side.SELL)
+    book_levels = tuple(BookLevel(price, amount) for price, amount in ordered)
+    book = OrderBook("X/USDT", bids=book_levels, asks=book_levels)
+    market = Market("X/USDT", "X", "USDT", amount_step=D("0.00001"))
+    fill, walked = size_entry(book, side, market, budget, fee_rate, ordered[0][0], D(1))
+    if fill is None:
+        return
+    assert fill.notional + fill.fee <= budget
+    assert fill.quantity % market.amount_step == 0
+    assert fill.quantity == walked.quantity
+    if not walked.capped:  # one more step would not have fitted
+        more = walk(book, side, fill.quantity + market.amount_step, ordered[0][0], D(1))
+        assert more.cost * (1 + fee_rate) > budget - D("0.000001") or more.unfilled > 0
