@@ -357,3 +357,13 @@ def test_closing_a_position_of_more_digits_than_the_default_context_closes_it_ex
         position.quantity, position.cost_basis = quantity, quantity.scaleb(-4)
         fill = FillModel(D(0), D(0), D(1)).close(Market("BTC/USDT", "BTC", "USDT", D("0.00001")), position, D(1))
         assert fill.quantity == held
+
+
+def test_a_refused_reversal_closes_nothing():
+    from papertrade.domain.orders import price
+
+    d = desk()
+    d.act(Decision.buy(), bar(1, 100, 100, 100, 100))
+    held = d.act(Decision.short(stop_loss=price(90)), bar(2, 100, 100, 100, 100))  # a short's stop below it
+    assert held.signal is Signal.HOLD and "stop-loss" in held.reason
+    assert len(d.filled) == 1 and d.book.position("BTC/USDT").is_long and len(d.refused) == 1

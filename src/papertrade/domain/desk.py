@@ -193,18 +193,25 @@ class Desk:
             return _held(decision, "shorts are not allowed in this portfolio (create it with --allow-short)")
         position = self.book.position(self.symbol)
         if position.is_open and position.is_short != entry.short:
+            if (why := self._refusal(entry, bar)) is not None:  # a refused reversal closes nothing either
+                return _held(decision, why)
             self._close(position, None, bar)
             if position.is_open:
                 return _held(decision, "the position to reverse is below the market minimum")
         return self._enter(decision, entry, bar)
 
+    def _refusal(self, entry: Entry, bar: Bar) -> str | None:
+        """Why `entry` makes no sense (`orders.refusal`), noted in `refused`; None if it does."""
+        why = refusal(entry, entry.exits if entry.exits is not None else self.exits, bar.close, entry.side)
+        if why is not None:
+            self.refused.append((bar.ts, why))
+        return why
+
     def _enter(self, decision: Decision, entry: Entry, bar: Bar) -> Decision:
         position = self.book.position(self.symbol)
         if position.is_open and not entry.scale_in:
             return _held(decision, "already holding")
-        why = refusal(entry, entry.exits if entry.exits is not None else self.exits, bar.close, entry.side)
-        if why is not None:
-            self.refused.append((bar.ts, why))
+        if (why := self._refusal(entry, bar)) is not None:
             return _held(decision, why)
         if entry.kind is not None:
             self._cancel_entries(bar.ts, "replaced by a new entry")
