@@ -3,7 +3,8 @@
 It serves the real candles in tests/data/ohlcv through `GET /api/v3/klines` (with `startTime`,
 `endTime`, `limit`, the still-forming candle last, as Binance does) and a small
 `GET /api/v3/exchangeInfo`. Its clock is injectable, and the data can be shifted in time so that
-a process using the real clock sees "live" candles. Faults can be switched on per endpoint to
+a process using the real clock sees "live" candles. `GET /api/v3/depth` serves an order book built
+from the latest closed candle (see `BookSpec`). Faults can be switched on per endpoint to
 prove how papertrade behaves when an exchange misbehaves.
 
     with FakeBinance(clock=lambda: now) as server:
@@ -19,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -81,6 +83,21 @@ DEFAULT_MARKETS = (
 )
 
 
+@dataclass(frozen=True)
+class BookSpec:
+    """How `/api/v3/depth` builds a book from the latest closed candle of `interval`: best bid and
+    ask `spread` (a fraction of the close) apart around the close, each further level `spacing` (a
+    fraction of the close) beyond the one before, `depth` levels a side holding `amount` more base
+    than the level before (the first holds `amount`), prices on the market's 0.01 tick, rounded
+    away from the close."""
+
+    interval: str = "1h"
+    spread: str = "0.0002"
+    spacing: str = "0.0005"
+    depth: int = 20
+    amount: str = "0.25"
+
+
 @cache
 def load_rows(filename: str) -> tuple[tuple[int, str, str, str, str, str], ...]:
     """The candles of a data file, with prices kept as the exact text in the file."""
@@ -108,6 +125,7 @@ class FakeBinanceState:
     clock: Callable[[], int]
     offset_ms: int = 0
     markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS
+    book: BookSpec = field(default_factory=BookSpec)
     series: dict[tuple[str, str], tuple] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: Counter = field(default_factory=Counter)
@@ -122,8 +140,15 @@ class FakeBinance:
 
     handler: type | None = None  # the request handler class; Binance's when None
 
-    def __init__(self, clock: Callable[[], int] | None = None, offset_ms: int = 0, markets=DEFAULT_MARKETS):
+    def __init__(
+        self,
+        clock: Callable[[], int] | None = None,
+        offset_ms: int = 0,
+        markets=DEFAULT_MARKETS,
+        book: BookSpec | None = None,
+    ) -> None:
         self.state = FakeBinanceState(clock or (lambda: time.time_ns() // 1_000_000), offset_ms, tuple(markets))
+        self.state.book = book or BookSpec()
         for key, filename in FILES.items():
             self.state.series[key] = load_rows(filename)
         self._server = _Server(("127.0.0.1", 0), self.handler or _Handler)
@@ -231,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         routes = {
             "/api/v3/exchangeInfo": self._exchange_info,
             "/api/v3/klines": self._klines,
+            "/api/v3/depth": self._depth,
             "/api/v3/ping": lambda s, q: (200, {}),
             "/api/v3/time": lambda s, q: (200, {"serverTime": s.clock()}),
         }
@@ -264,6 +290,14 @@ class _Handler(BaseHTTPRequestHandler):
         end = int(query["endTime"]) if "endTime" in query else None
         rows = visible_rows(state, symbol, interval, start, end, limit)
         return 200, [to_kline(row, INTERVAL_MS[interval]) for row in rows]
+
+    def _depth(self, state: FakeBinanceState, query: dict) -> tuple[int, object]:
+        symbol = query.get("symbol")
+        if symbol not in {m.id for m in state.markets}:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        limit = min(int(query.get("limit", 100)), 5000)
+        bids, asks = book_levels(state, symbol)
+        return 200, {"lastUpdateId": state.requests["/api/v3/depth"], "bids": bids[:limit], "asks": asks[:limit]}
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -364,9 +398,44 @@ def to_kline(row: tuple, step: int) -> list:
     return [ts, o, h, low, c, v, ts + step - 1, "0", 100, "0", "0", "0"]
 
 
+def book_levels(state: FakeBinanceState, symbol: str) -> tuple[list[list[str]], list[list[str]]]:
+    """The bids and asks `/api/v3/depth` serves for `symbol` now, as Binance writes them
+    ([price, amount] as text, best first), built from the close of the latest closed candle."""
+    spec = state.book
+    now, step = state.clock(), INTERVAL_MS[spec.interval]
+    closed = [row for row in visible_rows(state, symbol, spec.interval, limit=2) if row[0] + step <= now]
+    if not closed:
+        return [], []
+    close, tick = Decimal(closed[-1][4]), Decimal("0.01")
+    half, spacing, amount = close * Decimal(spec.spread) / 2, close * Decimal(spec.spacing), Decimal(spec.amount)
+    bids, asks = [], []
+    for i in range(spec.depth):
+        bid = (close - half - i * spacing).quantize(tick, rounding=ROUND_DOWN)
+        ask = (close + half + i * spacing).quantize(tick, rounding=ROUND_UP)
+        size = str(amount * (i + 1))
+        bids.append([str(bid), size])
+        asks.append([str(ask), size])
+    return [b for b in bids if Decimal(b[0]) > 0], asks
+
+
+def _corrupt_book(fault: Fault, body: dict, state: FakeBinanceState) -> dict:
+    """A depth answer gone bad: no levels, best bid above best ask, or an old timestamp ("T", as
+    Binance's futures books carry; `payload` is its age in ms, a minute by default)."""
+    if fault.kind == "empty":
+        return {**body, "bids": [], "asks": []}
+    if fault.kind == "crossed" and body["bids"] and body["asks"]:
+        best_ask = Decimal(body["asks"][0][0])
+        return {**body, "bids": [[str(best_ask + 1), "1"], *body["bids"]]}
+    if fault.kind == "stale":
+        return {**body, "T": state.clock() - int(fault.payload or 60_000)}
+    return body
+
+
 def _corrupt(fault: Fault, body, state: FakeBinanceState, query: dict):
     """Bad data with a 200: what exchanges send on a bad day."""
     kind = fault.kind
+    if isinstance(body, dict) and "bids" in body:
+        return _corrupt_book(fault, body, state)
     if not isinstance(body, list) or not body:
         return body
     if kind == "empty":

@@ -20,12 +20,16 @@ from typing import Any
 
 from papertrade.adapters.in_order import in_order
 from papertrade.domain.bars import Bar, validate_series
+from papertrade.domain.book import BookLevel, OrderBook
 from papertrade.domain.fills import Market
+from papertrade.domain.money import fits_ledger
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import DataError, InputError, NotFound, TemporaryError
 
 #: Candles per request where ccxt does not document the exchange's cap.
 DEFAULT_PAGE_SIZE = 100
+#: Levels a side asked for when fetching an order book (Binance's default, one request weight).
+DEFAULT_BOOK_DEPTH = 100
 #: Requests a download keeps on their way at once, their starts still spaced by the rate limit.
 REQUESTS_IN_FLIGHT = 2
 _DEFAULTS: dict[str, Any] = {"enableRateLimit": True, "timeout": 10_000}
@@ -274,6 +278,20 @@ class CcxtMarketData:
         validate_series(page, timeframe)
         return page
 
+    # -- order book ------------------------------------------------------------------------
+
+    def fetch_order_book(self, symbol: str, depth: int = DEFAULT_BOOK_DEPTH) -> OrderBook:
+        """The exchange's order book for `symbol` now, up to `depth` levels a side, as domain
+        levels (best first). Whether it can be walked (empty, crossed, stale) is the domain's
+        `check_book`; levels that are not positive numbers are a `DataError`."""
+        answer = self._call(lambda: self._exchange.fetch_order_book(symbol, depth), f"fetch the {symbol} order book")
+        if not isinstance(answer, Mapping):
+            raise DataError(f"{self.exchange_id} sent {type(answer).__name__} where an order book belongs")
+        bids = _book_side(answer.get("bids"), descending=True)
+        asks = _book_side(answer.get("asks"), descending=False)
+        ts = answer.get("timestamp")
+        return OrderBook(symbol, bids, asks, ts if isinstance(ts, int) and not isinstance(ts, bool) else None)
+
     # -- error handling --------------------------------------------------------------------
 
     def _call(self, request: Callable[[], Any], what: str) -> Any:
@@ -410,6 +428,29 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None:
         return None
     return _number(value)
+
+
+def _book_side(levels: Any, *, descending: bool) -> tuple[BookLevel, ...]:
+    """One side of a ccxt order book as domain levels, best first; `DataError` for a level that is
+    not a positive price and amount the ledger can hold."""
+    if levels is None:
+        return ()
+    if not isinstance(levels, list):
+        raise DataError(f"exchange sent {type(levels).__name__} where order book levels belong")
+    parsed = [_book_level(level) for level in levels]
+    return tuple(sorted(parsed, key=lambda level: level.price, reverse=descending))
+
+
+def _book_level(level: Any) -> BookLevel:
+    try:
+        price, amount = _number(level[0]), _number(level[1])
+    except (InvalidOperation, ValueError, TypeError, IndexError, KeyError):
+        raise DataError(f"exchange sent an order book level papertrade cannot read: {str(level)[:80]}") from None
+    if not (price.is_finite() and amount.is_finite() and price > 0 and amount > 0):
+        raise DataError(f"exchange sent an order book level that is not positive: {str(level)[:80]}")
+    if not (fits_ledger(price) and fits_ledger(amount)):
+        raise DataError(f"exchange sent an order book level finer than the ledger keeps: {str(level)[:80]}")
+    return BookLevel(price, amount)
 
 
 def _ccxt_market(market: Market) -> dict[str, Any]:
