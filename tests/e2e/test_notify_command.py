@@ -134,3 +134,46 @@ def test_a_sigkill_between_commit_and_delivery_is_delivered_by_the_next_tick(env
     again = run_inprocess(capsys, "trade", "1", "BTC/USDT", "LIVE")
     assert again.code == 0 and "[duplicate]" in again.stdout
     assert receiver.event_ids() == [1]
+
+
+#: URLs and the parts of each that are secret: a webhook's path, ntfy topics (in the path, and
+#: the public server's topic where a host would be), Telegram's bot token, Discord's and Slack's
+#: webhook tokens, passwords.
+SECRET_URLS = {
+    "json://hooks.example.com/services/T0SECRET1/B0SECRET2/XYSECRET3": ["T0SECRET1", "B0SECRET2", "XYSECRET3"],
+    "jsons://me:hunter2pw@hooks.example.com:8443/hook/ABSECRET4": ["hunter2pw", "ABSECRET4"],
+    "xml://example.com/in/XMLSECRET5": ["XMLSECRET5"],
+    "form://example.com/FORMSECRET6": ["FORMSECRET6"],
+    "ntfy://mytopicsecret7": ["mytopicsecret7"],
+    "ntfys://ntfy.example.com/othertopic8": ["othertopic8"],
+    "tgram://123456789:AAHtelegramTOKEN9/987654321": ["123456789", "AAHtelegramTOKEN9"],
+    "discord://112233445566/DISCORDwebhookTOKEN10": ["112233445566", "DISCORDwebhookTOKEN10"],
+    "slack://T1JJ3T3L2/A1BRTD4JD/SLACKtoken11xyz/#general": ["T1JJ3T3L2", "A1BRTD4JD", "SLACKtoken11xyz"],
+}
+
+
+def test_every_secret_part_of_a_url_is_redacted_wherever_it_is_printed(cli_database, capsys):
+    import sqlalchemy as sa
+
+    db = ("--db", cli_database)
+    urls = list(SECRET_URLS)
+    shown = [run_inprocess(capsys, *db, "create-portfolio", "bot", "100", "--notify", urls[0], "--notify", urls[1])]
+    shown += [run_inprocess(capsys, *db, "notify", "1", *(part for url in urls[2:] for part in ("--add", url)))]
+    shown += [run_inprocess(capsys, *db, "notify", "1", "--add", urls[2], "--json")]
+    engine = sa.create_engine(cli_database)
+    with engine.begin() as connection:  # as an earlier version stored it: Apprise's privacy form, path whole
+        connection.execute(sa.text("UPDATE notify_targets SET redacted = url WHERE url LIKE 'xml:%'"))
+    engine.dispose()
+    shown += [
+        run_inprocess(capsys, *db, "notify", "1", "--list"),
+        run_inprocess(capsys, *db, "notify", "1", "--list", "--json"),
+    ]
+    assert all(result.code == 0 for result in shown), [r.stderr for r in shown]
+    text = "\n".join(result.stdout + result.stderr for result in shown)
+    leaked = [secret for secrets in SECRET_URLS.values() for secret in secrets if secret in text]
+    assert leaked == [], text
+    listed = json.loads(shown[-1].stdout)
+    assert [t["url"] for t in listed][:3] == [
+        "json://hooks.example.com/****/****/****/****", "jsons://me:****@hooks.example.com:8443/****/****",
+        "xml://example.com/****/****",
+    ]  # fmt: skip

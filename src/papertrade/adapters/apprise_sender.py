@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from papertrade.domain.notifications import Message
+from papertrade.domain.notifications import Message, mask_url_paths
 from papertrade.errors import InputError
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31})://")
@@ -54,8 +54,9 @@ def _check_port(url: str, scheme: str) -> None:
 
 def _redacted(plugin) -> str:
     """Apprise's privacy form of the URL (tokens shortened to their ends, passwords starred),
-    without the query string, where some services carry secrets too."""
-    return plugin.url(privacy=True).split("?", 1)[0]
+    without the query string, where some services carry secrets too; and the path secrets
+    Apprise leaves readable masked (`notifications.mask_url_paths`)."""
+    return mask_url_paths(plugin.url(privacy=True))
 
 
 def _asset():

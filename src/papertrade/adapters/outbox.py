@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
 from papertrade.domain.ledger import FillResult
-from papertrade.domain.notifications import SUBSCRIPTION, OutboxEvent, events_text, fill_payload
+from papertrade.domain.notifications import SUBSCRIPTION, OutboxEvent, events_text, fill_payload, mask_url_paths
 
 
 class Conflict(Exception):
@@ -293,4 +293,5 @@ def _streak_key(portfolio_id: int, symbol: str):
 
 def _target(row: Mapping[str, Any]) -> Target:
     events = frozenset(filter(None, row["events"].split(",")))
-    return Target(row["id"], row["portfolio_id"], row["url"], row["redacted"], events, row["created_ts"])
+    redacted = mask_url_paths(row["redacted"])  # a URL added before paths were masked is masked too
+    return Target(row["id"], row["portfolio_id"], row["url"], redacted, events, row["created_ts"])

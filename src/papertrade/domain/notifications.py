@@ -60,6 +60,33 @@ def events_text(events: Iterable[Event | str]) -> str:
     return ",".join(str(event) for event in Event if str(event) in wanted)
 
 
+#: Generic webhooks: Apprise shows their path whole, yet a path like /services/T0/B0/SECRET is the secret.
+WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+#: Services whose path (and, on the public server, the host position) names a topic anyone may read.
+TOPIC_SCHEMES = frozenset({"ntfy", "ntfys"})
+MASK = "****"
+
+
+def mask_url_paths(redacted: str) -> str:
+    """Hide what Apprise's privacy form leaves readable: every path segment after the host of a
+    generic webhook (json://, xml://, form://), and ntfy topics, in the path and where the public
+    server's URL puts the topic (ntfy://TOPIC). Idempotent; the query string is dropped."""
+    scheme, sep, rest = redacted.split("?", 1)[0].partition("://")
+    if not sep or scheme.lower() not in WEBHOOK_SCHEMES | TOPIC_SCHEMES:
+        return redacted.split("?", 1)[0]
+    address, _, path = rest.partition("/")
+    masked = [MASK if segment else "" for segment in path.split("/")] if path else []
+    if scheme.lower() in TOPIC_SCHEMES and not _is_host(address.rpartition("@")[2]):
+        address = address.rpartition("@")[0] + ("@" if "@" in address else "") + MASK
+    return f"{scheme}://{address}" + ("/" + "/".join(masked) if path else "")
+
+
+def _is_host(address: str) -> bool:
+    """Whether ntfy's first part is a server (a dotted name, an address, a port, localhost),
+    not a topic of the public server."""
+    return "." in address or ":" in address or address.startswith("[") or address.lower() == "localhost"
+
+
 def utc_day(ms: int) -> str:
     """The UTC day `ms` falls in, as 2026-11-26."""
     return timestamp(ms - ms % DAY_MS)[:10]
