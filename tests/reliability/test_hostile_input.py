@@ -113,7 +113,7 @@ def test_json_and_json_in_capitals_are_one_url_not_two(ledger, capsys):
     for url in ("json://127.0.0.1:9/x", "JSON://127.0.0.1:9/x", "Json://127.0.0.1:9/x"):
         assert run_inprocess(capsys, "notify", "1", "--add", url).code == 0
     listed = run_inprocess(capsys, "notify", "1", "--list", "--json")
-    assert [target["url"] for target in json.loads(listed.stdout)] == ["json://127.0.0.1:9/x"]
+    assert [target["url"] for target in json.loads(listed.stdout)] == ["json://127.0.0.1:9/****"]  # the path masked
 
 
 def test_a_long_export_name_and_a_deeply_nested_bots_file_are_refused_cleanly(ledger, capsys, tmp_path):
