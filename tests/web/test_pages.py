@@ -83,3 +83,21 @@ def test_the_api_still_answers_errors_as_json(shelf):
 def test_one_portfolio_is_not_called_portfolios(shelf):
     assert "papertrade · 1 portfolio</title>" in shelf.get("/").text
     assert "papertrade · 2 portfolios</title>" in shelf.get("/?archived=true").text
+
+
+def test_a_short_is_an_open_position_on_the_page_and_says_its_side(tmp_path):
+    url = sqlite_url(tmp_path / "ledger.db")
+    ledger = open_ledger(Settings(database_url=url), create=True, durable=False)
+    try:
+        request = parse_new_portfolio(name="bear", cash="1000", strategy="tests.support.strategies:AlwaysShort",
+                                      allow_short=True)  # fmt: skip
+        stored = create_portfolio(ledger, request, now=0)
+        replay(ledger, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[9].ts)
+    finally:
+        ledger.dispose()
+    readonly = open_readonly(url, 5)
+    with TestClient(create_app(readonly, token=None, now=lambda: LATER), base_url="http://localhost") as client:
+        page = client.get("/portfolios/1").text
+    readonly.dispose()
+    row = page[page.index('<tr data-symbol="BTC/USDT"') :].split("</tr>")[0]
+    assert '<td data-field="side">short</td>' in row and "-0." in row

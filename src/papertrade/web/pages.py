@@ -50,7 +50,11 @@ class Renderer:
         return self.env.get_template("overview.html").render(**self.common, **document, archived=archived)
 
     def portfolio(self, row: dict, report: dict | None, trades: list[dict], journal, orders=()) -> str:
-        open_symbols = [s for s in (report or {}).get("symbols", []) if Decimal(s["quantity"]) > 0]
+        open_symbols = [
+            {**s, "side": "long" if Decimal(s["quantity"]) > 0 else "short"}
+            for s in (report or {}).get("symbols", [])
+            if Decimal(s["quantity"]) != 0
+        ]
         return self.env.get_template("portfolio.html").render(
             **self.common,
             p=row,
