@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papertrade.domain.book import BookError, BookLevel, OrderBook, check_book, size_entry, walk
+from papertrade.domain.book import BookError, BookLevel, OrderBook, check_book, close_position, size_entry, walk
 from papertrade.domain.fills import Market
-from papertrade.domain.ledger import Side
+from papertrade.domain.ledger import Position, Side
 from papertrade.errors import TemporaryError
 
 D = Decimal
@@ -133,3 +133,26 @@ def test_an_entry_never_spends_more_than_its_budget_fee_included(asks, budget, f
     if not walked.capped:  # one more step would not have fitted
         more = walk(book, side, fill.quantity + market.amount_step, ordered[0][0], D(1))
         assert more.cost * (1 + fee_rate) > budget - D("0.000001") or more.unfilled > 0
+
+
+def test_closing_a_long_sells_into_the_bids():
+    long = Position("BTC/USDT", D("1.5"), D(150))
+    fill, walked = close_position(BOOK, BTC, long, D("0.001"), D(100), NO_CAP)
+    assert (fill.side, fill.quantity, fill.notional) == (Side.SELL, D("1.5"), D(99) + D(49))
+    assert fill.fee == D("0.148") and walked.unfilled == 0
+
+
+def test_covering_a_short_buys_from_the_asks_and_leaves_what_the_cap_refuses_open():
+    short = Position("BTC/USDT", D(-4), D(-400))
+    fill, walked = close_position(BOOK, BTC, short, D(0), D(100), D("0.05"))
+    assert (fill.side, fill.quantity, fill.notional) == (Side.BUY, D(3), D(101) + D(204))
+    assert (walked.unfilled, walked.capped) == (D(1), True)
+
+
+def test_closing_part_of_a_position_walks_for_that_part_only():
+    fill, _ = close_position(BOOK, BTC, Position("BTC/USDT", D(2), D(200)), D(0), D(100), NO_CAP, D("0.5"))
+    assert (fill.quantity, fill.price) == (D("0.5"), D(99))
+
+
+def test_a_flat_position_closes_nothing():
+    assert close_position(BOOK, BTC, Position("BTC/USDT"), D(0), D(100), NO_CAP)[0] is None

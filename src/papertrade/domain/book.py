@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from papertrade.domain.fills import Market
-from papertrade.domain.ledger import Fill, Side
+from papertrade.domain.ledger import Fill, Position, Side
 from papertrade.domain.money import ZERO, divide_down, divide_to_ledger, exact, round_to_ledger, round_up_to_ledger
 from papertrade.errors import TemporaryError
 
@@ -176,3 +176,25 @@ def book_fill(market: Market, walked: Walk, fee_rate: Decimal) -> Fill | None:
     with exact():
         raw_fee = fee_rate * notional
     return Fill(market.symbol, walked.side, walked.quantity, price, round_up_to_ledger(raw_fee), notional)
+
+
+def close_position(
+    book: OrderBook,
+    market: Market,
+    position: Position,
+    fee_rate: Decimal,
+    reference: Decimal,
+    max_slippage: Decimal,
+    quantity: Decimal | None = None,
+) -> tuple[Fill | None, Walk]:
+    """The market order that closes `quantity` (None: all) of `position` against the book: a long
+    sells into the bids, a short's cover buys from the asks. Its `Fill` (None when flat, nothing
+    fills within the cap, or it is below the market's minimums) and the walk, whose `unfilled`
+    rest stays open. A cover is never refused for want of cash (the ledger floors it)."""
+    side = Side.BUY if position.is_short else Side.SELL
+    held = position.quantity.copy_abs()  # abs() would round to the context's precision
+    wanted = held if quantity is None else min(quantity, held)
+    if not position.is_open or wanted <= 0:
+        return None, Walk(side, ZERO, ZERO, ZERO, False)
+    walked = walk(book, side, wanted, reference, max_slippage)
+    return book_fill(market, walked, fee_rate), walked
