@@ -177,3 +177,26 @@ def test_every_secret_part_of_a_url_is_redacted_wherever_it_is_printed(cli_datab
         "json://hooks.example.com/****/****/****/****", "jsons://me:****@hooks.example.com:8443/****/****",
         "xml://example.com/****/****",
     ]  # fmt: skip
+
+
+def test_urls_are_numbered_per_portfolio_and_managed_by_number_or_redacted_form(cli_database, capsys):
+    def notify(*args):
+        result = run_inprocess(capsys, "--db", cli_database, "notify", *args)
+        assert result.code == 0, result.stderr
+        return result.stdout
+
+    for name, hook in (("one", "json://127.0.0.1:9/first"), ("two", "json://127.0.0.1:9/second")):
+        assert run_inprocess(capsys, "--db", cli_database, "create-portfolio", name, "100", "--notify", hook).code == 0
+    ((listed,),) = [json.loads(notify("2", "--list", "--json"))]
+    assert (listed["n"], listed["url"], listed["events"]) == (1, "json://127.0.0.1:9/****", ["fill", "error", "daily"])
+    assert notify("2", "--add", "json://127.0.0.1:9/second", "--events", "daily").splitlines() == [
+        "Portfolio 2 notifies 1: json://127.0.0.1:9/**** of daily (events were fill, error, daily)"
+    ]
+    assert "(already so: nothing changed)" in notify("2", "--add", "json://127.0.0.1:9/second", "--events", "daily")
+    assert "of fill, daily (events were daily)" in notify("2", "--add", "1", "--events", "fill,daily")
+    discord = "https://discord.com/api/webhooks/112233445566/DISCORDwebhookTOKEN"  # as the channel's settings give it
+    assert "notifies 2: discord://1...6/D...N/ of fill, error, daily (added)" in notify("2", "--add", discord)
+    assert "no longer notifies json://127.0.0.1:9/****" in notify("2", "--remove", "json://127.0.0.1:9/****")
+    assert "no longer notifies discord://1...6/D...N/" in notify("2", "--remove", "1")
+    assert json.loads(notify("2", "--list", "--json")) == []
+    assert [t["n"] for t in json.loads(notify("1", "--list", "--json"))] == [1]  # portfolio 1's URL is untouched

@@ -24,9 +24,16 @@ def check_url(url: str) -> str:
     _check_port(url, scheme)
     import apprise
 
-    if scheme.lower() not in apprise.NotificationManager():
+    known = scheme.lower() in apprise.NotificationManager()
+    web = scheme.lower() in ("http", "https")  # a service's own webhook address, as Apprise takes it
+    plugin = apprise.Apprise.instantiate(url, asset=_asset()) if known or web else None
+    if plugin is None and web:
+        raise InputError(
+            f"{scheme}:// is accepted only as a service's own webhook address (e.g. "
+            "https://discord.com/api/webhooks/ID/TOKEN); for a plain web hook use json://, xml:// or form://"
+        )
+    if not known and plugin is None:
         raise InputError(f"unknown notification service {scheme!r}: see https://appriseit.com for the URL formats")
-    plugin = apprise.Apprise.instantiate(url, asset=_asset())
     if plugin is None:
         raise InputError(f"malformed {scheme}:// URL (check it with: apprise -vv -b test 'URL')")
     return _redacted(plugin)

@@ -74,16 +74,20 @@ class OutboxRepository:
             query = query.where(t.notify_targets.c.portfolio_id == portfolio_id)
         return [_target(row) for row in self._c.execute(query).mappings()]
 
-    def add_target(self, portfolio_id: int, url: str, redacted: str, events: Iterable[str], now: int) -> bool:
-        """Add a URL to a portfolio, or change the events of one it has; True when added."""
+    def add_target(
+        self, portfolio_id: int, url: str, redacted: str, events: Iterable[str], now: int
+    ) -> frozenset[str] | None:
+        """Add a URL to a portfolio, or change the events of one it has; None when added, else
+        the events it had before."""
         c = t.notify_targets.c
         key = and_(c.portfolio_id == portfolio_id, c.url_hash == url_hash(url))
-        if self._c.execute(select(c.id).where(key)).scalar() is not None:
+        before = self._c.execute(select(c.events).where(key)).scalar()
+        if before is not None:
             self._c.execute(update(t.notify_targets).where(key).values(events=events_text(events)))
-            return False
+            return frozenset(filter(None, before.split(",")))
         row = {"portfolio_id": portfolio_id, "url": url, "url_hash": url_hash(url), "redacted": redacted}
         self._c.execute(insert(t.notify_targets).values(**row, events=events_text(events), created_ts=now))
-        return True
+        return None
 
     def remove_target(self, target_id: int) -> None:
         """Forget a target and whatever it had not been sent yet."""

@@ -13,9 +13,10 @@ EVENTS_HELP = "Events these URLs get: any of fill,error,daily (default all three
 def notify(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(metavar="ID|flush", help="Portfolio id, or flush: send what is pending.")],
-    add: Annotated[list[str] | None, typer.Option("--add", metavar="URL", help="Add an Apprise URL (repeatable).")] = (
-        None
-    ),
+    add: Annotated[
+        list[str] | None,
+        typer.Option("--add", metavar="URL|N", help="Add an Apprise URL, or give URL N of --list new --events."),
+    ] = None,
     remove: Annotated[
         list[str] | None, typer.Option("--remove", metavar="URL|N", help="Remove a URL, or URL number N of --list.")
     ] = None,
@@ -69,23 +70,43 @@ def _portfolio_id(text: str) -> int:
 
 def _add(ctx: typer.Context, portfolio_id: int, urls: list[str], events: str | None, json: bool) -> None:
     from papertrade.adapters.apprise_sender import check_url
+    from papertrade.domain.notifications import parse_events
     from papertrade.services.notifications import add_targets, parse_targets
 
-    targets = parse_targets(urls, events, check_url)
-    added = add_targets(state(ctx).ledger(), portfolio_id, targets, now_ms())
+    numbered = {u for u in urls if u.isascii() and u.isdigit()}  # N of --list: that URL, new events
+    checked = iter(parse_targets([u for u in urls if u not in numbered], events, check_url))
+    targets = [u if u in numbered else next(checked) for u in urls]
+    wanted = parse_events(events) if events is not None else None
+    added = add_targets(state(ctx).ledger(), portfolio_id, targets, now_ms(), wanted)
     if json:
-        output.emit_json([{**_target_json(t), "added": a} for t, a in zip(targets, added, strict=True)])
+        output.emit_json([_added_json(a) for a in added])
         return
-    for target, was_added in zip(targets, added, strict=True):
-        what = "added" if was_added else "events updated"
-        typer.echo(f"Portfolio {portfolio_id} notifies {target.redacted} of {_events(target.events)} ({what})")
+    for a in added:
+        typer.echo(f"Portfolio {portfolio_id} notifies {a.number}: {a.target.redacted} of {_events(a.target.events)} "
+                   f"({_change(a)})")  # fmt: skip
+
+
+def _change(added) -> str:
+    """What `--add` did to a URL: added it, changed its events (from what), or nothing."""
+    if added.before is None:
+        return "added"
+    if added.before == added.target.events:
+        return "already so: nothing changed"
+    return f"events were {_events(added.before)}"
+
+
+def _added_json(added) -> dict:
+    from papertrade.domain.notifications import events_text
+
+    before = None if added.before is None else events_text(added.before).split(",")
+    return {"n": added.number, **_target_json(added.target), "added": added.before is None, "events_before": before}
 
 
 def _remove(ctx: typer.Context, portfolio_id: int, urls: list[str], json: bool) -> None:
     from papertrade.services.notifications import remove_target
 
     ledger = state(ctx).ledger()
-    removed = [remove_target(ledger, portfolio_id, url) for url in urls]
+    removed = [remove_target(ledger, portfolio_id, url) for url in dict.fromkeys(urls)]
     if json:
         output.emit_json([{"id": t.id, "url": t.redacted} for t in removed])
         return
@@ -100,22 +121,23 @@ def _list(ctx: typer.Context, portfolio_id: int, json: bool) -> None:
     if json:
         output.emit_json(
             [
-                {**_target_json(s.target), "pending": s.pending, "delivered": s.delivered, "last_error": s.last_error}
-                for s in states
+                {"n": n, **_target_json(s.target), "pending": s.pending, "delivered": s.delivered,
+                 "last_error": s.last_error}
+                for n, s in enumerate(states, 1)
             ]
-        )
+        )  # fmt: skip
         return
     if not states:
         typer.echo(f"Portfolio {portfolio_id} has no notification URLs: add one with notify {portfolio_id} --add URL")
         return
     rows = [
-        [str(s.target.id), s.target.redacted, _events(s.target.events), str(s.pending), str(s.delivered)]
-        for s in states
+        [str(n), s.target.redacted, _events(s.target.events), output.count(s.pending), output.count(s.delivered)]
+        for n, s in enumerate(states, 1)
     ]
     typer.echo(output.table(["N", "URL (REDACTED)", "EVENTS", "PENDING", "DELIVERED"], rows, right=(0, 3, 4)))
-    for s in states:
+    for n, s in enumerate(states, 1):
         if s.last_error:
-            typer.echo(f"  {s.target.id}: last error: {s.last_error}")
+            typer.echo(f"  {n}: last error: {s.last_error}")
 
 
 def _test(ctx: typer.Context, portfolio_id: int, json: bool) -> None:

@@ -67,26 +67,56 @@ def canonical_url(url: str) -> str:
     return f"{scheme.lower()}{separator}{rest}" if separator else url
 
 
-def add_targets(ledger: Ledger | None, portfolio_id: int, targets: Sequence[NewTarget], now: int) -> list[bool]:
-    """Add the URLs to a portfolio (a URL it has gets the new events); True for each one added."""
-    get_portfolio(ledger, portfolio_id)
-    with ledger.unit_of_work(write=True) as uow:
-        added = [uow.outbox.add_target(portfolio_id, t.url, t.redacted, t.events, now) for t in targets]
-        uow.commit()
-    return added
+@dataclass(frozen=True, slots=True)
+class Added:
+    """A URL `--add` named: its number in `--list`, and the events it had before (None: new)."""
+
+    number: int
+    target: Target
+    before: frozenset[str] | None
 
 
-def remove_target(ledger: Ledger | None, portfolio_id: int, url_or_id: str) -> Target:
-    """Remove one URL of a portfolio, named by itself or by its id in `notify ID --list`."""
+def add_targets(
+    ledger: Ledger | None, portfolio_id: int, targets: Sequence[NewTarget | str], now: int, events=None
+) -> list[Added]:
+    """Add the URLs to a portfolio; a URL it has (or a number of `--list`, given as text) gets
+    `events` (a NewTarget's own when None) instead. What each had before, for saying what changed."""
     get_portfolio(ledger, portfolio_id)
     with ledger.unit_of_work(write=True) as uow:
-        targets = uow.outbox.targets(portfolio_id)
-        url = canonical_url(url_or_id)
-        found = [t for t in targets if t.url == url or (url_or_id.isdigit() and str(t.id) == url_or_id)]
-        if not found:
-            raise NotFound(f"portfolio {portfolio_id} has no such notification URL (see: notify {portfolio_id} --list)")
-        uow.outbox.remove_target(found[0].id)
+        existing = uow.outbox.targets(portfolio_id)
+        named = [_named(existing, portfolio_id, t) if isinstance(t, str) else t for t in targets]
+        befores = [uow.outbox.add_target(portfolio_id, t.url, t.redacted, events or t.events, now) for t in named]
+        after = uow.outbox.targets(portfolio_id)
         uow.commit()
+    numbers = {target.url: n for n, target in enumerate(after, 1)}
+    by_url = {target.url: target for target in after}
+    return [Added(numbers[t.url], by_url[t.url], before) for t, before in zip(named, befores, strict=True)]
+
+
+def remove_target(ledger: Ledger | None, portfolio_id: int, name: str) -> Target:
+    """Remove one URL of a portfolio, named by itself, by its number in `notify ID --list`, or
+    by its redacted form as `--list` prints it (when that names one URL only)."""
+    get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work(write=True) as uow:
+        found = _named(uow.outbox.targets(portfolio_id), portfolio_id, name)
+        uow.outbox.remove_target(found.id)
+        uow.commit()
+    return found
+
+
+def _named(targets: Sequence[Target], portfolio_id: int, name: str) -> Target:
+    """The target `name` means: N of `--list` (numbered 1, 2, ... per portfolio), the URL, or
+    its redacted form; NotFound otherwise, InputError when a redacted form fits several."""
+    if name.isascii() and name.isdigit():
+        if 0 < int(name) <= len(targets):
+            return targets[int(name) - 1]
+        raise NotFound(f"portfolio {portfolio_id} has no notification URL {name} (see: notify {portfolio_id} --list)")
+    url = canonical_url(name)
+    found = [t for t in targets if t.url == url] or [t for t in targets if t.redacted == name]
+    if len(found) > 1:
+        raise InputError(f"{name} names {len(found)} URLs: give its number from notify {portfolio_id} --list")
+    if not found:
+        raise NotFound(f"portfolio {portfolio_id} has no such notification URL (see: notify {portfolio_id} --list)")
     return found[0]
 
 
