@@ -215,12 +215,37 @@ def test_a_stale_symbol_shows_the_last_error_of_its_failing_runs(browser, tmp_pa
         failing.stop()
 
 
-def test_without_the_token_every_page_is_401(browser, server):
-    stranger = browser.new_context()
-    page = stranger.new_page()
-    for path in ("", "portfolios/1", "api/overview"):
+def test_without_the_token_every_page_is_401_with_a_form_that_signs_in(browser, server, screenshots):
+    stranger = browser.new_context(viewport={"width": 390, "height": 844})
+    watched = Watched(stranger)
+    page = watched.page
+    for path in ("", "api/overview", "portfolios/1"):
         assert page.goto(f"{server.url}{path}").status == 401
+    page.screenshot(path=screenshots / "token-form.png", full_page=True)
+    page.fill("#token", TOKEN)
+    page.click("#token-form button")
+    page.wait_for_selector("h1 .name")
+    assert page.url == f"{server.url}portfolios/1"  # the token left the address bar for a cookie
+    assert [p for p in watched.problems if "401" not in p] == []
     stranger.close()
+
+
+def test_the_time_switch_shows_every_time_in_utc_or_the_browsers_zone(browser, server):
+    kolkata = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="Asia/Kolkata")
+    page = kolkata.new_page()
+    page.goto(f"{server.url}portfolios/1?token={TOKEN}")
+    first = page.locator("#journal tbody tr time").first
+    utc = first.inner_text()
+    assert utc.endswith("Z") and page.locator("#time-zone").inner_text() == "times: UTC"
+    page.click("#time-zone")
+    assert first.inner_text().endswith("+05:30") and first.inner_text() != utc
+    assert page.locator("time[datetime]").evaluate_all("ts => ts.every(t => !t.textContent.endsWith('Z'))")
+    page.reload()  # remembered, and applied to what a refresh brings too
+    page.wait_for_function("document.body.dataset.times === 'local'")
+    assert page.locator("#journal tbody tr time").first.inner_text().endswith("+05:30")
+    page.click("#time-zone")
+    assert page.locator("#journal tbody tr time").first.inner_text() == utc
+    kolkata.close()
 
 
 def test_pages_update_on_their_own_when_the_ledger_moves(browser, tmp_path, capsys, screenshots):

@@ -101,3 +101,41 @@ def test_a_short_is_an_open_position_on_the_page_and_says_its_side(tmp_path):
     readonly.dispose()
     row = page[page.index('<tr data-symbol="BTC/USDT"') :].split("</tr>")[0]
     assert '<td data-field="side">short</td>' in row and "-0." in row
+
+
+def test_every_time_on_a_page_is_marked_for_the_utc_local_switch(shelf):
+    page = shelf.get("/portfolios/1").text
+    assert '<button type="button" id="time-zone"' in page
+    journal = page[page.index('<section id="journal"') :]
+    assert journal.count("<time datetime=") >= 50  # a candle time in each row of the journal's first page
+
+
+def test_a_page_without_the_token_is_a_form_that_asks_for_it(tmp_path):
+    from tests.web.test_api import TOKEN
+
+    url = sqlite_url(tmp_path / "ledger.db")
+    open_ledger(Settings(database_url=url), create=True, durable=False).dispose()
+    readonly = open_readonly(url, 5)
+    with TestClient(create_app(readonly, token=TOKEN, now=lambda: LATER), base_url="http://localhost") as client:
+        answer = client.get("/portfolios/1?page=2")
+        assert answer.status_code == 401 and answer.headers["content-type"].startswith("text/html")
+        assert '<form method="get" action="/portfolios/1" id="token-form">' in answer.text
+        assert 'name="token" type="password"' in answer.text and "not accepted" not in answer.text
+        assert "not accepted" in client.get("/?token=wrong-token-given-here").text
+        assert client.get("/api/overview").headers["content-type"].startswith("text/plain")
+        assert "/static/" not in answer.text  # styled inline: the static files too need the token
+        signed = client.get(f"/portfolios/1?token={TOKEN}", follow_redirects=False)
+        assert signed.status_code == 303 and signed.headers["location"] == "/portfolios/1"
+    readonly.dispose()
+
+
+def test_serve_on_every_interface_prints_addresses_a_browser_can_open():
+    import socket
+
+    from papertrade.cli.serve import openable_addresses
+
+    shown = openable_addresses("0.0.0.0", 8000)
+    assert shown[0] == "http://127.0.0.1:8000/" and f"http://{socket.gethostname()}:8000/" in shown
+    assert not [url for url in shown if "0.0.0.0" in url]
+    assert openable_addresses("127.0.0.1", 8080) == ["http://127.0.0.1:8080/"]
+    assert openable_addresses("::1", 8080) == ["http://[::1]:8080/"]

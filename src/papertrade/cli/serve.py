@@ -50,15 +50,36 @@ def serve(
     ledger = open_readonly_ledger(settings)
     listener = _listen(host, port, InputError)
     app = create_app(ledger, token=token, now=now_ms, refresh_seconds=refresh, allowed_hosts=allowed)
-    bound = listener.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    typer.echo(f"papertrade dashboard of {ledger.name} (read-only) at http://{shown}:{bound}/  (Ctrl-C stops it)")
+    first, *others = openable_addresses(host, listener.getsockname()[1])
+    typer.echo(f"papertrade dashboard of {ledger.name} (read-only) at {first}  (Ctrl-C stops it)")
+    if others:
+        typer.echo(f"also at {', '.join(others)}")
     long_running()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     try:
         server.run(sockets=[listener])
     finally:
         ledger.dispose()
+
+
+def openable_addresses(host: str, port: int) -> list[str]:
+    """The addresses a browser can open for a server listening on `host`: for every interface
+    (0.0.0.0, ::) this machine's loopback address, its name and its other addresses, never the
+    wildcard itself (which no browser can open)."""
+    import socket
+
+    def url(name: str) -> str:
+        return f"http://[{name}]:{port}/" if ":" in name else f"http://{name}:{port}/"
+
+    if host.strip("[]") not in ("0.0.0.0", "::"):
+        return [url(host.strip("[]"))]
+    names = ["127.0.0.1" if host == "0.0.0.0" else "::1", socket.gethostname()]
+    try:
+        found = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET if host == "0.0.0.0" else 0)
+    except OSError:
+        found = []  # a name that does not resolve: the loopback address and the name still help
+    names += [info[4][0] for info in found if not info[4][0].startswith(("127.", "::1"))]
+    return [url(name) for name in dict.fromkeys(names)]
 
 
 def _check_exposure(host: str, token: str | None) -> None:

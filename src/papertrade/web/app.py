@@ -102,7 +102,7 @@ def _guard(app: FastAPI, token: str | None) -> None:
     async def guard(request: Request, call_next):
         given = _presented_token(request)
         if token is not None and (given is None or not hmac.compare_digest(given.encode(), token.encode())):
-            return _unauthorized()
+            return _unauthorized(request)
         if token is not None and "token" in request.query_params and not request.url.path.startswith("/api/"):
             return _remember(request, token)  # from the link, into a cookie, out of the address bar
         response = await call_next(request)
@@ -117,9 +117,15 @@ def _presented_token(request: Request) -> str | None:
     return request.query_params.get("token") or request.cookies.get(COOKIE)
 
 
-def _unauthorized() -> Response:
-    message = "401 Unauthorized: this dashboard needs its token (open it once as /?token=TOKEN)\n"
-    return PlainTextResponse(message, 401, headers={"WWW-Authenticate": 'Bearer realm="papertrade"'})
+def _unauthorized(request: Request) -> Response:
+    """401: for the API one line of text; for a page a small form that asks for the token and
+    sends it as `?token=` to the same page (which moves it into the cookie)."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="papertrade"', **SECURITY_HEADERS}
+    if request.url.path.startswith("/api/"):
+        message = "401 Unauthorized: this API needs the dashboard's token (Authorization: Bearer TOKEN)\n"
+        return PlainTextResponse(message, 401, headers=challenge)
+    given = "token" in request.query_params or COOKIE in request.cookies
+    return HTMLResponse(pages.token_page(own_path(request.url.path), refused=given), 401, headers=challenge)
 
 
 def _remember(request: Request, token: str) -> Response:

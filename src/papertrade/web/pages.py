@@ -1,16 +1,22 @@
 """The dashboard's HTML pages: Jinja2 templates, autoescaped, and how numbers are shown."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from papertrade.domain import numbers
 from papertrade.domain.timeframes import timestamp
 from papertrade.views.dashboard import PAGE_SIZE
 
 
-def when(ms) -> str:
-    return "-" if ms is None else timestamp(ms)
+def when(ms) -> Markup:
+    """A time of the ledger (UTC) as a `<time>` element: the page's UTC/local switch rewrites it."""
+    if ms is None:
+        return Markup("-")
+    iso = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup('<time datetime="{}">{}</time>').format(iso, timestamp(ms))
 
 
 def statistic(value, name: str, currency: str | None = None) -> str:
@@ -19,9 +25,11 @@ def statistic(value, name: str, currency: str | None = None) -> str:
     from papertrade.reports.statistics import STAT_KINDS
 
     kind = STAT_KINDS[name]
+    if kind == "time" and isinstance(value, str) and value.endswith("Z"):
+        shown = value.replace("T", " ").replace(":00Z", "Z") if value.endswith(":00Z") else value
+        return Markup('<time datetime="{}">{}</time>').format(value, shown)
     if kind in ("time", "duration"):
-        text = str(value) if value is not None else "-"
-        return text.replace("T", " ").replace(":00Z", "Z") if text.endswith(":00Z") else text
+        return str(value) if value is not None else "-"
     return numbers.statistic(value, kind, currency)
 
 
@@ -90,6 +98,11 @@ def error_page(status: int, message: str, ledger_name: str = "") -> str:
     return _ERROR_ENV.get_template("error.html").render(
         ledger=ledger_name, refresh=0, status=status, reason=reason, message=message, hint=hint
     )
+
+
+def token_page(action: str, refused: bool) -> str:
+    """The 401 page of a page: a form for the dashboard's token (`refused`: one was given, wrong)."""
+    return _ERROR_ENV.get_template("token.html").render(ledger="", refresh=0, action=action, refused=refused)
 
 
 _ERROR_ENV = Environment(

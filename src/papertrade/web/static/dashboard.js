@@ -12,6 +12,38 @@
     if (status) status.textContent = text;
   }
 
+  // Times: the server writes every time as <time datetime="…Z">, in UTC (the ledger's); the
+  // switch in the header shows them in this browser's time zone instead, and remembers it.
+  const zoneButton = document.getElementById("time-zone");
+  let local = localStorage.getItem("papertrade-times") === "local";
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function shown(date) {
+    if (!local) return date.toISOString().slice(0, 16).replace("T", " ") + "Z";
+    const offset = -date.getTimezoneOffset();
+    const zone = (offset >= 0 ? "+" : "-") + pad(Math.floor(Math.abs(offset) / 60)) + ":" + pad(Math.abs(offset) % 60);
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " " +
+      pad(date.getHours()) + ":" + pad(date.getMinutes()) + zone;
+  }
+
+  function showTimes() {
+    for (const element of document.querySelectorAll("time[datetime]")) {
+      if (element.dataset.utc === undefined) element.dataset.utc = element.textContent;
+      element.textContent = local ? shown(new Date(element.getAttribute("datetime"))) : element.dataset.utc;
+    }
+    if (zoneButton) zoneButton.textContent = local ? "times: local" : "times: UTC";
+    document.body.dataset.times = local ? "local" : "utc";
+  }
+
+  if (zoneButton) {
+    zoneButton.addEventListener("click", function () {
+      local = !local;
+      localStorage.setItem("papertrade-times", local ? "local" : "utc");
+      showTimes();
+    });
+  }
+
   // A refresh the server answers with an error that waiting will not fix: say so, stop refreshing.
   class Gone extends Error {}
 
@@ -59,7 +91,8 @@
     try {
       if (!first) await refreshSections();
       await drawChart();
-      stamp("read-only · updated " + new Date().toLocaleTimeString());
+      showTimes();
+      stamp("read-only · updated " + shown(new Date()).slice(11));
     } catch (error) {
       if (error instanceof Gone) gone(error);
       else stamp("read-only · refresh failed (" + error.message + "), retrying");
@@ -71,6 +104,7 @@
   if (chart && typeof ResizeObserver !== "undefined" && typeof Plotly !== "undefined") {
     new ResizeObserver(function () { if (chart.dataset.drawn) Plotly.Plots.resize(chart); }).observe(chart);
   }
+  showTimes();
   if (seconds > 0) {
     refresh(true);
     timer = setInterval(function () { refresh(false); }, seconds * 1000);
