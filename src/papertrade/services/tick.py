@@ -194,7 +194,8 @@ class TickRunner:
         self.market_data_for = market_data_for
         self.markets_ttl_ms = markets_ttl_ms
         self._strategies: dict[tuple[str, str], Strategy] = {}
-        self._windows: dict[tuple[str, str, str], CandleWindow] = {}
+        #: (exchange, symbol, timeframe, lookback) → the candles read for strategies with that lookback
+        self._windows: dict[tuple[str, str, str, int | None], CandleWindow] = {}
         self._portfolios: dict[int, Portfolio] = {}
         self._markets: dict[tuple[str, str], tuple[Market, int] | None] = {}
         self._processed: dict[tuple[int, str, str], int] = {}  # (portfolio, strategy, symbol) → last candle
@@ -254,7 +255,8 @@ class TickRunner:
         its candle is the last one processed."""
         if result.status in (Status.EXECUTED, Status.NEUTRAL):
             config = restored.portfolio.config
-            self._windows[(config.exchange, restored.symbol, config.timeframe.name)] = synced.window
+            series = (config.exchange, restored.symbol, config.timeframe.name)
+            self._windows[(*series, restored.strategy.lookback)] = synced.window
             self._processed[_series_key(restored)] = result.candle_ts
 
     def _unprocessed(self, uow: UnitOfWork, portfolio: Portfolio, symbol: str, candle_ts: int) -> tuple:
@@ -275,10 +277,14 @@ class TickRunner:
     def _history(
         self, uow: UnitOfWork, series: tuple[str, str, str], until: int, count: int | None
     ) -> tuple[CandleWindow, int | None]:
-        """The stored candles a strategy sees up to `until`, reading only what this runner has not
-        read before; and the open time of the latest stored candle."""
-        known = self._windows.get(series)
-        if known is not None and known.bars and known.bars[-1].ts <= until:
+        """The stored candles a strategy with lookback `count` sees up to `until`, reading only
+        what this runner has not read before; and the open time of the latest stored candle.
+
+        Each lookback has a window of its own: a window trimmed for one strategy never stands in
+        for the longer history another one on the same series needs. A window shorter than its
+        lookback is read again, since the store may hold older candles by now."""
+        known = self._windows.get((*series, count))
+        if known is not None and known.bars and known.bars[-1].ts <= until and _full(known, count):
             newer = uow.candles.after(*series, after=known.bars[-1].ts, until=_FOREVER)
             within = [bar for bar in newer if bar.ts <= until]
             window = known.extended(within, count)
@@ -293,7 +299,7 @@ class TickRunner:
                 latest_stored_ts = window.bars[-1].ts if window.bars else uow.candles.latest_ts(*series, until=until)
             else:
                 latest_stored_ts = None  # nothing stored up to `until`
-        self._windows[series] = window
+        self._windows[(*series, count)] = window
         return window, latest_stored_ts
 
     def _trusted_market(self, uow: UnitOfWork, exchange: str, symbol: str, now: int) -> Market | None:
@@ -411,6 +417,11 @@ def fetch_start(latest_stored_ts: int | None, candle_ts: int, needed: int, timef
         return backfill_start
     oldest_worth_filling = min(backfill_start, candle_ts - (MAX_GAP_FILL - 1) * timeframe.ms)
     return max(latest_stored_ts + timeframe.ms, oldest_worth_filling)
+
+
+def _full(window: CandleWindow, count: int | None) -> bool:
+    """Whether a window holds its whole lookback (a window of everything stored always does)."""
+    return count is None or len(window) >= count
 
 
 def _series_key(restored: Restored) -> tuple[int, str, str]:
