@@ -87,6 +87,20 @@ def test_later_ticks_fetch_only_what_is_missing(ledger, market_data_for, clock, 
     assert result.fetched == 1 and result.candle_ts == BTC_1H[1001][0]
 
 
+def test_a_second_strategy_on_a_symbol_fetches_its_own_warmup_and_decides_on_its_first_tick(
+    ledger, market_data_for, clock, exchange
+):
+    create(ledger, name="trend", strategy="sma-cross")
+    create(ledger, name="swing", strategy="rsi")
+    tick(ledger, market_data_for, clock, portfolio_id=1)
+    assert len(stored_candle_times(ledger)) < 250  # sma-cross needs 31: the store is short for rsi
+    exchange.reset_counts()
+    second = tick(ledger, market_data_for, clock, portfolio_id=2)
+    assert "warming up" not in second.reason and "rsi" in second.indicators
+    assert stored_candle_times(ledger)[-250:] == [row[0] for row in BTC_1H[751:1001]]
+    assert len(klines_requests(exchange)) == 1 and second.skipped == 0
+
+
 def test_a_long_absence_is_filled_in_pages_and_the_missed_candles_are_not_traded(ledger, market_data_for, exchange):
     rows = load_rows("binance_BTC-USDT_1m.csv")
     exchange.state.clock.now = rows[300][0] + MINUTE + 1_000

@@ -256,8 +256,14 @@ class TickRunner:
         if result.status in (Status.EXECUTED, Status.NEUTRAL):
             config = restored.portfolio.config
             series = (config.exchange, restored.symbol, config.timeframe.name)
+            if _stored_older(restored, synced):
+                self._forget_windows(series)  # the other lookbacks' windows lack those candles
             self._windows[(*series, restored.strategy.lookback)] = synced.window
             self._processed[_series_key(restored)] = result.candle_ts
+
+    def _forget_windows(self, series: tuple[str, str, str]) -> None:
+        for key in [key for key in self._windows if key[:3] == series]:
+            del self._windows[key]
 
     def _unprocessed(self, uow: UnitOfWork, portfolio: Portfolio, symbol: str, candle_ts: int) -> tuple:
         """The last candle processed on `symbol` and the stored candles since. When this runner
@@ -324,13 +330,8 @@ class TickRunner:
         to_cache = restored.cached_market is None and source.caches_markets
         if to_cache:
             self._markets[(config.exchange, restored.symbol)] = (market, now)
-        fresh: list[Bar] = []
-        if restored.latest_stored_ts is None or restored.latest_stored_ts < restored.candle_ts:
-            needed = max(restored.strategy.warmup, restored.strategy.lookback or 0)
-            since = fetch_start(restored.latest_stored_ts, restored.candle_ts, needed, restored.timeframe)
-            bars = source.closed_bars(restored.symbol, restored.timeframe, since, now)
-            fresh = [bar for bar in bars if bar.ts <= restored.candle_ts]
-        window = restored.history.extended(fresh, restored.strategy.lookback)
+        fresh = _missing_candles(source, restored, now)
+        window = _window(restored, fresh)
         _check_fresh(window.bars, restored.candle_ts, restored.timeframe, restored.symbol)
         return Synced(market, to_cache, fresh, window)
 
@@ -417,6 +418,40 @@ def fetch_start(latest_stored_ts: int | None, candle_ts: int, needed: int, timef
         return backfill_start
     oldest_worth_filling = min(backfill_start, candle_ts - (MAX_GAP_FILL - 1) * timeframe.ms)
     return max(latest_stored_ts + timeframe.ms, oldest_worth_filling)
+
+
+def _missing_candles(source: MarketData, restored: Restored, now: int) -> list[Bar]:
+    """The closed candles up to the one decided on that the store lacks: those after the
+    latest stored one and, when the store holds less than the strategy's warm-up (another
+    strategy's ticks filled it), the older ones that warm-up needs, within the catch-up limit."""
+    strategy, timeframe, latest = restored.strategy, restored.timeframe, restored.latest_stored_ts
+    needed = max(strategy.warmup, strategy.lookback or 0)
+    # The window holds every stored candle unless it is full: shorter, the store lacks some.
+    short = latest is not None and len(restored.history) < (strategy.lookback or strategy.warmup)
+    if not short and latest is not None and latest >= restored.candle_ts:
+        return []
+    since = fetch_start(latest, restored.candle_ts, needed, timeframe)
+    if short:
+        warmup_start = fetch_start(None, restored.candle_ts, needed, timeframe)
+        since = min(since, max(warmup_start, restored.candle_ts - (MAX_GAP_FILL - 1) * timeframe.ms))
+    stored = {bar.ts for bar in restored.history.bars} if short else ()
+    bars = source.closed_bars(restored.symbol, timeframe, since, now)
+    return [bar for bar in bars if bar.ts <= restored.candle_ts and bar.ts not in stored]
+
+
+def _window(restored: Restored, fresh: list[Bar]) -> CandleWindow:
+    """What the strategy sees: the stored window and the fetched candles, oldest first."""
+    history, lookback = restored.history, restored.strategy.lookback
+    if not fresh or not history.bars or fresh[0].ts > history.bars[-1].ts:
+        return history.extended(fresh, lookback)
+    merged = sorted((*history.bars, *fresh), key=lambda bar: bar.ts)
+    return CandleWindow(merged if lookback is None else merged[-lookback:])
+
+
+def _stored_older(restored: Restored, synced: Synced) -> bool:
+    """Whether the tick fetched candles older than the latest stored (a warm-up or a gap)."""
+    latest = restored.latest_stored_ts
+    return latest is not None and bool(synced.fresh) and synced.fresh[0].ts < latest
 
 
 def _full(window: CandleWindow, count: int | None) -> bool:
