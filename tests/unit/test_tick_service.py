@@ -1,5 +1,6 @@
 """The tick service on fakes of its ports: restore → sync → analyze → execute, in memory."""
 
+import inspect
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from papertrade.domain.signals import Signal
 from papertrade.errors import StrategyError, TemporaryError
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
 from papertrade.services.tick import Mode, Status, TickRunner
+from tests.support.strategies import Raises
 from tests.unit.fakes import FakeLedger, FakeMarketData, hourly_bars
 
 HOUR = 3_600_000
@@ -90,10 +92,15 @@ def test_a_buy_while_holding_becomes_hold_with_the_reason(bars, source):
     assert len(ledger.state.trades) == 1
 
 
-def test_a_strategy_error_writes_nothing(bars, source):
+def test_a_strategy_error_writes_nothing_and_names_the_candle_and_the_strategy_s_line(bars, source):
     ledger = make(strategy="tests.support.strategies:Raises")
-    with pytest.raises(StrategyError, match="divided by zero"):
+    with pytest.raises(StrategyError) as raised:
         tick(ledger, source, now_after(bars, 3))
+    line = inspect.getsourcelines(Raises.decide)[1] + 1
+    assert str(raised.value) == (
+        f"strategy 'raises' failed on 2021-01-01 03:00Z at tests/support/strategies.py:{line}: "
+        "ZeroDivisionError: the strategy divided by zero"
+    )
     assert ledger.commits == 0 and ledger.write_transactions == 0
 
 

@@ -28,7 +28,7 @@ from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl
 from papertrade.strategies.base import SignalSeries, Strategy
-from papertrade.strategies.runner import CandleArrays, call_strategy
+from papertrade.strategies.runner import CandleArrays, call_series, call_strategy
 
 
 def backtest(
@@ -49,7 +49,7 @@ def backtest(
     `allow_short` lets the strategy go short, as `create-portfolio --allow-short` does; `margin`
     says when a position is liquidated."""
     frame = candles.frame()
-    series = strategy.decide_series(frame) if strategy.series_reverses or not allow_short else None
+    series = call_series(strategy, frame) if strategy.series_reverses or not allow_short else None
     market = market or Market.unrestricted(symbol)
     book = Book(cash, cash, allow_short=allow_short)
     desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short, margin=margin)
@@ -206,7 +206,8 @@ def _step_by_step(candles: CandleColumns, frame, strategy: Strategy, desk: Desk,
         else:
             view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders),
                                 desk.allow_short)  # fmt: skip
-            decision = call_strategy(strategy, _window(candles, frame, strategy, i + 1 - have, i + 1), view)
+            window = _window(candles, frame, strategy, i + 1 - have, i + 1)
+            decision = call_strategy(strategy, window, view, int(candles.ts[i]))
         if decision.signal is not Signal.HOLD or decision.cancel:
             desk.act(decision, _bar(candles, i))
 

@@ -354,7 +354,7 @@ class TickRunner:
         position = desk.book.position(restored.symbol)
         view = PositionView(restored.symbol, position.quantity, position.avg_cost, tuple(desk.orders),
                             desk.allow_short)  # fmt: skip
-        return Analysis(desk, call_strategy(strategy, window.strategy_input(strategy), view))
+        return Analysis(desk, call_strategy(strategy, window.strategy_input(strategy), view, restored.candle_ts))
 
     # -- 4. execute -------------------------------------------------------------------------
 

@@ -1,11 +1,15 @@
 """Calling a strategy: the candles it sees, and the one wrapper around user code."""
 
+import os
+import sys
+import traceback
 from collections.abc import Sequence
 
 from papertrade.domain.bars import Bar
 from papertrade.domain.signals import Decision, PositionView, Signal
+from papertrade.domain.timeframes import timestamp
 from papertrade.errors import StrategyError
-from papertrade.strategies.base import Strategy
+from papertrade.strategies.base import SignalSeries, Strategy
 
 _COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -120,16 +124,68 @@ class CandleArrays:
         return pd.DataFrame(columns, index=index)
 
 
-def call_strategy(strategy: Strategy, candles, position: PositionView) -> Decision:
-    """Ask the strategy for a decision; anything it raises or returns wrongly is a StrategyError."""
+def call_strategy(strategy: Strategy, candles, position: PositionView, candle_ts: int) -> Decision:
+    """Ask the strategy for a decision on the candle that opened at `candle_ts`; anything it
+    raises or returns wrongly is a StrategyError naming that candle (and, for an exception, the
+    line of the strategy's own code it came from)."""
     try:
         answer = strategy.decide(candles, position)
     except Exception as exc:
-        raise StrategyError(f"strategy {strategy.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise strategy_failure(strategy, exc, f"on {timestamp(candle_ts)}") from exc
     if isinstance(answer, Decision) and isinstance(answer.signal, Signal):
         return answer
     if isinstance(answer, Signal):
         return Decision(answer)
     if isinstance(answer, str) and answer.upper() in Signal.__members__:
         return Decision(Signal(answer.upper()))
-    raise StrategyError(f"strategy {strategy.name!r} answered {answer!r}, not BUY, SELL or HOLD")
+    raise StrategyError(
+        f"strategy {strategy.name!r} answered {answer!r} on {timestamp(candle_ts)}, not BUY, SELL or HOLD"
+    )
+
+
+def call_series(strategy: Strategy, frame) -> SignalSeries | None:
+    """The strategy's `decide_series` over a whole history; what it raises is a StrategyError
+    naming the candles it was given and the line of the strategy's code."""
+    try:
+        return strategy.decide_series(frame)
+    except Exception as exc:
+        span = f"on the candles {timestamp(int(frame['ts'].iloc[0]))} to {timestamp(int(frame['ts'].iloc[-1]))}"
+        raise strategy_failure(strategy, exc, f"{span} (decide_series)") from exc
+
+
+def strategy_failure(strategy: Strategy, exc: BaseException, when: str) -> StrategyError:
+    """One line for an exception from a strategy: `strategy 'dip' failed on 2021-02-21 13:00Z at
+    mystrats/dip.py:41: ZeroDivisionError: division by zero`."""
+    where = _strategy_line(type(strategy), exc)
+    at = f" at {where}" if where else ""
+    return StrategyError(f"strategy {strategy.name!r} failed {when}{at}: {type(exc).__name__}: {exc}")
+
+
+def _strategy_line(cls: type, exc: BaseException) -> str | None:
+    """`file:line` of the innermost frame of the traceback in the strategy's own source files
+    (its class and the classes it inherits from, papertrade's base excepted); the frame the
+    strategy was called in when none is (its code lives in a library it calls)."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0] is the wrapper that called it
+    own = _source_files(cls)
+    mine = [frame for frame in frames if os.path.realpath(frame.filename) in own]
+    frame = mine[-1] if mine else (frames[0] if frames else None)
+    return None if frame is None else f"{_shown_path(frame.filename)}:{frame.lineno}"
+
+
+def _source_files(cls: type) -> set[str]:
+    files = set()
+    for klass in cls.__mro__:
+        module = sys.modules.get(klass.__module__)
+        path = getattr(module, "__file__", None)
+        if path and klass not in (Strategy, object):
+            files.add(os.path.realpath(path))
+    return files
+
+
+def _shown_path(path: str) -> str:
+    """A path as a person would type it: relative to the working directory when inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive, on Windows
+        return path
+    return path if relative.startswith(os.pardir) else relative

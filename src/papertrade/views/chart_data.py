@@ -142,9 +142,11 @@ def from_performance(performance: "Performance", title: str, **extra) -> ChartDa
 
 def for_backtest(performance: "Performance", title: str, candles, strategy) -> ChartData:
     """Chart data of a backtest over candle columns: their OHLC and the strategy's indicators."""
+    from papertrade.strategies.runner import call_series
+
     (symbol,) = performance.prices
     ohlc = Candles(candles.ts, *(candles.floats[name] for name in ("open", "high", "low", "close")))
-    series = strategy.decide_series(candles.frame())
+    series = call_series(strategy, candles.frame())
     indicators = {}
     if series is not None:
         indicators[symbol] = {name: thin_points(candles.ts, values) for name, values in series.indicators.items()}
