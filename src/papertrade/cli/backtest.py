@@ -59,7 +59,7 @@ def backtest(
     rules and fill model."""
     from functools import partial
 
-    from papertrade.cli.data import backtest_candles, stored_market
+    from papertrade.cli.data import backtest_history, stored_market
     from papertrade.domain.portfolio import (
         market_limits,
         parse_cash,
@@ -78,12 +78,12 @@ def backtest(
     exits = parse_exits(stop_loss, take_profit, trailing_stop)
     margin = parse_margin_rules(maintenance_margin, liquidation_fee)
     starting_cash = parse_cash(cash)
-    candles, name = backtest_candles(ctx, data, exchange, symbol, timeframe, start, end)
+    candles, name, first = backtest_history(ctx, data, exchange, symbol, timeframe, start, end)
     _, quote = parse_symbol(name)
     market = market_limits(name, amount_step, min_notional, None if data else stored_market(ctx, exchange, name))
     long_running()
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits, market,
-                               allow_short=allow_short, margin=margin)  # fmt: skip
+                               allow_short=allow_short, margin=margin, start=first)  # fmt: skip
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
-    chart_of = partial(for_backtest, performance, title, candles, chosen)
+    chart_of = partial(for_backtest, performance, title, candles, chosen, first)
     show(performance, title, json, plot, chart_of, state(ctx).ledger_file() if plot else None)

@@ -146,6 +146,14 @@ def time_range(start: str | None, end: str | None) -> tuple[int | None, int | No
 def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start, end):
     """The candles a backtest runs over, and their symbol: from `data` (a file), or from the
     candle store when `--exchange`, `--symbol` and `--timeframe` name a series instead."""
+    history, name, first = backtest_history(ctx, data, exchange, symbol, timeframe, start, end)
+    return history.between(first, None), name
+
+
+def backtest_history(ctx, data: Path | None, exchange, symbol, timeframe, start, end):
+    """The candles a backtest reads: every one up to `--to`, since those before `--from` warm
+    the strategy up; their symbol; and the open time `--from` names (None: from the first).
+    `InputError` when `--from` and `--to` select no candle."""
     from papertrade.adapters.csv_candles import load_columns, symbol_from_filename
     from papertrade.errors import InputError
 
@@ -154,19 +162,21 @@ def backtest_candles(ctx, data: Path | None, exchange, symbol, timeframe, start,
             raise InputError("give either --data or --exchange/--timeframe, not both")
         first, last = time_range(start, end)
         candles = load_columns(data)
-        chosen = candles.between(first, last)
-        if len(chosen) == 0:
+        if len(candles.between(first, last)) == 0:
             raise InputError(
                 f"{data.name} has no candles from {start or 'its start'} to {end or 'its end'} "
                 f"(it holds {_span(candles)})"
             )
-        return chosen, symbol or symbol_from_filename(data)
+        return candles.between(None, last), symbol or symbol_from_filename(data), first
     if exchange is None or symbol is None or timeframe is None:
         raise InputError("give --data FILE, or --exchange, --symbol and --timeframe to use stored candles")
     from papertrade.services.market_data import candle_columns
 
     series, first, last = store_selection(exchange, symbol, timeframe, start, end)
-    return candle_columns(state(ctx).ledger(), series, first, last), series.symbol
+    history = candle_columns(state(ctx).ledger(), series, None, last)
+    if first is not None and history.ts[-1] < first:
+        candle_columns(state(ctx).ledger(), series, first, last)  # none: says so, naming the range
+    return history, series.symbol, first
 
 
 def stored_market(ctx, exchange: str, symbol: str):

@@ -58,6 +58,20 @@ def _sides(performance) -> None:
     typer.echo(output.table(["BY SIDE", "LONG", "SHORT"], rows, right=(1, 2)))
 
 
+def warmup_line(warmup, first_trading_ts: int | None) -> str:
+    """How many candles before `--from` warmed the strategy up, and what follows when too few."""
+    from papertrade.domain.timeframes import timestamp
+
+    start = timestamp(warmup.start_ts)
+    if warmup.enough:
+        return f"Warm-up: {warmup.candles:,} candles before {start} (the strategy needs {warmup.needed:,})"
+    decides = f"it decides from {timestamp(first_trading_ts)}" if first_trading_ts is not None else "it never decides"
+    return (
+        f"Warm-up: only {warmup.candles:,} of the {warmup.needed:,} candles the strategy needs before {start}: "
+        f"{decides}, after warming up on the range's own candles"
+    )
+
+
 def show(performance, title: str, as_json: bool, plot: Path | None, chart_of, ledger: Path | None = None) -> None:
     """Print the report (a table, or the JSON document) and write the chart `plot` names
     (never over the `ledger` file)."""
@@ -73,6 +87,8 @@ def show(performance, title: str, as_json: bool, plot: Path | None, chart_of, le
     from papertrade.reports.statistics import STAT_KINDS, statistics
 
     typer.echo(title)
+    if performance.warmup is not None:
+        typer.echo(warmup_line(performance.warmup, performance.first_trading_ts))
     stats = statistics(performance)
     rows = [[name, human_value(value, STAT_KINDS[name], performance.quote)] for name, value in stats.items()]
     typer.echo(output.table(["STATISTIC", "VALUE"], rows, right=(1,)))

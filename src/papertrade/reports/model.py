@@ -121,6 +121,21 @@ class EquitySeries(Sequence[Decimal]):
         return max(self[int(i)] for i in candidates)
 
 
+@dataclass(frozen=True)
+class Warmup:
+    """The candles before a backtest's `--from` that warmed its strategy up: `candles` of the
+    `needed` ones (fewer when the data start later: the strategy then warms up on the first
+    candles of the range and decides later)."""
+
+    start_ts: int  # the first candle traded
+    candles: int
+    needed: int
+
+    @property
+    def enough(self) -> bool:
+        return self.candles >= self.needed
+
+
 @dataclass
 class Performance:
     """Everything the report needs; `times[i]` is the open time of the i-th processed candle.
@@ -138,6 +153,7 @@ class Performance:
     symbols: list[SymbolPnl] = field(default_factory=list)
     prices: dict[str, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     first_trading_ts: int | None = None
+    warmup: Warmup | None = None  # a backtest from `--from`: the candles before it that warmed it up
     name: str = ""  # the portfolio's, for a paper portfolio
     _trips: tuple | None = field(default=None, repr=False, compare=False)  # round_trips(), worked out
     #: A backtest's entries refused as nonsense, (candle_ts, why) in candle order (None: a paper

@@ -26,7 +26,7 @@ from papertrade.domain.margin import SPOT, MarginRules, liquidation_price
 from papertrade.domain.money import exact, to_plain
 from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
-from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl
+from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl, Warmup
 from papertrade.strategies.base import SignalSeries, Strategy
 from papertrade.strategies.runner import CandleArrays, call_series, call_strategy
 
@@ -42,26 +42,56 @@ def backtest(
     market: Market | None = None,
     allow_short: bool = False,
     margin: MarginRules = SPOT,
+    start: int | None = None,
 ) -> Performance:
     """Run `strategy` over every candle of `candles`, starting with `cash`; `exits` are the
     portfolio's protective exits, attached to every entry whose decision sets none. `market`
     (its amount step and minimums) defaults to one with steps of 1e-8 and no minimum order.
     `allow_short` lets the strategy go short, as `create-portfolio --allow-short` does; `margin`
-    says when a position is liquidated."""
+    says when a position is liquidated.
+
+    With `start` (ms), trading starts at the first candle opening then, and the candles before
+    it only warm the strategy up, as the stored candles before a replay's first tick do: as
+    many as its lookback holds (every one for a strategy that sees all). The performance covers
+    the candles from `start` on, and says in `warmup` how many candles warmed it up."""
+    candles, warmup = _with_warmup(candles, strategy, start)
     frame = candles.frame()
     series = call_series(strategy, frame) if strategy.series_reverses or not allow_short else None
     market = market or Market.unrestricted(symbol)
     book = Book(cash, cash, allow_short=allow_short)
     desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short, margin=margin)
     desk.book.position(symbol)
-    first = _first_decision(strategy, len(candles))
+    before = warmup.candles if warmup is not None else 0
+    first = max(_first_decision(strategy, len(candles)), before)
     if series is None:
         _step_by_step(candles, frame, strategy, desk, first)
     else:
         _by_signals(candles, series, desk, first)
-    performance = _performance(candles, desk.filled, desk.book, cash, symbol, quote, first)
+    traded = candles.between(warmup.start_ts, None) if warmup is not None else candles
+    performance = _performance(traded, desk.filled, desk.book, cash, symbol, quote, first - before)
     performance.refused = desk.refused
+    performance.warmup = warmup
     return performance
+
+
+def warmup_needed(strategy: Strategy) -> int:
+    """Candles before the first traded one that give the strategy, on that one, the window a
+    tick would: its lookback less one, or its warm-up less one when it sees every candle."""
+    return max(strategy.warmup, strategy.lookback or 0) - 1
+
+
+def _with_warmup(candles: CandleColumns, strategy: Strategy, start: int | None) -> tuple:
+    """The candles from those warming the strategy up before `start`, and the `Warmup`."""
+    import numpy as np
+
+    if start is None:
+        return candles, None
+    at = int(np.searchsorted(candles.ts, start, "left"))
+    needed = warmup_needed(strategy)
+    used = at if strategy.lookback is None else min(at, needed)
+    start_ts = int(candles.ts[at]) if at < len(candles) else start
+    kept = candles.between(int(candles.ts[at - used]), None) if used else candles.between(start, None)
+    return kept, Warmup(start_ts, used, needed)
 
 
 def _first_decision(strategy: Strategy, count: int) -> int:

@@ -140,23 +140,26 @@ def from_performance(performance: "Performance", title: str, **extra) -> ChartDa
     )
 
 
-def for_backtest(performance: "Performance", title: str, candles, strategy) -> ChartData:
-    """Chart data of a backtest over candle columns: their OHLC and the strategy's indicators."""
+def for_backtest(performance: "Performance", title: str, candles, strategy, start: int | None = None) -> ChartData:
+    """Chart data of a backtest over candle columns: their OHLC and the strategy's indicators,
+    from `start` on (the candles before it only warmed the indicators up)."""
     from papertrade.strategies.runner import call_series
 
     (symbol,) = performance.prices
-    ohlc = Candles(candles.ts, *(candles.floats[name] for name in ("open", "high", "low", "close")))
     series = call_series(strategy, candles.frame())
+    shown = candles.between(start, None)
+    skip = len(candles) - len(shown)
+    ohlc = Candles(shown.ts, *(shown.floats[name] for name in ("open", "high", "low", "close")))
     indicators = {}
     if series is not None:
-        indicators[symbol] = {name: thin_points(candles.ts, values) for name, values in series.indicators.items()}
+        indicators[symbol] = {name: thin_points(shown.ts, values[skip:]) for name, values in series.indicators.items()}
     return from_performance(
         performance,
         title,
         candles={symbol: ohlc},
         indicators=indicators,
         levels=strategy.indicator_levels(),
-        timeframe_ms=candles.timeframe.ms,
+        timeframe_ms=shown.timeframe.ms,
     )
 
 

@@ -190,6 +190,19 @@ def report_document(performance) -> dict:
         "round_trips": [round_trip_document(trip) for trip in performance.round_trips()],
         "equity_curve": equity_curve(performance),
         **({} if performance.refused is None else {"refused_entries": refused_document(performance.refused)}),
+        **({} if performance.warmup is None else {"warmup": warmup_document(performance)}),
+    }
+
+
+def warmup_document(performance) -> dict:
+    """`backtest --from --json`: the candles before `--from` that warmed the strategy up."""
+    warmup = performance.warmup
+    return {
+        "start_ts": warmup.start_ts,
+        "candles": warmup.candles,
+        "needed": warmup.needed,
+        "enough": warmup.enough,
+        "first_decision_ts": performance.first_trading_ts,
     }
 
 
