@@ -28,7 +28,13 @@ from papertrade.cli.report import JsonOption, PlotOption, check_plot, show
 
 def backtest(
     ctx: typer.Context,
-    strategy: Annotated[str, typer.Option(metavar="NAME", help="Strategy name or package.module:Class.")],
+    strategy: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="Strategy name, or package.module:Class (its package is also looked for in the working directory).",
+        ),
+    ],
     data: DataOption = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", metavar="KEY=VALUE", help="Strategy parameter (repeatable).")

@@ -28,7 +28,11 @@ def create_portfolio(
     ],
     strategy: Annotated[
         str,
-        typer.Option(metavar="NAME", help="Strategy name (see `papertrade strategies`) or package.module:Class."),
+        typer.Option(
+            metavar="NAME",
+            help="Strategy name (see `papertrade strategies`), or package.module:Class (its package is also "
+            "looked for in the working directory).",
+        ),
     ] = "rsi",
     param: Annotated[
         list[str] | None,

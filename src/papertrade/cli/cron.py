@@ -80,9 +80,12 @@ def strategy_import_path(strategy: str) -> tuple[bool, str | None]:
         return True, None
     import importlib.util
 
+    from papertrade.strategies.registry import working_directory_importable
+
     top = strategy.partition(":")[0].split(".")[0]
     try:
-        spec = importlib.util.find_spec(top)
+        with working_directory_importable():
+            spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
         spec = None
     if spec is None:

@@ -3,7 +3,10 @@
 
 import importlib
 import math
+import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -97,11 +100,34 @@ def _import(target: str, name: str) -> type[Strategy]:
         # A file path or a relative name (`../x:Y`) is not something Python imports.
         raise InputError(f"strategy reference {name!r} must look like package.module:ClassName")
     try:
-        module = importlib.import_module(module_name)
+        with working_directory_importable():
+            module = importlib.import_module(module_name)
         cls = getattr(module, attr)
     except (ImportError, AttributeError) as exc:
         raise InputError(f"cannot load strategy {name!r}: {exc}") from None
     return _checked(cls, name)
+
+
+@contextmanager
+def working_directory_importable() -> Iterator[None]:
+    """The working directory on the import path while a `package.module:Class` strategy is
+    looked for, so that a package next to you is found by the installed command as by `python -m
+    papertrade`. It comes last (an installed module of the same name wins) and only for this:
+    nothing else papertrade imports can come from the working directory."""
+    try:
+        here = os.getcwd()
+    except OSError:  # the directory was removed under us
+        here = None
+    added = here is not None and "" not in sys.path and here not in sys.path
+    if added:
+        sys.path.append(here)
+    try:
+        yield
+    finally:
+        if added and here in sys.path:
+            sys.path.reverse()
+            sys.path.remove(here)  # the last occurrence: ours
+            sys.path.reverse()
 
 
 def _load_entry(entry) -> Any:
