@@ -315,3 +315,25 @@ def test_the_chart_fills_its_panel_at_every_width_and_follows_resizes(browser, s
     assert chart_and_panel_widths(page)[0] < figure
     assert watched.problems == []
     context.close()
+
+
+def test_on_a_phone_nothing_scrolls_sideways_and_stale_details_open_by_tap(browser, server, screenshots):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    watched = Watched(phone)
+    page = watched.page
+    page.goto(f"{server.url}?token={TOKEN}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    row = page.locator("tr[data-portfolio='1']")
+    assert row.locator("[data-field=equity]").is_visible() and row.locator("[data-field=return]").is_visible()
+    assert row.locator("[data-field=equity]").bounding_box()["x"] + 10 < 390  # on screen, not off to the right
+    cause = page.locator("tr[data-portfolio='2'] .tick.stale .cause")
+    assert not cause.is_visible()
+    page.tap("tr[data-portfolio='2'] .tick.stale summary")
+    assert cause.is_visible() and "no tick for" in cause.inner_text()
+    page.screenshot(path=screenshots / "phone-overview.png", full_page=True)
+    page.goto(f"{server.url}portfolios/1")
+    page.wait_for_selector("#chart.js-plotly-plot[data-drawn] .main-svg", state="attached")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=screenshots / "phone-portfolio.png", full_page=True)
+    assert watched.problems == []
+    phone.close()
