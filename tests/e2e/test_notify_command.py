@@ -61,12 +61,20 @@ def test_a_trade_with_the_receiver_down_keeps_its_output_and_exit_code(env, rece
         "papertrade: error: 1 notification could not be delivered; they stay pending "
         "and go out with the next tick or flush"
     ]
+    outputs.append(status := run_inprocess(capsys, "status", "2"))  # a failing channel is not silent
+    lines = [line.strip() for line in status.stdout.splitlines()]
+    assert "notify      1 URL, 1 undelivered (notify flush sends them)" in lines
+    assert any(re.fullmatch(r"1: json://me:\*\*\*\*@127\.0\.0\.1:\d+/\*\*\*\*: last error: .+", x) for x in lines)
+    outputs.append(as_json := run_inprocess(capsys, "status", "2", "--json"))
+    notified = json.loads(as_json.stdout)["notifications"]
+    assert notified["undelivered"] == 1 and notified["urls"][0]["last_error"]
     outputs.append(untested := run_inprocess(capsys, "notify", "2", "--test"))
     assert untested.code == 75 and untested.stdout.startswith("FAILED json://me:****@127.0.0.1")
     assert untested.error_lines == ["papertrade: error: 1 of 1 notification URL failed the test"]
     receiver.up()
     outputs.append(flushed := run_inprocess(capsys, "notify", "flush"))
     assert (flushed.code, flushed.stdout) == (0, "delivered 1 notification, 0 failed, 0 pending\n")
+    assert "notify      1 URL, all delivered" in run_inprocess(capsys, "status", "2").stdout
     assert receiver.event_ids() == [1]
     outputs.append(tested := run_inprocess(capsys, "notify", "2", "--test"))
     assert tested.code == 0 and tested.stdout.startswith("sent to json://me:****@127.0.0.1")

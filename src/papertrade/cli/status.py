@@ -15,6 +15,7 @@ def status(
 ) -> None:
     """Show a portfolio's cash, equity, settings and open positions (marked at the latest
     stored close)."""
+    from papertrade.services.notifications import list_targets
     from papertrade.services.portfolios import last_ticks, study_origin
     from papertrade.services.valuation import value_portfolio
 
@@ -22,10 +23,12 @@ def status(
     valuation = value_portfolio(ledger, portfolio_id)
     ticks = last_ticks(ledger, portfolio_id)
     origin = study_origin(ledger, portfolio_id)
+    channels = list_targets(ledger, portfolio_id)
     if json:
-        from papertrade.views.documents import status_document
+        from papertrade.views.documents import notifications_document, status_document
 
-        output.emit_json({**status_document(valuation, ticks), "from_study": origin})
+        output.emit_json({**status_document(valuation, ticks), "from_study": origin,
+                          "notifications": notifications_document(channels)})  # fmt: skip
         return
     stored = valuation.portfolio
     archived = f", archived {output.timestamp(stored.archived_ts)}: it no longer trades" if stored.archived else ""
@@ -34,6 +37,8 @@ def status(
         typer.echo(f"  {label:<12}{value}")
     if origin is not None:
         typer.echo(f"  {'research':<12}{_origin_text(origin)}")
+    for line in notifications_lines(channels):
+        typer.echo(f"  {line}")
     for tick in ticks:
         typer.echo(
             f"  last tick   {tick.key.symbol} {output.timestamp(tick.key.candle_ts)} {tick.signal} [{tick.status}], "
@@ -45,6 +50,20 @@ def status(
     typer.echo(_positions_table(valuation))
     for order in (o for o in valuation.portfolio.orders if o.kind.is_exit):
         typer.echo(f"  {order.symbol} protected by a {order.kind} at {output.price(order.price)}")
+
+
+def notifications_lines(states) -> list[str]:
+    """How the portfolio's notification URLs are doing: how many, how many events are still
+    undelivered, and each failing URL's last delivery error (numbered as `notify ID --list`)."""
+    if not states:
+        return []
+    undelivered = sum(s.pending for s in states)
+    head = f"{'notify':<12}{output.plural(len(states), 'URL')}, " + (
+        f"{output.count(undelivered)} undelivered (notify flush sends them)" if undelivered else "all delivered"
+    )
+    failing = [f"{'':<12}{n}: {s.target.redacted}: last error: {s.last_error}"
+               for n, s in enumerate(states, 1) if s.pending and s.last_error]  # fmt: skip
+    return [head, *failing]
 
 
 def _summary(valuation) -> list[tuple[str, str]]:

@@ -143,6 +143,19 @@ def status_document(valuation, ticks) -> dict:
     return {**portfolio_document(valuation), "last_ticks": [last_tick_document(tick) for tick in ticks]}
 
 
+def notifications_document(states) -> dict:
+    """`status --json`'s notifications: events undelivered in all, and per URL (numbered as
+    `notify ID --list` numbers them) its redacted form, counts and last delivery error."""
+    return {
+        "undelivered": sum(s.pending for s in states),
+        "urls": [
+            {"n": n, "url": s.target.redacted, "pending": s.pending, "delivered": s.delivered,
+             "last_error": s.last_error}
+            for n, s in enumerate(states, 1)
+        ],
+    }  # fmt: skip
+
+
 def trade_documents(records) -> list[dict]:
     """A portfolio's executed trades in order (`trades --json`), each with the side of the
     position it opened or closed (`position`: long or short) and each exit with its realized PnL

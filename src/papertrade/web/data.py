@@ -133,13 +133,15 @@ class DashboardData:
         return [documents.portfolio_document(v) for v in value_all(self.ledger, archived=archived)]
 
     def status(self, portfolio_id: int) -> dict:
+        from papertrade.services.notifications import list_targets
         from papertrade.services.portfolios import last_ticks, study_origin
         from papertrade.services.valuation import value_portfolio
 
         document = documents.status_document(
             value_portfolio(self.ledger, portfolio_id), last_ticks(self.ledger, portfolio_id)
         )
-        return {**document, "from_study": study_origin(self.ledger, portfolio_id)}
+        channels = documents.notifications_document(list_targets(self.ledger, portfolio_id))
+        return {**document, "from_study": study_origin(self.ledger, portfolio_id), "notifications": channels}
 
     def performance(self, portfolio_id: int, version=None):
         """The portfolio's `Performance`, as of `version` (read now when None)."""

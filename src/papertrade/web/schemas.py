@@ -103,6 +103,7 @@ class Status(Portfolio):
     # the study and trial its settings came from (`optimize --create-portfolio`): study, trial,
     # storage, objectives (name -> value), data (the candles searched on)
     from_study: dict[str, Any] | None = None  # in status; not in the overview
+    notifications: dict[str, Any] | None = None  # undelivered events and each URL's last error; in status only
 
 
 class Trade(_Document):
