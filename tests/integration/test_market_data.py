@@ -215,7 +215,9 @@ def hostile_cases(name: str, tmp_path) -> list[tuple[list[str], str]]:
         (["data", "download", name, "BTC/USDT", "1h", *since, "--until", "2021-03-01"], "is after --until"),
         (["data", "download", name, "BTC/USDT", "1h", "--since", "2999-01-01"], "is in the future"),
         (["data", "download", name, "BTC/USDT", "1h", "--since", "last tuesday"], "ISO time"),
-        (["data", "download", name, "BTC/USDT", "1h"], "Missing option '--since'"),
+        (["data", "download", name, "BTC/USDT", "1h"], "give --since DATE or --days N"),
+        (["data", "download", name, "BTC/USDT", "1h", *since, "--days", "3"], "give --since DATE or --days N"),
+        (["data", "download", name, "BTC/USDT", "1h", "--days", "0"], "--days must be 1 to 36500"),
         ([*export, "-o", str(tmp_path / "missing" / "x.csv")], "is not a directory"),
         ([*export, "-o", str(a_file / "x.csv")], "is not a directory"),
         ([*export, "-o", str(tmp_path)], "it is a directory"),
@@ -280,6 +282,23 @@ def test_an_empty_or_forming_only_answer_is_temporary_and_records_no_gap(papertr
             "fetched 0 in 0 requests"
             in papertrade("data", "download", name, "BTC/USDT", "1h", "--since", str(since)).stdout
         )
+    finally:
+        server.state.offset_ms = 0
+
+
+def test_days_downloads_the_last_n_days_up_to_now(papertrade, exchange):
+    import time
+
+    name, server = exchange
+    server.align_now_to(dataset_ms("2021-05-12T00:00"))  # the data set's 2021-05-12 is now
+    try:
+        before = time.time_ns() // 1_000_000 - 2 * 24 * HOUR
+        result = papertrade("data", "download", name, "BTC/USDT", "1h", "--days", "2")
+        after = time.time_ns() // 1_000_000 - 2 * 24 * HOUR
+        assert result.code == 0, result.stderr
+        (stored,) = json.loads(papertrade("data", "list", "--json").stdout)
+        assert stored["first_ts"] in {before + (-before) % HOUR, after + (-after) % HOUR}
+        assert 46 <= stored["count"] <= 48 and stored["last_ts"] >= after + 2 * 24 * HOUR - 2 * HOUR
     finally:
         server.state.offset_ms = 0
 

@@ -29,9 +29,14 @@ def download(
     exchange: ExchangeArg,
     symbol: SymbolArg,
     timeframe: TimeframeArg,
-    since: Annotated[str, typer.Option("--since", metavar="DATE", help="First candle (ISO time or ms, UTC).")],
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="DATE", help="First candle (ISO time or ms, UTC).")
+    ] = None,
     until: Annotated[
         str | None, typer.Option("--until", metavar="DATE", help="Last candle (default: the latest closed one).")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option("--days", metavar="N", help="Instead of --since: the last N days up to now.")
     ] = None,
 ) -> None:
     """Fetch closed candles from an exchange into the candle store the ticks use.
@@ -47,8 +52,8 @@ def download(
 
     parse_symbol(symbol)
     chosen = Timeframe.parse(timeframe)
-    first, last = parse_time(since, "--since"), parse_time(until, "--until")
     cli, now = state(ctx), now_ms()
+    first, last = _first_candle(since, days, now), parse_time(until, "--until")
     source = market_data_factory(cli.settings())(exchange)
     series, first, end = market_data.check_download(source, symbol, chosen, first, last, now)
     ledger = cli.ledger(create=True)
@@ -64,6 +69,19 @@ def download(
         output.error_line(f"interrupted: kept {output.plural(kept, 'candle')}; run the same command to continue")
         raise
     typer.echo(download_summary(market_data.describe(ledger, series, first, end), tally))
+
+
+def _first_candle(since: str | None, days: int | None, now: int) -> int:
+    """`--since` as milliseconds, or `--days N` as the time N days before `now` (exactly one)."""
+    from papertrade.errors import InputError
+
+    if (since is None) == (days is None):
+        raise InputError("give --since DATE or --days N (one of them)")
+    if days is None:
+        return parse_time(since, "--since")
+    if not 0 < days <= 36_500:
+        raise InputError(f"--days must be 1 to 36500, not {days}")
+    return now - days * 86_400_000
 
 
 @app.command("list")
