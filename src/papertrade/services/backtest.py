@@ -15,11 +15,12 @@ resting order touched, so skipping it changes nothing but the time taken.
 
 from bisect import bisect_right
 from decimal import Decimal
+from functools import partial
 from itertools import pairwise
 
 from papertrade.adapters.csv_candles import HEADER, CandleColumns
 from papertrade.domain.bars import Bar
-from papertrade.domain.desk import Desk, DeskFill, warming_up
+from papertrade.domain.desk import Desk, DeskFill
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book, Side
 from papertrade.domain.margin import SPOT, MarginRules, liquidation_price
@@ -28,6 +29,7 @@ from papertrade.domain.orders import NO_EXITS, Exits, OrderKind
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.reports.model import EquitySeries, FillRow, Performance, SymbolPnl, Warmup
 from papertrade.strategies.base import SignalSeries, Strategy
+from papertrade.strategies.candle_frame import NAMES, CandleFrame, CandleSource
 from papertrade.strategies.runner import CandleArrays, call_series, call_strategy
 
 
@@ -64,7 +66,7 @@ def backtest(
     before = warmup.candles if warmup is not None else 0
     first = max(_first_decision(strategy, len(candles)), before)
     if series is None:
-        _step_by_step(candles, frame, strategy, desk, first)
+        _step_by_step(candles, CandleSource(candles.ts, candles.floats), strategy, desk, first)
     else:
         _by_signals(candles, series, desk, first)
     traded = candles.between(warmup.start_ts, None) if warmup is not None else candles
@@ -208,14 +210,16 @@ def _could_liquidate(desk: Desk, candles: CandleColumns, start: int, stop: int):
     return candles.floats["low"][start:stop] <= float(level)
 
 
-def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> None:
+def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> bool:
     """Let the desk fill, expire and move resting orders (and liquidate) on candle i, when its
-    prices could."""
+    prices could; whether it did."""
     if (
         any(_could_change(order, candles, i, i + 1)[0] for order in desk.orders)
         or _could_liquidate(desk, candles, i, i + 1)[0]
     ):
         desk.on_candle(_bar(candles, i))
+        return True
+    return False
 
 
 def _bar(candles: CandleColumns, i: int) -> Bar:
@@ -224,30 +228,56 @@ def _bar(candles: CandleColumns, i: int) -> Bar:
     return Bar(int(candles.ts[i]), Decimal(open_), Decimal(high), Decimal(low), Decimal(close), Decimal(volume))
 
 
-def _step_by_step(candles: CandleColumns, frame, strategy: Strategy, desk: Desk, first: int) -> None:
-    """For strategies without `decide_series`: `decide` on every candle's window, as a tick would."""
-    position = desk.book.positions[desk.symbol]
-    for i in range(len(candles)):
-        if _watched(desk):
-            _resting_orders_on(candles, desk, i)
-        have = i + 1 if strategy.lookback is None else min(i + 1, strategy.lookback)
-        if i < first:
-            decision = warming_up(have, strategy.warmup)
-        else:
-            view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders),
-                                desk.allow_short)  # fmt: skip
-            window = _window(candles, frame, strategy, i + 1 - have, i + 1)
-            decision = call_strategy(strategy, window, view, int(candles.ts[i]))
+def _step_by_step(candles: CandleColumns, source: CandleSource, strategy: Strategy, desk: Desk, first: int) -> None:
+    """For strategies without `decide_series`: `decide` on every candle's window, as a tick would.
+    Before `first` a tick only warms up (a HOLD: no order rests, no position to liquidate); the
+    position's view is made again only after the desk did something, since nothing else
+    changes it."""
+    position, window, lookback = desk.book.positions[desk.symbol], _windows(source, strategy), strategy.lookback
+    view = None
+    for i in range(first, len(candles)):
+        if _watched(desk) and _resting_orders_on(candles, desk, i):
+            view = None
+        if view is None:
+            view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders), desk.allow_short)
+        start = 0 if lookback is None else max(0, i + 1 - lookback)
+        decision = call_strategy(strategy, window(start, i + 1), view, int(candles.ts[i]))
         if decision.signal is not Signal.HOLD or decision.cancel:
             desk.act(decision, _bar(candles, i))
+            view = None
 
 
-def _window(candles, frame, strategy: Strategy, start: int, stop: int):
-    """Rows start..stop-1 as `strategy.decide` takes them (see `Strategy.candles_as`)."""
+def _windows(source: CandleSource, strategy: Strategy):
+    """`(start, stop) -> rows start..stop-1` as `strategy.decide` takes them (see
+    `Strategy.candles_as`): views of columns made once for the whole file, never a DataFrame or
+    an index per candle."""
     if strategy.candles_as == "arrays":
-        columns = (candles.floats[name][start:stop] for name in ("open", "high", "low", "close", "volume"))
-        return CandleArrays(candles.ts[start:stop], *columns)
-    return frame.iloc[start:stop]
+        return partial(_ArrayRows, source.arrays)
+    return partial(CandleFrame, source)
+
+
+class _ArrayRows(CandleArrays):
+    """`CandleArrays` of rows start..stop-1 of whole-file columns, each column cut when first
+    read: a strategy reading only the closes pays for one slice, not six."""
+
+    __slots__ = ("_columns", "_start", "_stop")
+
+    def __init__(self, columns: dict, start: int, stop: int) -> None:
+        self._columns, self._start, self._stop = columns, start, stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+
+def _cut(name: str) -> property:
+    def column(rows: _ArrayRows):
+        return rows._columns[name][rows._start : rows._stop]
+
+    return property(column, doc=f"The rows' {name} column (read-only numpy).")
+
+
+for _name in NAMES:
+    setattr(_ArrayRows, _name, _cut(_name))
 
 
 def _performance(candles, filled: list[DeskFill], book, cash, symbol, quote, first) -> Performance:

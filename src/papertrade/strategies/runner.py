@@ -4,12 +4,16 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from papertrade.domain.bars import Bar
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.domain.timeframes import timestamp
 from papertrade.errors import StrategyError
 from papertrade.strategies.base import SignalSeries, Strategy
+
+if TYPE_CHECKING:
+    from papertrade.strategies.candle_frame import CandleFrame
 
 _COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -53,9 +57,17 @@ class CandleWindow:
         open time, oldest first."""
         return self.arrays().frame()
 
+    def view(self) -> "CandleFrame":
+        """The candles as the DataFrame-like view `decide` receives by default (`CandleFrame`:
+        the DataFrame above at numpy's speed, no frame built unless pandas is asked)."""
+        from papertrade.strategies.candle_frame import CandleSource
+
+        arrays = self.arrays()
+        return CandleSource(arrays.ts, {name: getattr(arrays, name) for name in _COLUMNS}).view(0, len(arrays))
+
     def strategy_input(self, strategy: Strategy):
-        """What `strategy.decide` takes: a DataFrame, or `CandleArrays` if it asks for them."""
-        return self.arrays() if strategy.candles_as == "arrays" else self.frame()
+        """What `strategy.decide` takes: the DataFrame-like view, or `CandleArrays` if it asks for them."""
+        return self.arrays() if strategy.candles_as == "arrays" else self.view()
 
 
 class _Columns:
@@ -112,7 +124,7 @@ class CandleArrays:
         return len(self.ts)
 
     def __getitem__(self, name: str):
-        if name not in self.__slots__:
+        if name not in CandleArrays.__slots__:
             raise KeyError(name)
         return getattr(self, name)
 
