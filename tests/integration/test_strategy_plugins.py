@@ -59,6 +59,15 @@ def test_the_strategies_command_lists_built_ins_with_defaults(capsys):
     }
 
 
+def test_the_strategies_command_says_which_form_of_candles_each_takes(installed_plugin, capsys):
+    by_name = {s["name"]: s for s in json.loads(run_inprocess(capsys, "strategies", "--json").stdout)}
+    assert {name: (s["candles"], s["decide_series"]) for name, s in by_name.items()} == {
+        "rsi": ("arrays", True),
+        "sma-cross": ("arrays", True),
+        "flip-flop": ("frame", False),
+    }
+
+
 def test_a_broken_plugin_does_not_hide_the_others(installed_plugin, capsys):
     result = run_inprocess(capsys, "strategies", "--json")
     assert result.code == 0

@@ -38,6 +38,8 @@ def _parameter_text(key: str, described: dict) -> str:
 
 
 def _describe(name: str, cls) -> dict:
+    from papertrade.strategies.base import Strategy
+
     schema = cls.parameter_schema()
     parameters = {
         key: {
@@ -53,6 +55,8 @@ def _describe(name: str, cls) -> dict:
         "description": cls.description or (cls.__doc__ or "").strip().splitlines()[0],
         "warmup": cls().warmup,
         "parameters": parameters,
+        "candles": cls.candles_as,  # what decide takes: "arrays" or "frame" (README, "Writing a fast strategy")
+        "decide_series": cls.decide_series is not Strategy.decide_series,
     }
 
 

@@ -3,11 +3,18 @@
 A strategy is a subclass of `Strategy` with a `name`, a pydantic `Params` model and one method,
 `decide`, that turns the latest closed candles plus a read-only view of the position into a
 signal. papertrade calls it once per tick, on closed candles only, and never lets it near the
-database. Register your own in the `papertrade.strategies` entry-point group or pass
-`--strategy package.module:ClassName`.
+database; a backtest calls it once for every candle of the file, so what it costs per candle is
+what a backtest costs. Register your own in the `papertrade.strategies` entry-point group or
+pass `--strategy package.module:ClassName`.
+
+Write it on numpy columns first (`candles_as = "arrays"`): `candles.close`, `.open`, `.high`,
+`.low`, `.volume` and `.ts` are read-only numpy arrays, oldest first, handed over for about a
+microsecond per candle, and numpy answers `candles.close[-10:].mean()` in a few more;
+`candles.frame()` builds the pandas DataFrame when pandas is wanted after all:
 
     class Breakout(Strategy):
         name = "breakout"
+        candles_as = "arrays"
 
         class Params(BaseModel):
             model_config = ConfigDict(extra="forbid")
@@ -18,10 +25,28 @@ database. Register your own in the `papertrade.strategies` entry-point group or 
             return self.params.window + 1
 
         def decide(self, candles, position):
-            channel_high = candles["high"].iloc[-self.params.window - 1 : -1].max()
-            if not position.is_open and candles["close"].iloc[-1] > channel_high:
+            channel_high = candles.high[-self.params.window - 1 : -1].max()
+            if not position.is_open and candles.close[-1] > channel_high:
                 return Decision(Signal.BUY, "close above the channel")
             return Signal.HOLD
+
+The default (`candles_as = "frame"`) is the DataFrame form, read as pandas reads:
+
+        def decide(self, candles, position):
+            channel_high = candles["high"].iloc[-self.params.window - 1 : -1].max()
+            if not position.is_open and candles["close"].iloc[-1] > channel_high:
+                ...
+
+There `candles` is a `papertrade.strategies.candle_frame.CandleFrame`: the DataFrame it stands
+for, without one built per candle. Handing it over costs what the arrays cost, and the common
+idioms (column access, `.iloc`/`.iat` by position, slices, `.values`, `.to_numpy()`, `.index`,
+`len`, `.mean()`/`.sum()`/`.min()`/`.max()`, arithmetic and comparisons) run at numpy's speed;
+anything else (`rolling`, `ewm`, `shift`, `.loc`, assigning a column, ...) is pandas' own
+answer, at pandas' cost (tens of microseconds an operation, plus slicing the DataFrame once per
+candle). `candles.frame()` is that real DataFrame.
+
+A backtest can also skip `decide` altogether: see `Strategy.decide_series` (the README has a
+worked example).
 
 A decision can also size the entry, rest it as a limit or stop order, protect it and scale out
 (the fill rules are in the README, "Orders"). From `papertrade.strategies` import `Decision`,
@@ -91,9 +116,11 @@ class Strategy(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
-    #: What `decide` receives: "frame", a pandas DataFrame (the default), or "arrays", the same
-    #: columns as numpy arrays (`papertrade.strategies.runner.CandleArrays`: `candles.close`,
-    #: `candles["close"]`), which costs a tick far less to build.
+    #: What `decide` receives: "arrays", the columns as read-only numpy arrays
+    #: (`papertrade.strategies.runner.CandleArrays`: `candles.close`, `candles["close"]`,
+    #: `candles.frame()`), or "frame" (the default), the DataFrame-like view
+    #: (`papertrade.strategies.candle_frame.CandleFrame`). Both cost about a microsecond per
+    #: candle to hand over; see the module docstring.
     candles_as: ClassVar[Literal["frame", "arrays"]] = "frame"
     #: Whether, in a portfolio that allows shorts, `decide` answers `decide_series`' signals by
     #: stopping and reversing: `Decision.buy` on a `buy` row unless long, `Decision.short` on a
@@ -122,15 +149,21 @@ class Strategy(ABC):
 
         `candles` holds the last `lookback` closed candles, oldest first, indexed by their UTC
         open time, with float columns open, high, low, close, volume and the integer open time
-        in milliseconds as `ts` (numpy arrays of those columns when `candles_as` is "arrays").
-        `position` is this strategy's holding in the symbol.
+        in milliseconds as `ts`: numpy arrays of those columns when `candles_as` is "arrays",
+        else the DataFrame-like view. `position` is this strategy's holding in the symbol.
         """
 
     def decide_series(self, candles: "pd.DataFrame") -> SignalSeries | None:
         """Optional fast path for backtests: the same decisions as `decide`, for every row.
 
-        Only for strategies whose decision depends on the position solely through whether it
-        is open. Return None (the default) and backtests call `decide` candle by candle.
+        `candles` is the whole file as a pandas DataFrame (the columns `decide` sees). Return a
+        `SignalSeries` whose `buy[i]` / `sell[i]` say whether `decide` on the window ending at
+        row i would answer BUY when flat / SELL when holding; the backtest then visits only the
+        candles where one can act, at the built-ins' speed. Only for strategies whose decision
+        depends on the position solely through whether it is open; ticks and replays still call
+        `decide`, so both must compute the same numbers (the README's "`decide_series`" section
+        has a worked example). Return None (the default) and backtests call `decide` candle by
+        candle.
         """
         return None
 
