@@ -40,7 +40,7 @@ class Row:
     target: str
     measured: str
     goal: str
-    met: bool
+    met: bool | None  # None: shown for reference, no goal
 
 
 def median_of(samples: list[float]) -> float:
@@ -495,7 +495,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="also record the results in this Markdown file")
     parser.add_argument(
         "--only",
-        choices=["backtest", "dashboard", "download", "optimize", "replay", "shorts"],
+        choices=["backtest", "dashboard", "download", "optimize", "replay", "shorts", "user-strategy"],
         help="measure only these targets (recorded apart)",
     )
     args = parser.parse_args()
@@ -511,6 +511,8 @@ def main() -> None:
         return only_optimize(args)
     if args.only == "shorts":
         return only_shorts(args)
+    if args.only == "user-strategy":
+        return only_user_strategy(args)
     runs = 3 if args.quick else 9
     rows: list[Row] = []
     started = time.time()
@@ -534,6 +536,8 @@ def main() -> None:
         rows += backtest(work, env, 1 if args.quick else 3)
         print("measuring backtests with shorts ...", file=sys.stderr)
         rows += shorts(work, env, 1 if args.quick else 3)
+        print("measuring a user's own strategy against backtesting.py ...", file=sys.stderr)
+        rows += user_strategy(work, env, 1 if args.quick else 3)
         print("measuring replay ...", file=sys.stderr)
         rows += replay(work, env, 3)
         print("measuring optimisation (backtesting.py takes a while) ...", file=sys.stderr)
@@ -603,6 +607,29 @@ def only_optimize(args) -> None:
         write(args.write, table, runs, time.time() - started, "<!-- bench results: optimize -->")
 
 
+def user_strategy(work: Path, env: dict, runs: int) -> list[Row]:
+    """Target 9: a trader's own SMA cross in each form against backtesting.py (bench/user_strategies.py)."""
+    from bench.user_strategies import rows
+
+    big = work / "btc-1m-x10.csv"
+    if not big.exists():
+        _ten_copies_of_the_minute_file(big)
+    return rows(work, big, env, runs)
+
+
+def only_user_strategy(args) -> None:
+    started = time.time()
+    runs = 1 if args.quick else 3
+    with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory:
+        work = Path(directory)
+        env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+        print("measuring a user's own strategy against backtesting.py ...", file=sys.stderr)
+        table = render(user_strategy(work, env, runs))
+    print(table)
+    if args.write:
+        write(args.write, table, runs, time.time() - started, "<!-- bench results: user strategy -->")
+
+
 def only_replay(args) -> None:
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory:
@@ -624,7 +651,7 @@ def render(rows: list[Row]) -> str:
     for r in rows:
         lines.append(
             f"| {r.target:<{widths[0]}} | {r.measured:<{widths[1]}} | {r.goal:<{widths[2]}} | "
-            f"{'yes' if r.met else 'NO':<3} |"
+            f"{'-' if r.met is None else 'yes' if r.met else 'NO':<3} |"
         )
     return "\n".join(lines)
 
