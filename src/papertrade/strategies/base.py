@@ -8,9 +8,10 @@ what a backtest costs. Register your own in the `papertrade.strategies` entry-po
 pass `--strategy package.module:ClassName`.
 
 Write it on numpy columns first (`candles_as = "arrays"`): `candles.close`, `.open`, `.high`,
-`.low`, `.volume` and `.ts` are read-only numpy arrays, oldest first, handed over for about a
-microsecond per candle, and numpy answers `candles.close[-10:].mean()` in a few more;
-`candles.frame()` builds the pandas DataFrame when pandas is wanted after all:
+`.low`, `.volume` and `.ts` are read-only numpy arrays, oldest first, cut from columns made
+once (a tick costs about one numpy slice to hand them over), and numpy answers
+`candles.close[-10:].mean()` in a few microseconds; `candles.frame()` builds the pandas
+DataFrame when pandas is wanted after all:
 
     class Breakout(Strategy):
         name = "breakout"
@@ -119,7 +120,7 @@ class Strategy(ABC):
     #: What `decide` receives: "arrays", the columns as read-only numpy arrays
     #: (`papertrade.strategies.runner.CandleArrays`: `candles.close`, `candles["close"]`,
     #: `candles.frame()`), or "frame" (the default), the DataFrame-like view
-    #: (`papertrade.strategies.candle_frame.CandleFrame`). Both cost about a microsecond per
+    #: (`papertrade.strategies.candle_frame.CandleFrame`). Both cost about one numpy slice per
     #: candle to hand over; see the module docstring.
     candles_as: ClassVar[Literal["frame", "arrays"]] = "frame"
     #: Whether, in a portfolio that allows shorts, `decide` answers `decide_series`' signals by
