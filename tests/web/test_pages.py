@@ -139,3 +139,24 @@ def test_serve_on_every_interface_prints_addresses_a_browser_can_open():
     assert not [url for url in shown if "0.0.0.0" in url]
     assert openable_addresses("127.0.0.1", 8080) == ["http://127.0.0.1:8080/"]
     assert openable_addresses("::1", 8080) == ["http://[::1]:8080/"]
+
+
+def test_answers_are_gzipped_and_an_unchanged_refresh_is_a_304_until_the_ledger_moves(tmp_path):
+    url = sqlite_url(tmp_path / "ledger.db")
+    writer = open_ledger(Settings(database_url=url), create=True, durable=False)
+    stored = create_portfolio(writer, parse_new_portfolio(name="moving", cash="1000"), now=0)
+    replay(writer, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[59].ts)
+    readonly = open_readonly(url, 5)
+    paths = ("/api/portfolios/1/chart", "/portfolios/1", "/api/portfolios/1/report")
+    with TestClient(create_app(readonly, token=None, now=lambda: LATER), base_url="http://localhost") as client:
+        first = {path: client.get(path, headers={"Accept-Encoding": "gzip"}) for path in paths}
+        for path, answer in first.items():
+            assert answer.headers["content-encoding"] == "gzip", path
+            again = client.get(path, headers={"If-None-Match": answer.headers["etag"]})
+            assert again.status_code == 304 and again.content == b"", path
+        replay(writer, HOURS, stored.id, "BTC/USDT", end=HOURS.bars[79].ts)
+        for path, answer in first.items():
+            moved = client.get(path, headers={"If-None-Match": answer.headers["etag"]})
+            assert moved.status_code == 200 and moved.headers["etag"] != answer.headers["etag"], path
+    readonly.dispose()
+    writer.dispose()

@@ -5,6 +5,7 @@ their data sections and chart on their own; the API serves the documents `--json
 Nothing here writes: the ledger is opened read-only (see `papertrade.web.readonly`).
 """
 
+import hashlib
 import hmac
 import threading
 from collections.abc import Callable, Collection
@@ -15,6 +16,7 @@ from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParameter
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from papertrade import __version__
@@ -69,6 +71,8 @@ def create_app(
     )
     renderer = pages.Renderer(ledger.name, refresh_seconds)
     app.state.ledger_name = ledger.name
+    _validators(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # outside the validators: they hash what the app wrote
     _guard(app, token)
     app.add_middleware(Admission, workers=workers)
     if token is None:
@@ -108,6 +112,24 @@ def _guard(app: FastAPI, token: str | None) -> None:
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response
+
+
+def _validators(app: FastAPI) -> None:
+    """Give every page and document an `ETag` (a hash of its body; bodies are cached per ledger
+    version, so an unchanged ledger costs a hash) and answer `If-None-Match` with it by 304."""
+
+    @app.middleware("http")
+    async def validate(request: Request, call_next):
+        response = await call_next(request)
+        if request.method != "GET" or response.status_code != 200 or request.url.path.startswith("/static/"):
+            return response
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        tag = 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers.update({"ETag": tag, "Cache-Control": "no-cache"})  # keep it, but ask each time
+        if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers={k: v for k, v in headers.items() if k.lower() != "content-type"})
+        return Response(body, response.status_code, headers=headers, media_type=response.media_type)
 
 
 def _presented_token(request: Request) -> str | None:

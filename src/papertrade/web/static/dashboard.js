@@ -48,15 +48,28 @@
   class Gone extends Error {}
 
   async function fetched(url) {
-    const response = await fetch(url, {credentials: "same-origin", cache: "no-store"});
+    // "no-cache": the browser asks with If-None-Match and the server answers 304 when nothing changed
+    const response = await fetch(url, {credentials: "same-origin", cache: "no-cache"});
     if (response.status === 404) throw new Gone("this portfolio no longer exists (deleted?): the page stopped refreshing");
     if (response.status === 401) throw new Gone("the token is no longer accepted: reload the page to sign in again");
     if (!response.ok) throw new Error("HTTP " + response.status);
     return response;
   }
 
+  // The ETag each resource last had: an answer with the same one (a 304 the browser filled in)
+  // changed nothing, so nothing is parsed, swapped or redrawn.
+  const seen = {};
+
+  function unchanged(url, response) {
+    const tag = response.headers.get("ETag");
+    if (tag && seen[url] === tag) return true;
+    seen[url] = tag;
+    return false;
+  }
+
   async function refreshSections() {
     const response = await fetched(location.href);
+    if (unchanged(location.href, response)) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     for (const section of fresh.querySelectorAll("[data-refresh-section][id]")) {
       const current = document.getElementById(section.id);
@@ -67,7 +80,9 @@
   async function drawChart() {
     const target = document.getElementById("chart");
     if (!target || typeof Plotly === "undefined") return;
-    const figure = await (await fetched(target.dataset.src)).json();
+    const response = await fetched(target.dataset.src);
+    if (unchanged(target.dataset.src, response) && target.dataset.drawn) return;
+    const figure = await response.json();
     if (figure === null) return;
     target.style.height = (figure.layout.height || 600) + "px";  // the page flows around the whole figure
     target.hidden = false;  // shown before Plotly measures it: a hidden panel measures as Plotly's 700 px default
