@@ -77,6 +77,30 @@ def _price(fig, chart: ChartData, symbol: str, row: int) -> None:
     for order in (o for o in chart.orders if o.symbol == symbol):
         fig.add_trace(_resting(order, candles, chart.timeframe_ms or 0), row=row, col=1)
     fig.update_yaxes(title_text=f"{symbol} [{chart.quote}]", tickformat=",", row=row, col=1)
+    merged = aggregation(candles.ts, chart.timeframe_ms)
+    if merged:
+        fig.add_annotation(text=merged, xref="x domain", yref="y domain", x=0, y=1, xanchor="left", yanchor="top",
+                           showarrow=False, font={"size": 11, "color": "#6b7280"}, row=row, col=1)  # fmt: skip
+
+
+def aggregation(ts, timeframe_ms: int | None) -> str | None:
+    """Whether the candles at `ts` are wider than the timeframe's (merged to keep the chart
+    light) and how wide, said for people; None when each bar is one candle."""
+    import numpy as np
+
+    if not timeframe_ms or len(ts) < 2:
+        return None
+    width = int(np.min(np.diff(np.asarray(ts, dtype=np.int64))))
+    if width <= timeframe_ms:
+        return None
+    return f"each bar merges {width // timeframe_ms:,} candles ({_span(width)} a bar) to keep the chart light"
+
+
+def _span(ms: int) -> str:
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms // 1000}s"
 
 
 def _resting(order, candles, timeframe_ms: int):
