@@ -455,7 +455,9 @@ def dashboard(work: Path, env: dict, runs: int) -> list[Row]:
                     for (_, path), samples in measured.items():
                         if path in paths:
                             samples[attempt].append(_get(url + path))
-    return [
+    with _serving(long, env) as url:
+        traffic = _traffic(url)
+    return traffic + [
         Row(f"dashboard: {name}, first request / repeated", f"{median_of(a):.2f} s / {median_of(b):.2f} s", "< 1 s",
             median_of(a) < 1)
         for (name, _), (a, b) in measured.items()
@@ -476,6 +478,47 @@ class _serving:
     def __exit__(self, *exc_info) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+#: What a portfolio page loads, and what each refresh of an open page asks for again.
+PAGE_LOAD = ["/portfolios/1", "/api/portfolios/1/chart", "/static/plotly.min.js", "/static/dashboard.css",
+             "/static/dashboard.js"]  # fmt: skip
+REFRESHED = ["/portfolios/1", "/api/portfolios/1/chart"]
+
+
+def _traffic(url: str) -> list[Row]:
+    """Issue 22 item 6: bytes a browser downloads for the page of 100,000 processed candles, first
+    load (gzip) and per idle hour at the default 15 s refresh (every refresh a 304), against the
+    same without compression or validators."""
+    first = sum(_bytes(url + path, gzip=True)[0] for path in PAGE_LOAD)
+    plain = sum(_bytes(url + path, gzip=False)[0] for path in PAGE_LOAD)
+    tags = {path: _bytes(url + path, gzip=True)[1] for path in REFRESHED}
+    idle = sum(_bytes(url + path, gzip=True, tag=tags[path])[0] for path in REFRESHED) * 240
+    again = sum(_bytes(url + path, gzip=False)[0] for path in REFRESHED) * 240
+    return [
+        Row("dashboard: first load of that page (gzip; uncompressed)", f"{first / 1e6:.2f} MB ({plain / 1e6:.2f} MB)",
+            "smaller", first < plain),
+        Row("dashboard: an idle open page, bytes per hour (304s; re-downloading)",
+            f"{idle / 1e3:.0f} kB ({again / 1e6:.1f} MB)", "304 when unchanged", idle * 20 < again),
+    ]  # fmt: skip
+
+
+def _bytes(url: str, *, gzip: bool, tag: str | None = None) -> tuple[int, str | None]:
+    """The bytes of one answer on the wire (status line, headers, body as sent) and its ETag."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    headers = {"Accept-Encoding": "gzip"} if gzip else {}
+    if tag:
+        headers["If-None-Match"] = tag
+    connection.request("GET", parts.path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()  # http.client does not decompress: what was sent
+    connection.close()
+    head = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + len(str(response.msg))
+    return head + len(body), response.getheader("ETag")
 
 
 def _get(url: str) -> float:
