@@ -1,5 +1,6 @@
 """Strategies for tests, loaded by reference (tests.support.strategies:Name)."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -178,3 +179,18 @@ class AlwaysShort(Strategy):
 
     def decide(self, candles, position):
         return Decision.short("always") if not position.is_open else Decision.hold("holding the short")
+
+
+class FridayLimit(Strategy):
+    """Rests a one-candle buy limit at the close of every Friday candle while flat, and sells at
+    the close of the candle after it filled: on daily stock candles it lives for Monday's."""
+
+    name = "friday-limit"
+
+    def decide(self, candles, position):
+        if position.is_open:
+            return Decision.sell("out")
+        opened = datetime.fromtimestamp(int(candles["ts"].iloc[-1]) / 1000, UTC)
+        if opened.weekday() == 4:
+            return Decision.buy("friday", limit=candles["close"].iloc[-1], expires=1)
+        return Decision.hold()

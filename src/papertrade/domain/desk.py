@@ -28,6 +28,7 @@ from papertrade.domain.orders import (
     Exits,
     OrderKind,
     RestingOrder,
+    expiry_over_gap,
     first_exit,
     ratchet,
     refusal,
@@ -103,8 +104,12 @@ class Desk:
 
     # -- resting orders on a closed candle ------------------------------------------------------
 
-    def on_candle(self, bar: Bar) -> None:
-        """Expire, fill and move the resting orders on `bar`, a closed candle."""
+    def on_candle(self, bar: Bar, previous_ts: int | None = None) -> None:
+        """Expire, fill and move the resting orders on `bar`, a closed candle; `previous_ts` is
+        the open time of the candle before it in the series (None: not known, nothing missing),
+        so that an expiry counts candles that exist."""
+        if previous_ts is not None:
+            self._over_gap(previous_ts, bar.ts)
         for order in [o for o in self.orders if o.has_expired_by(bar.ts)]:
             self._remove(order, "expired", bar.ts, "its time ran out")
         active = [o for o in self.orders if o.is_active_on(bar.ts)]
@@ -155,6 +160,14 @@ class Desk:
             self._cancel_entries(bar.ts, f"the {order.kind} entry placed on {order.placed_ts} filled")
             self._protect(order.exits, booked.fill.price, bar.ts, order.side is Side.SELL)
             return
+
+    def _over_gap(self, previous_ts: int, ts: int) -> None:
+        for index, order in enumerate(self.orders):
+            moved = expiry_over_gap(order, previous_ts, ts, self.step_ms)
+            if moved is not order:
+                self.orders[index] = moved
+                missing = (ts - previous_ts) // self.step_ms - 1
+                self.log.append(OrderEvent("moved", moved, ts, f"expiry moved past {missing} missing candles"))
 
     def _ratchet(self, bar: Bar) -> None:
         for index, order in enumerate(self.orders):

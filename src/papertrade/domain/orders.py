@@ -5,7 +5,8 @@ The live tick, replay and backtest all move a symbol through candles with a `Des
 
 The contract (README, "Orders and fill rules"), for a candle with open O, high H, low L:
 - an order placed when deciding on candle t is active from candle t+1, until it fills, is
-  cancelled or passes its expiry (the last candle on which it may fill);
+  cancelled or passes its expiry (the last candle on which it may fill), which counts candles
+  that exist: each candle missing before it (a weekend, an outage) moves it one candle later;
 - a buy limit at P fills when L <= P, at min(O, P); a sell limit (take-profit) when H >= P, at
   max(O, P);
 - a buy stop at P fills when H >= P, at max(O, P); a sell stop (stop-loss, trailing stop) when
@@ -270,6 +271,18 @@ def first_exit(exits: list[RestingOrder], bar: Bar) -> tuple[RestingOrder, Decim
     return min(touched, key=lambda pair: (pair[1] != bar.open, _EXIT_PRIORITY[pair[0].kind] > 1,
                                           pair[0].price if pair[0].side is Side.BUY else -pair[0].price,
                                           _EXIT_PRIORITY[pair[0].kind]))  # fmt: skip
+
+
+def expiry_over_gap(order: RestingOrder, previous_ts: int, ts: int, step_ms: int) -> RestingOrder:
+    """`order` meeting the candle `ts` whose predecessor in the series opened at `previous_ts`:
+    its expiry moved one candle later for each candle missing in between (`step_ms` apart), if
+    the first of them was within its life. So `expires=N` means the next N candles that exist,
+    whether a weekend or an exchange outage comes between (a Friday's order for one daily
+    candle meets Monday's)."""
+    missing = (ts - previous_ts) // step_ms - 1
+    if order.expires_ts is None or missing <= 0 or previous_ts + step_ms > order.expires_ts:
+        return order
+    return replace(order, expires_ts=order.expires_ts + missing * step_ms)
 
 
 def ratchet(order: RestingOrder, close: Decimal) -> RestingOrder:

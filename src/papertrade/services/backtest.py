@@ -117,7 +117,7 @@ def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first:
             i = _next_candle_that_matters(candles, desk, acts[side], i)
             if i == len(candles):
                 return
-            desk.on_candle(_bar(candles, i))
+            desk.on_candle(_bar(candles, i), _previous_ts(candles, i))
             act = bool(acts[position.side][i])
         else:  # nothing rests: straight to the next candle whose signal can act
             at = int(np.searchsorted(wanted[side], i))
@@ -187,6 +187,7 @@ def _could_change(order, candles: CandleColumns, start: int, stop: int):
         mask |= floats["close"][start:stop] * (1 - float(order.trail)) >= level * (1 - 1e-9)
     if order.expires_ts is not None:
         mask |= candles.ts[start:stop] > order.expires_ts
+        mask |= _after_a_gap(candles, start, stop, order.expires_ts)
     return mask
 
 
@@ -217,9 +218,26 @@ def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> bool:
         any(_could_change(order, candles, i, i + 1)[0] for order in desk.orders)
         or _could_liquidate(desk, candles, i, i + 1)[0]
     ):
-        desk.on_candle(_bar(candles, i))
+        desk.on_candle(_bar(candles, i), _previous_ts(candles, i))
         return True
     return False
+
+
+def _after_a_gap(candles: CandleColumns, start: int, stop: int, expires_ts: int):
+    """Which of candles start..stop-1 follow missing candles, the first of them by `expires_ts`:
+    those move the order's expiry (`orders.expiry_over_gap`)."""
+    import numpy as np
+
+    before = candles.ts[max(start - 1, 0) : stop - 1]
+    if start == 0:
+        before = np.r_[candles.ts[0], before]  # the first candle follows nothing
+    step = candles.timeframe.ms
+    return (candles.ts[start:stop] - before > step) & (before + step <= expires_ts)
+
+
+def _previous_ts(candles: CandleColumns, i: int) -> int | None:
+    """The open time of the candle before candle i, as a tick knows it (None for the first)."""
+    return int(candles.ts[i - 1]) if i > 0 else None
 
 
 def _bar(candles: CandleColumns, i: int) -> Bar:

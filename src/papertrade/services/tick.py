@@ -343,11 +343,12 @@ class TickRunner:
 
         The strategy is asked only once it has its warm-up.
         """
-        desk = _desk(restored, synced)
+        desk, previous_ts = _desk(restored, synced), restored.processed_ts
         if restored.manual is not None:  # the resting orders meet candles in the strategy's ticks only
             return Analysis(desk, restored.manual.decision(desk.book.position(restored.symbol), restored.symbol))
         for bar in _candles_since(restored, synced):
-            desk.on_candle(bar)
+            desk.on_candle(bar, previous_ts)
+            previous_ts = bar.ts
         strategy, window = restored.strategy, synced.window
         if len(window) < strategy.warmup:
             return Analysis(desk, warming_up(len(window), strategy.warmup))

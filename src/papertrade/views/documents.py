@@ -108,9 +108,10 @@ def orders_document(stored) -> list[dict]:
 
 def order_document(order, held=None) -> dict:
     """One resting order (`orders --json`): `placed_ts` is the candle it was decided on (it is
-    active from the next), `expires_ts` the last candle it may fill on (null: until cancelled).
-    An exit sells the whole position (`held`); an entry's quantity is known only for a base
-    size (the others are sized from the cash when they fill)."""
+    active from the next), `expires_ts` the last candle it may fill on (null: until cancelled),
+    as far as the candles seen tell: a candle missing before it moves it one candle later. An
+    exit sells the whole position (`held`); an entry's quantity is known only for a base size
+    (the others are sized from the cash when they fill)."""
     if order.kind.is_exit:
         quantity = held
     else:

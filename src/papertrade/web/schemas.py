@@ -33,7 +33,7 @@ class Order(_Document):
     size: Size | None
     trail: Exact | None
     placed_ts: int  # the candle it was decided on; active from the next
-    expires_ts: int | None  # the last candle it may fill on; null: until cancelled
+    expires_ts: int | None  # the last candle it may fill on (moved later over missing candles); null: until cancelled
 
 
 class Position(_Document):
