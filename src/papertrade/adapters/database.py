@@ -28,6 +28,7 @@ REVISIONS = (
     "0008_tick_order",
     "0009_shorts",
     "0010_margin_rates",
+    "0011_fill_setting",
 )
 HEAD = REVISIONS[-1]
 

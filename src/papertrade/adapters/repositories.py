@@ -83,6 +83,7 @@ class PortfolioRepository:
                 allow_short=config.allow_short,
                 maintenance_margin=config.margin.maintenance_rate,
                 liquidation_fee=config.margin.liquidation_fee_rate,
+                fill=config.fill,
                 created_ts=now,
             )
         )
@@ -151,6 +152,7 @@ class PortfolioRepository:
                 slippage_bps=config.fills.slippage_bps,
                 stake_fraction=config.fills.stake_fraction,
                 exits=canonical_json(config.exits.as_dict()),
+                fill=config.fill,
                 archived_ts=archived_ts,
                 version=t.portfolios.c.version + 1,
             )
@@ -335,6 +337,7 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         exits=Exits.from_dict(_object(row["exits"])),
         allow_short=bool(row["allow_short"]),
         margin=MarginRules(maintenance_rate=row["maintenance_margin"], liquidation_fee_rate=row["liquidation_fee"]),
+        fill=row["fill"],
     )
 
 

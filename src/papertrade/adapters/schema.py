@@ -95,6 +95,8 @@ portfolios = Table(
     # Liquidation rules (`domain/margin.py`): the maintenance margin rate and the liquidation fee.
     Column("maintenance_margin", ExactDecimal, nullable=False, server_default="0.005"),
     Column("liquidation_fee", ExactDecimal, nullable=False, server_default="0.005"),
+    # How market orders fill in a tick: "close" (the candle's close) or "book" (the order book).
+    Column("fill", Text, nullable=False, server_default="close"),
 )
 
 positions = Table(

@@ -9,6 +9,7 @@ from papertrade.cli.context import now_ms, state
 from papertrade.cli.options import (
     AllowShortOption,
     FeeRateOption,
+    FillOption,
     LiquidationFeeOption,
     MaintenanceMarginOption,
     SlippageOption,
@@ -54,6 +55,7 @@ def create_portfolio(
     allow_short: AllowShortOption = False,
     maintenance_margin: MaintenanceMarginOption = "0.005",
     liquidation_fee: LiquidationFeeOption = "0.005",
+    fill: FillOption = "close",
     notify: Annotated[
         list[str] | None,
         typer.Option("--notify", metavar="URL", help="Send notifications to this Apprise URL (repeatable)."),
@@ -81,6 +83,7 @@ def create_portfolio(
         exits=(stop_loss, take_profit, trailing_stop),
         allow_short=allow_short,
         margin=(maintenance_margin, liquidation_fee),
+        fill=fill,
     )
     check_exchange(request.config.exchange)
     targets = _notify_targets(notify, events)

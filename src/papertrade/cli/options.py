@@ -78,6 +78,14 @@ MinNotionalOption = Annotated[
         "market cached for stored candles, else 0).",
     ),
 ]
+FillOption = Annotated[
+    str,
+    typer.Option(
+        metavar="close|book",
+        help="How LIVE and DRY ticks fill market orders: at the candle's close (as backtest and replay), "
+        "or by walking the exchange's order book (capped at 5 % from the close; the rest is cancelled).",
+    ),
+]
 MaintenanceMarginOption = Annotated[
     str,
     typer.Option(

@@ -105,6 +105,9 @@ def set_settings(
     ] = None,
     take_profit: Annotated[str | None, typer.Option(metavar="F|none", help="Take-profit for new entries.")] = None,
     trailing_stop: Annotated[str | None, typer.Option(metavar="F|none", help="Trailing stop for new entries.")] = None,
+    fill: Annotated[
+        str | None, typer.Option(metavar="close|book", help="Fill market orders at the close or from the order book.")
+    ] = None,
 ) -> None:
     """Change settings that are safe to change between ticks: the fee rate, slippage, stake
     fraction, strategy parameters and the exits attached to new entries ("none" removes one;
@@ -115,7 +118,7 @@ def set_settings(
     ledger = state(ctx).ledger()
     before = get_portfolio(ledger, portfolio_id).config
     exits = (stop_loss, take_profit, trailing_stop)
-    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits)
+    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits, fill)
     after = change_settings(ledger, portfolio_id, change, now_ms()).config
     typer.echo(f'Changed portfolio {portfolio_id} "{after.name}", from its next tick:')
     for label, old, new in _differences(before, after):
@@ -127,6 +130,7 @@ def _differences(before, after) -> list[tuple[str, str, str]]:
         ("fee rate", output.amount(before.fills.fee_rate), output.amount(after.fills.fee_rate)),
         ("slippage bps", output.amount(before.fills.slippage_bps), output.amount(after.fills.slippage_bps)),
         ("stake fraction", output.amount(before.fills.stake_fraction), output.amount(after.fills.stake_fraction)),
+        ("fill", before.fill, after.fill),
     ]
     for key in sorted(after.strategy_params):
         rows.append((key, str(before.strategy_params.get(key)), str(after.strategy_params[key])))

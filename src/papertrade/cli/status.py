@@ -81,6 +81,7 @@ def _summary(valuation) -> list[tuple[str, str]]:
         ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
         ("market data", f"{config.exchange} {config.timeframe}"),
         ("fills", _fills_text(config.fills)),
+        ("market fills", "from the order book (--fill book)" if config.fill == "book" else "at the close"),
         ("exits", _exits_text(config.exits)),
         ("shorts", "allowed (--allow-short)" if config.allow_short else "not allowed: long only"),
         (

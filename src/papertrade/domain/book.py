@@ -14,13 +14,17 @@ An empty book, a crossed one (best bid at or above best ask) and one whose own t
 than `MAX_BOOK_AGE_MS` old are refused as temporary trouble: a later tick may find a sound book.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import TYPE_CHECKING
 
-from papertrade.domain.fills import Market
+from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Fill, Position, Side
 from papertrade.domain.money import ZERO, divide_down, divide_to_ledger, exact, round_to_ledger, round_up_to_ledger
 from papertrade.errors import TemporaryError
+
+if TYPE_CHECKING:
+    from papertrade.domain.orders import Size
 
 #: A book whose own timestamp is older than this (5 s) is stale.
 MAX_BOOK_AGE_MS = 5_000
@@ -198,3 +202,49 @@ def close_position(
         return None, Walk(side, ZERO, ZERO, ZERO, False)
     walked = walk(book, side, wanted, reference, max_slippage)
     return book_fill(market, walked, fee_rate), walked
+
+
+@dataclass(slots=True)
+class BookFills:
+    """Market orders filled against `book` (a `FillModel`'s `buy`/`short`/`close`, walking the book
+    instead of moving the close): sized and charged by `model` (stake, fee rate), capped at
+    `max_slippage` from the reference. Each walk made is kept in `walks`, in order, so the caller
+    can say which fills were partial."""
+
+    model: FillModel
+    book: OrderBook
+    max_slippage: Decimal = DEFAULT_MAX_SLIPPAGE
+    walks: list[Walk] = field(default_factory=list)
+
+    def buy(self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None) -> Fill | None:
+        """The BUY that spends at most the budget (`FillModel.buy`'s), fee included, walking the asks."""
+        return self._entry(Side.BUY, market, cash, reference, size)
+
+    def short(self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None) -> Fill | None:
+        """The SELL that opens a short, sized as a `buy` of the same budget, walking the bids."""
+        return self._entry(Side.SELL, market, cash, reference, size)
+
+    def close(
+        self, market: Market, position: Position, reference: Decimal, quantity: Decimal | None = None
+    ) -> Fill | None:
+        """`close_position` on the book; what the cap leaves stays open."""
+        fill, walked = close_position(
+            self.book, market, position, self.model.fee_rate, reference, self.max_slippage, quantity
+        )
+        self.walks.append(walked)
+        return fill
+
+    def _entry(self, side: Side, market: Market, cash: Decimal, reference: Decimal, size: "Size | None"):
+        if size is not None and size.unit == "base":
+            walked = walk(self.book, side, divide_down(size.value, Decimal(1), market.amount_step), reference,
+                          self.max_slippage)  # fmt: skip
+            fill = book_fill(market, walked, self.model.fee_rate)
+            self.walks.append(walked)
+            with exact():
+                return fill if fill is not None and fill.notional + fill.fee <= cash else None
+        budget = self.model.budget(cash, size)
+        if budget is None or budget <= 0:
+            return None
+        fill, walked = size_entry(self.book, side, market, budget, self.model.fee_rate, reference, self.max_slippage)
+        self.walks.append(walked)
+        return fill

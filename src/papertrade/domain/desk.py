@@ -14,6 +14,7 @@ caller to write down.
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from papertrade.domain.bars import Bar
 from papertrade.domain.fills import FillModel, Market
@@ -35,6 +36,9 @@ from papertrade.domain.orders import (
     touch_price,
 )
 from papertrade.domain.signals import Decision, Signal
+
+if TYPE_CHECKING:
+    from papertrade.domain.book import BookFills
 
 
 def _relabelled(entry, kind: str):
@@ -76,7 +80,9 @@ class Desk:
     the timeframe, to turn an expiry in candles into the last candle an order may fill on.
     `allow_short`: whether `Decision.short` may open a short (the portfolio's `--allow-short`).
     `margin`: the rules that liquidate a position (`papertrade.domain.margin`), checked first on
-    every candle.
+    every candle. `market_fills`: when set (a tick of a `--fill book` portfolio), the market
+    orders `act` makes walk the order book (`papertrade.domain.book`); resting orders keep the
+    candle rules.
     """
 
     book: Book
@@ -89,6 +95,7 @@ class Desk:
     allow_short: bool = False
     refused: list[tuple[int, str]] = field(default_factory=list)  # entries refused: (candle_ts, why)
     margin: MarginRules = SPOT
+    market_fills: "BookFills | None" = None  # fills the market orders of `act` instead of `fills`
 
     @property
     def symbol(self) -> str:
@@ -230,7 +237,8 @@ class Desk:
             self._cancel_entries(bar.ts, "replaced by a new entry")
             self._place(self._resting_entry(entry, bar.ts), bar.ts)
             return decision
-        enter = self.fills.short if entry.short else self.fills.buy
+        model = self.market_fills or self.fills
+        enter = model.short if entry.short else model.buy
         fill = enter(self.market, self.book.cash, bar.close, entry.size)
         if fill is None:
             return _held(decision, "insufficient cash")
@@ -260,7 +268,7 @@ class Desk:
 
     def _close(self, position, quantity: Decimal | None, bar: Bar) -> bool:
         """Close `quantity` (None: all) of the position at the candle's close; False if it cannot."""
-        fill = self.fills.close(self.market, position, bar.close, quantity)
+        fill = (self.market_fills or self.fills).close(self.market, position, bar.close, quantity)
         if fill is None:
             return False
         self._book(None, bar.ts, fill)

@@ -81,14 +81,14 @@ class FillModel:
         price = self.fill_price(reference, side) if slipped else reference
         if size is not None and size.unit == "base":
             return self._entry_quantity(side, market, cash, price, size.value)
-        budget = self._budget(cash, size)
+        budget = self.budget(cash, size)
         if budget is None or budget <= 0:
             return None
         with exact():
             unit_cost = price * (1 + self.fee_rate)
         return self._entry_budget(side, market, budget, unit_cost, price)
 
-    def _budget(self, cash: Decimal, size: "Size | None") -> Decimal | None:
+    def budget(self, cash: Decimal, size: "Size | None") -> Decimal | None:
         """What a buy may spend, fee included: a quote amount the cash cannot pay is None."""
         if size is not None and size.unit == "quote":
             return size.value if size.value <= cash else None

@@ -37,6 +37,7 @@ class PortfolioConfig:
     exits: Exits = NO_EXITS  # attached to every entry whose decision sets none
     allow_short: bool = False  # may hold a negative quantity (`Decision.short`)
     margin: MarginRules = SPOT  # what liquidates a position
+    fill: str = "close"  # market orders fill at the close ("close") or walk the order book ("book")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,18 @@ def parse_exits(stop_loss: str | None, take_profit: str | None, trailing_stop: s
                                  f"(0.03 = 3 %), not {text.strip()}")  # fmt: skip
             values[name] = value
     return Exits.from_dict({key.replace(" ", "_"): str(value) for key, value in values.items()})
+
+
+FILL_SETTINGS = ("close", "book")
+
+
+def parse_fill_setting(text: str) -> str:
+    """`--fill`: "close" (the candle's close, as backtest and replay fill) or "book" (the live
+    order book, walked by `papertrade.domain.book`)."""
+    setting = text.strip().lower()
+    if setting not in FILL_SETTINGS:
+        raise InputError(f"fill must be close or book, not {text.strip()!r}")
+    return setting
 
 
 def parse_margin_rules(maintenance_margin: str, liquidation_fee: str) -> MarginRules:

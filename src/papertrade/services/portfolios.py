@@ -16,6 +16,7 @@ from papertrade.domain.portfolio import (
     parse_cash,
     parse_exits,
     parse_fill_model,
+    parse_fill_setting,
     parse_margin_rules,
 )
 from papertrade.domain.timeframes import Timeframe
@@ -47,10 +48,12 @@ def parse_new_portfolio(
     exits: tuple[str | None, str | None, str | None] = (None, None, None),
     allow_short: bool = False,
     margin: tuple[str, str] = ("0.005", "0.005"),
+    fill: str = "close",
 ) -> NewPortfolio:
     """Validate everything a user typed to create a portfolio, touching no database.
     `allow_short` lets its strategy go short (`Decision.short`); `margin` is its maintenance
-    margin rate and liquidation fee rate, as typed."""
+    margin rate and liquidation fee rate, as typed; `fill` how its market orders fill in a tick
+    ("close" or "book")."""
     strategy_cls = registry.load_class(strategy)
     strategy_params = registry.parse_params(strategy_cls, registry.parse_param_pairs(params))
     config = PortfolioConfig(
@@ -64,6 +67,7 @@ def parse_new_portfolio(
         exits=parse_exits(*exits),
         allow_short=allow_short,
         margin=parse_margin_rules(*margin),
+        fill=parse_fill_setting(fill),
     )
     return NewPortfolio(config, parse_cash(cash))
 
@@ -206,6 +210,7 @@ class SettingsChange:
     stake_fraction: str | None = None
     params: tuple[str, ...] = ()
     exits: tuple[str | None, str | None, str | None] = (None, None, None)
+    fill: str | None = None
 
 
 def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsChange, now: int) -> Portfolio:
@@ -228,7 +233,7 @@ def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsCh
 def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
     """Why a change changes nothing: each value given is already the portfolio's."""
     fills = (("fee_rate", change.fee_rate), ("slippage_bps", change.slippage_bps),
-             ("stake_fraction", change.stake_fraction))  # fmt: skip
+             ("stake_fraction", change.stake_fraction), ("fill", change.fill))  # fmt: skip
     given = [(f"--{key.replace('_', '-')} ", key) for key, value in fills if value is not None]
     for pair in change.params:
         name = pair.partition("=")[0].strip()
@@ -236,7 +241,7 @@ def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
     given += [(f"--{name.replace('_', '-')} ", f"exits.{name}")
               for name, text in zip(_EXIT_NAMES, change.exits, strict=True) if text is not None]  # fmt: skip
     if not given:
-        return "nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --param or an exit"
+        return "nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --fill, --param or an exit"
     values = ", ".join(f"{option}{current.get(key, 'none')}" for option, key in given)
     return f"nothing to change: portfolio {portfolio_id} already has {values}"
 
@@ -258,7 +263,9 @@ def changed_config(config: PortfolioConfig, change: SettingsChange) -> Portfolio
         strategy_cls = registry.load_class(config.strategy)
         merged = {**params, **registry.parse_param_pairs(change.params)}
         params = registry.parse_params(strategy_cls, merged).model_dump(mode="json")
-    return replace(config, fills=new_fills, strategy_params=params, exits=_changed_exits(config.exits, change.exits))
+    fill = config.fill if change.fill is None else parse_fill_setting(change.fill)
+    return replace(config, fills=new_fills, strategy_params=params, exits=_changed_exits(config.exits, change.exits),
+                   fill=fill)  # fmt: skip
 
 
 def _changed_exits(exits: Exits, given: tuple[str | None, str | None, str | None]) -> Exits:
@@ -280,7 +287,7 @@ def _settings(config: PortfolioConfig) -> dict:
     values = {"fee_rate": fills.fee_rate, "slippage_bps": fills.slippage_bps, "stake_fraction": fills.stake_fraction}
     params = {f"params.{key}": value for key, value in config.strategy_params.items()}
     exits = {f"exits.{key}": value for key, value in config.exits.as_dict().items()}
-    return {**{key: to_plain(value) for key, value in values.items()}, **params, **exits}
+    return {**{key: to_plain(value) for key, value in values.items()}, "fill": config.fill, **params, **exits}
 
 
 def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, change) -> Portfolio:
@@ -301,6 +308,8 @@ def _created_entry(config: PortfolioConfig, cash: Decimal) -> dict:
     entry = {"name": config.name, "quote": config.quote, "initial_cash": cash}
     if config.allow_short:
         entry["allow_short"] = True
+    if config.fill != "close":
+        entry["fill"] = config.fill
     return entry
 
 

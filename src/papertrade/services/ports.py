@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from papertrade.domain.bars import Bar
+from papertrade.domain.book import OrderBook
 from papertrade.domain.coverage import Series, SeriesExtent
 from papertrade.domain.fills import Market
 from papertrade.domain.journal import JournalEntry
@@ -214,6 +215,14 @@ class MarketData(Protocol):
 
     def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
         """Validated closed candles from `since` (inclusive) until `now`, oldest first."""
+        ...
+
+
+class OrderBookSource(MarketData, Protocol):
+    """A market data source that also serves the live order book (an exchange, not a file)."""
+
+    def fetch_order_book(self, symbol: str) -> OrderBook:
+        """The order book of `symbol` now, best levels first; its soundness is `check_book`'s."""
         ...
 
 

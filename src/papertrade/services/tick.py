@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from papertrade.domain.bars import Bar
+from papertrade.domain.book import BookFills, check_book
 from papertrade.domain.desk import Desk, DeskFill, OrderEvent, warming_up
 from papertrade.domain.fills import Market
 from papertrade.domain.ledger import Book, Fill
@@ -366,9 +367,31 @@ class TickRunner:
         was restored (the caller decides again). DRY: what LIVE would do, writing nothing."""
         if restored.manual is not None:
             return _execute_manual(self.ledger, restored, synced, analysis, now)
+        self._walk_the_book(restored, analysis, now)
         if mode is Mode.LIVE:
             return _execute_live(self.ledger, restored, synced, analysis, now)
         return _execute_dry(self.ledger, restored, synced, analysis)
+
+    def _walk_the_book(self, restored: Restored, analysis: Analysis, now: int) -> None:
+        """On a `--fill book` portfolio, a decision that makes a market order has it walk the
+        order book, fetched now (after deciding, before any transaction opens): an empty, crossed
+        or stale book is `BookError` (temporary trouble) with nothing written. A source without
+        order books (a candle file) fills at the close."""
+        config = restored.portfolio.config
+        if config.fill != "book" or not _makes_market_order(analysis.decision):
+            return
+        fetch = getattr(self.market_data_for(config.exchange), "fetch_order_book", None)
+        if fetch is None:
+            return
+        book = fetch(restored.symbol)
+        check_book(book, now)
+        analysis.desk.market_fills = BookFills(config.fills, book)
+
+
+def _makes_market_order(decision: Decision) -> bool:
+    """Whether acting on `decision` may fill at market: a BUY or SELL that is not a resting entry."""
+    entry = decision.entry
+    return decision.signal is not Signal.HOLD and (entry is None or entry.kind is None)
 
 
 def run_manual(

@@ -70,6 +70,7 @@ def portfolio_document(valuation) -> dict:
         "fee_rate": config.fills.fee_rate,
         "slippage_bps": config.fills.slippage_bps,
         "stake_fraction": config.fills.stake_fraction,
+        "fill": config.fill,
         "exits": config.exits.as_dict(),
         "created_ts": stored.created_ts,
         "archived_ts": stored.archived_ts,

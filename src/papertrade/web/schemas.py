@@ -90,6 +90,7 @@ class Portfolio(_Document):
     fee_rate: Exact
     slippage_bps: Exact
     stake_fraction: Exact
+    fill: str  # how ticks fill market orders: "close" (the candle's close) or "book" (the order book)
     exits: dict[str, str]  # stop_loss, take_profit, trailing_stop attached to every entry
     created_ts: int
     archived_ts: int | None  # set when archived: it no longer trades
