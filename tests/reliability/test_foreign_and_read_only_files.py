@@ -166,8 +166,9 @@ def test_a_pipe_as_the_ledger_is_refused_without_being_opened(tmp_path, capsys, 
     thread.start()
     result = run_inprocess(capsys, "--db", str(pipe), *args)
     command_opened_it = opened.is_set()
-    os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))  # let the writer go
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer go, whenever it opens
     thread.join(timeout=10)
+    os.close(reader)
     assert not command_opened_it
     assert result.code == 2, result.stderr
     assert result.error_lines in (
