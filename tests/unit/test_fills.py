@@ -45,16 +45,16 @@ def test_a_buy_below_the_minimum_order_is_not_made():
 
 def test_sell_closes_the_whole_position():
     position = Position("BTC/USDT", quantity=D("0.17835"), cost_basis=D("9989.7402"))
-    fill = FillModel(D("0.001"), D(0), D(1)).sell(BTC, position, D(60000))
+    fill = FillModel(D("0.001"), D(0), D(1)).close(BTC, position, D(60000))
     assert fill.side is Side.SELL and fill.quantity == D("0.17835")
     assert fill.notional == D("10701") and fill.fee == D("10.701")
 
 
 def test_sell_with_nothing_held_or_below_the_minimum_is_not_made():
     model = FillModel(D("0.001"), D(0), D(1))
-    assert model.sell(BTC, Position("BTC/USDT"), D(60000)) is None
+    assert model.close(BTC, Position("BTC/USDT"), D(60000)) is None
     dust = Position("BTC/USDT", quantity=D("0.00001"), cost_basis=D("0.5"))
-    assert model.sell(BTC, dust, D(60000)) is None  # 0.6 USDT < min_cost 5
+    assert model.close(BTC, dust, D(60000)) is None  # 0.6 USDT < min_cost 5
 
 
 def test_rounding_the_fee_up_never_lets_a_buy_overspend():

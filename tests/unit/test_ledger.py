@@ -158,7 +158,7 @@ def test_the_fill_model_keeps_the_books_balanced_through_buy_sell_cycles(cash, c
     book = Book(cash, cash)
     for i, close in enumerate(closes):
         position = book.position("BTC/USDT")
-        planned = model.sell(market, position, close) if i % 2 else model.buy(market, book.cash, close)
+        planned = model.close(market, position, close) if i % 2 else model.buy(market, book.cash, close)
         if planned is not None:
             book.apply_fill(planned)
         assert book.cash >= 0

@@ -121,19 +121,6 @@ class FillModel:
         with exact():
             return fill if fill.notional + fill.fee <= cash else None
 
-    def sell(
-        self,
-        market: Market,
-        position: Position,
-        reference: Decimal,
-        quantity: Decimal | None = None,
-        *,
-        slipped: bool = True,
-    ) -> Fill | None:
-        """The SELL of `quantity` (None: the whole position) at `reference` (moved by slippage
-        when `slipped`), or None when it is below the market's minimum."""
-        return self.close(market, position, reference, quantity, slipped=slipped)
-
     def close(
         self,
         market: Market,
