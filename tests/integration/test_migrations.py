@@ -13,6 +13,7 @@ from papertrade.adapters.schema import metadata
 TABLES = {
     "portfolios", "positions", "ticks", "trades", "journal", "candles", "markets", "candle_gaps",
     "notify_targets", "notify_events", "notify_deliveries", "notify_streaks", "orders",
+    "funding_rates", "funding_payments",
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk
 from papertrade.domain.fills import FillModel, Market
+from papertrade.domain.funding import funding_amount
 from papertrade.domain.ledger import Book, Fill, Side
 from papertrade.domain.money import exact, round_up_to_ledger
 from papertrade.domain.orders import Exits, Level, OrderKind, RestingOrder, first_exit, ratchet, touch_price
@@ -207,14 +208,16 @@ def test_the_position_view_says_the_side():
 
 def books_balance(book: Book, floored=D(0)) -> bool:
     with exact():
-        return book.initial_cash + book.realized_pnl - book.fees_paid + floored == book.cash + book.cost_basis
+        net_realized = book.realized_pnl - book.fees_paid
+        return book.initial_cash + net_realized - book.funding_paid + floored == book.cash + book.cost_basis
 
 
 amounts = st.decimals(min_value=D("0.00000001"), max_value=D(1000), places=8, allow_nan=False)
 prices = st.decimals(min_value=D("0.01"), max_value=D(100_000), places=2, allow_nan=False)
 steps = st.lists(
-    st.tuples(st.sampled_from(["BUY", "SELL", "SHORT", "COVER"]), amounts, prices, st.booleans()), max_size=40
+    st.tuples(st.sampled_from(["BUY", "SELL", "SHORT", "COVER", "FUND"]), amounts, prices, st.booleans()), max_size=40
 )
+funding_rates = st.decimals(min_value=D("-0.01"), max_value=D("0.01"), places=6, allow_nan=False)
 
 
 def step_fill(book: Book, action: str, quantity: Decimal, at: Decimal, whole: bool, fee_rate: Decimal):
@@ -232,13 +235,22 @@ def step_fill(book: Book, action: str, quantity: Decimal, at: Decimal, whole: bo
     cash=st.decimals(min_value=D(1), max_value=D("1e9"), places=2, allow_nan=False),
     steps=steps,
     fee_rate=st.sampled_from([D(0), D("0.001"), D("0.1")]),
+    rate=funding_rates,
 )
 def test_over_any_long_and_short_fills_the_books_balance_exactly_and_the_cash_never_goes_negative(
-    cash, steps, fee_rate
+    cash, steps, fee_rate, rate
 ):
-    """initial cash + realized PnL - fees + floored == cash + signed cost basis, after every fill."""
+    """initial cash + net realized PnL (after fees) - funding paid + floored == cash + signed cost
+    basis, after every fill and funding payment (FUND: the funding rule at a mark price)."""
     book, floored = Book(cash, cash, allow_short=True), D(0)
     for action, quantity, at, whole in steps:
+        if action == "FUND":
+            held = book.position("BTC/USDT").quantity
+            _, unpaid = book.apply_funding("BTC/USDT", funding_amount(held, at, rate if whole else -rate))
+            with exact():
+                floored += unpaid
+            assert book.cash >= 0 and books_balance(book, floored)
+            continue
         before = (book.cash, book.position("BTC/USDT").quantity, book.cost_basis)
         try:
             result = book.apply_fill(step_fill(book, action, quantity, at, whole, fee_rate))

@@ -43,7 +43,7 @@ def one_round_trip():
 
 def test_the_names_and_order_are_backtesting_py_s(one_round_trip):
     assert list(statistics(one_round_trip)) == list(STAT_NAMES)
-    assert len(STAT_NAMES) == 29
+    assert len(STAT_NAMES) == 30
 
 
 def test_a_round_trip(one_round_trip):

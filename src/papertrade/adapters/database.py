@@ -29,6 +29,7 @@ REVISIONS = (
     "0009_shorts",
     "0010_margin_rates",
     "0011_fill_setting",
+    "0012_funding",
 )
 HEAD = REVISIONS[-1]
 

@@ -40,7 +40,7 @@ _SAVE_CASH = (
     .values(cash=bindparam("new_cash", type_=t.ExactDecimal()), version=t.portfolios.c.version + 1)
 )
 _TOUCH = update(t.portfolios).where(t.portfolios.c.id == bindparam("pid")).values(version=t.portfolios.c.version + 1)
-_POSITION_AMOUNTS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
+_POSITION_AMOUNTS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid", "funding_paid")
 _UPDATE_POSITION = (
     update(t.positions)
     .where(t.positions.c.portfolio_id == bindparam("pid"), t.positions.c.symbol == bindparam("sym"))
@@ -342,7 +342,8 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
 
 
 def _position(row: Mapping[str, Any]) -> Position:
-    return Position(row["symbol"], row["quantity"], row["cost_basis"], row["realized_pnl"], row["fees_paid"])
+    return Position(row["symbol"], row["quantity"], row["cost_basis"], row["realized_pnl"], row["fees_paid"],
+                    row["funding_paid"])  # fmt: skip
 
 
 _LATEST_TICK = DriverQuery(

@@ -110,6 +110,8 @@ positions = Table(
     Column("realized_pnl", ExactDecimal, nullable=False),
     Column("fees_paid", ExactDecimal, nullable=False),
     Column("updated_ts", BigInteger, nullable=False),
+    # Net funding paid by the swap position (negative: received), `domain/funding.py`.
+    Column("funding_paid", ExactDecimal, nullable=False, server_default="0"),
 )
 
 # One row per processed candle, neutral ones included. The unique key is the idempotency
@@ -205,6 +207,40 @@ candles = Table(
     Column("close", ExactDecimal, nullable=False),
     Column("volume", ExactDecimal, nullable=False),
     sqlite_with_rowid=False,
+)
+
+# The funding rates of perpetual swaps, stored like candles: the rate settled at `ts` and the
+# mark price the exchange gave with it (null when it gave none).
+funding_rates = Table(
+    "funding_rates",
+    metadata,
+    Column("exchange", String(50), primary_key=True),
+    Column("symbol", String(50), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("rate", ExactDecimal, nullable=False),
+    Column("mark_price", ExactDecimal, nullable=True),
+    sqlite_with_rowid=False,
+)
+
+# Every funding payment a tick booked (`amount` received, negative when paid), in the tick's
+# transaction. The unique key books each funding time of a position at most once.
+funding_payments = Table(
+    "funding_payments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), nullable=False),
+    Column("tick_id", Integer, ForeignKey("ticks.id"), nullable=False),
+    Column("symbol", String(50), nullable=False),
+    Column("funding_ts", BigInteger, nullable=False),
+    Column("candle_ts", BigInteger, nullable=False),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("mark_price", ExactDecimal, nullable=False),
+    Column("rate", ExactDecimal, nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("floored", ExactDecimal, nullable=False),
+    Column("cash_after", ExactDecimal, nullable=False),
+    Column("executed_ts", BigInteger, nullable=False),
+    UniqueConstraint("portfolio_id", "symbol", "funding_ts", name="uq_funding_payments_once"),
 )
 
 # What the exchange allows for a market (amount step, minimums) and its own name for it, cached

@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL
 
 from papertrade.adapters.candle_store import CandleStore, MarketCache
 from papertrade.adapters.database import describe, translated_errors
+from papertrade.adapters.funding_store import FundingStore
 from papertrade.adapters.outbox import OutboxRepository
 from papertrade.adapters.repositories import (
     JournalRepository,
@@ -68,6 +69,10 @@ class UnitOfWork:
     @cached_property
     def candles(self) -> CandleStore:
         return CandleStore(self.connection)
+
+    @cached_property
+    def funding(self) -> FundingStore:
+        return FundingStore(self.connection)
 
     @cached_property
     def markets(self) -> MarketCache:

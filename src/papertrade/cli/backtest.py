@@ -12,6 +12,7 @@ from papertrade.cli.options import (
     ExchangeOption,
     FeeRateOption,
     FromOption,
+    FundingOption,
     LiquidationFeeOption,
     MaintenanceMarginOption,
     MinNotionalOption,
@@ -36,6 +37,7 @@ def backtest(
         ),
     ],
     data: DataOption = None,
+    funding: FundingOption = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", metavar="KEY=VALUE", help="Strategy parameter (repeatable).")
     ] = None,
@@ -65,7 +67,7 @@ def backtest(
     rules and fill model."""
     from functools import partial
 
-    from papertrade.cli.data import backtest_history, stored_market
+    from papertrade.cli.data import backtest_history, funding_for, stored_market
     from papertrade.domain.portfolio import (
         market_limits,
         parse_cash,
@@ -88,8 +90,9 @@ def backtest(
     _, quote = parse_symbol(name)
     market = market_limits(name, amount_step, min_notional, None if data else stored_market(ctx, exchange, name))
     long_running()
+    rates = funding_for(ctx, name, funding, None if data else exchange)
     performance = run_backtest(candles, chosen, fills, starting_cash, name, quote, exits, market,
-                               allow_short=allow_short, margin=margin, start=first)  # fmt: skip
+                               allow_short=allow_short, margin=margin, start=first, funding=rates)  # fmt: skip
     title = f"Backtest of {strategy} on {name} {candles.timeframe}"
     chart_of = partial(for_backtest, performance, title, candles, chosen, first)
     show(performance, title, json, plot, chart_of, state(ctx).ledger_file() if plot else None)

@@ -197,6 +197,29 @@ def backtest_history(ctx, data: Path | None, exchange, symbol, timeframe, start,
     return history, series.symbol, first
 
 
+def funding_for(ctx, symbol: str, funding: Path | None, exchange: str | None):
+    """The funding rates a backtest or replay of `symbol` books: none for a spot symbol; a
+    swap's from `--funding FILE.csv`, else those stored for `exchange` (its stored candles'
+    exchange). A swap's candle file without `--funding` is refused: funding left out would
+    report profits the account never sees."""
+    from papertrade.domain.funding import NO_FUNDING, is_swap
+    from papertrade.errors import InputError
+
+    if funding is not None:
+        if not is_swap(symbol):
+            raise InputError(f"--funding is for swaps (like BTC/USDT:USDT); {symbol} is not one")
+        from papertrade.adapters.funding_file import load_funding
+
+        return load_funding(funding)
+    if not is_swap(symbol):
+        return NO_FUNDING
+    if exchange is None:
+        raise InputError(f"{symbol} is a swap: give its funding rates with --funding FILE.csv")
+    from papertrade.services.market_data import stored_funding
+
+    return stored_funding(state(ctx).ledger(), exchange, symbol)
+
+
 def stored_market(ctx, exchange: str, symbol: str):
     """The market cached for `symbol` on `exchange` (None: none cached), for stored candles."""
     from papertrade.services.market_data import cached_market

@@ -29,6 +29,14 @@ DataOption = Annotated[
         help="Candles: timestamp,open,high,low,close,volume. Without it, candles come from the candle store.",
     ),
 ]
+FundingOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE.csv",
+        help="A swap's funding rates: timestamp,rate,mark_price (mark_price may be empty). Without it, a swap's "
+        "rates come from the store (see `data download`).",
+    ),
+]
 ExchangeOption = Annotated[
     str | None, typer.Option(help="Without --data: read stored candles of this exchange (see `data download`).")
 ]

@@ -3,7 +3,8 @@ shared by the live tick, replay and backtest so that all three trade identically
 
 For every candle, in time order, a caller asks the desk to
 1. `on_candle(bar)`: fill, expire and move the resting orders on that closed candle (the rules
-   in `papertrade.domain.orders`), then
+   in `papertrade.domain.orders`), and book the funding due on it (a swap's position:
+   `papertrade.domain.funding`), then
 2. `act(decision, bar)`, when the strategy decided on that candle: fill a market order at its
    close, place resting orders (active from the next candle), cancel.
 A tick that missed candles (cron was not running) calls `on_candle` for each of them first.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from papertrade.domain.bars import Bar
 from papertrade.domain.fills import FillModel, Market
+from papertrade.domain.funding import NO_FUNDING, FundingPayment, FundingSchedule, settle
 from papertrade.domain.ledger import Book, FillResult, Side
 from papertrade.domain.margin import SPOT, MarginRules, liquidation_fill
 from papertrade.domain.money import divide_down
@@ -80,7 +82,8 @@ class Desk:
     the timeframe, to turn an expiry in candles into the last candle an order may fill on.
     `allow_short`: whether `Decision.short` may open a short (the portfolio's `--allow-short`).
     `margin`: the rules that liquidate a position (`papertrade.domain.margin`), checked first on
-    every candle. `market_fills`: when set (a tick of a `--fill book` portfolio), the market
+    every candle. `funding`: the swap's funding rates (`papertrade.domain.funding`), booked on
+    every candle after its fills. `market_fills`: when set (a tick of a `--fill book` portfolio), the market
     orders `act` makes walk the order book (`papertrade.domain.book`); resting orders keep the
     candle rules.
     """
@@ -91,11 +94,12 @@ class Desk:
     orders: list[RestingOrder]
     step_ms: int
     exits: Exits = NO_EXITS
-    log: list[DeskFill | OrderEvent] = field(default_factory=list)  # what happened, in order
+    log: list[DeskFill | OrderEvent | FundingPayment] = field(default_factory=list)  # what happened, in order
     allow_short: bool = False
     refused: list[tuple[int, str]] = field(default_factory=list)  # entries refused: (candle_ts, why)
     margin: MarginRules = SPOT
     market_fills: "BookFills | None" = None  # fills the market orders of `act` instead of `fills`
+    funding: FundingSchedule = NO_FUNDING
 
     @property
     def symbol(self) -> str:
@@ -109,12 +113,17 @@ class Desk:
     def events(self) -> list[OrderEvent]:
         return [entry for entry in self.log if isinstance(entry, OrderEvent)]
 
+    @property
+    def funded(self) -> list[FundingPayment]:
+        return [entry for entry in self.log if isinstance(entry, FundingPayment)]
+
     # -- resting orders on a closed candle ------------------------------------------------------
 
     def on_candle(self, bar: Bar, previous_ts: int | None = None) -> None:
-        """Expire, fill and move the resting orders on `bar`, a closed candle; `previous_ts` is
-        the open time of the candle before it in the series (None: not known, nothing missing),
-        so that an expiry counts candles that exist."""
+        """Expire, fill and move the resting orders on `bar`, a closed candle, then book the
+        funding due on it; `previous_ts` is the open time of the candle before it in the series
+        (None: not known, nothing missing), so that an expiry counts candles that exist and
+        funding times in missing candles are booked."""
         if previous_ts is not None:
             self._over_gap(previous_ts, bar.ts)
         for order in [o for o in self.orders if o.has_expired_by(bar.ts)]:
@@ -126,6 +135,8 @@ class Desk:
             self._fill_exit([o for o in active if o.kind.is_exit], bar)
         else:
             self._fill_entry([o for o in active if not o.kind.is_exit], bar)
+        if self.funding:
+            self.log.extend(settle(self.book, self.symbol, self.funding, bar, previous_ts, self.step_ms))
         self._ratchet(bar)
 
     def _liquidate(self, bar: Bar) -> bool:

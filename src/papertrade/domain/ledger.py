@@ -9,7 +9,8 @@ Invariants, checked by property tests:
   zero and records what it could not pay as the fill's `floored` amount;
 - every amount is a multiple of 10**-LEDGER_PLACES;
 - the books balance exactly:
-  initial cash + realized PnL - fees paid + floored == cash + signed cost basis.
+  initial cash + realized PnL - fees paid - funding paid + floored == cash + signed cost basis
+  (funding: the perpetual swaps' payments, `papertrade.domain.funding`, booked by `apply_funding`).
 """
 
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,7 @@ class Position:
     cost_basis: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO
+    funding_paid: Decimal = ZERO  # net funding paid (negative: received), see `domain.funding`
 
     @property
     def is_open(self) -> bool:
@@ -132,6 +134,10 @@ class Book:
     def cost_basis(self) -> Decimal:
         return self._total("cost_basis")
 
+    @property
+    def funding_paid(self) -> Decimal:
+        return self._total("funding_paid")
+
     def _total(self, attribute: str) -> Decimal:
         with exact():
             return sum((getattr(p, attribute) for p in self.positions.values()), ZERO)
@@ -154,6 +160,20 @@ class Book:
                 realized, floored = self._short(fill, position), ZERO
         self.positions[fill.symbol] = position
         return FillResult(fill, realized, self.cash, position.quantity, floored)
+
+    def apply_funding(self, symbol: str, amount: Decimal) -> tuple[Decimal, Decimal]:
+        """Book a funding payment of `symbol`'s position: `amount` received (negative: paid).
+        A payment larger than the cash leaves the cash at zero; returns the cash after and the
+        part that could not be paid (floored)."""
+        if not fits_ledger(amount):
+            raise LedgerError(f"funding {amount} is finer than the ledger keeps")
+        position = self.position(symbol)
+        with exact():
+            cash = self.cash + amount
+            floored = -cash if cash < 0 else ZERO
+            self.cash = cash + floored
+            position.funding_paid -= amount
+        return self.cash, floored
 
     def _buy(self, fill: Fill, position: Position) -> Decimal:
         cost = fill.notional + fill.fee

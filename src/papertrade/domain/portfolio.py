@@ -20,7 +20,7 @@ MAX_SLIPPAGE_BPS = Decimal(1000)
 MAX_MARGIN_RATE = Decimal("0.5")
 _CURRENCY = re.compile(r"[A-Z0-9]{2,20}")
 _EXCHANGE = re.compile(r"[a-z][a-z0-9]{1,49}")
-_SYMBOL = re.compile(r"([A-Z0-9]{1,20})/([A-Z0-9]{1,20})")
+_SYMBOL = re.compile(r"([A-Z0-9]{1,20})/([A-Z0-9]{1,20})(?::([A-Z0-9]{1,20}))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +128,20 @@ def check_exchange(exchange_id: str) -> str:
 
 
 def parse_symbol(text: str) -> tuple[str, str]:
-    """Split `BASE/QUOTE` (capitals and digits, as ccxt writes spot symbols) into its parts."""
+    """Split `BASE/QUOTE` (capitals and digits, as ccxt writes spot symbols), or a linear
+    perpetual swap's `BASE/QUOTE:QUOTE` (settled in its quote, as `BTC/USDT:USDT`), into base
+    and quote."""
     match = _SYMBOL.fullmatch(text)
     if match is None:
         hint = f" (did you mean {text.upper()}?)" if _SYMBOL.fullmatch(text.upper()) else ""
         shown = text if len(text) <= 40 else text[:40] + "..."
-        raise InputError(f"malformed symbol {shown!r}: use BASE/QUOTE like BTC/USDT{hint}")
-    return match.group(1), match.group(2)
+        raise InputError(f"malformed symbol {shown!r}: use BASE/QUOTE like BTC/USDT, or BTC/USDT:USDT for a swap{hint}")
+    base, quote, settle = match.groups()
+    if settle is not None and settle != quote:
+        raise InputError(
+            f"{text} is settled in {settle}: only swaps settled in their quote (like BTC/USDT:USDT) are traded"
+        )
+    return base, quote
 
 
 def parse_exits(stop_loss: str | None, take_profit: str | None, trailing_stop: str | None) -> Exits:

@@ -159,11 +159,19 @@ class Performance:
     #: A backtest's entries refused as nonsense, (candle_ts, why) in candle order (None: a paper
     #: portfolio's report, whose refusals are in its ticks' reasons).
     refused: list[tuple[int, str]] | None = None
+    #: The funding payments of swap positions (`papertrade.domain.funding.FundingPayment`), in order.
+    funding: list = field(default_factory=list)
 
     @property
     def fees(self) -> Decimal:
         with exact():
             return sum((f.fee for f in self.fills), ZERO)
+
+    @property
+    def funding_paid(self) -> Decimal:
+        """Net funding paid (negative: received)."""
+        with exact():
+            return -sum((payment.amount for payment in self.funding), ZERO)
 
     def exits_by_kind(self) -> dict[str, int]:
         """How many exits (fills that close a long or a short) each kind made: "signal",

@@ -14,7 +14,7 @@ from papertrade.reports.model import Performance
 #: The statistics a report shows, in backtesting.py's order and with its names.
 STAT_NAMES = (
     "Start", "End", "Duration", "Exposure Time [%]", "Equity Final [$]", "Equity Peak [$]", "Commissions [$]",
-    "Return [%]", "Buy & Hold Return [%]", "Return (Ann.) [%]", "Volatility (Ann.) [%]", "CAGR [%]",
+    "Funding [$]", "Return [%]", "Buy & Hold Return [%]", "Return (Ann.) [%]", "Volatility (Ann.) [%]", "CAGR [%]",
     "Sharpe Ratio", "Sortino Ratio", "Calmar Ratio", "Max. Drawdown [%]", "Avg. Drawdown [%]",
     "Max. Drawdown Duration", "Avg. Drawdown Duration", "# Trades", "Win Rate [%]", "Best Trade [%]",
     "Worst Trade [%]", "Avg. Trade [%]", "Max. Trade Duration", "Avg. Trade Duration", "Profit Factor",
@@ -27,7 +27,7 @@ STAT_NAMES = (
 STAT_KINDS = {
     **dict.fromkeys(STAT_NAMES, "number"),
     **dict.fromkeys(("Start", "End"), "time"),
-    **dict.fromkeys(("Equity Final [$]", "Equity Peak [$]"), "money"),
+    **dict.fromkeys(("Equity Final [$]", "Equity Peak [$]", "Funding [$]"), "money"),
     "Commissions [$]": "cost",
     "# Trades": "count",
     **dict.fromkeys(
@@ -98,6 +98,7 @@ def _pandas_statistics(performance: Performance) -> dict[str, object]:
         "Equity Final [$]": performance.equity[-1],
         "Equity Peak [$]": max(performance.initial_cash, performance.equity.peak()),
         "Commissions [$]": performance.fees,
+        "Funding [$]": performance.funding_paid,  # net paid by swap positions; negative: received
         "Return [%]": (equity[-1] - initial) / initial * 100,
         "Buy & Hold Return [%]": _buy_and_hold(performance),
     }

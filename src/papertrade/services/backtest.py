@@ -22,6 +22,7 @@ from papertrade.adapters.csv_candles import HEADER, CandleColumns
 from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk, DeskFill
 from papertrade.domain.fills import FillModel, Market
+from papertrade.domain.funding import NO_FUNDING, FundingPayment, FundingSchedule
 from papertrade.domain.ledger import Book, Side
 from papertrade.domain.margin import SPOT, MarginRules, liquidation_price
 from papertrade.domain.money import exact, to_plain
@@ -45,12 +46,14 @@ def backtest(
     allow_short: bool = False,
     margin: MarginRules = SPOT,
     start: int | None = None,
+    funding: FundingSchedule = NO_FUNDING,
 ) -> Performance:
     """Run `strategy` over every candle of `candles`, starting with `cash`; `exits` are the
     portfolio's protective exits, attached to every entry whose decision sets none. `market`
     (its amount step and minimums) defaults to one with steps of 1e-8 and no minimum order.
     `allow_short` lets the strategy go short, as `create-portfolio --allow-short` does; `margin`
-    says when a position is liquidated.
+    says when a position is liquidated; `funding` holds a swap's funding rates, booked at each
+    funding time while a position is open (`papertrade.domain.funding`).
 
     With `start` (ms), trading starts at the first candle opening then, and the candles before
     it only warm the strategy up, as the stored candles before a replay's first tick do: as
@@ -61,16 +64,18 @@ def backtest(
     series = call_series(strategy, frame) if strategy.series_reverses or not allow_short else None
     market = market or Market.unrestricted(symbol)
     book = Book(cash, cash, allow_short=allow_short)
-    desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short, margin=margin)
+    desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short, margin=margin,
+                funding=funding)  # fmt: skip
     desk.book.position(symbol)
+    funded = _funding_mask(candles, funding)
     before = warmup.candles if warmup is not None else 0
     first = max(_first_decision(strategy, len(candles)), before)
     if series is None:
-        _step_by_step(candles, CandleSource(candles.ts, candles.floats), strategy, desk, first)
+        _step_by_step(candles, CandleSource(candles.ts, candles.floats), strategy, desk, first, funded)
     else:
-        _by_signals(candles, series, desk, first)
+        _by_signals(candles, series, desk, first, funded)
     traded = candles.between(warmup.start_ts, None) if warmup is not None else candles
-    performance = _performance(traded, desk.filled, desk.book, cash, symbol, quote, first - before)
+    performance = _performance(traded, desk.log, desk.book, cash, symbol, quote, first - before)
     performance.refused = desk.refused
     performance.warmup = warmup
     return performance
@@ -104,7 +109,7 @@ def _first_decision(strategy: Strategy, count: int) -> int:
     return min(max(first, 0), count)
 
 
-def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first: int) -> None:
+def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first: int, funded) -> None:
     import numpy as np
 
     eligible = np.arange(len(candles)) >= first
@@ -114,7 +119,7 @@ def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first:
     while i < len(candles):
         side = position.side
         if _watched(desk):  # something rests: on to the next candle that could fill, move or expire it
-            i = _next_candle_that_matters(candles, desk, acts[side], i)
+            i = _next_candle_that_matters(candles, desk, acts[side], i, funded)
             if i == len(candles):
                 return
             desk.on_candle(_bar(candles, i), _previous_ts(candles, i))
@@ -149,7 +154,7 @@ def _series_decision(series: SignalSeries, i: int, side: str, allow_short: bool)
     return Decision(Signal.SELL, "", indicators)
 
 
-def _next_candle_that_matters(candles: CandleColumns, desk: Desk, acts, start: int) -> int:
+def _next_candle_that_matters(candles: CandleColumns, desk: Desk, acts, start: int, funded=None) -> int:
     """The first candle from `start` on where the signal acts or a resting order could fill,
     expire or move (`len(candles)` if none), scanning in growing blocks. Nothing happens on the
     candles skipped: no order is touched and the position, hence the signal wanted, stays."""
@@ -162,6 +167,7 @@ def _next_candle_that_matters(candles: CandleColumns, desk: Desk, acts, start: i
         for order in desk.orders:
             matters |= _could_change(order, candles, start, stop)
         matters |= _could_liquidate(desk, candles, start, stop)
+        matters |= _could_fund(desk, funded, start, stop)
         hits = np.flatnonzero(matters)
         if len(hits):
             return start + int(hits[0])
@@ -192,9 +198,34 @@ def _could_change(order, candles: CandleColumns, start: int, stop: int):
 
 
 def _watched(desk: Desk) -> bool:
-    """Whether a candle's prices could change something: an order rests, or the position could
-    be liquidated."""
-    return bool(desk.orders) or liquidation_price(desk.book.position(desk.symbol), desk.margin) is not None
+    """Whether a candle could change something: an order rests, the position could be
+    liquidated, or it is open on a funded swap."""
+    position = desk.book.position(desk.symbol)
+    return (
+        bool(desk.orders)
+        or liquidation_price(position, desk.margin) is not None
+        or (bool(desk.funding) and position.is_open)
+    )
+
+
+def _funding_mask(candles: CandleColumns, funding: FundingSchedule):
+    """Which candles book a funding time (`FundingSchedule.candles`), or None without funding."""
+    import numpy as np
+
+    if not funding:
+        return None
+    mask = np.zeros(len(candles), dtype=bool)
+    mask[funding.candles(candles.ts.tolist(), candles.timeframe.ms)] = True
+    return mask
+
+
+def _could_fund(desk: Desk, mask, start: int, stop: int):
+    """Whether candles start..stop-1 book funding (`mask`: `_funding_mask`) of an open position."""
+    import numpy as np
+
+    if mask is None or not desk.book.position(desk.symbol).is_open:
+        return np.zeros(stop - start, dtype=bool)
+    return mask[start:stop]
 
 
 def _could_liquidate(desk: Desk, candles: CandleColumns, start: int, stop: int):
@@ -211,12 +242,13 @@ def _could_liquidate(desk: Desk, candles: CandleColumns, start: int, stop: int):
     return candles.floats["low"][start:stop] <= float(level)
 
 
-def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int) -> bool:
+def _resting_orders_on(candles: CandleColumns, desk: Desk, i: int, funded=None) -> bool:
     """Let the desk fill, expire and move resting orders (and liquidate) on candle i, when its
     prices could; whether it did."""
     if (
         any(_could_change(order, candles, i, i + 1)[0] for order in desk.orders)
         or _could_liquidate(desk, candles, i, i + 1)[0]
+        or _could_fund(desk, funded, i, i + 1)[0]
     ):
         desk.on_candle(_bar(candles, i), _previous_ts(candles, i))
         return True
@@ -246,7 +278,9 @@ def _bar(candles: CandleColumns, i: int) -> Bar:
     return Bar(int(candles.ts[i]), Decimal(open_), Decimal(high), Decimal(low), Decimal(close), Decimal(volume))
 
 
-def _step_by_step(candles: CandleColumns, source: CandleSource, strategy: Strategy, desk: Desk, first: int) -> None:
+def _step_by_step(
+    candles: CandleColumns, source: CandleSource, strategy: Strategy, desk: Desk, first: int, funded=None
+) -> None:
     """For strategies without `decide_series`: `decide` on every candle's window, as a tick would.
     Before `first` a tick only warms up (a HOLD: no order rests, no position to liquidate); the
     position's view is made again only after the desk did something, since nothing else
@@ -254,7 +288,7 @@ def _step_by_step(candles: CandleColumns, source: CandleSource, strategy: Strate
     position, window, lookback = desk.book.positions[desk.symbol], _windows(source, strategy), strategy.lookback
     view = None
     for i in range(first, len(candles)):
-        if _watched(desk) and _resting_orders_on(candles, desk, i):
+        if _watched(desk) and _resting_orders_on(candles, desk, i, funded):
             view = None
         if view is None:
             view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders), desk.allow_short)
@@ -298,14 +332,16 @@ for _name in NAMES:
     setattr(_ArrayRows, _name, _cut(_name))
 
 
-def _performance(candles, filled: list[DeskFill], book, cash, symbol, quote, first) -> Performance:
+def _performance(candles, log: list, book, cash, symbol, quote, first) -> Performance:
     import numpy as np
 
+    filled = [entry for entry in log if isinstance(entry, DeskFill)]
+    changes = [entry for entry in log if isinstance(entry, DeskFill | FundingPayment)]  # what moved the cash
     count, closes = len(candles), candles.floats["close"]
-    indices = [int(i) for i in np.searchsorted(candles.ts, [f.candle_ts for f in filled])]
+    indices = [int(i) for i in np.searchsorted(candles.ts, [f.candle_ts for f in changes])]
     starts = [0, *indices]
-    cash_after = [cash] + [f.booked.cash_after for f in filled]
-    held_after = [Decimal(0)] + [f.booked.position_after for f in filled]
+    cash_after = [cash] + [_cash_after(f) for f in changes]
+    held_after = [Decimal(0)] + [_held_after(f) for f in changes]
     lengths = np.diff(np.r_[starts, count])
     cash_f = np.repeat(np.array([float(c) for c in cash_after]), lengths)
     held_f = np.repeat(np.array([float(q) for q in held_after]), lengths)
@@ -330,12 +366,21 @@ def _performance(candles, filled: list[DeskFill], book, cash, symbol, quote, fir
     performance.fills = [_fill_row(f, symbol) for f in filled]
     performance.prices = {symbol: (candles.ts, closes)}
     performance.first_trading_ts = int(candles.ts[first]) if first < count else None
+    performance.funding = [entry for entry in changes if isinstance(entry, FundingPayment)]
     unrealized = position.unrealized_pnl(last) if position.is_open else Decimal(0)
     performance.symbols = [
         SymbolPnl(symbol, position.quantity, position.avg_cost, last, position.realized_pnl, unrealized,
                   position.fees_paid)
     ]  # fmt: skip
     return performance
+
+
+def _cash_after(change) -> Decimal:
+    return change.cash_after if isinstance(change, FundingPayment) else change.booked.cash_after
+
+
+def _held_after(change) -> Decimal:
+    return change.quantity if isinstance(change, FundingPayment) else change.booked.position_after
 
 
 def _segment_texts(candles, cash: Decimal, held: Decimal, start: int, stop: int) -> list[str]:

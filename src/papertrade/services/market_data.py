@@ -405,6 +405,17 @@ def cached_market(ledger: Ledger | None, exchange: str, symbol: str) -> Market |
     return None if cached is None else cached[0]
 
 
+def stored_funding(ledger: Ledger | None, exchange: str, symbol: str):
+    """Every funding rate stored for the swap `symbol` on `exchange` (`data download` stores
+    them), as a `FundingSchedule`."""
+    from papertrade.domain.funding import FundingSchedule
+
+    if ledger is None:
+        return FundingSchedule()
+    with ledger.unit_of_work() as uow:
+        return FundingSchedule.of(uow.funding.between(exchange, symbol, -1, 2**62))
+
+
 def candle_columns(ledger: Ledger | None, series: Series, first: int | None, last: int | None):
     """Stored candles as the columns a backtest reads from a file, value for value the same as
     reading the file `data export` writes."""
