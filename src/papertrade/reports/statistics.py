@@ -53,73 +53,84 @@ def side_statistics(performance: Performance) -> dict[str, dict[str, object]]:
     split = {}
     for side in ("long", "short"):
         mine = [trip for trip in trips if trip.side == side]
-        stats = _trade_stats(mine)
+        stats = _trade_stats(*_trip_columns(mine))
         with exact():
             stats["Net PnL [$]"] = sum((trip.pnl for trip in mine), ZERO)
-        split[side] = {name: _plain(stats[name], SIDE_STAT_KINDS[name]) for name in SIDE_STAT_NAMES}
+        split[side] = {name: stats[name] for name in SIDE_STAT_NAMES}
     return split
 
 
 def statistics(performance: Performance) -> dict[str, object]:
     """backtesting.py's statistics of a performance (risk-free rate 0), as plain values (see the
     module). Annualized figures use 365 days a year when the candles include weekends, 252 when
-    they do not."""
-    stats = _pandas_statistics(performance)
-    return {name: _plain(stats[name], STAT_KINDS[name]) for name in STAT_NAMES}
+    they do not.
 
-
-def _plain(value, kind: str):
-    import pandas as pd
-
-    if kind in ("time", "duration"):
-        if value is None or pd.isna(value):
-            return None
-        return int(value.value // 1_000_000) if kind == "time" else int(value / pd.Timedelta(milliseconds=1))
-    if kind == "count":
-        return int(value)
-    return value if kind in ("money", "cost") else float(value)
-
-
-def _pandas_statistics(performance: Performance) -> dict[str, object]:
+    The formulas are backtesting.py's, computed on numpy arrays the way pandas computes them
+    (the same sums, in the same order, so the same floats to the last bit: every trial of an
+    optimisation computes them, and pandas' Series, resampling and Timedeltas cost several
+    times the backtest itself). Times are integer milliseconds throughout."""
     import numpy as np
-    import pandas as pd
 
     if len(performance.times) == 0:
         raise NotFound("nothing to report yet: the portfolio has processed no candles")
-    index = pd.DatetimeIndex(np.asarray(performance.times, dtype="int64").astype("datetime64[ms]"), tz="UTC")
+    times = np.asarray(performance.times, dtype=np.int64)
     equity = performance.equity.floats()
     initial = float(performance.initial_cash)  # every return is measured from the cash the portfolio started with
-    period = _period(index)
+    unit = _period_unit(times)
+    duration = int(times[-1] - times[0])
     stats: dict[str, object] = {
-        "Start": index[0],
-        "End": index[-1],
-        "Duration": index[-1] - index[0],
+        "Start": int(times[0]),
+        "End": int(times[-1]),
+        "Duration": duration,
         "Exposure Time [%]": float(np.mean(performance.in_market)) * 100,
         "Equity Final [$]": performance.equity[-1],
         "Equity Peak [$]": max(performance.initial_cash, performance.equity.peak()),
         "Commissions [$]": performance.fees,
         "Funding [$]": performance.funding_paid,  # net paid by swap positions; negative: received
-        "Return [%]": (equity[-1] - initial) / initial * 100,
+        "Return [%]": float((equity[-1] - initial) / initial * 100),
         "Buy & Hold Return [%]": _buy_and_hold(performance),
     }
-    stats.update(_risk(index, equity, initial, stats["Duration"]))
-    stats.update(_drawdowns(index, equity, initial, period, stats["_annualized"]))
-    stats.update(_trades(performance, period))
-    return stats
+    annualized = _risk(times, equity, initial, duration, stats)
+    _drawdowns(times, equity, initial, unit, annualized, stats)
+    _trades(performance.round_trips(), unit, stats)
+    return {name: stats[name] for name in STAT_NAMES}
 
 
-def _period(index):
-    import pandas as pd
-
-    return pd.Series(index[-100:]).diff().dropna().median() if len(index) > 1 else pd.Timedelta(0)
+#: Milliseconds of each unit a duration is rounded up to, finest first (pandas' resolutions).
+_UNITS = (1, 1_000, 60_000, 3_600_000, 86_400_000)
 
 
-def _ceil(value, period):
-    import pandas as pd
+def _period_unit(times) -> int:
+    """The unit (ms) durations are rounded up to: that of the median spacing of the last 100
+    candles, its finest nonzero part (a day, an hour, a minute, ...); 0 (no rounding) for a
+    single candle or a zero spacing."""
+    import numpy as np
 
-    if not isinstance(value, pd.Timedelta) or pd.isna(value) or not period:
+    if len(times) < 2:
+        return 0
+    spacing = int(np.int64(np.median(np.diff(times[-100:]).astype(np.float64))))
+    if spacing == 0:
+        return 0
+    for finer, coarser in pairwise((*_UNITS, None)):
+        if coarser is None or spacing % coarser:
+            return finer
+    raise AssertionError("unreachable")
+
+
+def _ceil(value: int | None, unit: int) -> int | None:
+    """A duration rounded up to a multiple of `unit` (in the duration's own unit), as pandas'
+    `Timedelta.ceil` does; unchanged when `unit` is 0."""
+    if value is None or not unit or value % unit == 0:
         return value
-    return value.ceil(period.resolution_string)
+    return value + unit - value % unit
+
+
+def _mean_duration(durations) -> int:
+    """The mean of int64 durations as pandas' `Series.mean` of Timedeltas computes it: a float64
+    sum over a float64 count, truncated to the durations' unit."""
+    import numpy as np
+
+    return int(np.int64(durations.sum(dtype=np.float64) / np.float64(len(durations))))
 
 
 def _geometric_mean(returns) -> float:
@@ -145,87 +156,131 @@ def _buy_and_hold(performance: Performance) -> float:
     return float(np.mean(returns)) if returns else float("nan")
 
 
-def _risk(index, equity, initial: float, duration) -> dict[str, object]:
+def _variance(values, ddof: int):
+    """pandas' `Series.var`: two passes, float64 sums, NaN when there are `ddof` values or fewer."""
     import numpy as np
-    import pandas as pd
 
-    weekends = index.day_of_week.to_series().between(5, 6).mean() > 2 / 7 * 0.6
+    count = np.float64(len(values))
+    if count <= ddof:
+        return np.float64(np.nan)
+    average = values.sum(dtype=np.float64) / count
+    return ((average - values) ** 2).sum(dtype=np.float64) / (count - np.float64(ddof))
+
+
+def _daily_closes(times, equity):
+    """The last equity of each UTC day that has one (pandas' `resample("D").last()`, which
+    skips NaN, then `dropna()`), in day order."""
+    import numpy as np
+
+    if len(times) > 1 and np.any(times[1:] < times[:-1]):
+        order = np.argsort(times, kind="stable")
+        times, equity = times[order], equity[order]
+    known = ~np.isnan(equity)
+    if not known.all():
+        times, equity = times[known], equity[known]
+    days = times // 86_400_000
+    ends = np.flatnonzero(np.r_[days[1:] != days[:-1], True]) if len(days) else np.arange(0)
+    return equity[ends]
+
+
+def _risk(times, equity, initial: float, duration: int, stats: dict) -> float:
+    """The annualized return, volatility, CAGR, Sharpe and Sortino ratios into `stats`; returns
+    the annualized return (a fraction) for the Calmar ratio."""
+    import numpy as np
+
+    weekdays = (times // 86_400_000 + 3) % 7  # 1970-01-01 was a Thursday (3; Monday is 0)
+    weekends = np.count_nonzero(weekdays >= 5) / len(times) > 2 / 7 * 0.6
     days_a_year = 365 if weekends else 252
-    closes = pd.Series(equity, index=index).resample("D").last().dropna()
-    closes.iloc[0] = initial  # the first day's change counts from the initial cash, not its own close
-    daily = closes.pct_change().dropna()
+    closes = _daily_closes(times, equity).copy()
+    closes[0] = initial  # the first day's change counts from the initial cash, not its own close
+    with np.errstate(divide="ignore", invalid="ignore"):
+        daily = closes[1:] / closes[:-1] - 1
+    daily = daily[~np.isnan(daily)]
     mean_daily = _geometric_mean(daily)
     annualized = (1 + mean_daily) ** days_a_year - 1
-    variance = daily.var(ddof=int(bool(daily.shape[0]))) if len(daily) else float("nan")
+    variance = _variance(daily, int(bool(daily.shape[0]))) if len(daily) else float("nan")
     volatility = np.sqrt((variance + (1 + mean_daily) ** 2) ** days_a_year - (1 + mean_daily) ** (2 * days_a_year))
-    years = (duration.days + duration.seconds / 86400) / 365.25
+    days, rest = divmod(duration, 86_400_000)
+    years = (days + rest // 1000 / 86400) / 365.25
     with np.errstate(divide="ignore", invalid="ignore"):
-        downside = np.sqrt(np.mean(daily.clip(upper=0) ** 2)) * np.sqrt(days_a_year) if len(daily) else np.nan
+        if len(daily):
+            downside = np.minimum(daily, 0.0) ** 2
+            downside = np.sqrt(downside.sum() / np.float64(len(downside))) * np.sqrt(days_a_year)
+        else:
+            downside = np.nan
         sortino = annualized / downside if downside else np.nan
-    return {
-        "Return (Ann.) [%]": annualized * 100,
-        "Volatility (Ann.) [%]": float(volatility * 100),
-        "CAGR [%]": ((equity[-1] / initial) ** (1 / years) - 1) * 100 if years else float("nan"),
-        "Sharpe Ratio": (annualized * 100) / (volatility * 100) if volatility else float("nan"),
-        "Sortino Ratio": float(sortino),
-        "_annualized": annualized,
-    }
+        cagr = ((equity[-1] / initial) ** (1 / years) - 1) * 100 if years else float("nan")
+    stats["Return (Ann.) [%]"] = annualized * 100
+    stats["Volatility (Ann.) [%]"] = float(volatility * 100)
+    stats["CAGR [%]"] = float(cagr)
+    stats["Sharpe Ratio"] = float((annualized * 100) / (volatility * 100)) if volatility else float("nan")
+    stats["Sortino Ratio"] = float(sortino)
+    return annualized
 
 
-def _drawdowns(index, equity, initial: float, period, annualized: float) -> dict[str, object]:
+def _drawdowns(times, equity, initial: float, unit: int, annualized: float, stats: dict) -> None:
     import numpy as np
-    import pandas as pd
 
     # The initial cash is the first peak: a loss on the first candle is a drawdown from it.
-    index, equity = index.insert(0, index[0]), np.r_[initial, equity]
+    times, equity = np.r_[times[0], times], np.r_[initial, equity]
     drawdown = 1 - equity / np.maximum.accumulate(equity)
     peaks_at = np.unique(np.r_[(drawdown == 0).nonzero()[0], len(drawdown) - 1])
-    durations, depths = [], []
-    for previous, current in pairwise(peaks_at):
-        if current > previous + 1:  # a drawdown lasted from `previous` until `current`
-            durations.append(index[current] - index[previous])
-            depths.append(drawdown[previous : current + 1].max())
+    previous, current = peaks_at[:-1], peaks_at[1:]
+    lasted = current > previous + 1  # a drawdown lasted from `previous` until `current`
+    if len(previous):  # the deepest point from each peak to the next, both included
+        deepest = np.maximum(np.maximum.reduceat(drawdown, previous), drawdown[current])[lasted]
+    durations = (times[current] - times[previous])[lasted]
     max_drawdown = float(np.nan_to_num(drawdown.max()))
-    return {
-        "Calmar Ratio": annualized / max_drawdown if max_drawdown else float("nan"),
-        "Max. Drawdown [%]": -max_drawdown * 100,
-        "Avg. Drawdown [%]": -float(np.mean(depths)) * 100 if depths else float("nan"),
-        "Max. Drawdown Duration": _ceil(max(durations), period) if durations else pd.NaT,
-        "Avg. Drawdown Duration": _ceil(pd.Series(durations).mean(), period) if durations else pd.NaT,
-    }
+    stats["Calmar Ratio"] = annualized / max_drawdown if max_drawdown else float("nan")
+    stats["Max. Drawdown [%]"] = -max_drawdown * 100
+    stats["Avg. Drawdown [%]"] = -float(np.mean(deepest)) * 100 if len(durations) else float("nan")
+    stats["Max. Drawdown Duration"] = _ceil(int(durations.max()), unit) if len(durations) else None
+    stats["Avg. Drawdown Duration"] = _ceil(_mean_duration(durations), unit) if len(durations) else None
 
 
-def _trades(performance: Performance, period) -> dict[str, object]:
+def _trip_columns(trips) -> tuple:
+    """The round trips' profits (floats) and returns (backtesting.py's, floats)."""
     import numpy as np
-    import pandas as pd
 
-    trips = performance.round_trips()
-    durations = pd.Series([pd.Timedelta(milliseconds=t.exit_ts - t.entry_ts) for t in trips], dtype="timedelta64[ns]")
+    pnl = np.array([float(t.pnl) for t in trips], dtype=float)
+    returns = np.array([t.return_pct for t in trips], dtype=float)
+    return pnl, returns
+
+
+def _trades(trips, unit: int, stats: dict) -> None:
+    import numpy as np
+
+    pnl, returns = _trip_columns(trips)
     count = len(trips)
-    pnl = pd.Series([float(t.pnl) for t in trips], dtype=float)
-    spread = pnl.std() if count > 1 else float("nan")
-    return {
-        **_trade_stats(trips),
-        "Max. Trade Duration": _ceil(durations.max(), period) if count else pd.NaT,
-        "Avg. Trade Duration": _ceil(durations.mean(), period) if count else pd.NaT,
-        "SQN": float(np.sqrt(count) * pnl.mean() / spread) if count and spread else float("nan"),
-    }
+    stats.update(_trade_stats(pnl, returns))
+    # as Timedeltas of nanoseconds, as backtesting.py keeps them; shown in milliseconds
+    durations = np.array([t.exit_ts - t.entry_ts for t in trips], dtype=np.int64) * 1_000_000
+    spread = np.sqrt(_variance(pnl, 1)) if count > 1 else float("nan")
+    longest = _ceil(int(durations.max()), unit * 1_000_000) if count else None
+    average = _ceil(_mean_duration(durations), unit * 1_000_000) if count else None
+    stats["Max. Trade Duration"] = None if longest is None else int(longest / 1_000_000.0)
+    stats["Avg. Trade Duration"] = None if average is None else int(average / 1_000_000.0)
+    mean_pnl = pnl.sum() / np.float64(count) if count else np.nan
+    stats["SQN"] = float(np.sqrt(count) * mean_pnl / spread) if count and spread else float("nan")
 
 
-def _trade_stats(trips) -> dict[str, object]:
-    """What backtesting.py says of a list of round trips, durations and SQN aside."""
-    import pandas as pd
+def _trade_stats(pnl, returns) -> dict[str, object]:
+    """What backtesting.py says of round trips (their profits and returns as floats), durations
+    and SQN aside."""
+    import numpy as np
 
-    pnl = pd.Series([float(t.pnl) for t in trips], dtype=float)
-    returns = pd.Series([t.return_pct for t in trips], dtype=float)
-    count = len(trips)
+    count = len(returns)
+    if not count:
+        nan = float("nan")
+        return {"# Trades": 0, "Win Rate [%]": nan, "Best Trade [%]": nan, "Worst Trade [%]": nan,
+                "Avg. Trade [%]": nan, "Profit Factor": nan, "Expectancy [%]": nan}  # fmt: skip
     losses = abs(returns[returns < 0].sum())
     return {
         "# Trades": count,
-        "Win Rate [%]": float((pnl > 0).mean() * 100) if count else float("nan"),
-        "Best Trade [%]": float(returns.max() * 100) if count else float("nan"),
-        "Worst Trade [%]": float(returns.min() * 100) if count else float("nan"),
-        "Avg. Trade [%]": _geometric_mean(returns) * 100 if count else float("nan"),
+        "Win Rate [%]": float(np.count_nonzero(pnl > 0) / count * 100),
+        "Best Trade [%]": float(returns.max() * 100),
+        "Worst Trade [%]": float(returns.min() * 100),
+        "Avg. Trade [%]": _geometric_mean(returns) * 100,
         "Profit Factor": float(returns[returns > 0].sum() / losses) if losses else float("nan"),
-        "Expectancy [%]": float(returns.mean() * 100) if count else float("nan"),
+        "Expectancy [%]": float(returns.sum() / np.float64(count) * 100),
     }
