@@ -31,6 +31,8 @@ class LedgerState:
     outbox: list[tuple] = field(default_factory=list)
     confirmed_gaps: list[tuple] = field(default_factory=list)
     deleted: set[int] = field(default_factory=set)
+    funding_rates: dict[tuple[str, str], dict[int, object]] = field(default_factory=dict)
+    funding_payments: list[tuple[int, object]] = field(default_factory=list)  # (portfolio id, FundingPayment)
 
 
 class FakePortfolios:
@@ -216,6 +218,30 @@ class FakeMarkets:
         self._s.markets[(exchange, market.symbol)] = (market, now)
 
 
+class FakeFunding:
+    def __init__(self, state: LedgerState) -> None:
+        self._s = state
+
+    def upsert(self, exchange: str, symbol: str, rates) -> None:
+        self._s.funding_rates.setdefault((exchange, symbol), {}).update({rate.ts: rate for rate in rates})
+
+    def between(self, exchange: str, symbol: str, after: int, until: int) -> list:
+        stored = self._s.funding_rates.get((exchange, symbol), {})
+        return [stored[ts] for ts in sorted(stored) if after < ts <= until]
+
+    def latest_ts(self, exchange: str, symbol: str) -> int | None:
+        return max(self._s.funding_rates.get((exchange, symbol), {}), default=None)
+
+    def add_payment(self, portfolio_id: int, tick_id: int, payment, now: int) -> None:
+        if any(pid == portfolio_id and (p.symbol, p.ts) == (payment.symbol, payment.ts)
+               for pid, p in self._s.funding_payments):  # fmt: skip
+            raise AssertionError("a funding time booked twice")
+        self._s.funding_payments.append((portfolio_id, payment))
+
+    def payments(self, portfolio_id: int, symbol: str | None = None) -> list:
+        return [p for pid, p in self._s.funding_payments if pid == portfolio_id and symbol in (None, p.symbol)]
+
+
 class FakeOutbox:
     def __init__(self, state: LedgerState) -> None:
         self._s = state
@@ -239,6 +265,7 @@ class FakeUnitOfWork:
         self.markets = FakeMarkets(self.state)
         self.series = FakeSeries(self.state)
         self.outbox = FakeOutbox(self.state)
+        self.funding = FakeFunding(self.state)
 
     def commit(self) -> None:
         self._ledger.state = self.state

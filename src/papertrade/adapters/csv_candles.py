@@ -62,11 +62,18 @@ class CsvMarketData:
     #: A file's market says nothing about what the exchange allows: never cache it.
     caches_markets = False
 
-    def __init__(self, candles: CandleFile, symbol: str, market: Market | None = None) -> None:
+    def __init__(self, candles: CandleFile, symbol: str, market: Market | None = None, funding=None) -> None:
         self.candles = candles
         self.symbol = symbol
         self._market = market or Market.unrestricted(symbol)
         self._times = candles.times
+        self._funding = funding  # a replay's `--funding` rates (a FundingSchedule), or None
+
+    def funding_rates(self, symbol: str, since: int, until: int) -> list:
+        """The `--funding` file's rates from `since` to `until` (inclusive); none without one."""
+        if self._funding is None:
+            return []
+        return list(self._funding.due(since - 1, until))
 
     def market(self, symbol: str, cached: Market | None = None) -> Market:
         """The market it was given, whatever is cached."""

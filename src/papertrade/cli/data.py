@@ -243,7 +243,7 @@ def replay_candles(ledger, config, symbol: str, data: Path | None, exchange: str
         if exchange is not None or timeframe is not None:
             raise InputError("give either --data or --exchange/--timeframe, not both")
         named = symbol_from_filename(data)
-        if named != "ASSET/USD" and named != symbol:
+        if named != "ASSET/USD" and named != symbol.split(":")[0]:  # a swap may replay its spot candles
             raise InputError(f"{data.name} holds {named} candles (says its name), not {symbol}")
         return CandleFile.load(data)
     from papertrade.services.market_data import candle_file

@@ -10,6 +10,7 @@ from papertrade.cli.options import (
     AmountStepOption,
     DataOption,
     FromOption,
+    FundingOption,
     MinNotionalOption,
     ToOption,
     parse_portfolio_id,
@@ -25,6 +26,7 @@ def replay(
     ],
     symbol: Annotated[str, typer.Argument(help="Symbol the file holds, e.g. BTC/USDT.")],
     data: DataOption = None,
+    funding: FundingOption = None,
     start: FromOption = None,
     end: ToOption = None,
     exchange: Annotated[
@@ -63,10 +65,11 @@ def replay(
         )
     count = _candles_in_range(candles, first, last, start, end)
     market = _market(ledger, symbol, None if data else exchange or portfolio.config.exchange, amount_step, min_notional)
+    rates = _funding(symbol, funding)
     long_running()
     with progress(count, json) as advance:
         summary = run_replay(ledger, candles, portfolio_id, symbol, start=first, end=last, progress=advance,
-                             market=market)  # fmt: skip
+                             market=market, funding=rates)  # fmt: skip
     final = get_portfolio(ledger, portfolio_id).book
     if json:
         output.emit_json(
@@ -84,6 +87,19 @@ def replay(
         f"Replayed {output.plural(summary.ticks, 'candle')} of {symbol} into portfolio {portfolio_id}: {counts}; "
         f"cash {output.money(final.cash, portfolio.config.quote)} {portfolio.config.quote}"
     )
+
+
+def _funding(symbol: str, funding):
+    """A swap's `--funding` rates (None: the store's, as a tick reads them)."""
+    from papertrade.adapters.funding_file import load_funding
+    from papertrade.domain.funding import is_swap
+    from papertrade.errors import InputError
+
+    if funding is None:
+        return None
+    if not is_swap(symbol):
+        raise InputError(f"--funding is for swaps (like BTC/USDT:USDT); {symbol} is not one")
+    return load_funding(funding)
 
 
 def _market(ledger, symbol: str, exchange: str | None, amount_step: str | None, min_notional: str | None):

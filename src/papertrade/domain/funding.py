@@ -125,3 +125,15 @@ def settle(book: Book, symbol: str, schedule: FundingSchedule, bar: Bar, previou
         payments.append(FundingPayment(symbol, rate.ts, bar.ts, position.quantity, mark, rate.rate, amount,
                                        cash_after, floored))  # fmt: skip
     return payments
+
+
+def scheduled_times(after: int, until: int) -> range:
+    """The times of Binance's 8-hour schedule (00:00, 08:00, 16:00 UTC) with after < ts <= until."""
+    first = (after // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
+    return range(first, until + 1, FUNDING_INTERVAL_MS)
+
+
+def missing_times(schedule: FundingSchedule, after: int, until: int) -> list[int]:
+    """The scheduled funding times in (after, until] that `schedule` has no rate for."""
+    known = set(schedule.times)
+    return [ts for ts in scheduled_times(after, until) if ts not in known]

@@ -2,14 +2,15 @@
 
 The journal is the evidence; the ledger tables are what papertrade reads and writes every
 tick. Verification replays every journaled fill through the same domain code from the opening
-cash, rebuilds the resting orders from their journaled placements, moves, fills,
-cancellations and expiries, checks each entry's hash chain, and reports every place where the
-tables disagree.
+cash, and every journaled funding payment through the same funding rule (`domain.funding`),
+rebuilds the resting orders from their journaled placements, moves, fills, cancellations and
+expiries, checks each entry's hash chain, and reports every place where the tables disagree.
 """
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from papertrade.domain.funding import FundingPayment, funding_amount
 from papertrade.domain.journal import JournalEntry, chain_problems
 from papertrade.domain.ledger import Book, Fill, Position, Side
 from papertrade.domain.orders import SIGNAL, Exits, OrderKind, RestingOrder, Size
@@ -18,7 +19,8 @@ from papertrade.errors import LedgerError
 from papertrade.services.portfolios import require_ledger
 from papertrade.services.ports import Ledger
 
-_POSITION_FIELDS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid")
+_POSITION_FIELDS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid", "funding_paid")
+_FUNDING_FIELDS = ("symbol", "ts", "candle_ts", "quantity", "mark_price", "rate", "amount", "cash_after", "floored")
 _TRADE_FIELDS = (
     "symbol",
     "side",
@@ -38,6 +40,7 @@ class AuditReport:
     portfolio_id: int
     entries: int = 0
     fills: int = 0
+    funding: int = 0  # funding payments journaled
     cash: Decimal | None = None
     positions: int = 0
     problems: list[str] = field(default_factory=list)
@@ -56,6 +59,7 @@ def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
         entries = uow.journal.entries(portfolio_id)
         trades = uow.trades.list(portfolio_id)
         ticks = uow.ticks.with_ids(portfolio_id)
+        payments = uow.funding.payments(portfolio_id)
     report = AuditReport(portfolio_id, entries=len(entries), head=entries[-1].hash if entries else None)
     report.problems.extend(chain_problems(entries))
     report.problems.extend(f"journal entry {e.id} was altered: its payload is not a JSON object"
@@ -64,6 +68,7 @@ def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
     rebuilt, fills, states = _rebuild(entries, report)
     _compare_orders(_rebuilt_orders(entries, report), stored.orders, report)
     report.fills = len(fills)
+    _compare_funding(_journaled_funding(entries), payments, report)
     if rebuilt is None:
         report.problems.append("the journal has no portfolio.created entry")
         return report
@@ -75,8 +80,9 @@ def verify(ledger: Ledger | None, portfolio_id: int) -> AuditReport:
     return report
 
 
-#: The book after one journaled fill: (its tick's id, cash, quantity held of each symbol).
-_State = tuple[int, Decimal, dict[str, Decimal]]
+#: The book after one journaled fill or funding payment: (its tick's id, cash, quantity held of
+#: each symbol, whether it was a fill).
+_State = tuple[int, Decimal, dict[str, Decimal], bool]
 
 
 def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Book | None, list[dict], list[_State]]:
@@ -88,11 +94,14 @@ def _rebuild(entries: list[JournalEntry], report: AuditReport) -> tuple[Book | N
             if entry.event == "portfolio.created":
                 cash = Decimal(entry.payload["initial_cash"])
                 rebuilt = Book(cash, cash, allow_short=bool(entry.payload.get("allow_short", False)))
-            elif entry.event == "fill" and rebuilt is not None:
-                _replay_fill(entry, rebuilt, report)
-                fills.append({**entry.payload, "tick_id": entry.tick_id})
+            elif entry.event in ("fill", "funding") and rebuilt is not None:
+                if entry.event == "fill":
+                    _replay_fill(entry, rebuilt, report)
+                    fills.append({**entry.payload, "tick_id": entry.tick_id})
+                else:
+                    _replay_funding(entry, rebuilt, report)
                 held = {symbol: position.quantity for symbol, position in rebuilt.positions.items()}
-                states.append((entry.tick_id, rebuilt.cash, held))
+                states.append((entry.tick_id, rebuilt.cash, held, entry.event == "fill"))
         except (KeyError, TypeError, ValueError, ArithmeticError, LedgerError) as exc:
             report.problems.append(f"journal entry {entry.id} cannot be replayed: {type(exc).__name__} {exc}")
     return rebuilt, fills, states
@@ -102,13 +111,13 @@ def _compare_ticks(ticks: list[tuple[int, TickRecord]], states: list[_State], op
     """Every tick row against the journal: executed exactly when the journal has fills of it,
     and the cash and position it recorded equal to the book the journal gives after it. So a
     tick's trade and fill cannot be removed, nor a tick row edited, without a difference."""
-    filled = {state[0] for state in states}
+    filled = {state[0] for state in states if state[3]}
     for tick_id in sorted(filled - {tick_id for tick_id, _ in ticks}, key=lambda value: (value is None, value)):
         report.problems.append(f"the journal has fills of tick {tick_id}, which the ticks table does not have")
     cash, held, applied = opening, {}, 0
     for tick_id, tick in ticks:
         while applied < len(states) and (states[applied][0] or 0) <= tick_id:
-            _, cash, held = states[applied]
+            _, cash, held, _ = states[applied]
             applied += 1
         _compare_tick(tick_id, tick, tick_id in filled, (cash, held.get(tick.key.symbol, Decimal(0))), report)
 
@@ -138,6 +147,52 @@ def _replay_fill(entry: JournalEntry, rebuilt: Book, report: AuditReport) -> Non
     recorded = (Decimal(payload["cash_after"]), Decimal(payload["realized_pnl"]))
     if (result.cash_after, result.realized_pnl) != recorded:
         report.problems.append(f"journal entry {entry.id} records results its fill does not produce")
+
+
+def _replay_funding(entry: JournalEntry, rebuilt: Book, report: AuditReport) -> None:
+    """Book a journaled funding payment again by the funding rule, from the rebuilt position."""
+    payload = entry.payload
+    symbol, quantity = payload["symbol"], Decimal(payload["quantity"])
+    amount = funding_amount(quantity, Decimal(payload["mark_price"]), Decimal(payload["rate"]))
+    held = rebuilt.position(symbol).quantity
+    cash_after, floored = rebuilt.apply_funding(symbol, amount)
+    recorded = (held, amount, cash_after, floored)
+    journaled = (
+        quantity,
+        Decimal(payload["amount"]),
+        Decimal(payload["cash_after"]),
+        Decimal(payload.get("floored", 0)),
+    )
+    if recorded != journaled:
+        report.problems.append(f"journal entry {entry.id} records a funding payment the funding rule does not produce")
+
+
+def _journaled_funding(entries: list[JournalEntry]) -> list[FundingPayment]:
+    payments = []
+    for entry in (e for e in entries if e.event == "funding"):
+        p = entry.payload
+        try:
+            payments.append(FundingPayment(p["symbol"], int(p["funding_ts"]), int(p["candle_ts"]),
+                                           *(Decimal(p[k]) for k in ("quantity", "mark_price", "rate", "amount",
+                                                                     "cash_after")),
+                                           Decimal(p.get("floored", 0))))  # fmt: skip
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            continue  # `_rebuild` has reported it
+    return payments
+
+
+def _compare_funding(journaled: list[FundingPayment], stored: list[FundingPayment], report: AuditReport) -> None:
+    """The funding payments table against the journal's funding entries, in booking order."""
+    report.funding = len(journaled)
+    if len(journaled) != len(stored):
+        report.problems.append(f"the journal has {len(journaled)} funding payments, the ledger {len(stored)}")
+    for expected, actual in zip(journaled, stored, strict=False):
+        for name in _FUNDING_FIELDS:
+            if getattr(expected, name) != getattr(actual, name):
+                report.problems.append(
+                    f"funding of {actual.symbol} at {actual.ts} {name.replace('_', ' ')}: journal says "
+                    f"{getattr(expected, name)}, ledger says {getattr(actual, name)}"
+                )
 
 
 def _compare_book(rebuilt: Book, book: Book, report: AuditReport) -> None:

@@ -14,6 +14,7 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.book import OrderBook
 from papertrade.domain.coverage import Series, SeriesExtent
 from papertrade.domain.fills import Market
+from papertrade.domain.funding import FundingPayment, FundingRate
 from papertrade.domain.journal import JournalEntry
 from papertrade.domain.ledger import Book, Fill, FillResult
 from papertrade.domain.orders import RestingOrder
@@ -185,6 +186,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     journal: JournalRepository
     candles: CandleRepository
+    funding: "FundingRepository"
     markets: MarketRepository
     series: SeriesRepository
     outbox: OutboxRepository
@@ -215,6 +217,33 @@ class MarketData(Protocol):
 
     def closed_bars(self, symbol: str, timeframe: Timeframe, since: int, now: int) -> list[Bar]:
         """Validated closed candles from `since` (inclusive) until `now`, oldest first."""
+        ...
+
+
+class FundingRepository(Protocol):
+    """Swaps' funding rates, stored like candles, and the funding payments ticks booked."""
+
+    def upsert(self, exchange: str, symbol: str, rates: Sequence[FundingRate]) -> None: ...
+
+    def between(self, exchange: str, symbol: str, after: int, until: int) -> list[FundingRate]:
+        """The stored rates with after < ts <= until, oldest first."""
+        ...
+
+    def latest_ts(self, exchange: str, symbol: str) -> int | None: ...
+
+    def add_payment(self, portfolio_id: int, tick_id: int, payment: FundingPayment, now: int) -> None: ...
+
+    def payments(self, portfolio_id: int, symbol: str | None = None) -> list[FundingPayment]:
+        """The portfolio's funding payments in the order they were booked."""
+        ...
+
+
+class FundingSource(MarketData, Protocol):
+    """A market data source that also serves a swap's funding rate history (an exchange through
+    ccxt's `fetchFundingRateHistory`, or a replay's `--funding` file)."""
+
+    def funding_rates(self, symbol: str, since: int, until: int) -> "list[FundingRate]":
+        """The funding rates settled from `since` to `until` (ms, inclusive), oldest first."""
         ...
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from papertrade.adapters.csv_candles import CandleFile, CsvMarketData
 from papertrade.domain.bars import Bar
 from papertrade.domain.fills import Market
+from papertrade.domain.funding import FundingSchedule
 from papertrade.domain.timeframes import timestamp
 from papertrade.errors import InputError
 from papertrade.services.ports import Ledger
@@ -34,13 +35,17 @@ def replay(
     end: int | None = None,
     progress: Callable[[int], None] | None = None,
     market: Market | None = None,
+    funding: FundingSchedule | None = None,
 ) -> ReplaySummary:
     """Tick `portfolio_id` on every candle of `candles` opening in [start, end] (ms, inclusive),
     on `market` (its amount step and minimums; default: steps of 1e-8, no minimum order).
 
+    A swap's funding rates come from `funding` (a `--funding` file) as an exchange's history
+    would, and are stored as a tick stores them; without it, from the store.
+
     `progress(n)` is called after each tick with the number done so far.
     """
-    source = CsvMarketData(candles, symbol, market)
+    source = CsvMarketData(candles, symbol, market, funding)
     runner = TickRunner(ledger, lambda _exchange: source)
     summary = ReplaySummary()
     bars = candles.between(start if start is not None else candles.bars[0].ts, end if end is not None else 2**62)

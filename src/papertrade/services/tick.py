@@ -31,6 +31,15 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.book import BookFills, check_book
 from papertrade.domain.desk import Desk, DeskFill, OrderEvent, warming_up
 from papertrade.domain.fills import Market
+from papertrade.domain.funding import (
+    NO_FUNDING,
+    FundingPayment,
+    FundingRate,
+    FundingSchedule,
+    is_swap,
+    missing_times,
+    scheduled_times,
+)
 from papertrade.domain.ledger import Book, Fill
 from papertrade.domain.margin import MarginRules, liquidation_price
 from papertrade.domain.money import to_plain
@@ -88,6 +97,7 @@ class TickResult:
     live_status: Status | None = None  # DRY only: what LIVE would have reported
     order_fills: tuple[DeskFill, ...] = ()  # resting orders filled on this and missed candles
     order_events: tuple[OrderEvent, ...] = ()  # orders placed, cancelled, expired, moved
+    funding: tuple[FundingPayment, ...] = ()  # funding booked on this and missed candles
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,16 +141,33 @@ class Restored:
     processed_ts: int | None = None  # the last candle processed (read only when `watched`)
     unprocessed: tuple[Bar, ...] = ()  # stored candles after it, up to `candle_ts`
     manual: Manual | None = None  # a trader's forced entry or exit instead of the strategy's decision
+    funding: FundingSchedule = NO_FUNDING  # a funded position's stored rates since the last candle processed
+    latest_funding_ts: int | None = None  # the latest stored funding time of a funded position's swap
 
     @property
     def timeframe(self) -> Timeframe:
         return self.portfolio.config.timeframe
 
     @property
+    def funded(self) -> bool:
+        """Whether the position is open on a swap, so funding may fall due on every candle."""
+        return funded(self.portfolio.book, self.symbol)
+
+    @property
     def watched(self) -> bool:
-        """Whether every candle since the last processed one matters: an order rests, or the
-        position could be liquidated on one."""
-        return bool(self.orders) or at_risk(self.portfolio.book, self.symbol, self.portfolio.config.margin)
+        """Whether every candle since the last processed one matters: an order rests, the
+        position could be liquidated on one, or it is funded."""
+        return (
+            bool(self.orders) or at_risk(self.portfolio.book, self.symbol, self.portfolio.config.margin) or self.funded
+        )
+
+    @property
+    def funding_window(self) -> tuple[int, int]:
+        """The funding times this tick books: (after, until] (`domain.funding.funding_window`
+        from the first candle it processes to the one it decides on)."""
+        step = self.timeframe.ms
+        after = self.processed_ts + step if self.processed_ts is not None else self.candle_ts
+        return after, self.candle_ts + step
 
     def key(self) -> TickKey:
         strategy = self.manual.key_strategy if self.manual else self.portfolio.config.strategy
@@ -164,6 +191,8 @@ class Synced:
     market_to_cache: bool
     fresh: list[Bar]
     window: CandleWindow  # what the strategy sees, ending with the candle decided on
+    fresh_funding: tuple[FundingRate, ...] = ()  # funding rates fetched, not stored yet
+    funding: FundingSchedule = NO_FUNDING  # every rate the tick books from, stored and fetched
 
     @property
     def candle(self) -> Bar:
@@ -239,10 +268,11 @@ class TickRunner:
             history, latest_stored_ts = self._history(uow, series, candle_ts, strategy.lookback)
             cached_market = self._trusted_market(uow, config.exchange, symbol, now)
             orders = tuple(portfolio.orders_of(symbol))
-            watched = orders or at_risk(portfolio.book, symbol, config.margin)
+            watched = orders or at_risk(portfolio.book, symbol, config.margin) or funded(portfolio.book, symbol)
             processed_ts, unprocessed = self._unprocessed(uow, portfolio, symbol, candle_ts) if watched else (None, ())
+            rates, latest_funding_ts = _stored_funding(uow, portfolio, symbol, candle_ts, processed_ts)
         return Restored(portfolio, strategy, symbol, candle_ts, history, latest_stored_ts, cached_market, orders,
-                        processed_ts, unprocessed)  # fmt: skip
+                        processed_ts, unprocessed, funding=rates, latest_funding_ts=latest_funding_ts)  # fmt: skip
 
     def _portfolio(self, uow: UnitOfWork, portfolio_id: int) -> Portfolio:
         """The portfolio, read again only when its version says it changed since this runner read it."""
@@ -334,7 +364,8 @@ class TickRunner:
         fresh = _missing_candles(source, restored, now)
         window = _window(restored, fresh)
         _check_fresh(window.bars, restored.candle_ts, restored.timeframe, restored.symbol)
-        return Synced(market, to_cache, fresh, window)
+        fresh_funding, funding = _sync_funding(source, restored)
+        return Synced(market, to_cache, fresh, window, fresh_funding, funding)
 
     # -- 3. analyze -------------------------------------------------------------------------
 
@@ -494,12 +525,53 @@ def at_risk(book: Book, symbol: str, rules: MarginRules) -> bool:
     return position is not None and liquidation_price(position, rules) is not None
 
 
+def funded(book: Book, symbol: str) -> bool:
+    """Whether `book` holds an open position in the swap `symbol` (`domain.funding`)."""
+    position = book.positions.get(symbol)
+    return is_swap(symbol) and position is not None and position.is_open
+
+
+def _stored_funding(uow: UnitOfWork, portfolio: Portfolio, symbol: str, candle_ts: int, processed_ts: int | None):
+    """A funded position's stored funding rates from the last candle processed to the close of
+    `candle_ts`, and the latest stored funding time; nothing read for anything else."""
+    if not funded(portfolio.book, symbol):
+        return NO_FUNDING, None
+    exchange, step = portfolio.config.exchange, portfolio.config.timeframe.ms
+    after = processed_ts if processed_ts is not None else candle_ts
+    rates = uow.funding.between(exchange, symbol, after, candle_ts + step)
+    return FundingSchedule.of(rates), uow.funding.latest_ts(exchange, symbol)
+
+
+def _sync_funding(source: MarketData, restored: Restored) -> tuple[tuple[FundingRate, ...], FundingSchedule]:
+    """For a funded position: the funding rates the source has beyond those stored, fetched
+    only once a funding time of the 8-hour schedule has passed that the store lacks; and every
+    rate the tick books from. A scheduled time in the tick's window with no rate, even after
+    asking, is temporary trouble (the exchange has not published it yet): nothing is written."""
+    if not restored.funded:
+        return (), NO_FUNDING
+    after, until = restored.funding_window
+    latest, fresh = restored.latest_funding_ts, ()
+    scheduled = scheduled_times(after if latest is None else max(after, latest), until)
+    fetch = getattr(source, "funding_rates", None)
+    if fetch is not None and len(scheduled):
+        since = after + 1 if latest is None else max(after, latest) + 1
+        fresh = tuple(fetch(restored.symbol, since, until))
+    schedule = FundingSchedule.of((*restored.funding.rates, *fresh))
+    missing = missing_times(schedule, after, until)
+    if missing:
+        raise TemporaryError(
+            f"no funding rate of {restored.symbol} for {timestamp(missing[0])} yet: the position's funding "
+            "cannot be booked; retry later (or `papertrade data download` the swap)"
+        )
+    return fresh, schedule
+
+
 def _desk(restored: Restored, synced: Synced) -> Desk:
     """A desk for the symbol over a private copy of the book (applied only if LIVE commits)."""
     config = restored.portfolio.config
     book = restored.portfolio.book.copy()
     return Desk(book, synced.market, config.fills, list(restored.orders), restored.timeframe.ms, config.exits,
-                allow_short=config.allow_short, margin=config.margin)  # fmt: skip
+                allow_short=config.allow_short, margin=config.margin, funding=synced.funding)  # fmt: skip
 
 
 def _candles_since(restored: Restored, synced: Synced) -> list[Bar]:
@@ -615,6 +687,7 @@ def _status(desk: Desk) -> Status:
 def _store_market_data(uow: UnitOfWork, restored: Restored, synced: Synced, now: int) -> None:
     config = restored.portfolio.config
     uow.candles.upsert(config.exchange, restored.symbol, config.timeframe.name, synced.fresh)
+    uow.funding.upsert(config.exchange, restored.symbol, synced.fresh_funding)
     if synced.market_to_cache:
         uow.markets.put(config.exchange, synced.market, now)
 
@@ -671,14 +744,32 @@ def _write_desk(uow: UnitOfWork, portfolio: Portfolio, desk: Desk, tick_id: int,
             closing = last_closing(uow.trades.list(portfolio.id, booked.fill.symbol))
             uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now, entry.kind,
                                    closing)  # fmt: skip
+        elif isinstance(entry, FundingPayment):
+            uow.funding.add_payment(portfolio.id, tick_id, entry, now)
+            uow.journal.append(portfolio.id, "funding", funding_entry(entry), now, tick_id=tick_id)
         else:
             uow.journal.append(portfolio.id, f"order.{entry.what}", order_entry(entry), now, tick_id=tick_id)
-    if desk.filled:
+    if desk.filled or desk.funded:
         uow.portfolios.save_book(portfolio.id, desk.book, [desk.symbol], now)
     if desk.events:
         uow.orders.replace(portfolio.id, desk.symbol, desk.orders)
-        if not desk.filled:
+        if not (desk.filled or desk.funded):
             uow.portfolios.touch(portfolio.id)
+
+
+def funding_entry(payment: FundingPayment) -> dict[str, Any]:
+    """The audit journal's record of a funding payment: enough to book it again."""
+    return {
+        "candle_ts": payment.candle_ts,
+        "funding_ts": payment.ts,
+        "symbol": payment.symbol,
+        "quantity": payment.quantity,
+        "mark_price": payment.mark_price,
+        "rate": payment.rate,
+        "amount": payment.amount,
+        "cash_after": payment.cash_after,
+        **({"floored": payment.floored} if payment.floored else {}),
+    }
 
 
 def order_entry(event: OrderEvent) -> dict[str, Any]:
@@ -761,6 +852,7 @@ def _result(
         fetched=len(synced.fresh),
         order_fills=tuple(f for f in desk.filled if f.order is not None),
         order_events=tuple(e for e in desk.events if e.what != "filled"),
+        funding=tuple(desk.funded),
     )
 
 
