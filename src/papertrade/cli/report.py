@@ -12,6 +12,14 @@ from papertrade.cli.options import IdArgument
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON: {'stats', 'trades', 'round_trips', 'equity_curve', ...}.")
 ]
+VsBacktestOption = Annotated[
+    bool,
+    typer.Option(
+        "--vs-backtest",
+        help="Backtest the portfolio over the candles it processed and show paper and backtest side by side, "
+        "the trades that differ and the first candle where they part.",
+    ),
+]
 PlotOption = Annotated[
     Path | None, typer.Option("--plot", metavar="FILE", help="Also write a chart: FILE.png or FILE.html.")
 ]
@@ -22,9 +30,14 @@ def report(
     portfolio_id: IdArgument,
     json: JsonOption = False,
     plot: PlotOption = None,
+    vs_backtest: VsBacktestOption = False,
 ) -> None:
     """Performance of a paper portfolio: backtesting.py's statistics, PnL per symbol, trades."""
     from functools import partial
+
+    if vs_backtest:
+        _vs_backtest(ctx, portfolio_id, json, plot)
+        return
 
     from papertrade.services.reports import from_ledger
     from papertrade.views.chart_data import for_ledger
@@ -35,6 +48,77 @@ def report(
     title = f'Portfolio {portfolio_id} "{performance.name}"'
     chart_of = partial(for_ledger, ledger, portfolio_id, performance, title)
     show(performance, title, json, plot, chart_of, state(ctx).ledger_file())
+
+
+def _vs_backtest(ctx: typer.Context, portfolio_id: int, as_json: bool, plot: Path | None) -> None:
+    from papertrade.errors import InputError
+    from papertrade.services.drift import vs_backtest
+
+    if plot is not None:
+        raise InputError("--plot does not go with --vs-backtest (the dashboard's portfolio page draws both curves)")
+    drift = vs_backtest(state(ctx).ledger(), portfolio_id)
+    if as_json:
+        from papertrade.views.documents import drift_document
+
+        output.emit_json(drift_document(drift))
+        return
+    for line in _drift_lines(drift):
+        typer.echo(line)
+
+
+#: The differing trades the text shows (`--json` has them all).
+DIFFERING_SHOWN = 20
+
+
+def _drift_lines(drift) -> list[str]:
+    """`report --vs-backtest` for people: the two results side by side, the first divergence,
+    the candles missed, the settings changes and the trades that differ."""
+    from papertrade.domain.drift import describe
+
+    paper = drift.paper.performance
+    lines = [f'Portfolio {drift.portfolio_id} "{drift.name}" against its backtest: {drift.symbol}, '
+             f"{output.plural(len(paper.times), 'candle')} from {output.timestamp(paper.times[0])} "
+             f"to {output.timestamp(paper.times[-1])}", _drift_table(drift), ""]  # fmt: skip
+    divergence = drift.divergence
+    if divergence is None:
+        lines.append("No divergence: paper and backtest agree fill for fill.")
+    else:
+        lines.append(f"First divergence: {output.timestamp(divergence.candle_ts)} ({divergence.reason}): "
+                     f"{divergence.detail}")  # fmt: skip
+    if drift.missed:
+        shown = ", ".join(output.timestamp(ts) for ts in drift.missed[:5])
+        more = ", ..." if len(drift.missed) > 5 else ""
+        lines.append(f"Candles no tick processed: {len(drift.missed):,} ({shown}{more})")
+    for change in drift.changes:
+        lines.append(f"Settings changed from {output.timestamp(change.from_ts)}: {change.describe()}")
+    differing = drift.differing
+    if differing:
+        shown = differing[:DIFFERING_SHOWN]
+        more = f", the first {len(shown)}; all in --json" if len(shown) < len(differing) else ""
+        rows = [[output.timestamp(p.candle_ts), describe(p.paper), describe(p.backtest)] for p in shown]
+        lines += ["", f"Trades that differ ({len(differing):,}{more})",
+                  output.table(["CANDLE", "PAPER", "BACKTEST"], rows)]  # fmt: skip
+    return lines
+
+
+def _drift_table(drift) -> str:
+    from papertrade.reports.statistics import statistics
+
+    quote = drift.paper.performance.quote
+
+    def column(side) -> list[str]:
+        performance = side.performance
+        stats = statistics(performance)
+        bps = "-" if side.slippage_bps is None else f"{side.slippage_bps:.2f}"
+        return [human_value(stats["Return [%]"], "number"), output.money(stats["Equity Final [$]"], quote),
+                output.count(stats["# Trades"]), output.count(len(performance.fills)),
+                output.fee(performance.fees, quote), output.money(side.slippage, quote), bps,
+                human_value(stats["Max. Drawdown [%]"], "number")]  # fmt: skip
+
+    names = ["Return [%]", "Equity Final", "# Trades", "Fills", "Fees", "Slippage", "Avg. Slippage [bps]",
+             "Max. Drawdown [%]"]  # fmt: skip
+    rows = [[name, p, b] for name, p, b in zip(names, column(drift.paper), column(drift.backtest), strict=True)]
+    return output.table(["", "PAPER", "BACKTEST"], rows, right=(1, 2))
 
 
 def check_plot(ctx: typer.Context, plot: Path | None) -> None:

@@ -14,6 +14,8 @@ resting order touched, so skipping it changes nothing but the time taken.
 """
 
 from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from itertools import pairwise
@@ -34,6 +36,17 @@ from papertrade.strategies.candle_frame import NAMES, CandleFrame, CandleSource
 from papertrade.strategies.runner import CandleArrays, call_series, call_strategy
 
 
+@dataclass(frozen=True, slots=True)
+class SettingsFrom:
+    """Settings a backtest trades with from the candle opening at `from_ts` on: what a paper
+    portfolio's `portfolio set` changed between two ticks (`report --vs-backtest`)."""
+
+    from_ts: int
+    strategy: Strategy
+    fills: FillModel
+    exits: Exits
+
+
 def backtest(
     candles: CandleColumns,
     strategy: Strategy,
@@ -47,6 +60,7 @@ def backtest(
     margin: MarginRules = SPOT,
     start: int | None = None,
     funding: FundingSchedule = NO_FUNDING,
+    changes: Sequence[SettingsFrom] = (),
 ) -> Performance:
     """Run `strategy` over every candle of `candles`, starting with `cash`; `exits` are the
     portfolio's protective exits, attached to every entry whose decision sets none. `market`
@@ -58,10 +72,14 @@ def backtest(
     With `start` (ms), trading starts at the first candle opening then, and the candles before
     it only warm the strategy up, as the stored candles before a replay's first tick do: as
     many as its lookback holds (every one for a strategy that sees all). The performance covers
-    the candles from `start` on, and says in `warmup` how many candles warmed it up."""
+    the candles from `start` on, and says in `warmup` how many candles warmed it up.
+
+    `changes` (oldest first) replace the strategy, fill model and exits from a candle on, as
+    a paper portfolio's settings changed; the candles are then visited one by one."""
     candles, warmup = _with_warmup(candles, strategy, start)
     frame = candles.frame()
-    series = call_series(strategy, frame) if strategy.series_reverses or not allow_short else None
+    by_series = not changes and (strategy.series_reverses or not allow_short)
+    series = call_series(strategy, frame) if by_series else None
     market = market or Market.unrestricted(symbol)
     book = Book(cash, cash, allow_short=allow_short)
     desk = Desk(book, market, fills, [], candles.timeframe.ms, exits, allow_short=allow_short, margin=margin,
@@ -71,7 +89,8 @@ def backtest(
     before = warmup.candles if warmup is not None else 0
     first = max(_first_decision(strategy, len(candles)), before)
     if series is None:
-        _step_by_step(candles, CandleSource(candles.ts, candles.floats), strategy, desk, first, funded)
+        _step_by_step(candles, CandleSource(candles.ts, candles.floats), strategy, desk, first, funded,
+                      list(changes))  # fmt: skip
     else:
         _by_signals(candles, series, desk, first, funded)
     traded = candles.between(warmup.start_ts, None) if warmup is not None else candles
@@ -279,15 +298,25 @@ def _bar(candles: CandleColumns, i: int) -> Bar:
 
 
 def _step_by_step(
-    candles: CandleColumns, source: CandleSource, strategy: Strategy, desk: Desk, first: int, funded=None
+    candles: CandleColumns,
+    source: CandleSource,
+    strategy: Strategy,
+    desk: Desk,
+    first: int,
+    funded=None,
+    changes: list | None = None,
 ) -> None:
     """For strategies without `decide_series`: `decide` on every candle's window, as a tick would.
     Before `first` a tick only warms up (a HOLD: no order rests, no position to liquidate); the
     position's view is made again only after the desk did something, since nothing else
-    changes it."""
+    changes it. Each of `changes` takes over on its first candle, before anything happens on it."""
     position, window, lookback = desk.book.positions[desk.symbol], _windows(source, strategy), strategy.lookback
     view = None
     for i in range(first, len(candles)):
+        while changes and changes[0].from_ts <= candles.ts[i]:
+            change = changes.pop(0)
+            strategy, desk.fills, desk.exits = change.strategy, change.fills, change.exits
+            window, lookback = _windows(source, strategy), strategy.lookback
         if _watched(desk) and _resting_orders_on(candles, desk, i, funded):
             view = None
         if view is None:

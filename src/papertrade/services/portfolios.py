@@ -215,16 +215,20 @@ class SettingsChange:
 
 def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsChange, now: int) -> Portfolio:
     """Change settings that are safe to change between two ticks; journaled as
-    `portfolio.settings_changed` with each changed value before and after. The portfolio's
+    `portfolio.settings_changed` with each changed value before and after, and the latest
+    candle processed so far (`last_candle_ts`, None before the first tick): the new settings
+    trade from the candle after it, which `report --vs-backtest` replays. The portfolio's
     version advances, so the next tick (even one deciding at this moment) uses them."""
 
     def apply(uow, stored: Portfolio):
         config = changed_config(stored.config, change)
-        before, after = _settings(stored.config), _settings(config)
+        before, after = settings_of(stored.config), settings_of(config)
         changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
         if not changed:
             raise InputError(_unchanged(stored.id, change, before))
-        payload = {"from": {k: before.get(k) for k in changed}, "to": {k: after.get(k) for k in changed}}
+        latest = [tick.key.candle_ts for tick in uow.ticks.latest_per_symbol(portfolio_id)]
+        payload = {"from": {k: before.get(k) for k in changed}, "to": {k: after.get(k) for k in changed},
+                   "last_candle_ts": max(latest, default=None)}  # fmt: skip
         return config, stored.archived_ts, payload
 
     return _change(ledger, portfolio_id, now, "portfolio.settings_changed", apply)
@@ -282,12 +286,23 @@ def _changed_exits(exits: Exits, given: tuple[str | None, str | None, str | None
 _EXIT_NAMES = ("stop_loss", "take_profit", "trailing_stop")
 
 
-def _settings(config: PortfolioConfig) -> dict:
+def settings_of(config: PortfolioConfig) -> dict:
+    """The settings `portfolio set` may change, as text keyed as its journal entries name them
+    ("fee_rate", "fill", "params.NAME", "exits.NAME", ...)."""
     fills = config.fills
     values = {"fee_rate": fills.fee_rate, "slippage_bps": fills.slippage_bps, "stake_fraction": fills.stake_fraction}
     params = {f"params.{key}": value for key, value in config.strategy_params.items()}
     exits = {f"exits.{key}": value for key, value in config.exits.as_dict().items()}
     return {**{key: to_plain(value) for key, value in values.items()}, "fill": config.fill, **params, **exits}
+
+
+def config_with_settings(config: PortfolioConfig, settings: dict) -> PortfolioConfig:
+    """`config` with the settings `settings_of` gives (an earlier version of them, say)."""
+    fills = parse_fill_model(str(settings["fee_rate"]), str(settings["slippage_bps"]), str(settings["stake_fraction"]))
+    params = {key.removeprefix("params."): value for key, value in settings.items() if key.startswith("params.")}
+    exits = {key.removeprefix("exits."): value for key, value in settings.items() if key.startswith("exits.")}
+    return replace(config, fills=fills, strategy_params=params, exits=Exits.from_dict(exits),
+                   fill=str(settings.get("fill", "close")))  # fmt: skip
 
 
 def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, change) -> Portfolio:

@@ -272,3 +272,57 @@ def duration_text(ms: int) -> str:
     from papertrade.domain.numbers import duration
 
     return duration(ms)
+
+
+def drift_document(drift) -> dict:
+    """`report --vs-backtest --json`: paper and its backtest side by side (return, trades, fees,
+    slippage, max drawdown, equity curve), the trades that differ, the candles no tick
+    processed, the settings changes replayed, and the first `divergence` (null when they agree)."""
+    divergence = drift.divergence
+    return {
+        "portfolio_id": drift.portfolio_id,
+        "name": drift.name,
+        "symbol": drift.symbol,
+        "quote": drift.paper.performance.quote,
+        "paper": _drift_side(drift.paper),
+        "backtest": _drift_side(drift.backtest),
+        "differing_trades": [_fill_pair(pair) for pair in drift.differing],
+        "missed_candles": list(drift.missed),
+        "settings_changes": [
+            {"from_ts": change.from_ts, "from": dict(change.before), "to": dict(change.after)}
+            for change in drift.changes
+        ],
+        "divergence": None
+        if divergence is None
+        else {
+            "candle_ts": divergence.candle_ts,
+            "reason": divergence.reason,
+            "detail": divergence.detail,
+            **({} if divergence.pair is None else _fill_pair(divergence.pair)),
+        },
+    }
+
+
+def _drift_side(side) -> dict:
+    from papertrade.reports.statistics import STAT_KINDS, statistics
+
+    performance = side.performance
+    stats = statistics(performance)
+    return {
+        "return_pct": stat_value(stats["Return [%]"], STAT_KINDS["Return [%]"]),
+        "equity_final": stats["Equity Final [$]"],
+        "trades": stats["# Trades"],
+        "fills": len(performance.fills),
+        "fees": performance.fees,
+        "slippage": side.slippage,
+        "avg_slippage_bps": side.slippage_bps,
+        "max_drawdown_pct": stat_value(stats["Max. Drawdown [%]"], STAT_KINDS["Max. Drawdown [%]"]),
+        "equity_curve": equity_curve(performance),
+    }
+
+
+def _fill_pair(pair) -> dict:
+    def one(fill):
+        return None if fill is None else fields(fill, FILL_FIELDS)
+
+    return {"candle_ts": pair.candle_ts, "paper": one(pair.paper), "backtest": one(pair.backtest)}
