@@ -8,18 +8,19 @@ import pytest
 
 from papertrade.domain.book import BookLevel, OrderBook, size_entry
 from papertrade.domain.ledger import Side
+from papertrade.domain.money import to_plain
 from papertrade.services.portfolios import create_portfolio, list_trades, parse_new_portfolio
 from papertrade.services.tick import Mode, run_tick
 from tests.support.cli import run_inprocess
 from tests.support.databases import ledger_state
-from tests.support.fake_binance import book_levels, load_rows
+from tests.support.fake_binance import BookSpec, book_levels, load_rows
 
 D = Decimal
 CLOSE = D(load_rows("binance_BTC-USDT_1h.csv")[1000][4])  # the candle the `clock` fixture's tick decides on
 
 
-def create(ledger, fill: str):
-    request = parse_new_portfolio(name="bot", cash="10000", fee_rate="0.001", fill=fill,
+def create(ledger, fill: str, max_slippage: str = "0.05"):
+    request = parse_new_portfolio(name="bot", cash="10000", fee_rate="0.001", fill=fill, max_slippage=max_slippage,
                                   strategy="tests.support.strategies:AlwaysBuy")  # fmt: skip
     return create_portfolio(ledger, request, now=0)
 
@@ -47,6 +48,43 @@ def test_a_close_portfolio_never_asks_for_the_book(ledger, market_data_for, exch
     create(ledger, "close")
     result = run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
     assert result.fill.price == CLOSE and exchange.count("/depth") == 0
+
+
+def test_what_the_cap_leaves_of_a_book_entry_is_cancelled_and_said(ledger, market_data_for, exchange, clock):
+    from papertrade.cli.trade import tick_json, tick_line
+    from papertrade.domain.numbers import money
+
+    create(ledger, "book")
+    exchange.state.book = BookSpec(spacing="0.02", amount="0.01")  # 0.01, 0.02, 0.03 BTC within 5 %, then 6 %
+    result = run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
+    (partial,) = result.partial
+    fill, cancelled = result.fill, partial.cancelled
+    assert fill.quantity == D("0.06") and cancelled.limit == CLOSE * D("1.05")
+    assert cancelled.budget == D(10_000) - fill.notional - fill.fee and cancelled.quantity is None
+    assert f"partial BUY: {money(cancelled.budget, 'USDT')} USDT of the budget cancelled" in tick_line(result)
+    (said,) = tick_json(result, Mode.LIVE)["cancelled"]
+    assert (said["side"], said["budget"], said["quantity"]) == ("BUY", cancelled.budget, None)
+    with ledger.unit_of_work() as uow:
+        (journaled,) = uow.journal.entries(1, "fill")
+    assert journaled.payload["cancelled"] == {"quantity": None, "budget": to_plain(cancelled.budget),
+                                              "limit": to_plain(cancelled.limit)}  # fmt: skip
+
+
+def test_a_book_entry_filled_whole_cancels_nothing(ledger, market_data_for, exchange, clock):
+    from papertrade.cli.trade import tick_line
+
+    create(ledger, "book")
+    result = run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
+    assert result.partial == () and "partial" not in tick_line(result)
+    with ledger.unit_of_work() as uow:
+        assert "cancelled" not in uow.journal.entries(1, "fill")[0].payload
+
+
+def test_the_portfolio_s_max_slippage_caps_the_walk(ledger, market_data_for, exchange, clock):
+    create(ledger, "book", max_slippage="0.03")
+    exchange.state.book = BookSpec(spacing="0.02", amount="0.01")  # levels at 0.01 %, 2.01 %, 4.01 % from the close
+    result = run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock())
+    assert result.fill.quantity == D("0.03") and result.partial[0].cancelled.limit == CLOSE * D("1.03")
 
 
 @pytest.fixture
@@ -81,3 +119,23 @@ def test_status_says_how_market_orders_fill(here):
     assert here("create-portfolio", "bot", "10000", "--fill", "BOOK").code == 0
     assert "from the order book (--fill book)" in here("status", "1").stdout
     assert '"fill": "book"' in here("status", "1", "--json").stdout
+
+
+def test_max_slippage_is_stored_shown_and_changed(here):
+    assert here("create-portfolio", "bot", "10000", "--fill", "book", "--max-slippage", "0.1").code == 0
+    assert "at most 10 % from the close (--max-slippage)" in here("status", "1").stdout
+    assert '"max_slippage": "0.1"' in here("status", "1", "--json").stdout
+    changed = here("portfolio", "set", "1", "--max-slippage", "0.02")
+    assert changed.code == 0 and "max slippage: 0.1 -> 0.02" in changed.stdout
+    assert '"max_slippage": "0.02"' in here("status", "1", "--json").stdout
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "NaN"])
+def test_a_bad_max_slippage_exits_2_and_writes_nothing(here, cli_database, value):
+    refused = here("create-portfolio", "bot", "10000", "--max-slippage", value)
+    assert refused.code == 2 and len(refused.error_lines) == 1 and "Traceback" not in refused.stderr
+    assert here("create-portfolio", "bot", "10000").code == 0
+    before = ledger_state(cli_database)
+    refused = here("portfolio", "set", "1", "--max-slippage", value)
+    assert refused.code == 2 and len(refused.error_lines) == 1
+    assert ledger_state(cli_database) == before

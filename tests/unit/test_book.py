@@ -156,3 +156,59 @@ def test_closing_part_of_a_position_walks_for_that_part_only():
 
 def test_a_flat_position_closes_nothing():
     assert close_position(BOOK, BTC, Position("BTC/USDT"), D(0), D(100), NO_CAP)[0] is None
+
+
+# -- partial fills on the desk: the rest is cancelled and said ---------------------------------
+
+THIN = OrderBook("BTC/USDT", bids=levels(("99", "1"), ("90", "5")), asks=levels(("101", "1"), ("110", "5")))
+
+
+def book_desk(position: Position | None = None, cash: str = "1000"):
+    from papertrade.domain.bars import Bar
+    from papertrade.domain.book import BookFills
+    from papertrade.domain.desk import Desk
+    from papertrade.domain.fills import FillModel
+    from papertrade.domain.ledger import Book
+
+    model = FillModel(D(0), D(0), D(1))
+    book = Book(D(cash), D(cash), {} if position is None else {"BTC/USDT": position})
+    desk = Desk(book, BTC, model, [], 3_600_000, market_fills=BookFills(model, THIN))
+    return desk, Bar(0, D(100), D(100), D(100), D(100), D(1))
+
+
+def test_an_exit_the_cap_cuts_short_is_booked_in_part_and_the_rest_cancelled():
+    from papertrade.domain.signals import Decision
+
+    desk, bar = book_desk(Position("BTC/USDT", D(3), D(300)))
+    desk.act(Decision.sell("out"), bar)
+    (filled,) = desk.filled
+    assert filled.booked.fill.quantity == 1 and desk.book.position("BTC/USDT").quantity == 2
+    assert (filled.cancelled.quantity, filled.cancelled.budget, filled.cancelled.limit) == (D(2), None, D(95))
+
+
+def test_an_entry_the_cap_cuts_short_leaves_the_rest_of_its_budget_unspent():
+    from papertrade.domain.signals import Decision
+
+    desk, bar = book_desk()
+    desk.act(Decision.buy("in"), bar)
+    (filled,) = desk.filled
+    assert (filled.booked.fill.quantity, filled.booked.fill.notional) == (D(1), D(101))
+    assert (filled.cancelled.quantity, filled.cancelled.budget, filled.cancelled.limit) == (None, D(899), D(105))
+
+
+def test_an_order_nothing_of_which_lies_within_the_cap_holds_and_says_why():
+    from papertrade.domain.signals import Decision, Signal
+
+    desk, bar = book_desk()
+    desk.market_fills.book = OrderBook("BTC/USDT", bids=levels(("80", "1")), asks=levels(("120", "1")))
+    done = desk.act(Decision.buy("in"), bar)
+    assert done.signal is Signal.HOLD and "nothing to fill within the slippage cap (limit 105)" in done.reason
+    assert not desk.filled
+
+
+def test_an_order_the_book_fills_whole_cancels_nothing():
+    from papertrade.domain.signals import Decision
+
+    desk, bar = book_desk(Position("BTC/USDT", D("0.5"), D(50)))
+    desk.act(Decision.sell("out"), bar)
+    assert desk.filled[0].cancelled is None

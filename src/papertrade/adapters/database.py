@@ -30,6 +30,7 @@ REVISIONS = (
     "0010_margin_rates",
     "0011_fill_setting",
     "0012_funding",
+    "0013_max_slippage",
 )
 HEAD = REVISIONS[-1]
 

@@ -84,6 +84,7 @@ class PortfolioRepository:
                 maintenance_margin=config.margin.maintenance_rate,
                 liquidation_fee=config.margin.liquidation_fee_rate,
                 fill=config.fill,
+                max_slippage=config.max_slippage,
                 created_ts=now,
             )
         )
@@ -153,6 +154,7 @@ class PortfolioRepository:
                 stake_fraction=config.fills.stake_fraction,
                 exits=canonical_json(config.exits.as_dict()),
                 fill=config.fill,
+                max_slippage=config.max_slippage,
                 archived_ts=archived_ts,
                 version=t.portfolios.c.version + 1,
             )
@@ -338,6 +340,7 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         allow_short=bool(row["allow_short"]),
         margin=MarginRules(maintenance_rate=row["maintenance_margin"], liquidation_fee_rate=row["liquidation_fee"]),
         fill=row["fill"],
+        max_slippage=row["max_slippage"],
     )
 
 

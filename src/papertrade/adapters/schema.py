@@ -97,6 +97,8 @@ portfolios = Table(
     Column("liquidation_fee", ExactDecimal, nullable=False, server_default="0.005"),
     # How market orders fill in a tick: "close" (the candle's close) or "book" (the order book).
     Column("fill", Text, nullable=False, server_default="close"),
+    # How far from the decided candle's close a book walk may go (`--max-slippage`, 0.05 = 5 %).
+    Column("max_slippage", ExactDecimal, nullable=False, server_default="0.05"),
 )
 
 positions = Table(

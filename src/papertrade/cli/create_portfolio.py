@@ -12,6 +12,7 @@ from papertrade.cli.options import (
     FillOption,
     LiquidationFeeOption,
     MaintenanceMarginOption,
+    MaxSlippageOption,
     SlippageOption,
     StakeFractionOption,
     StopLossOption,
@@ -56,6 +57,7 @@ def create_portfolio(
     maintenance_margin: MaintenanceMarginOption = "0.005",
     liquidation_fee: LiquidationFeeOption = "0.005",
     fill: FillOption = "close",
+    max_slippage: MaxSlippageOption = "0.05",
     notify: Annotated[
         list[str] | None,
         typer.Option("--notify", metavar="URL", help="Send notifications to this Apprise URL (repeatable)."),
@@ -84,6 +86,7 @@ def create_portfolio(
         allow_short=allow_short,
         margin=(maintenance_margin, liquidation_fee),
         fill=fill,
+        max_slippage=max_slippage,
     )
     check_exchange(request.config.exchange)
     targets = _notify_targets(notify, events)

@@ -91,7 +91,15 @@ FillOption = Annotated[
     typer.Option(
         metavar="close|book",
         help="How LIVE and DRY ticks fill market orders: at the candle's close (as backtest and replay), "
-        "or by walking the exchange's order book (capped at 5 % from the close; the rest is cancelled).",
+        "or by walking the exchange's order book (capped at --max-slippage from the close; the rest is cancelled).",
+    ),
+]
+MaxSlippageOption = Annotated[
+    str,
+    typer.Option(
+        metavar="FRACTION",
+        help="With --fill book: how far from the decided candle's close a market order may walk the book "
+        "(above 0, below 0.5; 0.05 = 5 %); what lies beyond is not filled.",
     ),
 ]
 MaintenanceMarginOption = Annotated[

@@ -108,6 +108,10 @@ def set_settings(
     fill: Annotated[
         str | None, typer.Option(metavar="close|book", help="Fill market orders at the close or from the order book.")
     ] = None,
+    max_slippage: Annotated[
+        str | None,
+        typer.Option(metavar="FRACTION", help="How far from the close a book fill may walk (above 0, below 0.5)."),
+    ] = None,
 ) -> None:
     """Change settings that are safe to change between ticks: the fee rate, slippage, stake
     fraction, strategy parameters and the exits attached to new entries ("none" removes one;
@@ -118,7 +122,7 @@ def set_settings(
     ledger = state(ctx).ledger()
     before = get_portfolio(ledger, portfolio_id).config
     exits = (stop_loss, take_profit, trailing_stop)
-    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits, fill)
+    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits, fill, max_slippage)
     after = change_settings(ledger, portfolio_id, change, now_ms()).config
     typer.echo(f'Changed portfolio {portfolio_id} "{after.name}", from its next tick:')
     for label, old, new in _differences(before, after):
@@ -131,6 +135,7 @@ def _differences(before, after) -> list[tuple[str, str, str]]:
         ("slippage bps", output.amount(before.fills.slippage_bps), output.amount(after.fills.slippage_bps)),
         ("stake fraction", output.amount(before.fills.stake_fraction), output.amount(after.fills.stake_fraction)),
         ("fill", before.fill, after.fill),
+        ("max slippage", output.amount(before.max_slippage), output.amount(after.max_slippage)),
     ]
     for key in sorted(after.strategy_params):
         rows.append((key, str(before.strategy_params.get(key)), str(after.strategy_params[key])))

@@ -81,7 +81,7 @@ def _summary(valuation) -> list[tuple[str, str]]:
         ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
         ("market data", f"{config.exchange} {config.timeframe}"),
         ("fills", _fills_text(config.fills)),
-        ("market fills", "from the order book (--fill book)" if config.fill == "book" else "at the close"),
+        ("market fills", _market_fills_text(config)),
         ("exits", _exits_text(config.exits)),
         ("shorts", "allowed (--allow-short)" if config.allow_short else "not allowed: long only"),
         (
@@ -136,6 +136,13 @@ def _liquidation_text(position, rules) -> str:
 
     level = liquidation_price(position, rules)
     return "none" if level is None else output.price(level)
+
+
+def _market_fills_text(config) -> str:
+    if config.fill != "book":
+        return "at the close"
+    cap = f"{output.amount(config.max_slippage * 100)} %"
+    return f"from the order book (--fill book), at most {cap} from the close (--max-slippage)"
 
 
 def _fills_text(fills) -> str:

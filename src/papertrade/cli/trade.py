@@ -81,10 +81,23 @@ def tick_line(result) -> str:
         parts.append(f"skipped {result.skipped} missed candle{'s' if result.skipped != 1 else ''}")
     if result.reason and result.fill is None:
         parts.append(f"- {result.reason}")
+    parts += [_partial_text(filled, quote) for filled in result.partial]
     parts += [_order_fill_text(filled, quote) for filled in result.order_fills]
     parts += [f"; {event.what} {event.order.kind} {str(event.order.side).lower()} @ {output.price(event.order.price)}"
               for event in result.order_events if event.what in ("placed", "expired")]  # fmt: skip
     return " ".join(parts)
+
+
+def _partial_text(filled, quote: str) -> str:
+    """A market fill the book filled in part: "; partial SELL: 0.2 cancelled beyond 95.00 (the
+    slippage cap)", or for an entry sized by a budget, the part of the budget left unspent."""
+    fill, cancelled = filled.booked.fill, filled.cancelled
+    if cancelled.quantity is not None:
+        rest = f"{output.amount(cancelled.quantity)} {fill.symbol.partition('/')[0]}"
+    else:
+        rest = f"{output.money(cancelled.budget, quote)} {quote} of the budget"
+    limit = output.price(cancelled.limit)
+    return f"; partial {fill.side}: {rest} cancelled, no liquidity within the slippage cap ({limit})"
 
 
 def _order_fill_text(filled, quote: str) -> str:
@@ -117,11 +130,20 @@ def tick_json(result, mode) -> dict:
         "skipped": result.skipped,
         "fetched": result.fetched,
         "order_fills": [_order_fill_json(filled) for filled in result.order_fills],
+        "cancelled": _cancelled_json(result.partial),
         "order_events": [_order_event_json(event) for event in result.order_events],
     }
     if result.live_status is not None:
         document["live_status"] = str(result.live_status)
     return document
+
+
+def _cancelled_json(partial) -> list[dict]:
+    """What the book could not fill of the decision's market orders within the cap, one object
+    per partial fill (a stop and reverse has two market orders); empty when they filled whole."""
+    from papertrade.services.tick import cancelled_fields
+
+    return [{"side": str(filled.booked.fill.side), **cancelled_fields(filled.cancelled)} for filled in partial]
 
 
 def _order_fill_json(filled) -> dict:

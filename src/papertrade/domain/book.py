@@ -204,17 +204,31 @@ def close_position(
     return book_fill(market, walked, fee_rate), walked
 
 
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The rest of a market order that the book could not fill within the cap (or its depth),
+    cancelled, never left resting: `quantity` of base for an order of a quantity (an exit, an
+    entry sized in base), or `budget` of quote left unspent for an entry sized by a budget;
+    `limit` is the worst price the cap allowed."""
+
+    limit: Decimal
+    quantity: Decimal | None = None
+    budget: Decimal | None = None
+
+
 @dataclass(slots=True)
 class BookFills:
     """Market orders filled against `book` (a `FillModel`'s `buy`/`short`/`close`, walking the book
     instead of moving the close): sized and charged by `model` (stake, fee rate), capped at
     `max_slippage` from the reference. Each walk made is kept in `walks`, in order, so the caller
-    can say which fills were partial."""
+    can say which fills were partial; `cancelled` is what the last order could not fill (None
+    when it filled whole)."""
 
     model: FillModel
     book: OrderBook
     max_slippage: Decimal = DEFAULT_MAX_SLIPPAGE
     walks: list[Walk] = field(default_factory=list)
+    cancelled: Cancelled | None = None
 
     def buy(self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None) -> Fill | None:
         """The BUY that spends at most the budget (`FillModel.buy`'s), fee included, walking the asks."""
@@ -231,7 +245,7 @@ class BookFills:
         fill, walked = close_position(
             self.book, market, position, self.model.fee_rate, reference, self.max_slippage, quantity
         )
-        self.walks.append(walked)
+        self._walked(walked, reference, fill)
         return fill
 
     def _entry(self, side: Side, market: Market, cash: Decimal, reference: Decimal, size: "Size | None"):
@@ -239,7 +253,7 @@ class BookFills:
             walked = walk(self.book, side, divide_down(size.value, Decimal(1), market.amount_step), reference,
                           self.max_slippage)  # fmt: skip
             fill = book_fill(market, walked, self.model.fee_rate)
-            self.walks.append(walked)
+            self._walked(walked, reference, fill)
             with exact():
                 return fill if fill is not None and fill.notional + fill.fee <= cash else None
         budget = self.model.budget(cash, size)
@@ -247,4 +261,18 @@ class BookFills:
             return None
         fill, walked = size_entry(self.book, side, market, budget, self.model.fee_rate, reference, self.max_slippage)
         self.walks.append(walked)
+        self.cancelled = None
+        if walked.capped:
+            with exact():
+                spent = ZERO if fill is None else fill.notional + fill.fee
+                self.cancelled = Cancelled(limit_price(side, reference, self.max_slippage), budget=budget - spent)
         return fill
+
+    def _walked(self, walked: Walk, reference: Decimal, fill: Fill | None) -> None:
+        """Keep `walked`; its unfilled rest is cancelled (all of it when nothing could be booked)."""
+        self.walks.append(walked)
+        self.cancelled = None
+        if walked.capped:
+            rest = walked.unfilled if fill is not None else walked.quantity + walked.unfilled
+            limit = limit_price(walked.side, reference, self.max_slippage)
+            self.cancelled = Cancelled(limit, quantity=rest)

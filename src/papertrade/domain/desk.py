@@ -22,7 +22,7 @@ from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.funding import NO_FUNDING, FundingPayment, FundingSchedule, settle
 from papertrade.domain.ledger import Book, FillResult, Side
 from papertrade.domain.margin import SPOT, MarginRules, liquidation_fill
-from papertrade.domain.money import divide_down
+from papertrade.domain.money import divide_down, to_plain
 from papertrade.domain.orders import (
     LIQUIDATION,
     NO_EXITS,
@@ -40,13 +40,13 @@ from papertrade.domain.orders import (
 from papertrade.domain.signals import Decision, Signal
 
 if TYPE_CHECKING:
-    from papertrade.domain.book import BookFills
+    from papertrade.domain.book import BookFills, Cancelled
 
 
 def _relabelled(entry, kind: str):
     """A decision's fill (not a resting order's) as made by `kind`."""
     if isinstance(entry, DeskFill) and entry.order is None:
-        return DeskFill(kind, entry.candle_ts, entry.booked)
+        return DeskFill(kind, entry.candle_ts, entry.booked, cancelled=entry.cancelled)
     return entry
 
 
@@ -56,12 +56,14 @@ def warming_up(have: int, warmup: int) -> Decision:
 
 @dataclass(frozen=True, slots=True)
 class DeskFill:
-    """A fill and what made it: `kind` is "signal" or the resting order's kind."""
+    """A fill and what made it: `kind` is "signal" or the resting order's kind. `cancelled`: the
+    rest of a market order the order book could not fill within the slippage cap (a partial fill)."""
 
     kind: str
     candle_ts: int
     booked: FillResult
     order: RestingOrder | None = None
+    cancelled: "Cancelled | None" = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +230,8 @@ class Desk:
                 return _held(decision, why)
             self._close(position, None, bar)
             if position.is_open:
-                return _held(decision, "the position to reverse is below the market minimum")
+                why = "the book could not close all of the position to reverse" if self._cancelled() else None
+                return _held(decision, why or "the position to reverse is below the market minimum")
         return self._enter(decision, entry, bar)
 
     def _refusal(self, entry: Entry, bar: Bar) -> str | None:
@@ -252,8 +255,8 @@ class Desk:
         enter = model.short if entry.short else model.buy
         fill = enter(self.market, self.book.cash, bar.close, entry.size)
         if fill is None:
-            return _held(decision, "insufficient cash")
-        booked = self._book(None, bar.ts, fill)
+            return _held(decision, self._beyond_cap() or "insufficient cash")
+        booked = self._book(None, bar.ts, fill, cancelled=self._cancelled())
         self._cancel_entries(bar.ts, "a market entry filled")
         anchor = booked.fill.price if booked.position_after.copy_abs() == fill.quantity else position.avg_cost
         self._protect(entry.exits, anchor, bar.ts, entry.short)
@@ -274,7 +277,7 @@ class Desk:
         if decision.portion is not None and decision.portion < 1:
             quantity = divide_down(position.quantity.copy_abs() * decision.portion, Decimal(1), self.market.amount_step)
         if not self._close(position, quantity, bar):
-            return _held(decision, "below the market minimum")
+            return _held(decision, self._beyond_cap() or "below the market minimum")
         return decision
 
     def _close(self, position, quantity: Decimal | None, bar: Bar) -> bool:
@@ -282,7 +285,7 @@ class Desk:
         fill = (self.market_fills or self.fills).close(self.market, position, bar.close, quantity)
         if fill is None:
             return False
-        self._book(None, bar.ts, fill)
+        self._book(None, bar.ts, fill, cancelled=self._cancelled())
         if not position.is_open:
             for order in [o for o in self.orders if o.kind.is_exit]:
                 self._remove(order, "cancelled", bar.ts, "the position was closed")
@@ -290,13 +293,24 @@ class Desk:
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
-    def _book(self, order: RestingOrder | None, candle_ts: int, fill, kind: str = SIGNAL) -> FillResult:
+    def _book(self, order: RestingOrder | None, candle_ts: int, fill, kind: str = SIGNAL, cancelled=None) -> FillResult:
         booked = self.book.apply_fill(fill)
         if order is not None:
             self.orders.remove(order)
             self.log.append(OrderEvent("filled", order, candle_ts))
-        self.log.append(DeskFill(str(order.kind) if order else kind, candle_ts, booked, order))
+        self.log.append(DeskFill(str(order.kind) if order else kind, candle_ts, booked, order, cancelled))
         return booked
+
+    def _cancelled(self) -> "Cancelled | None":
+        """What the last market order walked on the book left unfilled (None: filled whole, or no book)."""
+        return None if self.market_fills is None else self.market_fills.cancelled
+
+    def _beyond_cap(self) -> str | None:
+        """Why a market order on the book filled nothing: no liquidity within the slippage cap."""
+        cancelled = self._cancelled()
+        if cancelled is None:
+            return None
+        return f"the order book has nothing to fill within the slippage cap (limit {to_plain(cancelled.limit)})"
 
     def _protect(self, exits: Exits | None, entry_price: Decimal, candle_ts: int, short: bool = False) -> None:
         """Attach exits (the entry's, or the portfolio's) to the position, replacing any it had."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from papertrade.domain.book import DEFAULT_MAX_SLIPPAGE
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book
 from papertrade.domain.margin import SPOT, MarginRules
@@ -38,6 +39,7 @@ class PortfolioConfig:
     allow_short: bool = False  # may hold a negative quantity (`Decision.short`)
     margin: MarginRules = SPOT  # what liquidates a position
     fill: str = "close"  # market orders fill at the close ("close") or walk the order book ("book")
+    max_slippage: Decimal = DEFAULT_MAX_SLIPPAGE  # how far from the close a book walk may go (`--max-slippage`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,19 @@ def parse_fill_setting(text: str) -> str:
     if setting not in FILL_SETTINGS:
         raise InputError(f"fill must be close or book, not {text.strip()!r}")
     return setting
+
+
+#: A walk may not be allowed to go half the price away: a 50 % cap would let a sell fill at half the close.
+MAX_MAX_SLIPPAGE = Decimal("0.5")
+
+
+def parse_max_slippage(text: str) -> Decimal:
+    """`--max-slippage`: how far from the decided candle's close a book walk may go, a fraction
+    above 0 and below 0.5 (0.05 = 5 %)."""
+    value = parse_amount(text, "max slippage")
+    if not 0 < value < MAX_MAX_SLIPPAGE:
+        raise InputError(f"max slippage must be above 0 and below {MAX_MAX_SLIPPAGE}, not {text.strip()}")
+    return value
 
 
 def parse_margin_rules(maintenance_margin: str, liquidation_fee: str) -> MarginRules:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from papertrade.domain.book import DEFAULT_MAX_SLIPPAGE
 from papertrade.domain.money import to_plain
 from papertrade.domain.orders import Exits
 from papertrade.domain.portfolio import (
@@ -18,6 +19,7 @@ from papertrade.domain.portfolio import (
     parse_fill_model,
     parse_fill_setting,
     parse_margin_rules,
+    parse_max_slippage,
 )
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import InputError, NotFound
@@ -49,11 +51,12 @@ def parse_new_portfolio(
     allow_short: bool = False,
     margin: tuple[str, str] = ("0.005", "0.005"),
     fill: str = "close",
+    max_slippage: str = "0.05",
 ) -> NewPortfolio:
     """Validate everything a user typed to create a portfolio, touching no database.
     `allow_short` lets its strategy go short (`Decision.short`); `margin` is its maintenance
     margin rate and liquidation fee rate, as typed; `fill` how its market orders fill in a tick
-    ("close" or "book")."""
+    ("close" or "book"), `max_slippage` how far from the close its book walks may go."""
     strategy_cls = registry.load_class(strategy)
     strategy_params = registry.parse_params(strategy_cls, registry.parse_param_pairs(params))
     config = PortfolioConfig(
@@ -68,6 +71,7 @@ def parse_new_portfolio(
         allow_short=allow_short,
         margin=parse_margin_rules(*margin),
         fill=parse_fill_setting(fill),
+        max_slippage=parse_max_slippage(max_slippage),
     )
     return NewPortfolio(config, parse_cash(cash))
 
@@ -211,6 +215,7 @@ class SettingsChange:
     params: tuple[str, ...] = ()
     exits: tuple[str | None, str | None, str | None] = (None, None, None)
     fill: str | None = None
+    max_slippage: str | None = None
 
 
 def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsChange, now: int) -> Portfolio:
@@ -237,7 +242,8 @@ def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsCh
 def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
     """Why a change changes nothing: each value given is already the portfolio's."""
     fills = (("fee_rate", change.fee_rate), ("slippage_bps", change.slippage_bps),
-             ("stake_fraction", change.stake_fraction), ("fill", change.fill))  # fmt: skip
+             ("stake_fraction", change.stake_fraction), ("fill", change.fill),
+             ("max_slippage", change.max_slippage))  # fmt: skip
     given = [(f"--{key.replace('_', '-')} ", key) for key, value in fills if value is not None]
     for pair in change.params:
         name = pair.partition("=")[0].strip()
@@ -245,7 +251,10 @@ def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
     given += [(f"--{name.replace('_', '-')} ", f"exits.{name}")
               for name, text in zip(_EXIT_NAMES, change.exits, strict=True) if text is not None]  # fmt: skip
     if not given:
-        return "nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --fill, --param or an exit"
+        return (
+            "nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --fill, --max-slippage, "
+            "--param or an exit"
+        )
     values = ", ".join(f"{option}{current.get(key, 'none')}" for option, key in given)
     return f"nothing to change: portfolio {portfolio_id} already has {values}"
 
@@ -268,8 +277,9 @@ def changed_config(config: PortfolioConfig, change: SettingsChange) -> Portfolio
         merged = {**params, **registry.parse_param_pairs(change.params)}
         params = registry.parse_params(strategy_cls, merged).model_dump(mode="json")
     fill = config.fill if change.fill is None else parse_fill_setting(change.fill)
+    cap = config.max_slippage if change.max_slippage is None else parse_max_slippage(change.max_slippage)
     return replace(config, fills=new_fills, strategy_params=params, exits=_changed_exits(config.exits, change.exits),
-                   fill=fill)  # fmt: skip
+                   fill=fill, max_slippage=cap)  # fmt: skip
 
 
 def _changed_exits(exits: Exits, given: tuple[str | None, str | None, str | None]) -> Exits:
@@ -293,6 +303,7 @@ def settings_of(config: PortfolioConfig) -> dict:
     values = {"fee_rate": fills.fee_rate, "slippage_bps": fills.slippage_bps, "stake_fraction": fills.stake_fraction}
     params = {f"params.{key}": value for key, value in config.strategy_params.items()}
     exits = {f"exits.{key}": value for key, value in config.exits.as_dict().items()}
+    values["max_slippage"] = config.max_slippage
     return {**{key: to_plain(value) for key, value in values.items()}, "fill": config.fill, **params, **exits}
 
 
@@ -325,6 +336,8 @@ def _created_entry(config: PortfolioConfig, cash: Decimal) -> dict:
         entry["allow_short"] = True
     if config.fill != "close":
         entry["fill"] = config.fill
+    if config.max_slippage != DEFAULT_MAX_SLIPPAGE:
+        entry["max_slippage"] = config.max_slippage
     return entry
 
 

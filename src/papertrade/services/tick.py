@@ -98,6 +98,7 @@ class TickResult:
     order_fills: tuple[DeskFill, ...] = ()  # resting orders filled on this and missed candles
     order_events: tuple[OrderEvent, ...] = ()  # orders placed, cancelled, expired, moved
     funding: tuple[FundingPayment, ...] = ()  # funding booked on this and missed candles
+    partial: tuple[DeskFill, ...] = ()  # the decision's market fills the book filled only in part
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +417,7 @@ class TickRunner:
             return
         book = fetch(restored.symbol)
         check_book(book, now)
-        analysis.desk.market_fills = BookFills(config.fills, book)
+        analysis.desk.market_fills = BookFills(config.fills, book, config.max_slippage)
 
 
 def _makes_market_order(decision: Decision) -> bool:
@@ -808,7 +809,14 @@ def fill_entry(filled: DeskFill) -> dict[str, Any]:
         "cash_after": booked.cash_after,
         "position_after": booked.position_after,
         **({"floored": booked.floored} if booked.floored else {}),
+        **({"cancelled": cancelled_fields(filled.cancelled)} if filled.cancelled else {}),
     }
+
+
+def cancelled_fields(cancelled) -> dict[str, Any]:
+    """The unfilled rest of a partial book fill: a base `quantity` or an unspent quote `budget`,
+    and the cap's `limit` price that stopped the walk."""
+    return {"quantity": cancelled.quantity, "budget": cancelled.budget, "limit": cancelled.limit}
 
 
 # -- results --------------------------------------------------------------------------------
@@ -853,6 +861,7 @@ def _result(
         order_fills=tuple(f for f in desk.filled if f.order is not None),
         order_events=tuple(e for e in desk.events if e.what != "filled"),
         funding=tuple(desk.funded),
+        partial=tuple(f for f in desk.filled if f.order is None and f.cancelled is not None),
     )
 
 

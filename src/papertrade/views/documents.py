@@ -71,6 +71,7 @@ def portfolio_document(valuation) -> dict:
         "slippage_bps": config.fills.slippage_bps,
         "stake_fraction": config.fills.stake_fraction,
         "fill": config.fill,
+        "max_slippage": config.max_slippage,
         "exits": config.exits.as_dict(),
         "created_ts": stored.created_ts,
         "archived_ts": stored.archived_ts,

@@ -91,6 +91,7 @@ class Portfolio(_Document):
     slippage_bps: Exact
     stake_fraction: Exact
     fill: str  # how ticks fill market orders: "close" (the candle's close) or "book" (the order book)
+    max_slippage: Exact  # how far from the close a book fill may walk (0.05 = 5 %)
     exits: dict[str, str]  # stop_loss, take_profit, trailing_stop attached to every entry
     created_ts: int
     archived_ts: int | None  # set when archived: it no longer trades
