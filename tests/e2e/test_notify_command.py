@@ -208,3 +208,18 @@ def test_urls_are_numbered_per_portfolio_and_managed_by_number_or_redacted_form(
     assert "no longer notifies discord://1...6/D...N/" in notify("2", "--remove", "1")
     assert json.loads(notify("2", "--list", "--json")) == []
     assert [t["n"] for t in json.loads(notify("1", "--list", "--json"))] == [1]  # portfolio 1's URL is untouched
+
+
+def test_notify_check_prints_its_cron_line_and_checks_the_ledger(tmp_path, capsys):
+    db = str(tmp_path / "ledger.db")
+    assert run_inprocess(capsys, "--db", db, "create-portfolio", "bot", "1000").code == 0
+    log = tmp_path / "logs" / "check.log"
+    line = run_inprocess(capsys, "--db", db, "notify", "check", "--cron", "--log", str(log)).stdout.strip()
+    assert line.startswith("*/5 * * * * ") and line.endswith(f"--db sqlite:///{db} notify check >> {log} 2>&1")
+    checked = run_inprocess(capsys, "--db", db, "notify", "check", "--json")
+    assert checked.code == 0
+    assert json.loads(checked.stdout) == {
+        "stale": [], "events": {"stale": 0, "resumed": 0, "daily": 0}, "delivered": 0, "failed": 0, "pending": 0
+    }  # fmt: skip
+    wrong = run_inprocess(capsys, "--db", db, "notify", "1", "--cron")
+    assert (wrong.code, wrong.error_lines) == (2, ["papertrade: error: --cron goes with notify check"])

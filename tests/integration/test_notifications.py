@@ -16,7 +16,7 @@ from papertrade.domain import numbers
 from papertrade.domain.notifications import DAY_MS
 from papertrade.domain.pnl import net_realized
 from papertrade.services.batch import Bot, run_bots
-from papertrade.services.notifications import Notifier, add_targets, list_targets, parse_targets
+from papertrade.services.notifications import Notifier, add_targets, check_stale, list_targets, parse_targets
 from papertrade.services.portfolios import create_portfolio, list_trades, parse_new_portfolio
 from papertrade.services.tick import Mode, Status, run_tick
 from tests.support.live import HOUR
@@ -264,6 +264,83 @@ def _day(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+# -- stale symbols: `notify check` ---------------------------------------------------------
+
+
+def check(ledger, clock):
+    """`papertrade notify check` as cron runs it."""
+    return check_stale(ledger, AppriseSender(), clock(), 3.0)
+
+
+def titles(receiver, since=0) -> list[str]:
+    return [m["title"] for m in receiver.messages[since:]]
+
+
+def test_a_stopped_bot_is_announced_once_per_stale_episode_and_once_when_it_ticks_again(
+    ledger, market_data_for, clock, receiver
+):
+    notified_portfolio(ledger, receiver.url(), events="error")
+    notified_tick(ledger, market_data_for, clock)
+    assert check(ledger, clock).stale == [] and receiver.messages == []
+    clock.advance(HOUR + 30 * MINUTE)  # one candle missed: not yet stale
+    assert check(ledger, clock).stale == [] and receiver.messages == []
+    clock.advance(HOUR)  # two candles closed since the last one processed
+    (stale,) = check(ledger, clock).stale
+    assert (stale.symbol, stale.missed) == ("BTC/USDT", 2)
+    assert titles(receiver) == ["papertrade: BTC/USDT stale in bot"]
+    assert receiver.messages[0]["type"] == "warning"
+    assert "no 1h candle processed since" in receiver.messages[0]["message"]
+    assert "(2 candles closed since)" in receiver.messages[0]["message"]
+    for _ in range(3):  # cron keeps checking while the bot stays stopped: nothing more
+        clock.advance(10 * MINUTE)
+        assert len(check(ledger, clock).stale) == 1
+    assert len(receiver.messages) == 1
+    notified_tick(ledger, market_data_for, clock)  # cron runs the bot again
+    checked = check(ledger, clock)
+    assert checked.stale == [] and checked.resumed_events == 1
+    assert titles(receiver, 1) == ["papertrade: BTC/USDT ticking again in bot"]
+    assert receiver.messages[1]["type"] == "success"
+    clock.advance(10 * MINUTE)
+    assert check(ledger, clock).resumed_events == 0 and len(receiver.messages) == 2
+    clock.advance(3 * HOUR)  # it stops again: a new episode, announced once
+    check(ledger, clock)
+    check(ledger, clock)
+    assert titles(receiver, 2) == ["papertrade: BTC/USDT stale in bot"]
+    assert count_rows(ledger, t.notify_events) == 3
+
+
+def test_a_stale_symbol_of_an_archived_portfolio_or_a_url_without_errors_sends_nothing(
+    ledger, market_data_for, clock, receiver
+):
+    from papertrade.services.portfolios import archive_portfolio
+
+    notified_portfolio(ledger, receiver.url(), events="fill")
+    notified_tick(ledger, market_data_for, clock)
+    receiver.messages.clear()
+    notified_portfolio(ledger, receiver.url(), name="archived", events="error")
+    notified_tick(ledger, market_data_for, clock, portfolio_id=2)
+    archive_portfolio(ledger, 2, True, now=clock())
+    clock.advance(3 * HOUR)
+    assert [s.portfolio_id for s in check(ledger, clock).stale] == [1]
+    assert receiver.messages == []
+
+
+def test_the_daily_summary_names_stale_symbols_and_check_writes_it_when_no_bot_ticks(
+    ledger, market_data_for, clock, receiver
+):
+    day_start = clock() - clock() % DAY_MS
+    notified_portfolio(ledger, receiver.url(), events="daily", created=day_start - 3 * DAY_MS)
+    notified_tick(ledger, market_data_for, clock)  # today's summary, written by the tick
+    assert len(receiver.messages) == 1
+    clock.now = day_start + DAY_MS + 10 * MINUTE  # the bot stopped: no tick writes tomorrow's
+    assert check(ledger, clock).summaries == 1
+    summary = receiver.messages[-1]
+    assert summary["title"] == f"papertrade daily: bot {_day(day_start)}"
+    assert re.search(r"^stale: BTC/USDT: no 1h candle processed since .* closed since\)$", summary["message"], re.M)
+    clock.advance(10 * MINUTE)
+    assert check(ledger, clock).summaries == 0 and len(receiver.messages) == 2
 
 
 # -- many bots ------------------------------------------------------------------------------

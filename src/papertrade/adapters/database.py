@@ -31,6 +31,7 @@ REVISIONS = (
     "0011_fill_setting",
     "0012_funding",
     "0013_max_slippage",
+    "0014_stale_events",
 )
 HEAD = REVISIONS[-1]
 

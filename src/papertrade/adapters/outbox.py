@@ -255,6 +255,28 @@ class OutboxRepository:
         deleted = self._c.execute(delete(t.notify_streaks).where(*_streak_key(portfolio_id, symbol))).rowcount
         return streak if deleted == 1 else None
 
+    # -- stale symbols ------------------------------------------------------------------
+
+    def last_candles(self, portfolio_id: int | None = None) -> dict[tuple[int, str], int]:
+        """(portfolio, symbol) -> the open time of its last processed candle."""
+        k = t.ticks.c
+        query = select(k.portfolio_id, k.symbol, func.max(k.candle_ts)).group_by(k.portfolio_id, k.symbol)
+        if portfolio_id is not None:
+            query = query.where(k.portfolio_id == portfolio_id)
+        return {(row[0], row[1]): row[2] for row in self._c.execute(query)}
+
+    def open_stale(self, portfolio_id: int) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """The portfolio's stale episodes not yet followed by their `resumed` event: (symbol,
+        episode key, the stale event's payload), oldest first."""
+        e = t.notify_events.c
+        resumed = select(e.dedupe).where(e.portfolio_id == portfolio_id, e.kind == "resumed")
+        query = (
+            select(e.symbol, e.dedupe, e.payload)
+            .where(e.portfolio_id == portfolio_id, e.kind == "stale", e.dedupe.not_in(resumed))
+            .order_by(e.id)
+        )
+        return [(row[0], row[1], json.loads(row[2])) for row in self._c.execute(query)]
+
     # -- what a daily summary reports ------------------------------------------------------
 
     def equity_at(self, portfolio_id: int, before: int) -> tuple[Decimal, Decimal] | None:

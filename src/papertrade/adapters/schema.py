@@ -305,7 +305,7 @@ notify_events = Table(
     Column("payload", Text, nullable=False),
     Column("created_ts", BigInteger, nullable=False),
     UniqueConstraint("portfolio_id", "kind", "dedupe", name="uq_notify_events_dedupe"),
-    CheckConstraint("kind IN ('fill', 'error', 'recovery', 'daily')", name="kind"),
+    CheckConstraint("kind IN ('fill', 'error', 'recovery', 'daily', 'stale', 'resumed')", name="kind"),
 )
 
 # One row per (event, target) to send it to; pending while `delivered_ts` is null. A run that

@@ -22,38 +22,46 @@ def cron(
     ] = None,
 ) -> None:
     """Print a crontab line for LIVE ticks of this portfolio (absolute paths, output to a log)."""
-    from papertrade.adapters.database import resolve_url
     from papertrade.domain.portfolio import parse_symbol
     from papertrade.services.portfolios import get_portfolio
-    from papertrade.settings import default_database_path
 
     base, quote = parse_symbol(symbol)
-    cli = state(ctx)
-    url = resolve_url(cli.settings().database)
-    portfolio = get_portfolio(cli.ledger(), portfolio_id)
+    portfolio = get_portfolio(state(ctx).ledger(), portfolio_id)
     if portfolio.archived:
         from papertrade.errors import InputError
 
         raise InputError(f"portfolio {portfolio_id} is archived and does not trade (unarchive it first)")
     timeframe = portfolio.config.timeframe
-    default_log = default_database_path().parent / "logs" / f"portfolio-{portfolio_id}-{base}-{quote}.log"
-    log_path = default_log if log is None else check_log_file(log)
-    command = [*_papertrade_command(), "--db", url.render_as_string(hide_password=False)]
-    command += ["trade", str(portfolio_id), symbol, "LIVE"]
-    prefix = _environment(portfolio.config.strategy)
     delay = "sleep 5; " if timeframe.ms == 60_000 else ""
-    _refuse_database(log_path, cli.ledger_file())
-    log_path = log_path.resolve()
-    _make_parent(log_path)
-    redirect = f">> {shlex.quote(str(log_path))} 2>&1"
-    line = f"{schedule(timeframe.name)} {delay}{prefix}{shlex.join(command)} {redirect}"
-    typer.echo(line.replace("%", "\\%"))  # crontab turns a bare % into a newline
+    prefix = delay + _environment(portfolio.config.strategy)
+    default_log = f"portfolio-{portfolio_id}-{base}-{quote}.log"
+    args = ["trade", str(portfolio_id), symbol, "LIVE"]
+    typer.echo(command_line(ctx, schedule(timeframe.name), args, log, default_log, prefix))
     if timeframe.ms > 3_600_000 and time.localtime().tm_gmtoff != 0:
         typer.echo(
             "papertrade: note: the hour fields assume cron runs in UTC; this machine does not "
             "(set CRON_TZ=UTC above the line if your cron supports it)",
             err=True,
         )
+
+
+def command_line(
+    ctx: typer.Context, fields: str, args: list[str], log: str | None, default_log: str, prefix: str = ""
+) -> str:
+    """A crontab line running `papertrade --db URL ARGS` at `fields`, with absolute paths and
+    its output appended to `log` (default: `default_log` in logs/ of the data directory)."""
+    from papertrade.adapters.database import resolve_url
+    from papertrade.settings import default_database_path
+
+    cli = state(ctx)
+    url = resolve_url(cli.settings().database)
+    log_path = default_database_path().parent / "logs" / default_log if log is None else check_log_file(log)
+    command = [*_papertrade_command(), "--db", url.render_as_string(hide_password=False), *args]
+    _refuse_database(log_path, cli.ledger_file())
+    log_path = log_path.resolve()
+    _make_parent(log_path)
+    redirect = f">> {shlex.quote(str(log_path))} 2>&1"
+    return f"{fields} {prefix}{shlex.join(command)} {redirect}".replace("%", "\\%")  # cron reads a bare % as a newline
 
 
 def _environment(strategy: str) -> str:

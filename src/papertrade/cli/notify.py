@@ -12,7 +12,13 @@ EVENTS_HELP = "Events these URLs get: any of fill,error,daily (default all three
 
 def notify(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(metavar="ID|flush", help="Portfolio id, or flush: send what is pending.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID|flush|check",
+            help="Portfolio id; flush: send what is pending; check: announce stale symbols (for cron).",
+        ),
+    ],
     add: Annotated[
         list[str] | None,
         typer.Option("--add", metavar="URL|N", help="Add an Apprise URL, or give URL N of --list new --events."),
@@ -23,6 +29,11 @@ def notify(
     list_: Annotated[bool, typer.Option("--list", help="List the portfolio's URLs, redacted (the default).")] = False,
     test: Annotated[bool, typer.Option("--test", help="Send a test message to each URL now.")] = False,
     events: Annotated[str | None, typer.Option(metavar="EVENTS", help=EVENTS_HELP)] = None,
+    cron: Annotated[bool, typer.Option("--cron", help="With check: print its crontab line instead.")] = False,
+    log: Annotated[
+        str | None,
+        typer.Option(metavar="FILE", help="With check --cron: log file (default: in logs/ of the data directory)."),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Where a portfolio's notifications go: Apprise URLs such as tgram://BOT_TOKEN/CHAT_ID,
@@ -31,10 +42,17 @@ def notify(
 
     `papertrade notify flush` delivers every pending notification of the ledger (exit 75 when
     some could not be delivered: they stay pending).
+
+    `papertrade notify check` (every 5 minutes from cron: `notify check --cron` prints the line)
+    sends a `stale` event once when a symbol's bot has processed no candle for two of its
+    timeframe's candles, and a `resumed` event once it ticks again, then delivers what is pending.
     """
     _one_action(target, events, add=add, remove=remove, list=list_, test=test)
+    _check_options(target, cron, log)
     if target == "flush":
         return _flush(ctx, json)
+    if target == "check":
+        return _cron_line(ctx, log) if cron else _check(ctx, json)
     portfolio_id = _portfolio_id(target)
     if add:
         _add(ctx, portfolio_id, add, events, json)
@@ -55,16 +73,25 @@ def _one_action(target: str, events: str | None, **given) -> list[str]:
         raise InputError(f"choose one of --add, --remove, --list, --test (got {' and '.join(actions)})")
     if events is not None and actions != ["--add"]:
         raise InputError("--events goes with --add")
-    if target == "flush" and actions:
-        raise InputError(f"notify flush takes no {actions[0]}")
+    if target in ("flush", "check") and actions:
+        raise InputError(f"notify {target} takes no {actions[0]}")
     return actions
+
+
+def _check_options(target: str, cron: bool, log: str | None) -> None:
+    from papertrade.errors import InputError
+
+    if cron and target != "check":
+        raise InputError("--cron goes with notify check")
+    if log is not None and not cron:
+        raise InputError("--log goes with notify check --cron")
 
 
 def _portfolio_id(text: str) -> int:
     from papertrade.errors import InputError
 
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
-        raise InputError(f"expected a portfolio id or `flush`, not {text!r}")
+        raise InputError(f"expected a portfolio id, `flush` or `check`, not {text!r}")
     return int(text)
 
 
@@ -182,6 +209,51 @@ def _flush(ctx: typer.Context, json: bool) -> None:
             "and go out with the next tick or flush"
         )
         raise typer.Exit(75)
+
+
+def _check(ctx: typer.Context, json: bool) -> None:
+    from papertrade.adapters.apprise_sender import AppriseSender
+    from papertrade.services.notifications import Flushed, check_stale
+
+    cli = state(ctx)
+    checked = check_stale(cli.ledger(), AppriseSender(), now_ms(), cli.settings().notify_timeout)
+    flushed = checked.flushed or Flushed(0, 0, 0)
+    if json:
+        output.emit_json(
+            {
+                "stale": [{"portfolio_id": s.portfolio_id, "symbol": s.symbol, "timeframe": s.timeframe,
+                           "last_candle_ts": s.last_candle_ts, "missed": s.missed} for s in checked.stale],
+                "events": {"stale": checked.stale_events, "resumed": checked.resumed_events,
+                           "daily": checked.summaries},
+                "delivered": flushed.delivered, "failed": flushed.failed, "pending": flushed.pending,
+            }
+        )  # fmt: skip
+    else:
+        _print_checked(checked, flushed)
+    if flushed.failed:
+        output.error_line(f"{output.plural(flushed.failed, 'notification')} could not be delivered; they stay pending")
+        raise typer.Exit(75)
+
+
+def _print_checked(checked, flushed) -> None:
+    from papertrade.domain.timeframes import timestamp
+
+    for s in checked.stale:
+        typer.echo(
+            f"portfolio {s.portfolio_id} {s.symbol}: stale, no {s.timeframe} candle processed since "
+            f"{timestamp(s.last_candle_ts)} ({output.plural(s.missed, 'candle')} closed since)"
+        )
+    typer.echo(
+        f"{output.plural(len(checked.stale), 'stale symbol')}; new events: {checked.stale_events} stale, "
+        f"{checked.resumed_events} resumed, {checked.summaries} daily; delivered {flushed.delivered}, "
+        f"{flushed.failed} failed, {flushed.pending} pending"
+    )
+
+
+def _cron_line(ctx: typer.Context, log: str | None) -> None:
+    from papertrade.cli.cron import command_line
+
+    typer.echo(command_line(ctx, "*/5 * * * *", ["notify", "check"], log, "notify-check.log"))
 
 
 def _events(events) -> str:

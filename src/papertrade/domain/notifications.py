@@ -28,14 +28,21 @@ class Event(StrEnum):
     """What a notification URL can subscribe to (`--events`)."""
 
     FILL = "fill"
-    ERROR = "error"  # the first failure, hourly reminders, and the recovery
+    ERROR = "error"  # the first failure, hourly reminders, the recovery; a bot gone stale, and back
     DAILY = "daily"
 
 
 ALL_EVENTS = frozenset(Event)
 
 #: The outbox's event kinds and the subscription each belongs to.
-SUBSCRIPTION = {"fill": Event.FILL, "error": Event.ERROR, "recovery": Event.ERROR, "daily": Event.DAILY}
+SUBSCRIPTION = {
+    "fill": Event.FILL,
+    "error": Event.ERROR,
+    "recovery": Event.ERROR,
+    "stale": Event.ERROR,
+    "resumed": Event.ERROR,
+    "daily": Event.DAILY,
+}
 
 
 def parse_events(text: str | None) -> frozenset[Event]:
@@ -201,6 +208,23 @@ def failure_alert(last_alert_ts: int | None, now: int) -> Alert:
     return Alert.REMINDER if now - last_alert_ts >= REMINDER_MS else Alert.NONE
 
 
+# -- stale symbols -------------------------------------------------------------------------
+
+
+def stale_episode(symbol: str, last_candle_ts: int) -> str:
+    """The key of a stale episode (a symbol whose last processed candle is `last_candle_ts`):
+    its `stale` event and its `resumed` event carry it, so each is written once however many
+    checks see it. Fits the outbox's 40-character key whatever the symbol's length."""
+    import hashlib
+
+    return f"{last_candle_ts}:{hashlib.sha256(symbol.encode()).hexdigest()[:24]}"
+
+
+def stale_fields(symbol: str, timeframe: str, last_candle_ts: int, missed: int) -> dict[str, Any]:
+    """What a `stale` event (and a daily summary) says of a symbol whose bot stopped."""
+    return {"symbol": symbol, "timeframe": timeframe, "last_candle_ts": last_candle_ts, "missed": missed}
+
+
 # -- messages -------------------------------------------------------------------------------
 
 
@@ -308,6 +332,31 @@ def _recovery(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
     return f"papertrade: {p['symbol']} recovered in {p['portfolio']}", lines, "success"
 
 
+def _stale(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
+    where = f"{p['portfolio']} (portfolio {p['portfolio_id']}) {p['symbol']}"
+    lines = [
+        f"{where}: no {p['timeframe']} candle processed since {timestamp(p['last_candle_ts'])} "
+        f"({_candles(p['missed'])} closed since)",
+        "cron is not running this bot, or its runs fail (see the bot's cron log)",
+    ]
+    if p.get("last_error"):
+        lines[1] = f"its runs fail, the last with: {p['last_error']}"
+    return f"papertrade: {p['symbol']} stale in {p['portfolio']}", lines, "warning"
+
+
+def _resumed(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
+    where = f"{p['portfolio']} (portfolio {p['portfolio_id']}) {p['symbol']}"
+    lines = [
+        f"{where}: ticking again, candle {timestamp(p['candle_ts'])} processed "
+        f"(stale since the candle of {timestamp(p['last_candle_ts'])})"
+    ]
+    return f"papertrade: {p['symbol']} ticking again in {p['portfolio']}", lines, "success"
+
+
+def _candles(count: int) -> str:
+    return f"{count:,} candle{'s' if count != 1 else ''}"
+
+
 def _daily_realized(p: Mapping[str, Any]) -> str:
     quote = p["quote"]
     if "net_realized_pnl" in p:
@@ -329,7 +378,19 @@ def _daily(p: Mapping[str, Any]) -> tuple[str, list[str], str]:
     ]
     if len(p["trades"]) > 10:
         lines.append(f"  and {len(p['trades']) - 10} more")
+    lines += [
+        f"stale: {s['symbol']}: no {s['timeframe']} candle processed since {timestamp(s['last_candle_ts'])} "
+        f"({_candles(s['missed'])} closed since)"
+        for s in p.get("stale", ())
+    ]
     return f"papertrade daily: {p['portfolio']} {p['day']}", lines, "info"
 
 
-_RENDERERS = {"fill": _fill, "error": _error, "recovery": _recovery, "daily": _daily}
+_RENDERERS = {
+    "fill": _fill,
+    "error": _error,
+    "recovery": _recovery,
+    "stale": _stale,
+    "resumed": _resumed,
+    "daily": _daily,
+}

@@ -48,3 +48,13 @@ class TradeRecord:
     cash_after: Decimal
     executed_ts: int
     kind: str = "signal"  # what made the fill: "signal" or a resting order's kind
+
+
+#: A symbol is stale when this many candles closed after its last processed one.
+STALE_AFTER = 2
+
+
+def candles_missed(last_candle_ts: int, timeframe, now: int) -> int:
+    """How many candles of `timeframe` closed at `now` after the last processed one (never
+    below 0): 0 while the bot keeps up, `STALE_AFTER` or more once it has stopped."""
+    return max((timeframe.last_closed(now) - last_candle_ts) // timeframe.ms, 0)

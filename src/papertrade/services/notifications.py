@@ -25,6 +25,8 @@ from papertrade.domain.notifications import (
     events_text,
     failure_alert,
     parse_events,
+    stale_episode,
+    stale_fields,
     utc_day,
 )
 from papertrade.errors import InputError, NotFound, TemporaryError
@@ -303,12 +305,12 @@ def _record_recovery(uow: UnitOfWork, portfolio_id: int, symbol: str, now: int) 
     uow.outbox.record(portfolio_id, "recovery", payload, now, symbol=symbol)
 
 
-def _record_daily(uow: UnitOfWork, portfolio_id: int, now: int) -> None:
+def _record_daily(uow: UnitOfWork, portfolio_id: int, now: int) -> int | None:
     """The summary of the day before `now`'s UTC day; none for a portfolio created today."""
     stored = uow.portfolios.get(portfolio_id, with_positions=False)
     today = now - now % DAY_MS
     if stored.created_ts >= today:
-        return
+        return None
     yesterday = today - DAY_MS
     initial = stored.book.initial_cash
     opening = uow.outbox.equity_at(portfolio_id, yesterday)
@@ -319,7 +321,136 @@ def _record_daily(uow: UnitOfWork, portfolio_id: int, now: int) -> None:
         portfolio_id, config.name, config.quote, utc_day(yesterday), opening[1] if opening else initial, closing, trades
     )
     payload["net_realized_pnl"] = to_plain(_net_realized_between(uow, portfolio_id, yesterday, today))
-    uow.outbox.record(portfolio_id, "daily", payload, now, dedupe=utc_day(now))
+    last = uow.outbox.last_candles(portfolio_id)
+    payload["stale"] = [
+        stale_fields(s.symbol, s.timeframe, s.last_candle_ts, s.missed) for s in _stale_symbols(stored, last, now)
+    ]
+    return uow.outbox.record(portfolio_id, "daily", payload, now, dedupe=utc_day(now))
+
+
+# -- stale symbols: `notify check` ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StaleSymbol:
+    """A symbol of a trading portfolio whose bot has stopped (see `domain.ticks.candles_missed`)."""
+
+    symbol: str
+    timeframe: str
+    last_candle_ts: int
+    missed: int
+    portfolio_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What `notify check` found and wrote: every stale symbol now; the `stale`, `resumed` and
+    `daily` events it wrote (another run may have written some first); what it delivered."""
+
+    stale: list[StaleSymbol]
+    stale_events: int
+    resumed_events: int
+    summaries: int
+    flushed: Flushed | None
+
+
+def check_stale(ledger: Ledger | None, sender: Sender, now: int, budget: float = DELIVERY_BUDGET) -> Checked:
+    """Run by cron every few minutes (`papertrade notify check`): for every portfolio that
+    trades, a `stale` event the first time a symbol's last processed candle is `STALE_AFTER`
+    candles old (once per episode: an episode is keyed by that candle), a `resumed` event once it
+    processes a newer one, and the day's summary for a portfolio whose every symbol is stale (no
+    tick would write it); then deliver everything pending."""
+    if ledger is None:
+        raise NotFound("there is no ledger yet: nothing to check")
+    with ledger.unit_of_work() as uow:
+        portfolios = uow.portfolios.list()
+        last = uow.outbox.last_candles()
+    stale = {p.id: _stale_symbols(p, last, now) for p in portfolios}
+    counts = [0, 0, 0]
+    for portfolio in portfolios:
+        found = stale[portfolio.id]
+        resumed, announced = _check_portfolio(ledger, portfolio.id, found, now)
+        counts[0] += announced
+        counts[1] += resumed
+        if found and len(found) == sum(1 for pid, _ in last if pid == portfolio.id):
+            counts[2] += _write_daily(ledger, portfolio.id, now)
+    flushed = flush(ledger, sender, now, budget)
+    return Checked([s for p in portfolios for s in stale[p.id]], *counts, flushed)
+
+
+def _stale_symbols(portfolio, last: dict[tuple[int, str], int], now: int) -> list[StaleSymbol]:
+    """The portfolio's stale symbols, from `last` (each symbol's last processed candle); none
+    for an archived portfolio, which no longer trades."""
+    from papertrade.domain.ticks import STALE_AFTER, candles_missed
+
+    if portfolio.archived:
+        return []
+    timeframe = portfolio.config.timeframe
+    found = []
+    for (portfolio_id, symbol), candle_ts in sorted(last.items()):
+        if portfolio_id != portfolio.id:
+            continue
+        missed = candles_missed(candle_ts, timeframe, now)
+        if missed >= STALE_AFTER:
+            found.append(StaleSymbol(symbol, timeframe.name, candle_ts, missed, portfolio.id))
+    return found
+
+
+def _check_portfolio(ledger: Ledger, portfolio_id: int, stale: list[StaleSymbol], now: int) -> tuple[int, int]:
+    """Write the portfolio's `resumed` events (episodes whose symbol processed a newer candle),
+    then its new `stale` ones; how many of each this run wrote."""
+    with ledger.unit_of_work() as uow:
+        if not any(Event.ERROR in target.events for target in uow.outbox.targets(portfolio_id)):
+            return 0, 0
+        last = uow.outbox.last_candles(portfolio_id)
+        ended = [(symbol, key, p) for symbol, key, p in uow.outbox.open_stale(portfolio_id)
+                 if last.get((portfolio_id, symbol), 0) > p["last_candle_ts"]]  # fmt: skip
+        new = [s for s in stale if not uow.outbox.has_event(portfolio_id, "stale", _episode(s))]
+        failing = {symbol: uow.outbox.streak(portfolio_id, symbol) for symbol in {s.symbol for s in new}}
+    resumed = sum(
+        _write(ledger, _record_resumed, portfolio_id, symbol, key, p, last[(portfolio_id, symbol)], now)
+        for symbol, key, p in ended
+    )
+    announced = sum(_write(ledger, _record_stale, portfolio_id, s, failing[s.symbol], now) for s in new)
+    return resumed, announced
+
+
+def _write(ledger: Ledger, record, *args) -> int:
+    """Write one event in a transaction of its own: 1, or 0 when another run wrote it first."""
+    with ledger.unit_of_work(write=True) as uow:
+        try:
+            written = record(uow, *args)
+        except Conflict:
+            return 0
+        uow.commit()
+    return 0 if written is None else 1
+
+
+def _record_stale(uow: UnitOfWork, portfolio_id: int, stale: StaleSymbol, streak, now: int) -> int | None:
+    payload = {
+        **_portfolio_fields(uow, portfolio_id),
+        **stale_fields(stale.symbol, stale.timeframe, stale.last_candle_ts, stale.missed),
+        "last_error": streak.last_error if streak else None,
+    }
+    return uow.outbox.record(portfolio_id, "stale", payload, now, symbol=stale.symbol, dedupe=_episode(stale))
+
+
+def _episode(stale: StaleSymbol) -> str:
+    return stale_episode(stale.symbol, stale.last_candle_ts)
+
+
+def _record_resumed(uow: UnitOfWork, portfolio_id: int, symbol: str, key: str, stale: dict, candle_ts, now):
+    payload = {**_portfolio_fields(uow, portfolio_id), "symbol": symbol,
+               "last_candle_ts": stale["last_candle_ts"], "candle_ts": candle_ts}  # fmt: skip
+    return uow.outbox.record(portfolio_id, "resumed", payload, now, symbol=symbol, dedupe=key)
+
+
+def _write_daily(ledger: Ledger, portfolio_id: int, now: int) -> int:
+    with ledger.unit_of_work() as uow:
+        wanted = any(Event.DAILY in target.events for target in uow.outbox.targets(portfolio_id))
+        if not wanted or uow.outbox.has_event(portfolio_id, "daily", utc_day(now)):
+            return 0
+    return _write(ledger, _record_daily, portfolio_id, now)
 
 
 def _net_realized_between(uow: UnitOfWork, portfolio_id: int, start: int, end: int):

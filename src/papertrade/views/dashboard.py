@@ -7,12 +7,11 @@ bot's cron still runs, and the tick journal page by page. Everything here only r
 
 from dataclasses import dataclass
 
+from papertrade.domain.ticks import STALE_AFTER, candles_missed
 from papertrade.views import documents
 
 #: Ticks per page of the journal.
 PAGE_SIZE = 50
-#: A symbol is stale when this many candles closed after its last processed one.
-STALE_AFTER = 2
 
 
 def overview_document(ledger, now: int, archived: bool = False) -> dict:
@@ -90,10 +89,10 @@ def _headline(floats, initial: float) -> tuple[float | None, float | None]:
 def staleness(tick: dict, timeframe, now: int, failing: tuple | None = None) -> dict:
     """Whether a symbol's last tick is older than `STALE_AFTER` candles, and the likely cause;
     `failing` is what the ledger knows of its failing runs (see `failing_runs`), if anything."""
-    missed = (timeframe.last_closed(now) - tick["candle_ts"]) // timeframe.ms
+    missed = candles_missed(tick["candle_ts"], timeframe, now)
     known = {"last_error": failing[2] if failing else None, "failing_since_ts": failing[0] if failing else None}
     if missed < STALE_AFTER:
-        return {"stale": False, "missed": max(missed, 0), "cause": None, **known}
+        return {"stale": False, "missed": missed, "cause": None, **known}
     return {"stale": True, "missed": missed, "cause": _cause(tick, missed, now, failing), **known}
 
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
     _create_journal()
     _create_candles()
 
+
 def _create_portfolios() -> None:
     op.create_table(
         "portfolios",
@@ -53,6 +54,7 @@ def _create_portfolios() -> None:
         sa.UniqueConstraint("name", name="uq_portfolios_name"),
     )
 
+
 def _create_positions() -> None:
     op.create_table(
         "positions",
@@ -64,11 +66,10 @@ def _create_positions() -> None:
         sa.Column("realized_pnl", AMOUNT, nullable=False),
         sa.Column("fees_paid", AMOUNT, nullable=False),
         sa.Column("updated_ts", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["portfolio_id"], ["portfolios.id"], name="fk_positions_portfolio_id_portfolios"
-        ),
+        sa.ForeignKeyConstraint(["portfolio_id"], ["portfolios.id"], name="fk_positions_portfolio_id_portfolios"),
         sa.PrimaryKeyConstraint("portfolio_id", "symbol", name="pk_positions"),
     )
+
 
 def _create_ticks() -> None:
     op.create_table(
@@ -89,12 +90,11 @@ def _create_ticks() -> None:
         sa.Column("processed_ts", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("signal IN ('BUY', 'SELL', 'HOLD')", name="ck_ticks_signal"),
         sa.CheckConstraint("status IN ('executed', 'neutral')", name="ck_ticks_status"),
-        sa.ForeignKeyConstraint(
-            ["portfolio_id"], ["portfolios.id"], name="fk_ticks_portfolio_id_portfolios"
-        ),
+        sa.ForeignKeyConstraint(["portfolio_id"], ["portfolios.id"], name="fk_ticks_portfolio_id_portfolios"),
         sa.PrimaryKeyConstraint("id", name="pk_ticks"),
         sa.UniqueConstraint("portfolio_id", "strategy", "symbol", "candle_ts", name="uq_ticks_key"),
     )
+
 
 def _create_trades() -> None:
     op.create_table(
@@ -113,14 +113,13 @@ def _create_trades() -> None:
         sa.Column("cash_after", AMOUNT, nullable=False),
         sa.Column("executed_ts", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("side IN ('BUY', 'SELL')", name="ck_trades_side"),
-        sa.ForeignKeyConstraint(
-            ["portfolio_id"], ["portfolios.id"], name="fk_trades_portfolio_id_portfolios"
-        ),
+        sa.ForeignKeyConstraint(["portfolio_id"], ["portfolios.id"], name="fk_trades_portfolio_id_portfolios"),
         sa.ForeignKeyConstraint(["tick_id"], ["ticks.id"], name="fk_trades_tick_id_ticks"),
         sa.PrimaryKeyConstraint("id", name="pk_trades"),
         sa.UniqueConstraint("tick_id", name="uq_trades_tick_id"),
     )
     op.create_index("ix_trades_portfolio_id_candle_ts", "trades", ["portfolio_id", "candle_ts"])
+
 
 def _create_journal() -> None:
     op.create_table(
@@ -133,13 +132,12 @@ def _create_journal() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("recorded_ts", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["portfolio_id"], ["portfolios.id"], name="fk_journal_portfolio_id_portfolios"
-        ),
+        sa.ForeignKeyConstraint(["portfolio_id"], ["portfolios.id"], name="fk_journal_portfolio_id_portfolios"),
         sa.ForeignKeyConstraint(["tick_id"], ["ticks.id"], name="fk_journal_tick_id_ticks"),
         sa.PrimaryKeyConstraint("id", name="pk_journal"),
     )
     op.create_index("ix_journal_portfolio_id_id", "journal", ["portfolio_id", "id"])
+
 
 def _create_candles() -> None:
     op.create_table(

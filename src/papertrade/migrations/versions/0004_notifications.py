@@ -31,9 +31,7 @@ def _create_notify_targets() -> None:
         sa.Column("redacted", sa.Text(), nullable=False),
         sa.Column("events", sa.String(40), nullable=False),
         sa.Column("created_ts", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["portfolio_id"], ["portfolios.id"], name="fk_notify_targets_portfolio_id_portfolios"
-        ),
+        sa.ForeignKeyConstraint(["portfolio_id"], ["portfolios.id"], name="fk_notify_targets_portfolio_id_portfolios"),
         sa.PrimaryKeyConstraint("id", name="pk_notify_targets"),
         sa.UniqueConstraint("portfolio_id", "url_hash", name="uq_notify_targets_url"),
     )
@@ -50,9 +48,7 @@ def _create_notify_events() -> None:
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_ts", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("kind IN ('fill', 'error', 'recovery', 'daily')", name="ck_notify_events_kind"),
-        sa.ForeignKeyConstraint(
-            ["portfolio_id"], ["portfolios.id"], name="fk_notify_events_portfolio_id_portfolios"
-        ),
+        sa.ForeignKeyConstraint(["portfolio_id"], ["portfolios.id"], name="fk_notify_events_portfolio_id_portfolios"),
         sa.PrimaryKeyConstraint("id", name="pk_notify_events"),
         sa.UniqueConstraint("portfolio_id", "kind", "dedupe", name="uq_notify_events_dedupe"),
     )
@@ -67,9 +63,7 @@ def _create_notify_deliveries() -> None:
         sa.Column("lease_until", sa.BigInteger(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["notify_events.id"], name="fk_notify_deliveries_event_id_notify_events"
-        ),
+        sa.ForeignKeyConstraint(["event_id"], ["notify_events.id"], name="fk_notify_deliveries_event_id_notify_events"),
         sa.ForeignKeyConstraint(
             ["target_id"], ["notify_targets.id"], name="fk_notify_deliveries_target_id_notify_targets"
         ),
@@ -87,9 +81,7 @@ def _create_notify_streaks() -> None:
         sa.Column("last_alert_ts", sa.BigInteger(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["portfolio_id"], ["portfolios.id"], name="fk_notify_streaks_portfolio_id_portfolios"
-        ),
+        sa.ForeignKeyConstraint(["portfolio_id"], ["portfolios.id"], name="fk_notify_streaks_portfolio_id_portfolios"),
         sa.PrimaryKeyConstraint("portfolio_id", "symbol", name="pk_notify_streaks"),
     )
 
