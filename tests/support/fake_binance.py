@@ -3,7 +3,11 @@
 It serves the real candles in tests/data/ohlcv through `GET /api/v3/klines` (with `startTime`,
 `endTime`, `limit`, the still-forming candle last, as Binance does) and a small
 `GET /api/v3/exchangeInfo`. Its clock is injectable, and the data can be shifted in time so that
-a process using the real clock sees "live" candles. `GET /api/v3/depth` serves an order book built
+a process using the real clock sees "live" candles. USDⓈ-M futures: `GET /fapi/v1/exchangeInfo`
+lists perpetuals (`FUTURES`), `GET /fapi/v1/klines` serves the same real spot candles as the
+swaps' candles, and `GET /fapi/v1/fundingRate` the synthetic funding series of
+`tests.support.synthetic_funding` (tests/data/funding/SOURCES.md), paged as Binance pages it;
+`GET /dapi/v1/exchangeInfo` lists no inverse contract. `GET /api/v3/depth` serves an order book built
 from the latest closed candle (see `BookSpec`). Faults can be switched on per endpoint to
 prove how papertrade behaves when an exchange misbehaves.
 
@@ -75,6 +79,25 @@ class MarketSpec:
         }
 
 
+#: The USDⓈ-M perpetuals `/fapi/v1/exchangeInfo` lists (exchange id -> LOT_SIZE step).
+FUTURES = {"BTCUSDT": "0.001", "ETHUSDT": "0.001"}
+
+
+def future_json(symbol_id: str, step: str) -> dict:
+    """One perpetual in `/fapi/v1/exchangeInfo`, with the fields ccxt reads."""
+    return {
+        "symbol": symbol_id, "pair": symbol_id, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
+        "onboardDate": 1569398400000, "status": "TRADING", "baseAsset": symbol_id[:-4], "quoteAsset": "USDT",
+        "marginAsset": "USDT", "pricePrecision": 2, "quantityPrecision": 3, "baseAssetPrecision": 8,
+        "quotePrecision": 8, "underlyingType": "COIN", "triggerProtect": "0.0500", "orderTypes": ["LIMIT", "MARKET"],
+        "filters": [
+            {"filterType": "PRICE_FILTER", "tickSize": "0.10", "minPrice": "556.80", "maxPrice": "4529764"},
+            {"filterType": "LOT_SIZE", "stepSize": step, "minQty": step, "maxQty": "1000"},
+            {"filterType": "MIN_NOTIONAL", "notional": "100"},
+        ],
+    }  # fmt: skip
+
+
 DEFAULT_MARKETS = (
     MarketSpec("BTC"),
     MarketSpec("ETH", step="0.0001", min_qty="0.0001"),
@@ -132,6 +155,7 @@ class FakeBinanceState:
     log: list[str] = field(default_factory=list)
     arrivals: list[tuple[float, str]] = field(default_factory=list)
     times: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    funding: dict[str, list] = field(default_factory=dict)  # exchange id -> synthetic funding rows
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -179,7 +203,9 @@ class FakeBinance:
         ccxt's client-side rate limiter is off: this server has no limits to respect, and the
         limiter's sleeps would only slow the tests down.
         """
-        return {"urls": {"api": {"public": self.base_url}}, "timeout": timeout_ms, "enableRateLimit": False}
+        futures = f"http://127.0.0.1:{self.port}"
+        api = {"public": self.base_url, "fapiPublic": f"{futures}/fapi/v1", "dapiPublic": f"{futures}/dapi/v1"}
+        return {"urls": {"api": api}, "timeout": timeout_ms, "enableRateLimit": False}
 
     # -- control --------------------------------------------------------------------------
 
@@ -259,6 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
             "/api/v3/depth": self._depth,
             "/api/v3/ping": lambda s, q: (200, {}),
             "/api/v3/time": lambda s, q: (200, {"serverTime": s.clock()}),
+            "/fapi/v1/exchangeInfo": self._futures_info,
+            "/fapi/v1/klines": self._futures_klines,
+            "/fapi/v1/fundingRate": self._funding_rate,
+            "/dapi/v1/exchangeInfo": lambda s, q: (200, {"timezone": "UTC", "symbols": []}),
         }
         route = routes.get(url.path)
         if route is None:
@@ -290,6 +320,41 @@ class _Handler(BaseHTTPRequestHandler):
         end = int(query["endTime"]) if "endTime" in query else None
         rows = visible_rows(state, symbol, interval, start, end, limit)
         return 200, [to_kline(row, INTERVAL_MS[interval]) for row in rows]
+
+    def _futures_info(self, state: FakeBinanceState, query: dict) -> tuple[int, object]:
+        symbols = [future_json(symbol_id, step) for symbol_id, step in FUTURES.items()]
+        return 200, {"timezone": "UTC", "serverTime": state.clock(), "rateLimits": [], "symbols": symbols}
+
+    def _futures_klines(self, state: FakeBinanceState, query: dict) -> tuple[int, object]:
+        symbol, interval = query.get("symbol"), query.get("interval")
+        if symbol not in FUTURES:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        if interval not in INTERVAL_MS:
+            return 400, {"code": -1120, "msg": "Invalid interval."}
+        limit = min(int(query.get("limit", 500)), 1500)
+        start = int(query["startTime"]) if "startTime" in query else None
+        end = int(query["endTime"]) if "endTime" in query else None
+        rows = visible_rows(state, symbol, interval, start, end, limit)
+        return 200, [to_kline(row, INTERVAL_MS[interval]) for row in rows]
+
+    def _funding_rate(self, state: FakeBinanceState, query: dict) -> tuple[int, object]:
+        """Binance's funding history: from `startTime` (inclusive) oldest first, at most `limit`
+        (default 100, at most 1000) rows up to `endTime` (inclusive) and never past now; without
+        `startTime`, the latest `limit` rows up to `endTime`."""
+        symbol = query.get("symbol")
+        if symbol not in FUTURES:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        limit = min(int(query.get("limit", 100)), 1000)
+        offset, rows = state.offset_ms, funding_rows(state, symbol)
+        times = [row[0] + offset for row in rows]
+        end = min(int(query.get("endTime", 2**62)), state.clock())
+        stop = bisect.bisect_right(times, end)
+        first = bisect.bisect_left(times, int(query["startTime"])) if "startTime" in query else max(0, stop - limit)
+        answer = []
+        for ts, rate, mark in rows[first : min(stop, first + limit)]:
+            entry = {"symbol": symbol, "fundingTime": ts + offset, "fundingRate": rate}
+            answer.append({**entry, "markPrice": mark} if mark is not None else {**entry, "markPrice": ""})
+        return 200, answer
 
     def _depth(self, state: FakeBinanceState, query: dict) -> tuple[int, object]:
         symbol = query.get("symbol")
@@ -381,6 +446,15 @@ def visible_rows(
         shifted = ts + offset
         rows.append((shifted, o, o, o, o, "0.001") if shifted + step > now else (shifted, o, h, low, c, v))
     return rows
+
+
+def funding_rows(state: FakeBinanceState, symbol: str) -> list:
+    """The synthetic funding series of `symbol` over its 1h candles (dataset time), made once."""
+    from tests.support.synthetic_funding import synthetic_funding
+
+    if symbol not in state.funding:
+        state.funding[symbol] = synthetic_funding(state.series.get((symbol, "1h"), ()))
+    return state.funding[symbol]
 
 
 def _times(state: FakeBinanceState, symbol: str, interval: str) -> list[int]:

@@ -102,7 +102,8 @@ def test_currency_and_exchange_ids():
         "/USDT",
         "BTC//USDT",
         "btc/usdt",
-        "BTC/USDT:USDT",
+        "BTC/USDT:",
+        "BTC/USDT:USDT:USDT",
         "ВТС/USDT",  # noqa: RUF001 (Cyrillic look-alikes on purpose)
         "A" * 300,
         "BTC/USDT'; DROP TABLE x;--",
@@ -111,6 +112,12 @@ def test_currency_and_exchange_ids():
 def test_refuses_malformed_symbols(symbol):
     with pytest.raises(InputError, match="malformed symbol"):
         parse_symbol(symbol)
+
+
+def test_a_linear_swap_is_a_symbol_of_its_quote_and_an_inverse_one_is_refused():
+    assert parse_symbol("BTC/USDT:USDT") == ("BTC", "USDT")
+    with pytest.raises(InputError, match="only swaps settled in their quote"):
+        parse_symbol("BTC/USD:BTC")
 
 
 def test_suggests_capitals_for_a_lowercase_symbol():

@@ -22,6 +22,7 @@ from papertrade.adapters.in_order import in_order
 from papertrade.domain.bars import Bar, validate_series
 from papertrade.domain.book import BookLevel, OrderBook
 from papertrade.domain.fills import Market
+from papertrade.domain.funding import FundingRate
 from papertrade.domain.money import fits_ledger
 from papertrade.domain.timeframes import Timeframe
 from papertrade.errors import DataError, InputError, NotFound, TemporaryError
@@ -39,6 +40,13 @@ _PER_EXCHANGE: dict[str, dict[str, Any]] = {
     # Spot only: otherwise OKX's market list is five requests (spot, futures, swaps, two options).
     "okx": {"options": {"fetchMarkets": {"types": ["spot"]}}},
 }
+
+
+#: The market types ccxt's `fetchMarkets` option names for linear perpetual swaps: a swap symbol
+#: loads only those, a spot symbol only spot (Binance: `/fapi/v1/exchangeInfo`, not the spot list).
+_SWAP_TYPES = {"binance": ["linear"], "okx": ["swap"]}
+#: Funding rates one `fetchFundingRateHistory` request asks for (Binance's most).
+FUNDING_PAGE = 1000
 
 
 def merge_config(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,6 +104,7 @@ class CcxtMarketData:
     """Markets and closed, validated candles of one ccxt exchange."""
 
     caches_markets = True
+    funding_page = FUNDING_PAGE  # funding rates asked for per request
 
     def __init__(
         self,
@@ -131,17 +140,27 @@ class CcxtMarketData:
         return market
 
     def markets(self, symbols: list[str]) -> dict[str, Market]:
-        """The listed ones among `symbols`, from one market-list request."""
-        listed = self._load_markets()
+        """The listed ones among `symbols`, from one market-list request (two when spot and
+        swap symbols are mixed)."""
+        listed = self._load_markets(list(symbols))
         return {symbol: self._to_market(listed[symbol]) for symbol in symbols if symbol in listed}
 
-    def _load_markets(self) -> dict[str, Any]:
-        """The exchange's market list; `DataError` when the answer holds no market at all (a
-        well-formed list lacking a symbol is the only answer that says a symbol is not listed)."""
+    def _load_markets(self, symbols: list[str] | None = None) -> dict[str, Any]:
+        """The exchange's market list, of the types `symbols` need (a swap's only its swap
+        list); `DataError` when the answer holds no market at all (a well-formed list lacking a
+        symbol is the only answer that says a symbol is not listed)."""
+        self._load_types(symbols or [])
         markets = self._call(lambda: self._exchange.load_markets(reload=True), "load markets")
         if not markets:
             raise DataError(f"{self.exchange_id} sent a market list without markets")
         return markets
+
+    def _load_types(self, symbols: list[str]) -> None:
+        swap_types = _SWAP_TYPES.get(self.exchange_id)
+        if swap_types is None or not any(":" in symbol for symbol in symbols):
+            return
+        spot = ["spot"] if any(":" not in symbol for symbol in symbols) else []
+        self._exchange.options["fetchMarkets"] = {"types": [*spot, *swap_types]}
 
     @property
     def rate_limit(self) -> float:
@@ -149,15 +168,16 @@ class CcxtMarketData:
         return self._exchange.rateLimit / 1000 if self._exchange.enableRateLimit else 0.0
 
     def _describe(self, symbol: str) -> dict[str, Any]:
-        markets = self._load_markets()
+        markets = self._load_markets([symbol])
         if symbol not in markets:
             raise NotFound(f"{self.exchange_id} does not list {symbol}")
         return markets[symbol]
 
     def _to_market(self, market: Mapping[str, Any]) -> Market:
         symbol = market["symbol"]
-        if not market.get("spot", True):
-            raise InputError(f"{symbol} on {self.exchange_id} is not a spot market")
+        linear_swap = market.get("swap") and market.get("linear") and market.get("contractSize") in (None, 1)
+        if not market.get("spot", True) and not linear_swap:
+            raise InputError(f"{symbol} on {self.exchange_id} is neither a spot market nor a linear perpetual swap")
         if market.get("active") is False:
             raise InputError(f"{symbol} is not trading on {self.exchange_id} right now")
         limits = market.get("limits") or {}
@@ -277,6 +297,28 @@ class CcxtMarketData:
             page.reverse()  # newest first (OKX): the order is checked next, as for anyone else
         validate_series(page, timeframe)
         return page
+
+    # -- funding rates ---------------------------------------------------------------------
+
+    def funding_rates(self, symbol: str, since: int, until: int) -> list[FundingRate]:
+        """The swap's funding rates settled from `since` to `until` (ms, inclusive), oldest
+        first, through ccxt's `fetchFundingRateHistory`, a page of `FUNDING_PAGE` at a time, each
+        from just after the last one received; the mark price is the one the exchange sends
+        with each rate (Binance's `markPrice`, in the raw row ccxt keeps), None when it sends none."""
+        rates: list[FundingRate] = []
+        while since <= until:
+            rows = self._call(
+                lambda start=since: self._exchange.fetch_funding_rate_history(
+                    symbol, start, self.funding_page, {"until": until}
+                ),
+                f"fetch {symbol} funding rates",
+            )
+            page = [rate for rate in (_funding_rate(row) for row in _as_rows(rows)) if since <= rate.ts <= until]
+            rates.extend(page)
+            if len(_as_rows(rows)) < self.funding_page or not page:
+                break
+            since = page[-1].ts + 1
+        return rates
 
     # -- order book ------------------------------------------------------------------------
 
@@ -454,12 +496,34 @@ def _book_level(level: Any) -> BookLevel:
 
 
 def _ccxt_market(market: Market) -> dict[str, Any]:
-    """The least ccxt needs to fetch a spot market's candles without loading the market list."""
+    """The least ccxt needs to fetch a spot market's candles (or a linear swap's candles and
+    funding rates) without loading the market list."""
+    if ":" in market.symbol:
+        return {
+            "id": market.venue_symbol, "symbol": market.symbol, "base": market.base, "quote": market.quote,
+            "settle": market.quote, "type": "swap", "spot": False, "margin": False, "swap": True, "future": False,
+            "option": False, "contract": True, "linear": True, "inverse": False, "contractSize": 1, "active": True,
+        }  # fmt: skip
     return {
         "id": market.venue_symbol, "symbol": market.symbol, "base": market.base, "quote": market.quote,
         "type": "spot", "spot": True, "margin": False, "swap": False, "future": False, "option": False,
         "contract": False, "linear": None, "inverse": None, "active": True,
     }  # fmt: skip
+
+
+def _funding_rate(row: Any) -> FundingRate:
+    """A ccxt funding-rate history entry as a `FundingRate`; `DataError` when it is not one."""
+    info = row.get("info") if isinstance(row, Mapping) else None
+    ts = row.get("timestamp") if isinstance(row, Mapping) else None
+    if not isinstance(ts, int) or isinstance(ts, bool) or not isinstance(info, Mapping):
+        raise DataError(f"the exchange sent a funding rate without a time: {_brief(repr(row))}")
+    rate = _decimal(info.get("fundingRate"))
+    if rate is None or not rate.is_finite() or abs(rate) >= 1:
+        raise DataError(f"the exchange sent a funding rate that is not a rate at {ts}")
+    mark = _decimal(info.get("markPrice")) if info.get("markPrice") not in (None, "") else None
+    if mark is not None and not (mark.is_finite() and mark > 0):
+        raise DataError(f"the exchange sent a mark price that is not a positive number at {ts}")
+    return FundingRate(ts, rate, mark)
 
 
 def _brief(exc: Exception | str | bytes) -> str:

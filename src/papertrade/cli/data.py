@@ -69,6 +69,18 @@ def download(
         output.error_line(f"interrupted: kept {output.plural(kept, 'candle')}; run the same command to continue")
         raise
     typer.echo(download_summary(market_data.describe(ledger, series, first, end), tally))
+    if ":" in series.symbol:  # a swap: its funding rates too
+        funding = market_data.download_funding(ledger, source, series.symbol, first, end + chosen.ms)
+        typer.echo(funding_summary(series, funding))
+
+
+def funding_summary(series, funding) -> str:
+    """One line: the swap's funding rates stored for the candles' range, and what was fetched."""
+    name = f"{series.exchange} {series.symbol} funding"
+    if not funding.stored:
+        return f"{name}: no funding rates in that range; fetched {funding.fetched:,}"
+    return (f"{name}: {output.plural(funding.stored, 'rate')} from {output.timestamp(funding.first_ts)} to "
+            f"{output.timestamp(funding.last_ts)}; fetched {funding.fetched:,}")  # fmt: skip
 
 
 def _first_candle(since: str | None, days: int | None, now: int) -> int:

@@ -405,6 +405,32 @@ def cached_market(ledger: Ledger | None, exchange: str, symbol: str) -> Market |
     return None if cached is None else cached[0]
 
 
+@dataclass(frozen=True)
+class FundingDownload:
+    """What `download_funding` did: rates fetched, and the stored ones in the range now."""
+
+    fetched: int
+    stored: int
+    first_ts: int | None
+    last_ts: int | None
+
+
+def download_funding(ledger: Ledger, source, symbol: str, first: int, until: int) -> FundingDownload:
+    """Fetch the swap's funding rates settled in (first, until] that are newer than the latest
+    stored (`source.funding_rates`, paged by the adapter), and store them in one transaction.
+    `first` and `until` are the candle range's first open time and its last close."""
+    with ledger.unit_of_work() as uow:
+        latest = uow.funding.latest_ts(source.exchange_id, symbol)
+    since = first + 1 if latest is None or latest < first else latest + 1
+    fetched = source.funding_rates(symbol, since, until) if since <= until else []
+    with ledger.unit_of_work(write=True) as uow:
+        uow.funding.upsert(source.exchange_id, symbol, fetched)
+        stored = uow.funding.between(source.exchange_id, symbol, first, until)
+        uow.commit()
+    return FundingDownload(len(fetched), len(stored), stored[0].ts if stored else None,
+                           stored[-1].ts if stored else None)  # fmt: skip
+
+
 def stored_funding(ledger: Ledger | None, exchange: str, symbol: str):
     """Every funding rate stored for the swap `symbol` on `exchange` (`data download` stores
     them), as a `FundingSchedule`."""
