@@ -113,6 +113,18 @@ def test_the_chart_is_a_plotly_figure_of_candles_trades_and_equity(client):
     assert client.get("/api/portfolios/3/chart").json() is None
 
 
+def test_the_drift_chart_draws_paper_and_backtest_equity_together(client, served, capsys):
+    """Replayed `close` portfolios (through the tick path, every candle) agree with their backtest."""
+    for portfolio in ("1", "2"):
+        figure = client.get(f"/api/portfolios/{portfolio}/drift-chart").json()
+        assert [trace["name"] for trace in figure["data"]] == ["paper equity", "backtest equity"]
+        assert figure["layout"]["title"]["text"].endswith("paper and backtest agree fill for fill")
+        drift = cli_json(capsys, served[0], "report", portfolio, "--vs-backtest")
+        assert drift["divergence"] is None and drift["differing_trades"] == [] and drift["missed_candles"] == []
+        assert drift["paper"]["equity_curve"] == drift["backtest"]["equity_curve"] and drift["paper"]["fills"] > 0
+    assert client.get("/api/portfolios/3/drift-chart").json() is None
+
+
 def test_unknown_portfolios_are_404(client):
     assert client.get("/api/portfolios/9").status_code == 404
     assert client.get("/api/portfolios/9/report").json() == {"error": "no portfolio with id 9"}

@@ -149,7 +149,12 @@ def test_a_portfolio_page_draws_its_chart_and_shows_the_report(context, server, 
     page = watched.page
     page.goto(f"{server.url}portfolios/1")
     page.wait_for_selector("#chart.js-plotly-plot[data-drawn] g.trace.boxes path", state="attached")
+    # below it, the paper equity beside its backtest's (report --vs-backtest); a replay never parts from it
+    page.wait_for_selector("#drift-chart.js-plotly-plot[data-drawn] .scatterlayer .trace", state="attached")
     page.screenshot(path=screenshots / "portfolio.png", full_page=True)
+    assert page.locator("#drift-chart .scatterlayer .trace").count() == 2
+    assert page.locator("#drift-chart .legendtext").all_text_contents() == ["paper equity", "backtest equity"]
+    assert "agree fill for fill" in page.locator("#drift-chart .gtitle").text_content()
     report = cli_json(capsys, ledger_file, "report", "1")
     buys = [t for t in report["trades"] if t["side"] == "BUY"]
     assert page.locator("#chart .scatterlayer .trace .points path").count() >= len(buys) > 0

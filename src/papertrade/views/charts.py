@@ -187,6 +187,34 @@ def _drawdown(fig, chart: ChartData, _subject: str, row: int) -> None:
 _DRAW = {"price": _price, "indicator": _indicator, "equity": _equity, "drawdown": _drawdown}
 
 
+def drift_figure(drift):
+    """`report --vs-backtest` as a figure: the paper equity and the backtest's on one axis,
+    titled with the first divergence (or that there is none)."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from papertrade.domain.timeframes import timestamp
+
+    fig = go.Figure()
+    for side, name, style in ((drift.paper, "paper", {"color": EQUITY, "width": 1.6}),
+                              (drift.backtest, "backtest", {"color": HOLD, "width": 1.4, "dash": "dot"})):  # fmt: skip
+        performance = side.performance
+        times = np.asarray(performance.times, dtype=np.int64)  # ms: Plotly reads them as UTC dates
+        fig.add_trace(go.Scatter(x=times, y=performance.equity.floats(), name=f"{name} equity", mode="lines",
+                                 line=style))  # fmt: skip
+    divergence = drift.divergence
+    title = ("paper and backtest agree fill for fill" if divergence is None
+             else f"first divergence {timestamp(divergence.candle_ts)}: {divergence.reason.replace('_', ' ')}")  # fmt: skip
+    quote = drift.paper.performance.quote
+    fig.update_layout(template="plotly_white", height=320, title={"text": f"Paper against backtest: {title}"},
+                      margin={"l": 80, "r": 30, "t": 60, "b": 40}, hovermode="x", uirevision="keep",
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
+                      font={"family": "system-ui, sans-serif", "size": 12})  # fmt: skip
+    fig.update_xaxes(type="date", hoverformat=_TIME_FORMAT, title_text="time (UTC)")
+    fig.update_yaxes(title_text=f"equity [{quote}]", tickformat=",")
+    return fig
+
+
 def figure_json(chart: ChartData) -> str:
     """The figure as Plotly's JSON (what `Plotly.react` takes)."""
     return figure(chart).to_json()

@@ -265,6 +265,12 @@ def _dashboard_routes(app: FastAPI, data: DashboardData) -> None:
         """The portfolio's chart as a Plotly figure (null before its first processed candle)."""
         return Response(data.chart_json(portfolio_id), media_type="application/json")
 
+    @app.get("/api/portfolios/{portfolio_id}/drift-chart", tags=["dashboard"])
+    def drift_chart(portfolio_id: PortfolioId) -> Response:
+        """The paper equity beside its backtest's (`report --vs-backtest`) as a Plotly figure
+        (null when there is nothing to compare)."""
+        return Response(data.drift_chart_json(portfolio_id), media_type="application/json")
+
 
 def _page_routes(app: FastAPI, data: DashboardData, renderer: "pages.Renderer") -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -183,6 +183,21 @@ class DashboardData:
 
         return self._memo.get(("chart", portfolio_id), version, compute)
 
+    def drift_chart_json(self, portfolio_id: int) -> str:
+        """The portfolio's paper and backtest equity curves (`report --vs-backtest`) as a Plotly
+        figure: null when there is nothing to compare (no candle processed, several symbols)."""
+        from papertrade.errors import InputError, NotFound
+        from papertrade.services.drift import vs_backtest
+        from papertrade.views.charts import drift_figure
+
+        def compute() -> str:
+            try:
+                return drift_figure(vs_backtest(self.ledger, portfolio_id)).to_json()
+            except (NotFound, InputError):
+                return "null"
+
+        return self._memo.get(("drift-chart", portfolio_id), self._version(portfolio_id), compute)
+
 
 def _restaled(row: dict, now: int, failing: dict) -> dict:
     """`row` with each tick's staleness judged at `now`; an archived portfolio no longer trades,

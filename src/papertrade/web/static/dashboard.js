@@ -77,9 +77,12 @@
     }
   }
 
-  async function drawChart() {
-    const target = document.getElementById("chart");
-    if (!target || typeof Plotly === "undefined") return;
+  async function drawCharts() {
+    for (const target of document.querySelectorAll(".chart[data-src]")) await drawChart(target);
+  }
+
+  async function drawChart(target) {
+    if (typeof Plotly === "undefined") return;
     const response = await fetched(target.dataset.src);
     if (unchanged(target.dataset.src, response) && target.dataset.drawn) return;
     const figure = await response.json();
@@ -105,7 +108,7 @@
   async function refresh(first) {
     try {
       if (!first) await refreshSections();
-      await drawChart();
+      await drawCharts();
       showTimes();
       stamp("read-only · updated " + shown(new Date()).slice(11));
     } catch (error) {
@@ -115,8 +118,8 @@
   }
 
   // Plotly's `responsive` follows window resizes; a panel that changes width otherwise follows too.
-  const chart = document.getElementById("chart");
-  if (chart && typeof ResizeObserver !== "undefined" && typeof Plotly !== "undefined") {
+  for (const chart of document.querySelectorAll(".chart[data-src]")) {
+    if (typeof ResizeObserver === "undefined" || typeof Plotly === "undefined") break;
     new ResizeObserver(function () { if (chart.dataset.drawn) Plotly.Plots.resize(chart); }).observe(chart);
   }
   showTimes();
