@@ -203,8 +203,9 @@ def drift_figure(drift):
         fig.add_trace(go.Scatter(x=times, y=performance.equity.floats(), name=f"{name} equity", mode="lines",
                                  line=style))  # fmt: skip
     divergence = drift.divergence
-    title = ("paper and backtest agree fill for fill" if divergence is None
-             else f"first divergence {timestamp(divergence.candle_ts)}: {divergence.reason.replace('_', ' ')}")  # fmt: skip
+    title = "paper and backtest agree fill for fill"
+    if divergence is not None:
+        title = f"first divergence {timestamp(divergence.candle_ts)}: {divergence.reason.replace('_', ' ')}"
     quote = drift.paper.performance.quote
     fig.update_layout(template="plotly_white", height=320, title={"text": f"Paper against backtest: {title}"},
                       margin={"l": 80, "r": 30, "t": 60, "b": 40}, hovermode="x", uirevision="keep",
