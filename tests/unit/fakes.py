@@ -368,11 +368,12 @@ class FakeStudy:
         self.records[handle] = TrialRecord(handle, old.params, outcome.state, outcome.values, outcome.stats,
                                            outcome.reason, outcome.worker, outcome.ran)  # fmt: skip
 
-    def add(self, params, outcome) -> None:
+    def add(self, finished) -> None:
         from papertrade.domain.search import TrialRecord
 
-        self.records.append(TrialRecord(len(self.records), dict(params), outcome.state, outcome.values,
-                                        outcome.stats, outcome.reason, outcome.worker, outcome.ran))  # fmt: skip
+        for params, outcome in finished:
+            self.records.append(TrialRecord(len(self.records), dict(params), outcome.state, outcome.values,
+                                            outcome.stats, outcome.reason, outcome.worker, outcome.ran))  # fmt: skip
 
     def trials(self):
         return list(self.records)

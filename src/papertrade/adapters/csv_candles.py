@@ -7,7 +7,7 @@ of rules (`papertrade.domain.bars.RULES`), so a bad file gets the same message f
 
 import bisect
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,6 +106,7 @@ class CandleColumns:
     ts: "np.ndarray"
     floats: dict[str, "np.ndarray"]
     lines: list[str]
+    _frame: list = field(default_factory=list, init=False, repr=False, compare=False)  # frame(), once built
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -125,11 +126,15 @@ class CandleColumns:
         return Decimal(self.lines[index].split(",")[HEADER.index(column)])
 
     def frame(self):
-        """The DataFrame strategies receive (see `papertrade.strategies.runner.CandleWindow`)."""
-        import pandas as pd
+        """The DataFrame strategies receive (see `papertrade.strategies.runner.CandleWindow`):
+        built once (an optimisation backtests the same candles thousands of times), each caller
+        given a shallow copy of it, which pandas' copy-on-write keeps from changing the others'."""
+        if not self._frame:
+            import pandas as pd
 
-        index = pd.DatetimeIndex(self.ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
-        return pd.DataFrame({"ts": self.ts, **self.floats}, index=index)
+            index = pd.DatetimeIndex(self.ts.astype("datetime64[ms]").astype("datetime64[ns]"), tz="UTC", name="time")
+            self._frame.append(pd.DataFrame({"ts": self.ts, **self.floats}, index=index))
+        return self._frame[0].copy(deep=False)
 
 
 def load_columns(path: Path | str, timeframe: Timeframe | None = None) -> CandleColumns:

@@ -12,7 +12,7 @@ at all (`ran`).
 """
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -122,7 +122,7 @@ class OptunaStudies:
         if list(study.directions) and [d.name.lower() for d in study.directions] != list(spec.directions):
             raise InputError(f"study {name!r} has other objectives' directions: give another --study name")
         study.sampler = _sampler(spec.sampler, spec.seed, len(study.get_trials(deepcopy=False)))
-        return OptunaStudy(study, space)
+        return OptunaStudy(study, space, storage)
 
     def load(self, name: str) -> "OptunaStudy":
         import optuna
@@ -205,10 +205,10 @@ def _sampler(name: str, seed: int | None, offset: int):
 
 
 class OptunaStudy:
-    """The `Study` port on one Optuna study."""
+    """The `Study` port on one Optuna study (`storage`: its `RDBStorage`)."""
 
-    def __init__(self, study, space: SearchSpace | None) -> None:
-        self._study, self._space = study, space
+    def __init__(self, study, space: SearchSpace | None, storage=None) -> None:
+        self._study, self._space, self._storage = study, space, storage
         self.name = study.study_name
         self.directions = [d.name.lower() for d in study.directions]
         self.meta = study.user_attrs.get("papertrade", {})
@@ -232,25 +232,80 @@ class OptunaStudy:
         else:
             self._study.tell(handle, values=list(outcome.values))
 
-    def add(self, params, outcome: TrialOutcome) -> None:
-        from optuna.trial import TrialState, create_trial
-
-        state = TrialState.COMPLETE if outcome.values is not None else TrialState.PRUNED
-        distributions = self._distributions()
-        trial = create_trial(
-            state=state,
-            values=list(outcome.values) if outcome.values is not None else None,
-            params={name: _optuna_value(value) for name, value in params.items()},
-            distributions=distributions,
-            user_attrs={"papertrade": _attrs(params, outcome)},
-        )
-        self._study.add_trial(trial)
+    def add(self, finished: Sequence[tuple[Mapping, TrialOutcome]]) -> None:
+        """Finished grid or random trials, numbered in the given order, in one transaction: what
+        Optuna's `add_trial` writes for each (the trial, its parameters with their distributions,
+        its values, papertrade's user attribute), as a few multi-row statements instead of about
+        fifteen ORM statements per trial, which cost more than the trial's backtest."""
+        if finished:
+            _add_finished(self._study, self._storage, self._distributions(), finished)
 
     def trials(self) -> list[TrialRecord]:
         return [_record(trial) for trial in self._study.get_trials(deepcopy=False)]
 
     def _distributions(self) -> dict:
         return {d.name: _distribution(d) for d in self._space.dimensions}
+
+
+def _add_finished(study, storage, distributions: Mapping, finished: Sequence[tuple[Mapping, TrialOutcome]]) -> None:
+    """Write finished trials into Optuna's tables as `Study.add_trial` would: the study's row
+    locked first (as Optuna locks it to number a trial), each parameter's distribution checked
+    against the one the study already has under that name, every trial numbered by the trials
+    of the study before it (Optuna's `count_past_trials`)."""
+    import datetime
+    import json
+
+    from optuna.distributions import check_distribution_compatibility, distribution_to_json, json_to_distribution
+    from optuna.storages._rdb import models
+    from optuna.trial import TrialState
+    from sqlalchemy import bindparam, func, insert, select, update
+
+    trials, params, values = (
+        models.TrialModel.__table__,
+        models.TrialParamModel.__table__,
+        models.TrialValueModel.__table__,
+    )
+    attrs = models.TrialUserAttributeModel.__table__
+    study_id = storage.get_study_id_from_name(study.study_name)
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)  # Optuna keeps naive UTC
+    as_json = {name: distribution_to_json(d) for name, d in distributions.items()}
+    with storage.engine.begin() as connection:
+        connection.execute(select(models.StudyModel.study_id).where(models.StudyModel.study_id == study_id)
+                           .with_for_update())  # fmt: skip
+        for name, distribution in distributions.items():
+            before = connection.execute(
+                select(params.c.distribution_json).join(trials, trials.c.trial_id == params.c.trial_id)
+                .where(trials.c.study_id == study_id, params.c.param_name == name).limit(1)
+            ).scalar()  # fmt: skip
+            if before is not None:
+                check_distribution_compatibility(json_to_distribution(before), distribution)
+        rows = [{"study_id": study_id, "datetime_start": now, "datetime_complete": now,
+                 "state": TrialState.COMPLETE if outcome.values is not None else TrialState.PRUNED}
+                for _, outcome in finished]  # fmt: skip
+        ids = connection.execute(insert(trials).returning(trials.c.trial_id, sort_by_parameter_order=True), rows)
+        ids = [row[0] for row in ids]
+        first = connection.execute(
+            select(func.count(trials.c.trial_id)).where(trials.c.study_id == study_id, trials.c.trial_id < ids[0])
+        ).scalar()  # fmt: skip
+        connection.execute(update(trials).where(trials.c.trial_id == bindparam("id")).values(number=bindparam("n")),
+                           [{"id": trial_id, "n": first + k} for k, trial_id in enumerate(ids)])  # fmt: skip
+        connection.execute(insert(params), [
+            {"trial_id": trial_id, "param_name": name, "param_value": distributions[name].to_internal_repr(
+                _optuna_value(value)), "distribution_json": as_json[name]}
+            for trial_id, (chosen, _) in zip(ids, finished, strict=True) for name, value in chosen.items()
+        ])  # fmt: skip
+        stored = [
+            dict(zip(("value", "value_type"), models.TrialValueModel.value_to_stored_repr(value), strict=True),
+                 trial_id=trial_id, objective=objective)
+            for trial_id, (_, outcome) in zip(ids, finished, strict=True)
+            for objective, value in enumerate(outcome.values or ())
+        ]  # fmt: skip
+        if stored:
+            connection.execute(insert(values), stored)
+        connection.execute(insert(attrs), [
+            {"trial_id": trial_id, "key": "papertrade", "value_json": json.dumps(_attrs(chosen, outcome))}
+            for trial_id, (chosen, outcome) in zip(ids, finished, strict=True)
+        ])  # fmt: skip
 
 
 def _distribution(dimension):

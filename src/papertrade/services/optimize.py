@@ -339,15 +339,18 @@ class _Runner:
 
     def _collect(self, target: int) -> None:
         key, outcomes, worker = self.cluster.next_done()
+        chosen = []  # grid and random trials: recorded together, one transaction per task
         for (handle, params), outcome in zip(self.in_flight.pop(key), outcomes, strict=True):
             outcome = TrialOutcome(outcome.values, outcome.stats, outcome.reason, worker)
             if handle is None:
-                self.study.add(params, outcome)
+                chosen.append((params, outcome))
             else:
                 self.study.tell(handle, outcome)
-            self.done, self.ran = self.done + 1, self.ran + 1
             if outcome.values is not None and _better(outcome.values[0], self.best, self.directions[0]):
                 self.best = outcome.values[0]
+        if chosen:
+            self.study.add(chosen)
+        self.done, self.ran = self.done + len(outcomes), self.ran + len(outcomes)
         self.progress(self.done, target, self.best)
 
     def _abandon(self) -> None:

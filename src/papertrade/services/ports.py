@@ -280,8 +280,9 @@ class Study(Protocol):
         """The outcome of an asked candidate (None: it was never run, it broke a constraint)."""
         ...
 
-    def add(self, params: Mapping[str, Any], outcome: TrialOutcome) -> None:
-        """A finished trial of a candidate papertrade chose itself (grid, random)."""
+    def add(self, finished: Sequence[tuple[Mapping[str, Any], TrialOutcome]]) -> None:
+        """Finished trials of candidates papertrade chose itself (grid, random), as (params,
+        outcome) in the order they are numbered, recorded together."""
         ...
 
     def trials(self) -> list[TrialRecord]:
