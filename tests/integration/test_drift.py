@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from papertrade.domain.drift import BOOK_FILL, MISSED_CANDLE
+from papertrade.domain.drift import BOOK_FILL, MISSED_CANDLE, PARTIAL_FILL
 from papertrade.services.drift import vs_backtest
 from papertrade.services.portfolios import SettingsChange, change_settings, create_portfolio, parse_new_portfolio
 from papertrade.services.tick import Mode, TickRunner
 from tests.support.cli import run_inprocess
+from tests.support.fake_binance import BookSpec
 from tests.support.live import HOUR
 
 ALTERNATE = "tests.support.strategies:Alternate"  # a trade on every candle: a few hours say a lot
@@ -56,6 +57,14 @@ def test_a_book_portfolio_parts_at_its_first_book_fill_and_shows_the_cost(ledger
     assert drift.divergence.pair.backtest.price != first.price
     assert drift.paper.slippage > 0 and drift.paper.slippage_bps > 0  # the spread and the depth cost
     assert drift.backtest.slippage == 0 and drift.backtest.slippage_bps == 0
+
+
+def test_a_partial_book_fill_is_named(ledger, market_data_for, exchange, clock):
+    create(ledger, fill="book", slippage_bps="0")
+    exchange.state.book = BookSpec(spacing="0.02", amount="0.01")  # 0.06 BTC within the 5 % cap
+    tick_hours(ledger, market_data_for, clock, 1)
+    drift = vs_backtest(ledger, 1)
+    assert drift.divergence.reason == PARTIAL_FILL and drift.divergence.pair.paper.quantity == Decimal("0.06")
 
 
 def test_a_missed_candle_is_named(ledger, market_data_for, clock):

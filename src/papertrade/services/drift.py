@@ -60,7 +60,7 @@ class _History:
     portfolio: object
     ticks: list
     changes: list  # journal entries of `portfolio.settings_changed`, oldest first
-    partial: set[int]  # candles of fills journaled as partial
+    partial: set[int]  # candles of book fills journaled with a cancelled rest
 
 
 def vs_backtest(ledger: Ledger | None, portfolio_id: int) -> Drift:
@@ -102,7 +102,7 @@ def _read(ledger: Ledger, portfolio_id: int) -> _History:
         ticks = [tick for tick in uow.ticks.list(portfolio_id) if tick.key.strategy == portfolio.config.strategy]
         changes = uow.journal.entries(portfolio_id, "portfolio.settings_changed")
         fills = uow.journal.entries(portfolio_id, "fill")
-    partial = {entry.payload["candle_ts"] for entry in fills if entry.payload.get("partial")}
+    partial = {entry.payload["candle_ts"] for entry in fills if entry.payload.get("cancelled")}
     return _History(portfolio, ticks, changes, partial)
 
 

@@ -312,8 +312,9 @@ def config_with_settings(config: PortfolioConfig, settings: dict) -> PortfolioCo
     fills = parse_fill_model(str(settings["fee_rate"]), str(settings["slippage_bps"]), str(settings["stake_fraction"]))
     params = {key.removeprefix("params."): value for key, value in settings.items() if key.startswith("params.")}
     exits = {key.removeprefix("exits."): value for key, value in settings.items() if key.startswith("exits.")}
+    cap = parse_max_slippage(str(settings["max_slippage"])) if "max_slippage" in settings else config.max_slippage
     return replace(config, fills=fills, strategy_params=params, exits=Exits.from_dict(exits),
-                   fill=str(settings.get("fill", "close")))  # fmt: skip
+                   fill=str(settings.get("fill", "close")), max_slippage=cap)  # fmt: skip
 
 
 def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, change) -> Portfolio:
