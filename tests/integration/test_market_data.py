@@ -401,3 +401,91 @@ def test_a_terminal_gets_a_progress_bar_and_a_pipe_one_summary_line(servers, tmp
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     assert piped.returncode == 0 and piped.stderr == ""  # no bar, nothing but the summary line
     assert piped.stdout.rsplit(",", 1)[0] == stdout.rsplit(",", 1)[0]  # the same line, but for the seconds
+
+
+# -- several series at once, and deleting one ------------------------------------------------
+
+
+@pytest.fixture
+def on_binance(servers, database_url, monkeypatch, capsys):
+    """`papertrade ...` in-process against the Binance imitation and the database of the test."""
+    if database_url.startswith("postgresql"):
+        migrate(database_url)
+    server = servers["binance"]
+    server.clear_faults()
+    monkeypatch.setenv("PAPERTRADE_DATABASE_URL", database_url)
+    monkeypatch.setenv("PAPERTRADE_CCXT_CONFIG", json.dumps(server.ccxt_config()))
+    monkeypatch.setenv("PAPERTRADE_EXCHANGE_RETRIES", "0")
+    return lambda *args: run_inprocess(capsys, *args)
+
+
+def stored_series(papertrade) -> dict[tuple[str, str], int]:
+    return {(s["symbol"], s["timeframe"]): s["count"] for s in json.loads(papertrade("data", "list", "--json").stdout)}
+
+
+APRIL = ("--since", "2021-04-20T00:00", "--until", "2021-04-21T23:00")
+
+
+def test_download_takes_several_symbols_and_timeframes_and_the_single_form_still_works(on_binance):
+    both = on_binance("data", "download", "binance", "--symbols", "BTC/USDT", "ETH/USDT", "--timeframes", "1h", *APRIL)
+    assert both.code == 0, both.stderr
+    assert [line.split(":")[0] for line in both.stdout.splitlines()] == [
+        "binance BTC/USDT 1h", "binance ETH/USDT 1h"
+    ]  # fmt: skip
+    stored = stored_series(on_binance)
+    assert list(stored) == [("BTC/USDT", "1h"), ("ETH/USDT", "1h")] and stored[("BTC/USDT", "1h")] == 46
+    again = on_binance("data", "download", "binance", "BTC/USDT", "--timeframes", "1h", "1d", *APRIL)
+    assert again.code == 0, again.stderr
+    assert "fetched 0 in 0 requests" in again.stdout.splitlines()[0]  # 1h was stored: nothing asked for
+    assert stored_series(on_binance)[("BTC/USDT", "1d")] == 2
+    single = on_binance("data", "download", "binance", "ETH/USDT", "1h", *APRIL)
+    assert (single.code, single.stdout.count("\n")) == (0, 1)
+
+
+def test_one_series_in_trouble_does_not_stop_the_others_and_bad_input_stops_all(on_binance, database_url):
+    before = ledger_state(database_url)
+    bad = on_binance("data", "download", "binance", "--symbols", "BTC/USDT", "DOGE/USDT", "--timeframes", "1h", *APRIL)
+    assert (bad.code, len(bad.error_lines)) == (2, 1) and "DOGE/USDT" in bad.stderr
+    assert ledger_state(database_url) == before  # every series is checked before any is fetched
+    pairs = ("--symbols", "ETH/USDT", "BTC/USDT", "--timeframes", "1d")  # no ETH/USDT 1d on this exchange
+    troubled = on_binance("data", "download", "binance", *pairs, *APRIL)
+    assert troubled.code == 75
+    assert troubled.error_lines[0].startswith("papertrade: error: binance ETH/USDT 1d: no closed candle was served")
+    assert troubled.error_lines[-1] == (
+        "papertrade: error: 1 of 2 series are incomplete; run the same command to continue"
+    )
+    assert stored_series(on_binance) == {("BTC/USDT", "1d"): 2}
+
+
+def test_delete_removes_a_series_journaled_and_is_refused_while_a_portfolio_trades_it(on_binance, database_url):
+    from papertrade.bootstrap import open_ledger
+    from papertrade.settings import Settings
+
+    pairs = ("--symbols", "BTC/USDT", "ETH/USDT", "--timeframes", "1h")
+    assert on_binance("data", "download", "binance", *pairs, *APRIL).code == 0
+    assert on_binance("create-portfolio", "bot", "1000").code == 0
+    assert on_binance("replay", "1", "BTC/USDT").code == 0  # its ticks read the stored BTC/USDT 1h
+    before = ledger_state(database_url)
+    refused = on_binance("data", "delete", "binance", "BTC/USDT", "1h")
+    assert (refused.code, refused.error_lines) == (2, [
+        "papertrade: error: portfolio 1 trades binance BTC/USDT 1h: its next tick would fetch the candles again "
+        "and its report would lose them; archive it first, or give --force"
+    ])  # fmt: skip
+    assert ledger_state(database_url) == before
+    unknown = on_binance("data", "delete", "binance", "BTC/USDT", "5m")
+    assert unknown.code == 2 and "no binance BTC/USDT 5m candles are stored" in unknown.stderr
+    eth = stored_series(on_binance)[("ETH/USDT", "1h")]
+    plain = on_binance("data", "delete", "binance", "ETH/USDT", "1h")  # nobody trades it
+    assert plain.code == 0 and plain.stdout.startswith(f"Deleted binance ETH/USDT 1h: {eth} candles (2021-04-20 ")
+    forced = json.loads(on_binance("data", "delete", "binance", "BTC/USDT", "1h", "--force", "--json").stdout)
+    assert (forced["candles"], forced["trading"], forced["journaled"]) == (46, [1], [1])
+    assert stored_series(on_binance) == {}
+    ledger = open_ledger(Settings(database_url=database_url))
+    try:
+        with ledger.unit_of_work() as uow:
+            (entry,) = uow.journal.entries(1, "data.deleted")
+    finally:
+        ledger.dispose()
+    assert entry.payload == {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1h", "candles": 46,
+                             "first_ts": forced["first_ts"], "last_ts": forced["last_ts"], "forced": True}  # fmt: skip
+    assert on_binance("audit", "verify", "1").code == 0  # the journal's chain still holds

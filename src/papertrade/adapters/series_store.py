@@ -4,7 +4,7 @@ exchange confirmed it has no candles in (`candle_gaps`).
 Works on the same `candles` table the ticks write to; every query is bounded by one series.
 """
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from papertrade.adapters import schema as t
@@ -70,6 +70,24 @@ class SeriesStore:
                 set_={"last_ts": statement.excluded.last_ts},
             )
         )
+
+    def delete(self, series: Series) -> tuple[int, int]:
+        """Forget a series: its candles and the gaps the exchange confirmed in it; how many of each."""
+        candles = self._c.execute(delete(t.candles).where(_in_series(series))).rowcount
+        gaps = self._c.execute(delete(t.candle_gaps).where(_gap_series(series))).rowcount
+        return candles, gaps
+
+    def readers(self, series: Series) -> list[int]:
+        """The portfolios (deleted ones aside) on the series' exchange and timeframe that have
+        processed a candle of its symbol: their reports read it."""
+        k, p = t.ticks.c, t.portfolios.c
+        query = (
+            select(p.id)
+            .where(p.exchange == series.exchange, p.timeframe == series.timeframe, p.deleted_ts.is_(None))
+            .where(select(k.id).where(k.portfolio_id == p.id, k.symbol == series.symbol).exists())
+            .order_by(p.id)
+        )
+        return list(self._c.execute(query).scalars())
 
 
 def _in_series(series: Series):

@@ -152,9 +152,30 @@ def _damage() -> str | None:
     return None
 
 
+#: Options that take several values after one flag, as freqtrade's do: `--symbols A B --timeframes 1h 1d`.
+SPREAD_OPTIONS = frozenset({"--symbols", "--timeframes"})
+
+
+def spread_values(argv: list[str]) -> list[str]:
+    """`--symbols A B` as click reads a repeated option: `--symbols A --symbols B` (the values
+    run to the next argument that starts with a dash)."""
+    spread: list[str] = []
+    option = None
+    for arg in argv:
+        if arg == "--":
+            option = None
+        elif arg.startswith("-"):
+            option = arg if arg in SPREAD_OPTIONS else None
+        elif option is not None and spread[-1] != option:
+            spread.append(option)
+        spread.append(arg)
+    return spread
+
+
 def _run(argv: list[str] | None) -> None:
     from papertrade.errors import PapertradeError
 
+    argv = spread_values(sys.argv[1:] if argv is None else list(argv))
     debug = os.environ.get("PAPERTRADE_DEBUG", "").lower() in ("1", "true", "yes")
     try:
         code = _command()(args=argv, prog_name="papertrade", standalone_mode=False)

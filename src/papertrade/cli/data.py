@@ -1,4 +1,4 @@
-"""`data download`, `data list`, `data export`: the candle store as the user's data set."""
+"""`data download`, `data list`, `data export`, `data delete`: the candle store as the user's data set."""
 
 import sys
 from pathlib import Path
@@ -11,7 +11,7 @@ from papertrade.cli.context import long_running, now_ms, state
 from papertrade.cli.options import parse_range, parse_time
 
 app = typer.Typer(
-    help="Download exchange history into the candle store, list it, export it.",
+    help="Download exchange history into the candle store, list it, export it, delete it.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -27,8 +27,14 @@ ToOption = Annotated[str | None, typer.Option("--to", metavar="TS", help="Last c
 def download(
     ctx: typer.Context,
     exchange: ExchangeArg,
-    symbol: SymbolArg,
-    timeframe: TimeframeArg,
+    symbol: Annotated[str | None, typer.Argument(metavar="[SYMBOL]", help="e.g. BTC/USDT (or --symbols).")] = None,
+    timeframe: Annotated[str | None, typer.Argument(metavar="[TIMEFRAME]", help="e.g. 1h (or --timeframes).")] = None,
+    symbols: Annotated[
+        list[str] | None, typer.Option("--symbols", metavar="SYMBOL...", help="Several symbols: BTC/USDT ETH/USDT.")
+    ] = None,
+    timeframes: Annotated[
+        list[str] | None, typer.Option("--timeframes", metavar="TIMEFRAME...", help="Several timeframes: 1h 1d.")
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", metavar="DATE", help="First candle (ISO time or ms, UTC).")
     ] = None,
@@ -39,28 +45,62 @@ def download(
         int | None, typer.Option("--days", metavar="N", help="Instead of --since: the last N days up to now.")
     ] = None,
 ) -> None:
-    """Fetch closed candles from an exchange into the candle store the ticks use.
+    """Fetch closed candles from an exchange into the candle store the ticks use: one series
+    (EXCHANGE SYMBOL TIMEFRAME), or every pair of --symbols and --timeframes.
 
     Pages under the exchange's rate limit and commits page by page: interrupted, it keeps what it
     has, and run again it fetches only what is still missing. Gaps the exchange really has are
-    recorded and never asked for again.
+    recorded and never asked for again. Every series is checked before any is fetched; one that
+    meets temporary trouble does not stop the others (exit 75 at the end).
     """
     from papertrade.bootstrap import market_data_factory
-    from papertrade.domain.portfolio import parse_symbol
-    from papertrade.domain.timeframes import Timeframe
     from papertrade.services import market_data
 
-    parse_symbol(symbol)
-    chosen = Timeframe.parse(timeframe)
+    pairs = _series_wanted(symbol, timeframe, symbols, timeframes)
     cli, now = state(ctx), now_ms()
     first, last = _first_candle(since, days, now), parse_time(until, "--until")
     source = market_data_factory(cli.settings())(exchange)
-    series, first, end = market_data.check_download(source, symbol, chosen, first, last, now)
+    checked = [(tf, *market_data.check_download(source, sym, tf, first, last, now)) for sym, tf in pairs]
     ledger = cli.ledger(create=True)
-    plan = market_data.plan_download(ledger, series, chosen, first, end)
-    stored_before = market_data.describe(ledger, series, first, end).count
     long_running()
-    display = _Progress(plan.series, sum((b - a) // chosen.ms + 1 for a, b in plan.missing))
+    troubles = [_download_one(ledger, source, *one, now, alone=len(checked) == 1) for one in checked]
+    failed = sum(1 for trouble in troubles if trouble is not None)
+    if failed:
+        from papertrade.errors import TemporaryError
+
+        raise TemporaryError(f"{failed} of {len(checked)} series are incomplete; run the same command to continue")
+
+
+def _series_wanted(symbol, timeframe, symbols, timeframes) -> list[tuple[str, object]]:
+    """Every (symbol, timeframe) asked for, in the order given, each once: the positional
+    SYMBOL and TIMEFRAME with --symbols and --timeframes (a lone positional that is a timeframe,
+    as in `binance 1h --symbols ...`, counts as one)."""
+    from papertrade.domain.portfolio import parse_symbol
+    from papertrade.domain.timeframes import Timeframe
+    from papertrade.errors import InputError
+
+    if symbol is not None and timeframe is None and "/" not in symbol and timeframes is None:
+        symbol, timeframe = None, symbol
+    wanted_symbols = list(dict.fromkeys([*([symbol] if symbol else []), *(symbols or [])]))
+    wanted_timeframes = list(dict.fromkeys([*([timeframe] if timeframe else []), *(timeframes or [])]))
+    if not wanted_symbols or not wanted_timeframes:
+        raise InputError("name a symbol and a timeframe: EXCHANGE SYMBOL TIMEFRAME, or --symbols and --timeframes")
+    for name in wanted_symbols:
+        parse_symbol(name)
+    chosen = list(dict.fromkeys(Timeframe.parse(name) for name in wanted_timeframes))
+    return [(name, tf) for name in wanted_symbols for tf in chosen]
+
+
+def _download_one(ledger, source, timeframe, series, first: int, end: int, market, now: int, alone: bool):
+    """Download one checked series and print its summary line. Unless it is the only one, its
+    TemporaryError is said on stderr and returned, so that the other series still run."""
+    from papertrade.errors import TemporaryError
+    from papertrade.services import market_data
+
+    source.market(series.symbol, market)  # the market checked, without asking the exchange again
+    plan = market_data.plan_download(ledger, series, timeframe, first, end)
+    stored_before = market_data.describe(ledger, series, first, end).count
+    display = _Progress(plan.series, sum((b - a) // timeframe.ms + 1 for a, b in plan.missing))
     try:
         with display as progress:
             tally = market_data.download(ledger, source, plan, now, progress)
@@ -68,10 +108,23 @@ def download(
         kept = market_data.describe(ledger, series, first, end).count - stored_before
         output.error_line(f"interrupted: kept {output.plural(kept, 'candle')}; run the same command to continue")
         raise
+    except TemporaryError as exc:
+        if alone:
+            raise
+        name = f"{series.exchange} {series.symbol} {series.timeframe}"
+        output.error_line(str(exc) if str(exc).startswith(name) else f"{name}: {exc}")
+        return exc
     typer.echo(download_summary(market_data.describe(ledger, series, first, end), tally))
     if ":" in series.symbol:  # a swap: its funding rates too
-        funding = market_data.download_funding(ledger, source, series.symbol, first, end + chosen.ms)
+        try:
+            funding = market_data.download_funding(ledger, source, series.symbol, first, end + timeframe.ms)
+        except TemporaryError as exc:
+            if alone:
+                raise
+            output.error_line(f"{series.exchange} {series.symbol} funding: {exc}")
+            return exc
         typer.echo(funding_summary(series, funding))
+    return None
 
 
 def funding_summary(series, funding) -> str:
@@ -94,6 +147,40 @@ def _first_candle(since: str | None, days: int | None, now: int) -> int:
     if not 0 < days <= 36_500:
         raise InputError(f"--days must be 1 to 36500, not {days}")
     return now - days * 86_400_000
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    exchange: ExchangeArg,
+    symbol: SymbolArg,
+    timeframe: TimeframeArg,
+    force: Annotated[bool, typer.Option("--force", help="Delete it even while a portfolio trades it.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Remove a stored series: its candles and the gaps the exchange confirmed in it, journaled
+    as `data.deleted` by every portfolio whose ticks read it. Refused (exit 2, nothing deleted)
+    while a portfolio that is not archived trades it, unless --force."""
+    from papertrade.services.market_data import delete_series
+
+    series, _, _ = store_selection(exchange, symbol, timeframe, None, None)
+    deleted = delete_series(state(ctx).ledger(), series, force, now_ms())
+    info = deleted.info
+    if json:
+        output.emit_json(
+            {"exchange": series.exchange, "symbol": series.symbol, "timeframe": series.timeframe,
+             "candles": info.count, "first_ts": info.first_ts, "last_ts": info.last_ts, "gaps": deleted.gaps,
+             "trading": deleted.trading, "journaled": deleted.journaled}
+        )  # fmt: skip
+        return
+    span = "" if not info.count else f" ({output.timestamp(info.first_ts)} to {output.timestamp(info.last_ts)})"
+    typer.echo(
+        f"Deleted {series.exchange} {series.symbol} {series.timeframe}: {output.plural(info.count, 'candle')}{span}, "
+        f"{output.plural(deleted.gaps, 'confirmed gap')}"
+    )
+    if deleted.trading:
+        typer.echo(f"  still traded by portfolio {', '.join(map(str, deleted.trading))}: its next tick fetches "
+                   "what it needs again")  # fmt: skip
 
 
 @app.command("list")

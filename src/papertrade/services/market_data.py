@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from papertrade.domain.bars import Bar
 from papertrade.domain.coverage import Range, Series, empty_runs, slots, subtract
 from papertrade.domain.fills import Market
 from papertrade.domain.timeframes import Timeframe, timestamp
-from papertrade.errors import InputError, TemporaryError
+from papertrade.errors import InputError, NotFound, TemporaryError
 from papertrade.services.ports import Ledger
 
 
@@ -90,8 +90,9 @@ class DownloadPlan:
 
 def check_download(
     source: CandleSource, symbol: str, timeframe: Timeframe, since: int, until: int | None, now: int
-) -> tuple[Series, int, int]:
-    """The series and the range [first, last] of open times a download asks for; `InputError`
+) -> tuple[Series, int, int, Market]:
+    """The series, the range [first, last] of open times a download asks for, and the market
+    (give it back to `source.market` before downloading another checked series); `InputError`
     (`NotFound`) for anything the exchange or the clock refuses. Writes nothing.
 
     `until` None means up to the latest closed candle; a later `until` is cut to it.
@@ -99,7 +100,7 @@ def check_download(
     first, end = _check_range(timeframe, since, until, now)
     source.check_timeframe(timeframe)
     market = source.market(symbol)
-    return Series(source.exchange_id, market.symbol, timeframe.name), first, end
+    return Series(source.exchange_id, market.symbol, timeframe.name), first, end, market
 
 
 def plan_download(ledger: Ledger, series: Series, timeframe: Timeframe, first: int, end: int) -> DownloadPlan:
@@ -350,6 +351,56 @@ def _commit(ledger: Ledger, series: Series, pages: list[tuple[list[Bar], list[Ra
             for first, last in gaps:
                 store.confirm_gap(series, first, last)
         uow.commit()
+
+
+# -- deleting a series -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """A series `data delete` removed: how many candles and confirmed gaps, the portfolios that
+    were trading it (deleted anyway: `--force`), and those whose journal records it."""
+
+    info: SeriesInfo
+    gaps: int
+    trading: list[int]
+    journaled: list[int]
+
+
+def delete_series(ledger: Ledger | None, series: Series, force: bool, now: int) -> Deleted:
+    """Remove a stored series (its candles and confirmed gaps) in one transaction, journaled as
+    `data.deleted` by every portfolio that processed its candles. Refused (`InputError`, nothing
+    written) while an unarchived portfolio trades it, unless `force`; `NotFound` when nothing of
+    it is stored."""
+    nothing = f"no {series.exchange} {series.symbol} {series.timeframe} candles are stored (see: papertrade data list)"
+    if ledger is None:
+        raise NotFound(nothing)
+    info = describe(ledger, series, 0, 2**62)
+    with ledger.unit_of_work(write=True) as uow:
+        if info.count == 0 and not uow.series.confirmed_gaps(series):
+            raise NotFound(nothing)
+        readers = uow.series.readers(series)
+        trading = [pid for pid in readers if not uow.portfolios.get(pid, with_positions=False).archived]
+        if trading and not force:
+            raise InputError(_trading_refusal(series, trading))
+        count, gap_count = uow.series.delete(series)
+        payload = {
+            **{"exchange": series.exchange, "symbol": series.symbol, "timeframe": series.timeframe},
+            **{"candles": count, "first_ts": info.first_ts, "last_ts": info.last_ts, "forced": bool(trading)},
+        }
+        for portfolio_id in readers:
+            uow.journal.append(portfolio_id, "data.deleted", payload, now)
+        uow.commit()
+    return Deleted(replace(info, count=count), gap_count, trading, readers)
+
+
+def _trading_refusal(series: Series, trading: list[int]) -> str:
+    ids = ", ".join(str(pid) for pid in trading)
+    who = f"portfolio {ids} trades" if len(trading) == 1 else f"portfolios {ids} trade"
+    return (
+        f"{who} {series.exchange} {series.symbol} {series.timeframe}: its next tick would fetch the candles "
+        "again and its report would lose them; archive it first, or give --force"
+    )
 
 
 # -- describing and reading the store --------------------------------------------------------
