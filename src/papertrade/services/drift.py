@@ -15,10 +15,11 @@ from decimal import Decimal
 
 from papertrade.domain.coverage import Series
 from papertrade.domain.drift import FillPair, SettingsEvent, first_divergence, paired_fills, settings_history, slippage
+from papertrade.domain.funding import NO_FUNDING, is_swap
 from papertrade.errors import InputError, NotFound
 from papertrade.reports.model import Performance
-from papertrade.services.backtest import SettingsFrom, backtest
-from papertrade.services.market_data import cached_market, candle_columns
+from papertrade.services.backtest import SettingsFrom, backtest, warmup_needed
+from papertrade.services.market_data import cached_market, candle_columns, stored_funding
 from papertrade.services.portfolios import config_with_settings, require_ledger, settings_of
 from papertrade.services.ports import Ledger
 from papertrade.services.reports import from_ledger
@@ -74,13 +75,15 @@ def vs_backtest(ledger: Ledger | None, portfolio_id: int) -> Drift:
     first_ts, last_ts = ticks[0].key.candle_ts, ticks[-1].key.candle_ts
     events, configs = _timeline(config, history.changes, ticks)
     initial = configs[0]
-    columns = candle_columns(ledger, Series(config.exchange, symbol, config.timeframe.name), None, last_ts)
+    strategy = registry.build(initial.strategy, initial.strategy_params)
+    since = _warmup_start(strategy, first_ts, config.timeframe.ms)
+    columns = candle_columns(ledger, Series(config.exchange, symbol, config.timeframe.name), since, last_ts)
     changes = [SettingsFrom(event.from_ts, registry.build(c.strategy, c.strategy_params), c.fills, c.exits)
                for event, c in zip(events, configs[1:], strict=True)]  # fmt: skip
-    tested = backtest(columns, registry.build(initial.strategy, initial.strategy_params), initial.fills,
-                      history.portfolio.book.initial_cash, symbol, config.quote, initial.exits,
-                      cached_market(ledger, config.exchange, symbol), config.allow_short, config.margin,
-                      start=first_ts, changes=changes)  # fmt: skip
+    funding = stored_funding(ledger, config.exchange, symbol) if is_swap(symbol) else NO_FUNDING
+    tested = backtest(columns, strategy, initial.fills, history.portfolio.book.initial_cash, symbol, config.quote,
+                      initial.exits, cached_market(ledger, config.exchange, symbol), config.allow_short,
+                      config.margin, start=first_ts, changes=changes, funding=funding)  # fmt: skip
     paper = from_ledger(ledger, portfolio_id)
     ticked = {tick.key.candle_ts for tick in ticks}
     missed = [int(ts) for ts in columns.ts if first_ts < ts < last_ts and int(ts) not in ticked]
@@ -94,6 +97,14 @@ def vs_backtest(ledger: Ledger | None, portfolio_id: int) -> Drift:
     divergence = first_divergence(pairs, missed, fill_setting_at, history.partial, events)
     return Drift(portfolio_id, config.name, symbol, Side(paper, *slippage(paper.fills, closes)),
                  Side(tested, *slippage(tested.fills, closes)), pairs, divergence, missed, events)  # fmt: skip
+
+
+def _warmup_start(strategy, first_ts: int, step_ms: int) -> int | None:
+    """Where to start reading stored candles: every one for a strategy that sees all, else
+    twice its warm-up before the first candle processed (room for exchange gaps)."""
+    if strategy.lookback is None:
+        return None
+    return first_ts - (2 * warmup_needed(strategy) + 10) * step_ms
 
 
 def _read(ledger: Ledger, portfolio_id: int) -> _History:
