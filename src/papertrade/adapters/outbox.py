@@ -7,7 +7,7 @@ notification service reads URLs back: everything else sees the redacted form.
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from papertrade.adapters import schema as t
 from papertrade.domain.ledger import FillResult
 from papertrade.domain.notifications import SUBSCRIPTION, OutboxEvent, events_text, fill_payload, mask_url_paths
+from papertrade.domain.pnl import Closing
 
 
 class Conflict(Exception):
@@ -120,6 +121,10 @@ class OutboxRepository:
 
     # -- events ---------------------------------------------------------------------------
 
+    def _wanted(self, portfolio_id: int, kind: str) -> list[int]:
+        """The targets of the portfolio subscribed to `kind`."""
+        return [target.id for target in self.targets(portfolio_id) if SUBSCRIPTION[kind] in target.events]
+
     def record_fill(
         self,
         portfolio_id: int,
@@ -129,18 +134,32 @@ class OutboxRepository:
         booked: FillResult,
         now: int,
         kind="signal",
-        closing=None,
+        closing: Callable[[], Closing | None] = lambda: None,
     ):
-        """The `fill` event of a trade, written in the trade's own transaction."""
-        payload = fill_payload(portfolio_id, name, quote, candle_ts, booked, kind, closing)
-        return self.record(portfolio_id, "fill", payload, now, symbol=booked.fill.symbol)
+        """The `fill` event of a trade, written in the trade's own transaction. `closing` (which
+        reads the round trip back from the ledger) is called only when a target wants fills: a
+        portfolio without notifications pays nothing for it on each of its fills."""
+        wanted = self._wanted(portfolio_id, "fill")
+        if not wanted:
+            return None
+        payload = fill_payload(portfolio_id, name, quote, candle_ts, booked, kind, closing())
+        return self.record(portfolio_id, "fill", payload, now, symbol=booked.fill.symbol, wanted=wanted)
 
     def record(
-        self, portfolio_id: int, kind: str, payload: Mapping[str, Any], now: int, *, symbol=None, dedupe=None
+        self,
+        portfolio_id: int,
+        kind: str,
+        payload: Mapping[str, Any],
+        now: int,
+        *,
+        symbol=None,
+        dedupe=None,
+        wanted: list[int] | None = None,
     ) -> int | None:
-        """Write an event for every target of the portfolio subscribed to it; its id, or None when
-        no target wants it. A `dedupe` key already used raises Conflict."""
-        wanted = [target.id for target in self.targets(portfolio_id) if SUBSCRIPTION[kind] in target.events]
+        """Write an event for every target of the portfolio subscribed to it (`wanted`, when the
+        caller has just asked `_wanted`); its id, or None when no target wants it. A `dedupe` key
+        already used raises Conflict."""
+        wanted = self._wanted(portfolio_id, kind) if wanted is None else wanted
         if not wanted:
             return None
         row = {"portfolio_id": portfolio_id, "kind": kind, "symbol": symbol, "dedupe": dedupe, "created_ts": now}

@@ -18,6 +18,7 @@ from papertrade.domain.funding import FundingPayment, FundingRate
 from papertrade.domain.journal import JournalEntry
 from papertrade.domain.ledger import Book, Fill, FillResult
 from papertrade.domain.orders import RestingOrder
+from papertrade.domain.pnl import Closing
 from papertrade.domain.portfolio import Portfolio, PortfolioConfig
 from papertrade.domain.search import SearchSpace, StudySpec, TrialOutcome, TrialRecord
 from papertrade.domain.ticks import TickRecord, TradeRecord
@@ -170,10 +171,11 @@ class OutboxRepository(Protocol):
         booked: FillResult,
         now: int,
         kind="signal",
-        closing=None,
+        closing: Callable[[], Closing | None] = lambda: None,
     ):
         """The fill's event, in the transaction that books the fill; `kind` says what made it,
-        `closing` the round trip it ended (`pnl.last_closing`)."""
+        `closing` reads the round trip it ended (`pnl.last_closing`), asked only when some
+        target wants the event."""
         ...
 
 

@@ -21,6 +21,7 @@ for resting orders (a stop crossed while cron was down fills on the candle that 
 but the strategy never decides on them.
 """
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -44,7 +45,7 @@ from papertrade.domain.ledger import Book, Fill
 from papertrade.domain.margin import MarginRules, liquidation_price
 from papertrade.domain.money import to_plain
 from papertrade.domain.orders import MANUAL, RestingOrder, Size
-from papertrade.domain.pnl import last_closing
+from papertrade.domain.pnl import Closing, last_closing
 from papertrade.domain.portfolio import Portfolio, parse_symbol
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.domain.ticks import TickAlreadyClaimed, TickKey, TickRecord
@@ -742,9 +743,8 @@ def _write_desk(uow: UnitOfWork, portfolio: Portfolio, desk: Desk, tick_id: int,
             uow.trades.add(portfolio.id, tick_id, entry.candle_ts, booked.fill, booked.realized_pnl,
                            booked.cash_after, now, entry.kind)  # fmt: skip
             uow.journal.append(portfolio.id, "fill", fill_entry(entry), now, tick_id=tick_id)
-            closing = last_closing(uow.trades.list(portfolio.id, booked.fill.symbol))
             uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now, entry.kind,
-                                   closing)  # fmt: skip
+                                   functools.partial(_closing, uow, portfolio.id, booked.fill.symbol))  # fmt: skip
         elif isinstance(entry, FundingPayment):
             uow.funding.add_payment(portfolio.id, tick_id, entry, now)
             uow.journal.append(portfolio.id, "funding", funding_entry(entry), now, tick_id=tick_id)
@@ -771,6 +771,11 @@ def funding_entry(payment: FundingPayment) -> dict[str, Any]:
         "cash_after": payment.cash_after,
         **({"floored": payment.floored} if payment.floored else {}),
     }
+
+
+def _closing(uow: UnitOfWork, portfolio_id: int, symbol: str) -> Closing | None:
+    """The round trip the fill just booked ended, if it ended one (for its notification)."""
+    return last_closing(uow.trades.list(portfolio_id, symbol))
 
 
 def order_entry(event: OrderEvent) -> dict[str, Any]:
