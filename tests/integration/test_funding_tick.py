@@ -2,17 +2,23 @@
 SQLite and PostgreSQL: the same trades, cash and funding payments as the backtest of the same
 swap series, each funding time booked exactly once however often the ticks are run again."""
 
+import json
 import tempfile
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
+from papertrade.adapters import schema
 from papertrade.adapters.csv_candles import CandleFile, load_columns
 from papertrade.adapters.funding_file import load_funding
+from papertrade.reports.statistics import statistics
 from papertrade.services.audit import verify
 from papertrade.services.backtest import backtest
 from papertrade.services.portfolios import create_portfolio, get_portfolio, parse_new_portfolio
 from papertrade.services.replay import replay
+from papertrade.services.reports import from_ledger
 from papertrade.strategies import registry
+from tests.support.cli import run_inprocess
 from tests.support.paths import DATA
 from tests.support.synthetic_funding import FILE
 
@@ -64,3 +70,56 @@ def test_a_replayed_swap_books_the_backtests_trades_and_funding_exactly_once(led
     assert get_portfolio(ledger, portfolio_id).book.cash == expected.cash
     report = verify(ledger, portfolio_id)
     assert report.ok, report.problems
+    assert report.funding == len(payments)
+    assert statistics(from_ledger(ledger, portfolio_id))["Funding [$]"] == expected.funding_paid
+
+
+def test_audit_verify_notices_a_funding_payment_that_does_not_follow_the_rule(ledger):
+    """The journal is the evidence: a payment row edited in the ledger, or a journaled payment
+    whose amount the funding rule does not give, is a problem audit verify names."""
+    path, funding = swap_slice(), load_funding(FILE)
+    portfolio_id = new_swap_portfolio(ledger)
+    replay(ledger, CandleFile.load(path), portfolio_id, SWAP, funding=funding)
+    with ledger.unit_of_work(write=True) as uow:
+        first = uow.funding.payments(portfolio_id)[0]
+        table = schema.funding_payments
+        uow.connection.execute(
+            table.update()
+            .where(table.c.portfolio_id == portfolio_id, table.c.funding_ts == first.ts)
+            .values(amount=first.amount - Decimal("0.01"))
+        )
+        uow.commit()
+    problems = verify(ledger, portfolio_id).problems
+    assert any(f"funding of {SWAP} at {first.ts} amount" in problem for problem in problems), problems
+
+
+def test_trades_status_and_report_show_the_funding_and_backtest_reads_a_funding_file(
+    ledger, database_url, monkeypatch, capsys
+):
+    path, funding = swap_slice(), load_funding(FILE)
+    portfolio_id = new_swap_portfolio(ledger)
+    replay(ledger, CandleFile.load(path), portfolio_id, SWAP, funding=funding)
+    monkeypatch.setenv("PAPERTRADE_DATABASE_URL", database_url)
+    papertrade = partial(run_inprocess, capsys)
+    payments, trades = booked(ledger, portfolio_id)
+
+    listed = json.loads(papertrade("trades", str(portfolio_id), "--json").stdout)
+    funded = [entry for entry in listed if entry["kind"] == "funding"]
+    assert [(e["funding_ts"], Decimal(e["amount"])) for e in funded] == [(p.ts, p.amount) for p in payments]
+    assert len(listed) == len(payments) + len(trades)
+    assert [e["candle_ts"] for e in listed] == sorted(e["candle_ts"] for e in listed)
+    assert "funding" in papertrade("trades", str(portfolio_id)).stdout
+    book = get_portfolio(ledger, portfolio_id).book
+    status = json.loads(papertrade("status", str(portfolio_id), "--json").stdout)
+    assert Decimal(status["funding_paid"]) == book.funding_paid
+    assert "funding" in papertrade("status", str(portfolio_id)).stdout
+    assert "Funding [$]" in papertrade("report", str(portfolio_id)).stdout
+
+    args = ("backtest", "--strategy", "sma-cross", "--data", str(path), "--symbol", SWAP, "--allow-short",
+            "--stake-fraction", "0.5")  # fmt: skip
+    refused = papertrade(*args)
+    assert refused.code == 2 and refused.error_lines == [
+        f"papertrade: error: {SWAP} is a swap: give its funding rates with --funding FILE.csv"
+    ]
+    tested = json.loads(papertrade(*args, "--funding", str(FILE), "--json").stdout)
+    assert Decimal(tested["stats"]["Funding [$]"]) == book.funding_paid

@@ -78,6 +78,7 @@ def _summary(valuation) -> list[tuple[str, str]]:
             f"{output.money(valuation.net.total, quote)} {quote} after fees "
             f"({output.money(book.realized_pnl, quote)} before), fees paid {_fees(book, quote)}",
         ),
+        *_funding_line(book, quote),
         ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
         ("market data", f"{config.exchange} {config.timeframe}"),
         ("fills", _fills_text(config.fills)),
@@ -168,6 +169,15 @@ def _fraction(text: str) -> str:
 
 def _params_text(params) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(params.items()))
+
+
+def _funding_line(book, quote: str) -> list[tuple[str, str]]:
+    """The funding its swap positions paid, when it holds or held a swap (`domain.funding`)."""
+    if not any(":" in symbol for symbol in book.positions):
+        return []
+    paid = book.funding_paid
+    said = "paid" if paid >= 0 else "received"
+    return [("funding", f"{output.money(abs(paid), quote)} {quote} {said} by swap positions, net")]
 
 
 def _fees(book, quote: str) -> str:

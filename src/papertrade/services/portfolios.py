@@ -144,6 +144,14 @@ def list_trades(ledger: Ledger | None, portfolio_id: int, symbol: str | None = N
         return uow.trades.list(portfolio_id, symbol)
 
 
+def list_funding(ledger: Ledger | None, portfolio_id: int, symbol: str | None = None):
+    """Funding payments of a portfolio's swap positions, in the order booked (an unknown
+    portfolio is NotFound)."""
+    get_portfolio(ledger, portfolio_id)
+    with ledger.unit_of_work() as uow:
+        return uow.funding.payments(portfolio_id, symbol)
+
+
 def amount_steps(ledger: Ledger | None, portfolio_id: int, symbols) -> dict[str, Decimal]:
     """The amount step of each of `symbols` on the portfolio's exchange, from the market cache
     (a symbol whose market was never cached is left out): how quantities are aligned for people."""

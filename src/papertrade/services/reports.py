@@ -23,9 +23,11 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
         stored = uow.portfolios.get(portfolio_id)
         columns = uow.ticks.equity_columns(portfolio_id)
         trades = uow.trades.list(portfolio_id)
+        funding = uow.funding.payments(portfolio_id)
         unticked = unticked_candles(uow.candles, stored.config, columns[0], columns[1])
     columns = model.with_unticked_candles(columns, unticked)
     performance = Performance(stored.config.quote, stored.book.initial_cash, stored.book.cash, name=stored.config.name)
+    performance.funding = funding
     performance.fills = [
         FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl, t.kind)
         for t in trades

@@ -60,6 +60,7 @@ def portfolio_document(valuation) -> dict:
         "realized_pnl": book.realized_pnl,
         "net_realized_pnl": valuation.net.total,
         "fees_paid": book.fees_paid,
+        "funding_paid": book.funding_paid,
         "strategy": config.strategy,
         "params": dict(config.strategy_params),
         "exchange": config.exchange,
@@ -96,6 +97,7 @@ def _position(p, valuation) -> dict:
         "realized_pnl": p.realized_pnl,
         "net_realized_pnl": valuation.net.by_symbol.get(p.symbol, Decimal(0)),
         "fees_paid": p.fees_paid,
+        "funding_paid": p.funding_paid,
         "margin": margin_in_use(p),
         "liquidation_price": liquidation_price(p, valuation.portfolio.config.margin),
         "exits": [order_document(o, p.quantity) for o in orders if o.symbol == p.symbol and o.kind.is_exit],
@@ -159,18 +161,47 @@ def notifications_document(states) -> dict:
     }  # fmt: skip
 
 
-def trade_documents(records) -> list[dict]:
+def trade_documents(records, payments=()) -> list[dict]:
     """A portfolio's executed trades in order (`trades --json`), each with the side of the
     position it opened or closed (`position`: long or short) and each exit with its realized PnL
-    before fees (`realized_pnl`) and after them (`net_realized_pnl`; null for an entry)."""
+    before fees (`realized_pnl`) and after them (`net_realized_pnl`; null for an entry); and the
+    funding payments of its swap positions among them, in the order booked (`funding_document`)."""
     from papertrade.domain.pnl import net_realized, position_sides
 
     nets = net_realized(records).by_trade
     sides = position_sides(records)
-    return [
-        {**fields(r, TRADE_FIELDS), "position": side, "net_realized_pnl": net}
+    documents = {
+        id(r): {**fields(r, TRADE_FIELDS), "position": side, "net_realized_pnl": net}
         for r, side, net in zip(records, sides, nets, strict=True)
-    ]
+    }
+    return [documents[id(e)] if id(e) in documents else funding_document(e) for e in ledger_order(records, payments)]
+
+
+#: Where a funding payment goes among its candle's trades: after the resting orders' fills (made
+#: during the candle) and before the fills of a decision at its close (`domain.funding`).
+_AT_THE_CLOSE = ("signal", "manual")
+
+
+def ledger_order(records, payments) -> list:
+    """Trades and funding payments in the order the ledger booked them (see `_AT_THE_CLOSE`)."""
+
+    def key(entry) -> tuple[int, int]:
+        if hasattr(entry, "side"):
+            return entry.candle_ts, 2 if entry.kind in _AT_THE_CLOSE else 0
+        return entry.candle_ts, 1
+
+    return sorted([*records, *payments], key=key)
+
+
+def funding_document(payment) -> dict:
+    """A funding payment as `trades --json` lists it (kind "funding"): `amount` received
+    (negative: paid), by the signed `quantity` held, at the mark `price` and `rate`."""
+    return {
+        "kind": "funding", "candle_ts": payment.candle_ts, "funding_ts": payment.ts, "symbol": payment.symbol,
+        "position": "long" if payment.quantity > 0 else "short", "quantity": payment.quantity,
+        "price": payment.mark_price, "rate": payment.rate, "amount": payment.amount, "floored": payment.floored,
+        "cash_after": payment.cash_after,
+    }  # fmt: skip
 
 
 def tick_document(tick) -> dict:

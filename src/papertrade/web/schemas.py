@@ -52,6 +52,7 @@ class Position(_Document):
     realized_pnl: Exact  # before fees
     net_realized_pnl: Exact  # after the fees of the trades that realized it
     fees_paid: Exact
+    funding_paid: Exact  # a swap position's net funding paid (negative: received)
     margin: Exact  # |quantity| x average entry price / leverage (isolated)
     liquidation_price: Exact | None  # null: never liquidated (a long at leverage 1)
     exits: list[Order]  # the protective exits resting for it
@@ -80,6 +81,7 @@ class Portfolio(_Document):
     realized_pnl: Exact  # before fees
     net_realized_pnl: Exact
     fees_paid: Exact
+    funding_paid: Exact  # net funding paid by swap positions (negative: received)
     strategy: str
     params: dict[str, object]
     exchange: str
