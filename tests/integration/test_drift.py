@@ -92,6 +92,8 @@ def test_the_command_prints_both_sides_and_json(ledger, database_url, market_dat
     assert isinstance(document["paper"]["slippage"], str) and isinstance(document["backtest"]["fees"], str)
     assert document["differing_trades"][0]["paper"]["price"] == document["divergence"]["paper"]["price"]
     assert len(document["paper"]["equity_curve"]["equity"]) == len(document["backtest"]["equity_curve"]["equity"])
+    refused = run_inprocess(capsys, "report", "1", "--vs-backtest", "--plot", "drift.png")
+    assert refused.code == 2 and "--plot does not go with --vs-backtest" in refused.stderr
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
