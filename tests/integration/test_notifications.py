@@ -2,6 +2,7 @@
 to a local receiver, on both databases. The tick's clock is injected, so streaks and days pass
 in no time."""
 
+import contextlib
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -158,6 +159,53 @@ def test_an_undelivered_fill_stays_pending_and_the_next_tick_delivers_it(ledger,
     assert batched["title"] == "papertrade: 2 events"
     assert receiver.event_ids() == [1, 2]
     assert pending(ledger) == 0
+
+
+@pytest.fixture
+def silent_endpoint():
+    """A local socket that accepts connections and never answers (a hung webhook): its URL, and
+    an event set once a request has reached it."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    reached, held = threading.Event(), []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+                reached.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"json://127.0.0.1:{server.getsockname()[1]}/hook", reached
+    server.close()
+    for connection in held:
+        connection.close()
+
+
+def test_a_silent_endpoint_keeps_a_live_tick_within_the_delivery_timeout(
+    ledger, market_data_for, clock, silent_endpoint
+):
+    from papertrade.bootstrap import make_notifier
+    from papertrade.settings import Settings
+
+    url, reached = silent_endpoint
+    notified_portfolio(ledger, url)
+    notifier = make_notifier(Settings(notify_timeout=1), ledger, live=True)  # PAPERTRADE_NOTIFY_TIMEOUT=1
+    now = clock()
+    with notifier.watch(1, "BTC/USDT", now):
+        result = run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, now)
+    started = time.monotonic()
+    flushed = notifier.deliver(now)  # as `trade` does, after printing the tick's line
+    waited = time.monotonic() - started
+    assert result.status is Status.EXECUTED and (flushed.delivered, flushed.failed) == (0, 1)
+    (state,) = list_targets(ledger, 1)
+    assert (state.pending, state.delivered) == (1, 0) and state.last_error  # `notify flush` sends it later
+    assert reached.wait(30), "the message was on its way to the endpoint"
+    # The documented bound: the timeout (1 s here) plus two short ledger writes. Apprise's own
+    # read timeout alone would hold a tick 4 s or more, as a hung webhook did before the bound.
+    assert waited < 3, f"delivery held the tick {waited:.1f} s with PAPERTRADE_NOTIFY_TIMEOUT=1"
 
 
 def test_runs_delivering_at_the_same_moment_send_each_message_once(ledger, market_data_for, clock, receiver):
