@@ -55,6 +55,10 @@ def test_data_download_of_a_swap_stores_its_candles_and_funding_rates(ledger, da
         again = run_inprocess(capsys, *args)
         assert again.code == 0 and "fetched 0" in again.stdout.splitlines()[-1]
         assert server.count("/fapi/v1/klines") >= 1 and server.count("/api/v3/klines") == 0
+        tested = run_inprocess(capsys, "backtest", "--strategy", "sma-cross", "--exchange", "binance", "--symbol", SWAP,
+                               "--timeframe", "1h", "--allow-short", "--stake-fraction", "0.5", "--json")  # fmt: skip
+        assert tested.code == 0, tested.stderr
+        assert "Funding [$]" in json.loads(tested.stdout)["stats"]
 
 
 @pytest.fixture

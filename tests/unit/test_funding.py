@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+import pytest
+
 from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk
 from papertrade.domain.fills import FillModel, Market
@@ -9,6 +11,7 @@ from papertrade.domain.funding import FundingRate, FundingSchedule, funding_amou
 from papertrade.domain.ledger import Book, Fill, Side
 from papertrade.domain.orders import Exits, Level
 from papertrade.domain.signals import Decision
+from papertrade.errors import InputError
 
 D = Decimal
 HOUR = 3_600_000
@@ -135,3 +138,34 @@ def test_a_swap_backtest_books_funding_the_same_on_its_fast_path_as_deciding_on_
     plain = backtest(candles, registry.build("sma-cross", {}), fills, D(10000), SWAP, "USDT", allow_short=True)
     assert [f.candle_ts for f in plain.fills] == [f.candle_ts for f in made[0].fills]
     assert plain.funding_paid == 0 and made[0].cash != plain.cash
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("ts,rate\n", "must start with the header timestamp,rate,mark_price"),
+        ("timestamp,rate,mark_price\n8,0.1\n", "line 2: expected 3 columns"),
+        ("timestamp,rate,mark_price\n8,lots,\n", "line 2: rate and mark price must be decimal numbers"),
+        ("timestamp,rate,mark_price\n8,1.5,\n", "line 2: rate must be a fraction between -1 and 1"),
+        ("timestamp,rate,mark_price\n8,0.1,-3\n", "line 2: mark price must be above 0"),
+        ("timestamp,rate,mark_price\n8.5,0.1,\n", "line 2: timestamp must be whole milliseconds"),
+        ("timestamp,rate,mark_price\n16,0.1,\n8,0.1,\n", "line 3: times must increase"),
+    ],
+)
+def test_a_bad_funding_file_is_refused_naming_its_first_bad_line(tmp_path, text, says):
+    from papertrade.adapters.funding_file import load_funding
+
+    path = tmp_path / "funding.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=says):
+        load_funding(path)
+
+
+def test_a_funding_file_reads_exactly_with_and_without_a_mark(tmp_path):
+    from papertrade.adapters.funding_file import load_funding
+
+    path = tmp_path / "funding.csv"
+    path.write_text("timestamp,rate,mark_price\n28800000,-0.000123456789,34287.54\n57600000,0.0001,\n")
+    schedule = load_funding(path)
+    assert schedule.rates == (FundingRate(28_800_000, D("-0.000123456789"), D("34287.54")),
+                              FundingRate(57_600_000, D("0.0001")))  # fmt: skip

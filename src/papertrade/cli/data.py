@@ -316,7 +316,11 @@ def funding_for(ctx, symbol: str, funding: Path | None, exchange: str | None):
         raise InputError(f"{symbol} is a swap: give its funding rates with --funding FILE.csv")
     from papertrade.services.market_data import stored_funding
 
-    return stored_funding(state(ctx).ledger(), exchange, symbol)
+    rates = stored_funding(state(ctx).ledger(), exchange, symbol)
+    if not rates:
+        raise InputError(f"no funding rates of {symbol} are stored for {exchange}: `papertrade data download` the "
+                         "swap, or give --funding FILE.csv")  # fmt: skip
+    return rates
 
 
 def stored_market(ctx, exchange: str, symbol: str):
