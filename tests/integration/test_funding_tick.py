@@ -8,6 +8,8 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
+import pytest
+
 from papertrade.adapters import schema
 from papertrade.adapters.csv_candles import CandleFile, load_columns
 from papertrade.adapters.funding_file import load_funding
@@ -23,7 +25,7 @@ from tests.support.paths import DATA
 from tests.support.synthetic_funding import FILE
 
 SWAP = "BTC/USDT:USDT"
-CANDLES = 400  # a small slice: 133 funding times, 46 of them with a position open
+CANDLES = 250  # a small slice: 83 funding times, several of them with a position open
 
 
 def swap_slice() -> Path:
@@ -44,12 +46,21 @@ def booked(ledger, portfolio_id):
         return uow.funding.payments(portfolio_id), uow.trades.list(portfolio_id)
 
 
-def test_a_replayed_swap_books_the_backtests_trades_and_funding_exactly_once(ledger):
+@pytest.fixture
+def replayed(ledger):
+    """A swap portfolio replayed over the slice with the synthetic funding file (one replay per
+    database, shared by the checks below to keep the suite cheap)."""
     path, funding = swap_slice(), load_funding(FILE)
     portfolio_id = new_swap_portfolio(ledger)
     replay(ledger, CandleFile.load(path), portfolio_id, SWAP, funding=funding)
-    payments, trades = booked(ledger, portfolio_id)
+    return path, funding, portfolio_id
 
+
+def test_a_replayed_swap_books_the_backtests_trades_and_funding_exactly_once(
+    ledger, replayed, database_url, monkeypatch, capsys
+):
+    path, funding, portfolio_id = replayed
+    payments, trades = booked(ledger, portfolio_id)
     fills = get_portfolio(ledger, portfolio_id).config.fills
     expected = backtest(load_columns(path), registry.build("sma-cross", {}), fills, Decimal(10000), SWAP, "USDT",
                         allow_short=True, funding=funding)  # fmt: skip
@@ -60,56 +71,35 @@ def test_a_replayed_swap_books_the_backtests_trades_and_funding_exactly_once(led
         (p.ts, p.candle_ts, p.quantity, p.mark_price, p.amount) for p in expected.funding
     ]
     book = get_portfolio(ledger, portfolio_id).book
-    assert book.cash == expected.cash and len(payments) > 30
+    assert book.cash == expected.cash and len(payments) > 10 and len(trades) > 2
     assert book.funding_paid == expected.funding_paid != 0
     assert {p.amount > 0 for p in payments} == {True, False}
 
-    again = replay(ledger, CandleFile.load(path), portfolio_id, SWAP, funding=funding)  # every tick retried
-    assert again.statuses == {"duplicate": CANDLES}
+    retried = CandleFile.load(path)
+    again = replay(ledger, retried, portfolio_id, SWAP, start=retried.bars[-60].ts, funding=funding)
+    assert again.statuses == {"duplicate": 60}  # the last 60 ticks run again: nothing booked twice
     assert booked(ledger, portfolio_id)[0] == payments
     assert get_portfolio(ledger, portfolio_id).book.cash == expected.cash
     report = verify(ledger, portfolio_id)
     assert report.ok, report.problems
     assert report.funding == len(payments)
     assert statistics(from_ledger(ledger, portfolio_id))["Funding [$]"] == expected.funding_paid
+    shown_by_the_commands(portfolio_id, path, book, (payments, trades), database_url, monkeypatch, capsys)
+    tampered_funding_is_found(ledger, portfolio_id, payments[0])
 
 
-def test_audit_verify_notices_a_funding_payment_that_does_not_follow_the_rule(ledger):
-    """The journal is the evidence: a payment row edited in the ledger, or a journaled payment
-    whose amount the funding rule does not give, is a problem audit verify names."""
-    path, funding = swap_slice(), load_funding(FILE)
-    portfolio_id = new_swap_portfolio(ledger)
-    replay(ledger, CandleFile.load(path), portfolio_id, SWAP, funding=funding)
-    with ledger.unit_of_work(write=True) as uow:
-        first = uow.funding.payments(portfolio_id)[0]
-        table = schema.funding_payments
-        uow.connection.execute(
-            table.update()
-            .where(table.c.portfolio_id == portfolio_id, table.c.funding_ts == first.ts)
-            .values(amount=first.amount - Decimal("0.01"))
-        )
-        uow.commit()
-    problems = verify(ledger, portfolio_id).problems
-    assert any(f"funding of {SWAP} at {first.ts} amount" in problem for problem in problems), problems
-
-
-def test_trades_status_and_report_show_the_funding_and_backtest_reads_a_funding_file(
-    ledger, database_url, monkeypatch, capsys
-):
-    path, funding = swap_slice(), load_funding(FILE)
-    portfolio_id = new_swap_portfolio(ledger)
-    replay(ledger, CandleFile.load(path), portfolio_id, SWAP, funding=funding)
+def shown_by_the_commands(portfolio_id, path, book, booked_here, database_url, monkeypatch, capsys) -> None:
+    """trades, status and report show the funding; backtest reads a funding file, and refuses a
+    swap's candle file without one."""
+    payments, trades = booked_here
     monkeypatch.setenv("PAPERTRADE_DATABASE_URL", database_url)
     papertrade = partial(run_inprocess, capsys)
-    payments, trades = booked(ledger, portfolio_id)
-
     listed = json.loads(papertrade("trades", str(portfolio_id), "--json").stdout)
     funded = [entry for entry in listed if entry["kind"] == "funding"]
     assert [(e["funding_ts"], Decimal(e["amount"])) for e in funded] == [(p.ts, p.amount) for p in payments]
     assert len(listed) == len(payments) + len(trades)
     assert [e["candle_ts"] for e in listed] == sorted(e["candle_ts"] for e in listed)
     assert "funding" in papertrade("trades", str(portfolio_id)).stdout
-    book = get_portfolio(ledger, portfolio_id).book
     status = json.loads(papertrade("status", str(portfolio_id), "--json").stdout)
     assert Decimal(status["funding_paid"]) == book.funding_paid
     assert "funding" in papertrade("status", str(portfolio_id)).stdout
@@ -123,3 +113,17 @@ def test_trades_status_and_report_show_the_funding_and_backtest_reads_a_funding_
     ]
     tested = json.loads(papertrade(*args, "--funding", str(FILE), "--json").stdout)
     assert Decimal(tested["stats"]["Funding [$]"]) == book.funding_paid
+
+
+def tampered_funding_is_found(ledger, portfolio_id, first) -> None:
+    """The journal is the evidence: a payment edited in the ledger is a problem audit verify names."""
+    with ledger.unit_of_work(write=True) as uow:
+        table = schema.funding_payments
+        uow.connection.execute(
+            table.update()
+            .where(table.c.portfolio_id == portfolio_id, table.c.funding_ts == first.ts)
+            .values(amount=first.amount - Decimal("0.01"))
+        )
+        uow.commit()
+    problems = verify(ledger, portfolio_id).problems
+    assert any(f"funding of {SWAP} at {first.ts} amount" in problem for problem in problems), problems
