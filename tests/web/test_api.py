@@ -193,7 +193,10 @@ def test_resting_orders_are_served_and_drawn_as_levels_on_the_chart(client):
     assert order["kind"] == "trailing-stop" and order["side"] == "SELL"
     figure = client.get("/api/portfolios/2/chart").json()
     levels = [trace for trace in figure["data"] if trace.get("name", "").startswith("trailing-stop")]
-    assert len(levels) == 1 and float(levels[0]["y"][0]) == float(order["price"])
+    resting = [trace for trace in levels if not trace["name"].endswith("(past)")]
+    assert len(resting) == 1 and float(resting[0]["y"][0]) == float(order["price"])
+    (past,) = [trace for trace in levels if trace["name"].endswith("(past)")]  # read from the journal
+    assert len(past["x"]) > 30 and past["x"][2] is None  # one segment per level held, apart
 
 
 def test_a_portfolio_page_lists_its_resting_orders_and_each_trades_kind(client):

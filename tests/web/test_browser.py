@@ -342,3 +342,31 @@ def test_on_a_phone_nothing_scrolls_sideways_and_stale_details_open_by_tap(brows
     page.screenshot(path=screenshots / "phone-portfolio.png", full_page=True)
     assert watched.problems == []
     phone.close()
+
+
+def test_past_protective_levels_are_drawn_from_placement_to_where_they_ended(context, server, screenshots):
+    watched = Watched(context)
+    page = watched.page
+    page.goto(f"{server.url}portfolios/2")  # the trailing-stop bot: its stop moved and was cancelled
+    page.wait_for_selector("#chart.js-plotly-plot[data-drawn] .main-svg", state="attached")
+    past = page.evaluate(
+        "() => { const gd = document.getElementById('chart');"
+        " const i = gd.data.findIndex(t => t.name === 'trailing-stop (past)');"
+        " const t = gd.data[i];"
+        " const group = gd.querySelectorAll('.scatterlayer .trace')[i - 1];"  # the candles are no scatter
+        " const paths = group ? [...group.querySelectorAll('path.js-line')].map(p => p.getAttribute('d')) : [];"
+        " return {x: t.x, text: t.hovertext, paths: paths}; }"
+    )
+    segments = [(past["x"][k], past["x"][k + 1], past["text"][k]) for k in range(0, len(past["x"]), 3)]
+    assert len(segments) > 10 and all(end > start for start, end, _ in segments)
+    cancelled = [text for _, _, text in segments if ": cancelled on " in text]
+    assert cancelled, "a stop cancelled when its position closed"
+    trades = page.evaluate(f"fetch('{server.url}api/portfolios/2/trades').then(r => r.json())")
+    sells = {t["candle_ts"] for t in trades if t["side"] == "SELL"}
+    ends = {start_end[1] for start_end in segments if ": cancelled on " in start_end[2]}
+    assert ends <= sells  # each ends on the candle its position was sold on
+    drawn = [path for path in past["paths"] if path and path.count("L") == 1]  # one horizontal stroke each
+    assert len(drawn) == len(segments), "every level is drawn, not only listed"
+    page.locator("#chart").screenshot(path=screenshots / "past-levels.png")
+    assert watched.problems == []
+    page.close()

@@ -233,3 +233,23 @@ def portfolio_version(connection: Connection, portfolio_id: int) -> tuple[int | 
     """What changes whenever a portfolio does (every change comes with a new tick): its newest
     tick and how many it has."""
     return tuple(connection.execute(select(func.max(_k.id), func.count()).where(_k.portfolio_id == portfolio_id)).one())
+
+
+def order_history(connection: Connection, portfolio_id: int) -> list[tuple[str, int, str, str, str, int]]:
+    """Every change to the portfolio's resting orders, as the journal recorded it, oldest first:
+    (what: placed, moved, filled, cancelled, expired; the candle; symbol, kind, price text, and
+    the candle the order was placed on)."""
+    import json
+
+    j = t.journal.c
+    query = select(j.event, j.payload).where(j.portfolio_id == portfolio_id, j.event.like("order.%")).order_by(j.id)
+    history = []
+    for event, text in connection.execute(query):
+        payload = json.loads(text)
+        order = payload.get("order") or {}
+        try:
+            history.append((event.removeprefix("order."), int(payload["candle_ts"]), order["symbol"], order["kind"],
+                            str(order["price"]), int(order["placed_ts"])))  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            continue  # an entry this chart cannot read is left out of it (`audit verify` reports it)
+    return history

@@ -65,6 +65,8 @@ class ChartData:
     timeframe_ms: int | None = None
     #: the resting orders (`RestingOrder`s), drawn as levels over their symbol's candles
     orders: list = field(default_factory=list)
+    #: the levels orders held before they filled, were cancelled or expired (`PastLevel`s)
+    past_levels: list = field(default_factory=list)
 
     def buy_and_hold(self) -> "np.ndarray":
         """The starting cash held in the traded symbols (equal parts) from the first candle the
@@ -101,6 +103,41 @@ class ChartData:
             "buy_and_hold": self.buy_and_hold()[ends],
             "drawdown": np.minimum.reduceat(drawdown, starts) if len(starts) else drawdown,
         }
+
+
+@dataclass(frozen=True)
+class PastLevel:
+    """A price an order rested at from `start_ts` to `end_ts` (both candles' open times), and
+    how that ended: "filled", "cancelled", "expired", or "moved" (a trailing stop's step)."""
+
+    symbol: str
+    kind: str
+    price: float
+    start_ts: int
+    end_ts: int
+    ended: str
+
+
+def past_levels(history) -> list[PastLevel]:
+    """The levels of orders that no longer rest, from the journal's order changes
+    (`read_models.order_history`, oldest first): each from the candle it was placed (or moved)
+    on to the candle it filled, was cancelled, expired or moved on. Orders still resting are
+    drawn by `ChartData.orders` instead, and so are their current levels."""
+    from decimal import Decimal
+
+    open_levels: dict[tuple, tuple[int, float]] = {}
+    levels = []
+    for what, candle_ts, symbol, kind, price, placed_ts in history:
+        key = (symbol, kind, placed_ts)
+        if what == "placed":
+            open_levels[key] = (candle_ts, float(Decimal(price)))
+            continue
+        started = open_levels.pop(key, None)
+        if started is not None:
+            levels.append(PastLevel(symbol, kind, started[1], started[0], candle_ts, what))
+        if what == "moved":
+            open_levels[key] = (candle_ts, float(Decimal(price)))
+    return levels
 
 
 def _bucket_starts(count: int, limit: int):
@@ -166,13 +203,14 @@ def for_backtest(performance: "Performance", title: str, candles, strategy, star
 def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str) -> ChartData:
     """Chart data of a paper portfolio: candles from the candle store (the closes it saw where
     the store has none), and the indicators each tick recorded."""
-    from papertrade.adapters.read_models import indicator_rows
+    from papertrade.adapters.read_models import indicator_rows, order_history
 
     with ledger.unit_of_work() as uow:
         config = uow.portfolios.get(portfolio_id, with_positions=False).config
         rows = indicator_rows(uow.connection, portfolio_id, *_indicator_grid(performance, config.timeframe.ms))
         candles = _stored_candles(uow.connection, config, performance)
         orders = uow.orders.of(portfolio_id)
+        history = order_history(uow.connection, portfolio_id)
     return from_performance(
         performance,
         title,
@@ -181,6 +219,7 @@ def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str
         levels=_levels(config),
         timeframe_ms=config.timeframe.ms,
         orders=orders,
+        past_levels=past_levels(history),
     )
 
 

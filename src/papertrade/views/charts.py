@@ -76,6 +76,8 @@ def _price(fig, chart: ChartData, symbol: str, row: int) -> None:
             fig.add_trace(_markers(fills, side, marker, color, chart.quote), row=row, col=1)
     for order in (o for o in chart.orders if o.symbol == symbol):
         fig.add_trace(_resting(order, candles, chart.timeframe_ms or 0), row=row, col=1)
+    for trace in _past(chart, symbol):
+        fig.add_trace(trace, row=row, col=1)
     fig.update_yaxes(title_text=f"{symbol} [{chart.quote}]", tickformat=",", row=row, col=1)
     merged = aggregation(candles.ts, chart.timeframe_ms)
     if merged:
@@ -121,6 +123,37 @@ def _resting(order, candles, timeframe_ms: int):
         hovertext=f"resting {order.kind} {str(order.side).lower()} @ {numbers.price(order.price)}",
         hoverinfo="text",
     )
+
+
+#: The newest past levels drawn per symbol and kind (a trailing stop moves on every candle).
+MAX_PAST_LEVELS = 1500
+
+
+def _past(chart: ChartData, symbol: str) -> list:
+    """The levels orders held before they filled, were cancelled, expired or moved: one dotted
+    trace per kind, each level from the candle it was set on to the one it ended on."""
+    import plotly.graph_objects as go
+
+    from papertrade.domain.timeframes import timestamp
+
+    by_kind: dict[str, list] = {}
+    for level in chart.past_levels:
+        if level.symbol == symbol:
+            by_kind.setdefault(level.kind, []).append(level)
+    traces = []
+    for kind, levels in by_kind.items():
+        x, y, text = [], [], []
+        for level in levels[-MAX_PAST_LEVELS:]:
+            end = max(level.end_ts, level.start_ts + (chart.timeframe_ms or 0))
+            said = f"{kind} @ {numbers.price(level.price)}: {level.ended} on {timestamp(level.end_ts)}"
+            x += [level.start_ts, end, None]
+            y += [level.price, level.price, None]
+            text += [said, said, None]
+        color = DOWN if kind in ("stop-loss", "trailing-stop") else UP
+        style = {"line": {"dash": "dot", "width": 1, "color": color}, "opacity": 0.7, "connectgaps": False}
+        name = f"{kind} (past)"
+        traces.append(go.Scatter(x=x, y=y, mode="lines", name=name, hovertext=text, hoverinfo="text", **style))
+    return traces
 
 
 def _markers(fills, side: str, marker: str, color: str, quote: str):
