@@ -28,7 +28,7 @@ from papertrade.bootstrap import open_ledger  # noqa: E402
 from papertrade.domain.money import to_plain  # noqa: E402
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio  # noqa: E402
 from papertrade.settings import Settings  # noqa: E402
-from tests.support.fake_binance import DEFAULT_MARKETS, FakeBinance, MarketSpec, load_rows  # noqa: E402
+from tests.support.fake_binance import DEFAULT_MARKETS, BookSpec, FakeBinance, MarketSpec, load_rows  # noqa: E402
 
 BIN = REPO / ".venv" / "bin"
 PYTHON, PAPERTRADE = str(BIN / "python"), str(BIN / "papertrade")
@@ -339,6 +339,51 @@ def shorts(work: Path, env: dict, runs: int) -> list[Row]:
     ]  # fmt: skip
 
 
+def request_counts(work: Path, server: FakeBinance, env: dict) -> list[Row]:
+    """Issue 24 item 6: HTTP requests at the local exchange per LIVE tick of a `--fill book`
+    portfolio in steady state (market cached, history stored): one that holds makes one (its
+    candles), one that trades makes two (its candles, then the order book after deciding)."""
+    now = int(time.time() * 1000)
+    rows = minute_series(1_240, now - now % MINUTE + 120 * MINUTE)  # two hours ahead of now
+    server.add_series("REQUSDT", "1m", rows)
+    server.state.book = BookSpec(interval="1m")  # the book around the latest 1m close
+    template = work / "requests.db"
+    ledger = open_ledger(Settings(database_url=str(template)), create=True)
+    for name, strategy in (("holds", "Recorder"), ("trades", "AlwaysBuy")):
+        request = parse_new_portfolio(name=name, cash="10000", timeframe="1m", fill="book",
+                                      strategy=f"tests.support.strategies:{strategy}")  # fmt: skip
+        create_portfolio(ledger, request, now=0)
+    ledger.dispose()
+    store_candles(template, "REQ/USDT", rows[:1_000])
+    cache_markets(template, server, ["REQ/USDT"])
+    counted = {}
+    for portfolio_id, name in ((1, "holds"), (2, "trades")):
+        shutil.copy(template, work / "ledger.db")
+        server.reset_counts()
+        timed([PAPERTRADE, "--db", str(work / "ledger.db"), "trade", str(portfolio_id), "REQ/USDT", "LIVE"],
+              {**env, "PYTHONPATH": str(REPO)})  # fmt: skip
+        counted[name] = (len(server.state.log), server.count("/depth"))
+    holds, trades = counted["holds"], counted["trades"]
+    return [
+        Row("requests, --fill book tick that holds", f"{holds[0]} ({holds[1]} for the book)", "1", holds == (1, 0)),
+        Row("requests, --fill book tick that trades", f"{trades[0]} ({trades[1]} for the book)", "2",
+            trades == (2, 1)),
+    ]  # fmt: skip
+
+
+def only_requests(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory, FakeBinance(
+        markets=(*DEFAULT_MARKETS, MarketSpec("REQ"))
+    ) as server:
+        work = Path(directory)
+        env = {**os.environ, "PAPERTRADE_CCXT_CONFIG": json.dumps(server.ccxt_config()), "HOME": str(work),
+               "XDG_DATA_HOME": str(work / "data")}  # fmt: skip
+        table = render(request_counts(work, server, env))
+    print(table)
+    if args.write:
+        write(args.write, table, 1, 0.0, "<!-- bench results: requests -->")
+
+
 def only_shorts(args) -> None:
     started = time.time()
     runs = 1 if args.quick else 3
@@ -538,7 +583,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="also record the results in this Markdown file")
     parser.add_argument(
         "--only",
-        choices=["backtest", "dashboard", "download", "optimize", "replay", "shorts", "user-strategy"],
+        choices=["backtest", "dashboard", "download", "optimize", "replay", "requests", "shorts", "user-strategy"],
         help="measure only these targets (recorded apart)",
     )
     args = parser.parse_args()
@@ -554,13 +599,15 @@ def main() -> None:
         return only_optimize(args)
     if args.only == "shorts":
         return only_shorts(args)
+    if args.only == "requests":
+        return only_requests(args)
     if args.only == "user-strategy":
         return only_user_strategy(args)
     runs = 3 if args.quick else 9
     rows: list[Row] = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="papertrade-bench-") as directory, FakeBinance(markets=(
-        *DEFAULT_MARKETS, *(MarketSpec(f"H{n}") for n in (1_000, 100_000, 1_000_000)),
+        *DEFAULT_MARKETS, *(MarketSpec(f"H{n}") for n in (1_000, 100_000, 1_000_000)), MarketSpec("REQ"),
         *(MarketSpec(f"B{i:03d}") for i in range(100)),
     )) as server:  # fmt: skip
         work = Path(directory)
@@ -573,6 +620,7 @@ def main() -> None:
         print("measuring cold ticks ...", file=sys.stderr)
         tick_rows, cold_tick = cold_ticks(work, server, env, runs)
         rows += tick_rows
+        rows += request_counts(work, server, env)
         print("measuring the batch runner ...", file=sys.stderr)
         rows += batch(work, server, env, max(3, runs // 3), cold_tick)
         print("measuring backtests (backtesting.py takes a while) ...", file=sys.stderr)

@@ -112,9 +112,9 @@ def test_settings_that_are_not_valid_change_nothing(capsys, db):
     assert cli(capsys, db, "status", "2", "--json").stdout == before
     params = cli(capsys, db, "portfolio", "set", "2", "--param", "period=21")
     assert params.code == 0 and "period: 14 -> 21" in params.stdout
-    again = cli(capsys, db, "portfolio", "set", "2", "--param", "period=21", "--fee-rate", "0.001")
+    again = cli(capsys, db, "portfolio", "set", "2", "--param", "period=21", "--slippage-bps", "0")
     assert again.code == 2
-    assert again.error_lines == ["papertrade: error: nothing to change: portfolio 2 already has --fee-rate 0.001, "
+    assert again.error_lines == ["papertrade: error: nothing to change: portfolio 2 already has --slippage-bps 0, "
                                  "--param period=21"]  # fmt: skip
 
 

@@ -163,6 +163,8 @@ class FakeBinance:
     """The server; a context manager that runs it on a free port in a background thread."""
 
     handler: type | None = None  # the request handler class; Binance's when None
+    #: The (maker, taker) rates ccxt gives every spot market, as text (None: ccxt's own 0.001, 0.001).
+    trading_fees: tuple[str, str] | None = None
 
     def __init__(
         self,
@@ -205,7 +207,13 @@ class FakeBinance:
         """
         futures = f"http://127.0.0.1:{self.port}"
         api = {"public": self.base_url, "fapiPublic": f"{futures}/fapi/v1", "dapiPublic": f"{futures}/dapi/v1"}
-        return {"urls": {"api": api}, "timeout": timeout_ms, "enableRateLimit": False}
+        config = {"urls": {"api": api}, "timeout": timeout_ms, "enableRateLimit": False}
+        if self.trading_fees is not None:
+            # ccxt's binance takes a spot market's `maker` and `taker` from its own `fees.trading`
+            # (Binance's exchangeInfo has no fees), so this is where a test exchange sets them.
+            maker, taker = self.trading_fees
+            config["fees"] = {"trading": {"maker": float(maker), "taker": float(taker)}}
+        return config
 
     # -- control --------------------------------------------------------------------------
 

@@ -62,3 +62,27 @@ def test_rounding_the_fee_up_never_lets_a_buy_overspend():
     market = Market("X/USDT", "X", "USDT", amount_step=D("0.000000000000000001"))
     fill = model.buy(market, D("1"), D("0.333333333333333333"))
     assert fill.notional + fill.fee <= D(1)
+
+
+# -- maker and taker ---------------------------------------------------------------------------
+
+
+def test_a_resting_limit_or_take_profit_fill_pays_the_maker_rate_and_a_market_or_stop_fill_the_taker_s():
+    market = Market("BTC/USDT", "BTC", "USDT", Decimal("0.001"))
+    model = FillModel(Decimal("0.004"), Decimal(0), Decimal("0.5"), maker_rate=Decimal("0.001"))
+    at_market = model.buy(market, Decimal(1000), Decimal(100))
+    resting = model.buy(market, Decimal(1000), Decimal(100), slipped=False)
+    assert at_market.fee == at_market.notional * Decimal("0.004")
+    assert resting.fee == resting.notional * Decimal("0.001") and resting.quantity > at_market.quantity
+    position = Position("BTC/USDT", Decimal(1), Decimal(100))
+    assert model.close(market, position, Decimal(110), slipped=False).fee == Decimal("0.11")
+    assert model.close(market, position, Decimal(90)).fee == Decimal("0.36")
+
+
+def test_a_model_takes_a_market_s_own_rates_only_when_it_knows_them():
+    model = FillModel(Decimal("0.001"), Decimal(0), Decimal(1))
+    priced = Market(
+        "BTC/USDT", "BTC", "USDT", Decimal("0.001"), maker_fee=Decimal("0.0002"), taker_fee=Decimal("0.0007")
+    )
+    assert model.at_market_rates(priced) == FillModel(Decimal("0.0007"), Decimal(0), Decimal(1), Decimal("0.0002"))
+    assert model.at_market_rates(Market.unrestricted("BTC/USDT")) is model

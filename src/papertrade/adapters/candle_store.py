@@ -22,7 +22,7 @@ _LATEST_UNTIL = select(func.max(_c.ts)).where(_SERIES, _c.ts <= bindparam("until
 _COUNT_BETWEEN = (
     select(func.count()).select_from(t.candles).where(_SERIES, _c.ts > bindparam("after"), _c.ts < bindparam("before"))
 )
-_MARKET_COLUMNS = ("venue_symbol", "base", "quote", "amount_step", "min_amount", "min_cost")
+_MARKET_COLUMNS = ("venue_symbol", "base", "quote", "amount_step", "min_amount", "min_cost", "maker_fee", "taker_fee")
 _MARKET = select(*(t.markets.c[name] for name in _MARKET_COLUMNS), t.markets.c.fetched_ts).where(
     t.markets.c.exchange == bindparam("exchange"), t.markets.c.symbol == bindparam("symbol")
 )

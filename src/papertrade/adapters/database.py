@@ -32,6 +32,7 @@ REVISIONS = (
     "0012_funding",
     "0013_max_slippage",
     "0014_stale_events",
+    "0015_maker_taker_fees",
 )
 HEAD = REVISIONS[-1]
 

@@ -189,6 +189,8 @@ class CcxtMarketData:
             min_amount=_decimal((limits.get("amount") or {}).get("min")) or Decimal(0),
             min_cost=_decimal((limits.get("cost") or {}).get("min")) or Decimal(0),
             venue_symbol=str(market["id"]),
+            maker_fee=_fee_rate(market.get("maker")),
+            taker_fee=_fee_rate(market.get("taker")),
         )
 
     def _amount_step(self, market: Mapping[str, Any]) -> Decimal:
@@ -464,6 +466,13 @@ def _number(value: Any) -> Decimal:
         raise TypeError("boolean price")
     # repr of a float is its shortest round-trip text: the exact decimal the exchange sent.
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def _fee_rate(value: Any) -> Decimal | None:
+    """A market's maker or taker rate as ccxt gives it; a rebate (a negative rate) is not paid
+    out to a paper trader, so it counts as 0."""
+    rate = _decimal(value)
+    return None if rate is None else max(rate, Decimal(0))
 
 
 def _decimal(value: Any) -> Decimal | None:

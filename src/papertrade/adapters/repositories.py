@@ -85,6 +85,8 @@ class PortfolioRepository:
                 liquidation_fee=config.margin.liquidation_fee_rate,
                 fill=config.fill,
                 max_slippage=config.max_slippage,
+                maker_fee=fills.maker_rate,
+                fees_from_exchange=config.fees_from_exchange,
                 created_ts=now,
             )
         )
@@ -155,6 +157,8 @@ class PortfolioRepository:
                 exits=canonical_json(config.exits.as_dict()),
                 fill=config.fill,
                 max_slippage=config.max_slippage,
+                maker_fee=config.fills.maker_rate,
+                fees_from_exchange=config.fees_from_exchange,
                 archived_ts=archived_ts,
                 version=t.portfolios.c.version + 1,
             )
@@ -335,12 +339,13 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         strategy_params=_object(row["strategy_params"]),
         exchange=row["exchange"],
         timeframe=Timeframe.parse(row["timeframe"]),
-        fills=FillModel(row["fee_rate"], row["slippage_bps"], row["stake_fraction"]),
+        fills=FillModel(row["fee_rate"], row["slippage_bps"], row["stake_fraction"], row["maker_fee"]),
         exits=Exits.from_dict(_object(row["exits"])),
         allow_short=bool(row["allow_short"]),
         margin=MarginRules(maintenance_rate=row["maintenance_margin"], liquidation_fee_rate=row["liquidation_fee"]),
         fill=row["fill"],
         max_slippage=row["max_slippage"],
+        fees_from_exchange=bool(row["fees_from_exchange"]),
     )
 
 

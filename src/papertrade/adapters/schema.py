@@ -99,6 +99,10 @@ portfolios = Table(
     Column("fill", Text, nullable=False, server_default="close"),
     # How far from the decided candle's close a book walk may go (`--max-slippage`, 0.05 = 5 %).
     Column("max_slippage", ExactDecimal, nullable=False, server_default="0.05"),
+    # The maker's fee rate (NULL: fee_rate, which is the taker's), and whether each market's own
+    # rates (from ccxt) are charged instead, with fee_rate where a market's are not known.
+    Column("maker_fee", ExactDecimal, nullable=True),
+    Column("fees_from_exchange", Boolean, nullable=False, server_default=false()),
 )
 
 positions = Table(
@@ -258,6 +262,9 @@ markets = Table(
     Column("amount_step", ExactDecimal, nullable=False),
     Column("min_amount", ExactDecimal, nullable=False),
     Column("min_cost", ExactDecimal, nullable=False),
+    # The exchange's fee rates for the market (ccxt's `maker`, `taker`; NULL when not given).
+    Column("maker_fee", ExactDecimal, nullable=True),
+    Column("taker_fee", ExactDecimal, nullable=True),
     Column("fetched_ts", BigInteger, nullable=False),
 )
 

@@ -8,15 +8,17 @@ from papertrade.cli import output
 from papertrade.cli.context import now_ms, state
 from papertrade.cli.options import (
     AllowShortOption,
-    FeeRateOption,
     FillOption,
     LiquidationFeeOption,
     MaintenanceMarginOption,
+    MakerFeeOption,
     MaxSlippageOption,
+    PortfolioFeeRateOption,
     SlippageOption,
     StakeFractionOption,
     StopLossOption,
     TakeProfitOption,
+    TakerFeeOption,
     TrailingStopOption,
 )
 from papertrade.cli.portfolios import JsonOption, portfolio_json
@@ -47,7 +49,9 @@ def create_portfolio(
     quote: Annotated[
         str, typer.Option(metavar="CURRENCY", help="Quote currency the cash is held in (2-20 capitals or digits).")
     ] = "USDT",
-    fee_rate: FeeRateOption = "0.001",
+    fee_rate: PortfolioFeeRateOption = None,
+    maker_fee: MakerFeeOption = None,
+    taker_fee: TakerFeeOption = None,
     slippage_bps: SlippageOption = "0",
     stake_fraction: StakeFractionOption = "1",
     stop_loss: StopLossOption = None,
@@ -80,6 +84,7 @@ def create_portfolio(
         timeframe=timeframe,
         quote=quote,
         fee_rate=fee_rate,
+        maker_taker=(maker_fee, taker_fee),
         slippage_bps=slippage_bps,
         stake_fraction=stake_fraction,
         exits=(stop_loss, take_profit, trailing_stop),

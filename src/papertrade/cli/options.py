@@ -44,6 +44,23 @@ TimeframeOption = Annotated[str | None, typer.Option(help="Without --data: the s
 FromOption = Annotated[str | None, typer.Option("--from", metavar="TS", help="First candle (ms or ISO time).")]
 ToOption = Annotated[str | None, typer.Option("--to", metavar="TS", help="Last candle (ms or ISO time).")]
 FeeRateOption = Annotated[str, typer.Option(metavar="RATE", help="Fee per trade as a fraction of its value, 0 to 0.1.")]
+PortfolioFeeRateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fee-rate",
+        metavar="RATE",
+        help="Fee per trade as a fraction of its value, 0 to 0.1, maker and taker alike (default: the exchange's "
+        "maker and taker rates of each market, from ccxt).",
+    ),
+]
+MakerFeeOption = Annotated[
+    str | None,
+    typer.Option(metavar="RATE", help="Fee of resting limit and take-profit fills (with --taker-fee), 0 to 0.1."),
+]
+TakerFeeOption = Annotated[
+    str | None,
+    typer.Option(metavar="RATE", help="Fee of market and stop fills (with --maker-fee), 0 to 0.1."),
+]
 SlippageOption = Annotated[
     str, typer.Option(metavar="BPS", help="Price moved against each fill, in basis points: 0 to 1000.")
 ]

@@ -88,8 +88,17 @@ def set_settings(
     ctx: typer.Context,
     portfolio_id: IdArgument,
     fee_rate: Annotated[
-        str | None, typer.Option(metavar="RATE", help="Fee per trade as a fraction of its value (0 to 0.1).")
+        str | None,
+        typer.Option(
+            metavar="RATE|exchange",
+            help="Fee per trade as a fraction of its value (0 to 0.1), maker and taker alike; "
+            "exchange: each market's own rates.",
+        ),
     ] = None,
+    maker_fee: Annotated[
+        str | None, typer.Option(metavar="RATE", help="Fee of resting limit and take-profit fills.")
+    ] = None,
+    taker_fee: Annotated[str | None, typer.Option(metavar="RATE", help="Fee of market and stop fills.")] = None,
     slippage_bps: Annotated[
         str | None, typer.Option(metavar="BPS", help="Price moved against each fill, in bps (0 to 1000).")
     ] = None,
@@ -122,7 +131,8 @@ def set_settings(
     ledger = state(ctx).ledger()
     before = get_portfolio(ledger, portfolio_id).config
     exits = (stop_loss, take_profit, trailing_stop)
-    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits, fill, max_slippage)
+    change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits, fill, max_slippage,
+                            maker_fee, taker_fee)  # fmt: skip
     after = change_settings(ledger, portfolio_id, change, now_ms()).config
     typer.echo(f'Changed portfolio {portfolio_id} "{after.name}", from its next tick:')
     for label, old, new in _differences(before, after):
@@ -130,8 +140,12 @@ def set_settings(
 
 
 def _differences(before, after) -> list[tuple[str, str, str]]:
+    from papertrade.cli.status import fees_text
+
     rows = [
         ("fee rate", output.amount(before.fills.fee_rate), output.amount(after.fills.fee_rate)),
+        ("maker fee", output.amount(before.fills.maker), output.amount(after.fills.maker)),
+        ("fees", fees_text(before), fees_text(after)),
         ("slippage bps", output.amount(before.fills.slippage_bps), output.amount(after.fills.slippage_bps)),
         ("stake fraction", output.amount(before.fills.stake_fraction), output.amount(after.fills.stake_fraction)),
         ("fill", before.fill, after.fill),

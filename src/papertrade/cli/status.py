@@ -33,7 +33,8 @@ def status(
     stored = valuation.portfolio
     archived = f", archived {output.timestamp(stored.archived_ts)}: it no longer trades" if stored.archived else ""
     typer.echo(f'Portfolio {stored.id} "{stored.config.name}"{archived}')
-    for label, value in _summary(valuation):
+    markets = _traded_markets(ledger, stored) if stored.config.fees_from_exchange else ()
+    for label, value in _summary(valuation, markets):
         typer.echo(f"  {label:<12}{value}")
     if origin is not None:
         typer.echo(f"  {'research':<12}{_origin_text(origin)}")
@@ -52,6 +53,12 @@ def status(
         typer.echo(f"  {order.symbol} protected by a {order.kind} at {output.price(order.price)}")
 
 
+def _traded_markets(ledger, stored):
+    from papertrade.services.market_data import cached_markets
+
+    return cached_markets(ledger, stored.config.exchange, stored.book.positions.keys())
+
+
 def notifications_lines(states) -> list[str]:
     """How the portfolio's notification URLs are doing: how many, how many events are still
     undelivered, and each failing URL's last delivery error (numbered as `notify ID --list`)."""
@@ -66,7 +73,7 @@ def notifications_lines(states) -> list[str]:
     return [head, *failing]
 
 
-def _summary(valuation) -> list[tuple[str, str]]:
+def _summary(valuation, markets=()) -> list[tuple[str, str]]:
     config, book = valuation.portfolio.config, valuation.portfolio.book
     quote = config.quote
     return [
@@ -82,6 +89,7 @@ def _summary(valuation) -> list[tuple[str, str]]:
         ("strategy", f"{config.strategy} {_params_text(config.strategy_params)}"),
         ("market data", f"{config.exchange} {config.timeframe}"),
         ("fills", _fills_text(config.fills)),
+        ("fees", fees_text(config, markets)),
         ("market fills", _market_fills_text(config)),
         ("exits", _exits_text(config.exits)),
         ("shorts", "allowed (--allow-short)" if config.allow_short else "not allowed: long only"),
@@ -146,11 +154,24 @@ def _market_fills_text(config) -> str:
     return f"from the order book (--fill book), at most {cap} from the close (--max-slippage)"
 
 
+def fees_text(config, markets=None) -> str:
+    """The fee rates in force: those the portfolio set, or each market's own (`markets`: the
+    markets known for the symbols it trades)."""
+    fills = config.fills
+    if not config.fees_from_exchange:
+        if fills.maker == fills.fee_rate:
+            return f"{output.amount(fills.fee_rate)} maker and taker (--fee-rate)"
+        return f"maker {output.amount(fills.maker)}, taker {output.amount(fills.fee_rate)} (--maker-fee, --taker-fee)"
+    known = [
+        f"{market.symbol} maker {output.amount(market.maker_fee)}, taker {output.amount(market.taker_fee)}"
+        for market in (markets or ()) if market.maker_fee is not None
+    ]  # fmt: skip
+    fallback = f"{output.amount(fills.fee_rate)} where the market's are not known"
+    return "the exchange's, per market: " + "; ".join([*known, fallback])
+
+
 def _fills_text(fills) -> str:
-    return (
-        f"fee rate {output.amount(fills.fee_rate)}, slippage {output.amount(fills.slippage_bps)} bps, "
-        f"stake fraction {output.amount(fills.stake_fraction)}"
-    )
+    return f"slippage {output.amount(fills.slippage_bps)} bps, stake fraction {output.amount(fills.stake_fraction)}"
 
 
 def _exits_text(exits) -> str:

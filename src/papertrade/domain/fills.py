@@ -3,7 +3,7 @@
 Shared by the live tick, replay and backtest, so all three produce identical trades.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,8 @@ _BPS = Decimal(10_000)
 class Market:
     """What the exchange allows for one symbol: the amount step and the minimum order.
 
-    `venue_symbol` is the exchange's own name for the market (BTCUSDT on Binance).
+    `venue_symbol` is the exchange's own name for the market (BTCUSDT on Binance); `maker_fee`
+    and `taker_fee` are the exchange's fee rates for it (None: not known, as for a candle file).
     """
 
     symbol: str
@@ -30,6 +31,8 @@ class Market:
     min_amount: Decimal = ZERO
     min_cost: Decimal = ZERO
     venue_symbol: str = ""
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
 
     @classmethod
     def unrestricted(cls, symbol: str) -> "Market":
@@ -43,7 +46,8 @@ class FillModel:
     """A portfolio's execution settings.
 
     - price: the close, moved against the trader by `slippage_bps` basis points;
-    - fee: `fee_rate` x quantity x price, in the quote currency;
+    - fee: the rate x quantity x price, in the quote currency: `fee_rate` (the taker's) for a
+      market or stop fill, `maker_rate` (None: `fee_rate`) for a resting limit or take-profit fill;
     - BUY spends `stake_fraction` of the cash including the fee (unless the decision sizes it),
       the quantity rounded down to the market's amount step; SELL sells the whole position
       (unless the decision sells a portion).
@@ -52,6 +56,25 @@ class FillModel:
     fee_rate: Decimal
     slippage_bps: Decimal
     stake_fraction: Decimal
+    maker_rate: Decimal | None = None
+
+    @property
+    def maker(self) -> Decimal:
+        """The rate a resting limit or take-profit fill pays."""
+        return self.fee_rate if self.maker_rate is None else self.maker_rate
+
+    def at_market_rates(self, market: Market) -> "FillModel":
+        """This model charging `market`'s own taker and maker rates (itself when they are not known)."""
+        if market.taker_fee is None or market.maker_fee is None:
+            return self
+        return replace(self, fee_rate=market.taker_fee, maker_rate=market.maker_fee)
+
+    def _charging(self, slipped: bool) -> "FillModel":
+        """The model whose `fee_rate` a fill pays: the taker rate for a market or stop fill
+        (`slipped`), the maker rate for a resting limit or take-profit fill (at its own level)."""
+        if slipped or self.maker_rate is None or self.maker_rate == self.fee_rate:
+            return self
+        return replace(self, fee_rate=self.maker_rate, maker_rate=None)
 
     def fill_price(self, close: Decimal, side: Side) -> Decimal:
         with exact():
@@ -65,7 +88,7 @@ class FillModel:
         """The BUY fill at `reference` (moved by slippage when `slipped`), sized by `size` (None:
         `stake_fraction` of the cash), or None when the cash cannot pay for it or it would fall
         below the market's minimum. Never spends more than the cash, fee included."""
-        return self._entry(Side.BUY, market, cash, reference, size, slipped)
+        return self._charging(slipped)._entry(Side.BUY, market, cash, reference, size, slipped)
 
     def short(
         self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None, *, slipped: bool = True
@@ -73,7 +96,7 @@ class FillModel:
         """The SELL that opens (or adds to) a short, sized exactly as a `buy` of the same cash
         would be (its notional plus fee at most the budget), at `reference` moved down by
         slippage when `slipped`; None when the cash could not pay for a buy of that size."""
-        return self._entry(Side.SELL, market, cash, reference, size, slipped)
+        return self._charging(slipped)._entry(Side.SELL, market, cash, reference, size, slipped)
 
     def _entry(
         self, side: Side, market: Market, cash: Decimal, reference: Decimal, size: "Size | None", slipped: bool
@@ -133,6 +156,8 @@ class FillModel:
         """The fill that closes `quantity` (None: all) of a long (a SELL) or a short (a BUY, a
         cover) at `reference`, moved by slippage against the trader when `slipped`; None when
         flat or below the market's minimum. A cover is never refused for want of cash."""
+        if not slipped and self._charging(slipped) is not self:
+            return self._charging(slipped).close(market, position, reference, quantity, slipped=slipped)
         side = Side.BUY if position.is_short else Side.SELL
         price = self.fill_price(reference, side) if slipped else reference
         held = position.quantity.copy_abs()  # abs() would round to the context's precision

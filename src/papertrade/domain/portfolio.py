@@ -17,6 +17,9 @@ from papertrade.errors import InputError
 
 MAX_NAME_LENGTH = 100
 MAX_FEE_RATE = Decimal("0.1")
+#: What a portfolio whose fees come from the exchange charges on a market whose rates are not
+#: known (a candle file): Binance's standard spot rate, maker and taker.
+DEFAULT_FEE_RATE = "0.001"
 MAX_SLIPPAGE_BPS = Decimal(1000)
 MAX_MARGIN_RATE = Decimal("0.5")
 _CURRENCY = re.compile(r"[A-Z0-9]{2,20}")
@@ -40,6 +43,13 @@ class PortfolioConfig:
     margin: MarginRules = SPOT  # what liquidates a position
     fill: str = "close"  # market orders fill at the close ("close") or walk the order book ("book")
     max_slippage: Decimal = DEFAULT_MAX_SLIPPAGE  # how far from the close a book walk may go (`--max-slippage`)
+    fees_from_exchange: bool = False  # charge each market's own maker/taker rates (no fee option given)
+
+    def fills_for(self, market: Market) -> FillModel:
+        """The fill model a fill on `market` uses: the portfolio's, charging the market's own
+        taker and maker rates when its fees come from the exchange and the market knows them
+        (else the stored rates: `DEFAULT_FEE_RATE` for a portfolio that never set one)."""
+        return self.fills.at_market_rates(market) if self.fees_from_exchange else self.fills
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +97,39 @@ def parse_cash(text: str) -> Decimal:
     return cash
 
 
-def parse_fill_model(fee_rate: str, slippage_bps: str, stake_fraction: str) -> FillModel:
-    fee = parse_amount(fee_rate, "fee rate")
+def parse_fee_rates(fee_rate: str | None, maker_fee: str | None, taker_fee: str | None) -> tuple[str, str | None, bool]:
+    """The fee options as typed: `--fee-rate` (maker and taker alike), or `--maker-fee` with
+    `--taker-fee`, or none of them (the exchange's rates per market). Returns the taker rate and
+    the maker rate as text (None: the taker's) and whether the rates come from the exchange."""
+    if fee_rate is not None and (maker_fee is not None or taker_fee is not None):
+        raise InputError("give either --fee-rate or --maker-fee with --taker-fee, not both")
+    if (maker_fee is None) != (taker_fee is None):
+        raise InputError("give --maker-fee and --taker-fee together (or --fee-rate for both)")
+    if fee_rate is not None:
+        return fee_rate, None, False
+    if taker_fee is not None:
+        return taker_fee, maker_fee, False
+    return DEFAULT_FEE_RATE, None, True
+
+
+def parse_fee_rate(text: str, what: str = "fee rate") -> Decimal:
+    fee = parse_amount(text, what)
     if not 0 <= fee <= MAX_FEE_RATE:
-        raise InputError(f"fee rate must be between 0 and {MAX_FEE_RATE}, not {fee_rate.strip()}")
+        raise InputError(f"{what} must be between 0 and {MAX_FEE_RATE}, not {text.strip()}")
+    return fee
+
+
+def parse_fill_model(fee_rate: str, slippage_bps: str, stake_fraction: str, maker_fee: str | None = None) -> FillModel:
+    """The fill model as typed; `fee_rate` is the taker's rate, `maker_fee` the maker's (None: the same)."""
+    fee = parse_fee_rate(fee_rate, "fee rate" if maker_fee is None else "taker fee")
+    maker = None if maker_fee is None else parse_fee_rate(maker_fee, "maker fee")
     slippage = parse_amount(slippage_bps, "slippage")
     if not 0 <= slippage <= MAX_SLIPPAGE_BPS:
         raise InputError(f"slippage must be between 0 and {MAX_SLIPPAGE_BPS} bps, not {slippage_bps.strip()}")
     stake = parse_amount(stake_fraction, "stake fraction")
     if not 0 < stake <= 1:
         raise InputError(f"stake fraction must be above 0 and at most 1, not {stake_fraction.strip()}")
-    return FillModel(fee, slippage, stake)
+    return FillModel(fee, slippage, stake, maker)
 
 
 def market_limits(symbol: str, amount_step: str | None, min_notional: str | None, cached: Market | None) -> Market:

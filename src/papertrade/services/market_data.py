@@ -482,6 +482,16 @@ def download_funding(ledger: Ledger, source, symbol: str, first: int, until: int
                            stored[-1].ts if stored else None)  # fmt: skip
 
 
+def cached_markets(ledger: Ledger | None, exchange: str, symbols) -> list[Market]:
+    """The markets cached for `symbols` on `exchange` (those cached), in symbol order: where
+    `status` finds the maker and taker rates a portfolio's fees come from."""
+    if ledger is None:
+        return []
+    with ledger.unit_of_work() as uow:
+        found = [uow.markets.get(exchange, symbol) for symbol in sorted(symbols)]
+    return [entry[0] for entry in found if entry is not None]
+
+
 def stored_funding(ledger: Ledger | None, exchange: str, symbol: str):
     """Every funding rate stored for the swap `symbol` on `exchange` (`data download` stores
     them), as a `FundingSchedule`."""

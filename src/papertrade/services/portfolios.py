@@ -9,6 +9,7 @@ from papertrade.domain.book import DEFAULT_MAX_SLIPPAGE
 from papertrade.domain.money import to_plain
 from papertrade.domain.orders import Exits
 from papertrade.domain.portfolio import (
+    DEFAULT_FEE_RATE,
     Portfolio,
     PortfolioConfig,
     check_currency,
@@ -16,6 +17,7 @@ from papertrade.domain.portfolio import (
     check_name,
     parse_cash,
     parse_exits,
+    parse_fee_rates,
     parse_fill_model,
     parse_fill_setting,
     parse_margin_rules,
@@ -44,7 +46,7 @@ def parse_new_portfolio(
     exchange: str = "binance",
     timeframe: str = "1h",
     quote: str = "USDT",
-    fee_rate: str = "0.001",
+    fee_rate: str | None = None,
     slippage_bps: str = "0",
     stake_fraction: str = "1",
     exits: tuple[str | None, str | None, str | None] = (None, None, None),
@@ -52,11 +54,15 @@ def parse_new_portfolio(
     margin: tuple[str, str] = ("0.005", "0.005"),
     fill: str = "close",
     max_slippage: str = "0.05",
+    maker_taker: tuple[str | None, str | None] = (None, None),
 ) -> NewPortfolio:
     """Validate everything a user typed to create a portfolio, touching no database.
     `allow_short` lets its strategy go short (`Decision.short`); `margin` is its maintenance
     margin rate and liquidation fee rate, as typed; `fill` how its market orders fill in a tick
-    ("close" or "book"), `max_slippage` how far from the close its book walks may go."""
+    ("close" or "book"), `max_slippage` how far from the close its book walks may go. Without
+    `fee_rate` or `maker_taker` (its --maker-fee and --taker-fee), its fees are the exchange's
+    maker and taker rates of each market it trades."""
+    taker, maker, from_exchange = parse_fee_rates(fee_rate, *maker_taker)
     strategy_cls = registry.load_class(strategy)
     strategy_params = registry.parse_params(strategy_cls, registry.parse_param_pairs(params))
     config = PortfolioConfig(
@@ -66,12 +72,13 @@ def parse_new_portfolio(
         strategy_params=strategy_params.model_dump(mode="json"),
         exchange=check_exchange(exchange),
         timeframe=Timeframe.parse(timeframe),
-        fills=parse_fill_model(fee_rate, slippage_bps, stake_fraction),
+        fills=parse_fill_model(taker, slippage_bps, stake_fraction, maker),
         exits=parse_exits(*exits),
         allow_short=allow_short,
         margin=parse_margin_rules(*margin),
         fill=parse_fill_setting(fill),
         max_slippage=parse_max_slippage(max_slippage),
+        fees_from_exchange=from_exchange,
     )
     return NewPortfolio(config, parse_cash(cash))
 
@@ -224,6 +231,8 @@ class SettingsChange:
     exits: tuple[str | None, str | None, str | None] = (None, None, None)
     fill: str | None = None
     max_slippage: str | None = None
+    maker_fee: str | None = None
+    taker_fee: str | None = None
 
 
 def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsChange, now: int) -> Portfolio:
@@ -251,7 +260,8 @@ def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
     """Why a change changes nothing: each value given is already the portfolio's."""
     fills = (("fee_rate", change.fee_rate), ("slippage_bps", change.slippage_bps),
              ("stake_fraction", change.stake_fraction), ("fill", change.fill),
-             ("max_slippage", change.max_slippage))  # fmt: skip
+             ("max_slippage", change.max_slippage), ("maker_fee", change.maker_fee),
+             ("taker_fee", change.taker_fee))  # fmt: skip
     given = [(f"--{key.replace('_', '-')} ", key) for key, value in fills if value is not None]
     for pair in change.params:
         name = pair.partition("=")[0].strip()
@@ -260,8 +270,8 @@ def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
               for name, text in zip(_EXIT_NAMES, change.exits, strict=True) if text is not None]  # fmt: skip
     if not given:
         return (
-            "nothing to change: give --fee-rate, --slippage-bps, --stake-fraction, --fill, --max-slippage, "
-            "--param or an exit"
+            "nothing to change: give --fee-rate, --maker-fee, --taker-fee, --slippage-bps, --stake-fraction, "
+            "--fill, --max-slippage, --param or an exit"
         )
     values = ", ".join(f"{option}{current.get(key, 'none')}" for option, key in given)
     return f"nothing to change: portfolio {portfolio_id} already has {values}"
@@ -274,10 +284,9 @@ def changed_config(config: PortfolioConfig, change: SettingsChange) -> Portfolio
     def given(value: str | None, current: Decimal) -> str:
         return to_plain(current) if value is None else value
 
+    taker, maker, from_exchange = _changed_fees(config, change)
     new_fills = parse_fill_model(
-        given(change.fee_rate, fills.fee_rate),
-        given(change.slippage_bps, fills.slippage_bps),
-        given(change.stake_fraction, fills.stake_fraction),
+        taker, given(change.slippage_bps, fills.slippage_bps), given(change.stake_fraction, fills.stake_fraction), maker
     )
     params = dict(config.strategy_params)
     if change.params:
@@ -287,7 +296,24 @@ def changed_config(config: PortfolioConfig, change: SettingsChange) -> Portfolio
     fill = config.fill if change.fill is None else parse_fill_setting(change.fill)
     cap = config.max_slippage if change.max_slippage is None else parse_max_slippage(change.max_slippage)
     return replace(config, fills=new_fills, strategy_params=params, exits=_changed_exits(config.exits, change.exits),
-                   fill=fill, max_slippage=cap)  # fmt: skip
+                   fill=fill, max_slippage=cap, fees_from_exchange=from_exchange)  # fmt: skip
+
+
+def _changed_fees(config: PortfolioConfig, change: SettingsChange) -> tuple[str, str | None, bool]:
+    """The taker and maker rates (text) and whether they come from the exchange after `change`:
+    `--fee-rate exchange` goes back to the exchange's rates, `--fee-rate R` sets both, and
+    `--maker-fee`/`--taker-fee` change one of the rates a portfolio set (both, to leave the
+    exchange's)."""
+    fills = config.fills
+    if change.fee_rate is not None and change.fee_rate.strip().lower() == "exchange":
+        if change.maker_fee is not None or change.taker_fee is not None:
+            raise InputError("give either --fee-rate exchange or --maker-fee/--taker-fee, not both")
+        return DEFAULT_FEE_RATE, None, True
+    if change.fee_rate is not None or (config.fees_from_exchange and (change.maker_fee or change.taker_fee)):
+        return parse_fee_rates(change.fee_rate, change.maker_fee, change.taker_fee)
+    maker = change.maker_fee if change.maker_fee is not None else to_plain(fills.maker)
+    taker = change.taker_fee if change.taker_fee is not None else to_plain(fills.fee_rate)
+    return taker, (None if maker == taker else maker), config.fees_from_exchange
 
 
 def _changed_exits(exits: Exits, given: tuple[str | None, str | None, str | None]) -> Exits:
@@ -312,17 +338,23 @@ def settings_of(config: PortfolioConfig) -> dict:
     params = {f"params.{key}": value for key, value in config.strategy_params.items()}
     exits = {f"exits.{key}": value for key, value in config.exits.as_dict().items()}
     values["max_slippage"] = config.max_slippage
-    return {**{key: to_plain(value) for key, value in values.items()}, "fill": config.fill, **params, **exits}
+    values["maker_fee"] = fills.maker
+    fees = "exchange" if config.fees_from_exchange else "set"
+    return {**{key: to_plain(value) for key, value in values.items()}, "fill": config.fill, "fees": fees, **params,
+            **exits}  # fmt: skip
 
 
 def config_with_settings(config: PortfolioConfig, settings: dict) -> PortfolioConfig:
     """`config` with the settings `settings_of` gives (an earlier version of them, say)."""
-    fills = parse_fill_model(str(settings["fee_rate"]), str(settings["slippage_bps"]), str(settings["stake_fraction"]))
+    maker = settings.get("maker_fee")
+    fills = parse_fill_model(str(settings["fee_rate"]), str(settings["slippage_bps"]), str(settings["stake_fraction"]),
+                             None if maker is None else str(maker))  # fmt: skip
     params = {key.removeprefix("params."): value for key, value in settings.items() if key.startswith("params.")}
     exits = {key.removeprefix("exits."): value for key, value in settings.items() if key.startswith("exits.")}
     cap = parse_max_slippage(str(settings["max_slippage"])) if "max_slippage" in settings else config.max_slippage
     return replace(config, fills=fills, strategy_params=params, exits=Exits.from_dict(exits),
-                   fill=str(settings.get("fill", "close")), max_slippage=cap)  # fmt: skip
+                   fill=str(settings.get("fill", "close")), max_slippage=cap,
+                   fees_from_exchange=settings.get("fees") == "exchange")  # fmt: skip
 
 
 def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, change) -> Portfolio:
@@ -347,6 +379,8 @@ def _created_entry(config: PortfolioConfig, cash: Decimal) -> dict:
         entry["fill"] = config.fill
     if config.max_slippage != DEFAULT_MAX_SLIPPAGE:
         entry["max_slippage"] = config.max_slippage
+    if config.fees_from_exchange:
+        entry["fees"] = "exchange"
     return entry
 
 

@@ -418,7 +418,7 @@ class TickRunner:
             return
         book = fetch(restored.symbol)
         check_book(book, now)
-        analysis.desk.market_fills = BookFills(config.fills, book, config.max_slippage)
+        analysis.desk.market_fills = BookFills(analysis.desk.fills, book, config.max_slippage)
 
 
 def _makes_market_order(decision: Decision) -> bool:
@@ -572,7 +572,8 @@ def _desk(restored: Restored, synced: Synced) -> Desk:
     """A desk for the symbol over a private copy of the book (applied only if LIVE commits)."""
     config = restored.portfolio.config
     book = restored.portfolio.book.copy()
-    return Desk(book, synced.market, config.fills, list(restored.orders), restored.timeframe.ms, config.exits,
+    fills = config.fills_for(synced.market)  # the market's own maker and taker rates, if the portfolio takes them
+    return Desk(book, synced.market, fills, list(restored.orders), restored.timeframe.ms, config.exits,
                 allow_short=config.allow_short, margin=config.margin, funding=synced.funding)  # fmt: skip
 
 

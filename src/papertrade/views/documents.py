@@ -73,6 +73,8 @@ def portfolio_document(valuation) -> dict:
         "stake_fraction": config.fills.stake_fraction,
         "fill": config.fill,
         "max_slippage": config.max_slippage,
+        "maker_fee": config.fills.maker,
+        "fees": "exchange" if config.fees_from_exchange else "set",
         "exits": config.exits.as_dict(),
         "created_ts": stored.created_ts,
         "archived_ts": stored.archived_ts,

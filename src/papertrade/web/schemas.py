@@ -94,6 +94,8 @@ class Portfolio(_Document):
     stake_fraction: Exact
     fill: str  # how ticks fill market orders: "close" (the candle's close) or "book" (the order book)
     max_slippage: Exact  # how far from the close a book fill may walk (0.05 = 5 %)
+    maker_fee: Exact  # the rate of resting limit and take-profit fills; fee_rate is the taker's
+    fees: str  # "exchange" (each market's own rates, fee_rate where unknown) or "set" (these rates)
     exits: dict[str, str]  # stop_loss, take_profit, trailing_stop attached to every entry
     created_ts: int
     archived_ts: int | None  # set when archived: it no longer trades
