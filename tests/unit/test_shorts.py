@@ -13,6 +13,7 @@ from papertrade.domain.desk import Desk
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.funding import funding_amount
 from papertrade.domain.ledger import Book, Fill, Side
+from papertrade.domain.margin import MarginRules, liquidation_fill
 from papertrade.domain.money import exact, round_up_to_ledger
 from papertrade.domain.orders import Exits, Level, OrderKind, RestingOrder, first_exit, ratchet, touch_price
 from papertrade.domain.signals import Decision, PositionView, Signal
@@ -215,7 +216,8 @@ def books_balance(book: Book, floored=D(0)) -> bool:
 amounts = st.decimals(min_value=D("0.00000001"), max_value=D(1000), places=8, allow_nan=False)
 prices = st.decimals(min_value=D("0.01"), max_value=D(100_000), places=2, allow_nan=False)
 steps = st.lists(
-    st.tuples(st.sampled_from(["BUY", "SELL", "SHORT", "COVER", "FUND"]), amounts, prices, st.booleans()), max_size=40
+    st.tuples(st.sampled_from(["BUY", "SELL", "SHORT", "COVER", "FUND", "LIQUIDATE"]), amounts, prices, st.booleans()),
+    max_size=40,
 )
 funding_rates = st.decimals(min_value=D("-0.01"), max_value=D("0.01"), places=6, allow_nan=False)
 
@@ -241,9 +243,19 @@ def test_over_any_long_and_short_fills_the_books_balance_exactly_and_the_cash_ne
     cash, steps, fee_rate, rate
 ):
     """initial cash + net realized PnL (after fees) - funding paid + floored == cash + signed cost
-    basis, after every fill and funding payment (FUND: the funding rule at a mark price)."""
+    basis, after every fill, liquidation and funding payment (FUND: the funding rule at a mark
+    price; LIQUIDATE: the liquidation rule on a candle that reaches the price, when it does)."""
     book, floored = Book(cash, cash, allow_short=True), D(0)
     for action, quantity, at, whole in steps:
+        if action == "LIQUIDATE":
+            held = book.position("BTC/USDT")
+            liquidation = liquidation_fill(held, Bar(0, at, at * 3, at, at, D(1)), MarginRules())
+            if liquidation is not None:
+                with exact():
+                    floored += book.apply_fill(liquidation).floored
+                assert not book.position("BTC/USDT").is_open
+            assert book.cash >= 0 and books_balance(book, floored)
+            continue
         if action == "FUND":
             held = book.position("BTC/USDT").quantity
             _, unpaid = book.apply_funding("BTC/USDT", funding_amount(held, at, rate if whole else -rate))
