@@ -107,6 +107,7 @@ class CandleColumns:
     floats: dict[str, "np.ndarray"]
     lines: list[str]
     _frame: list = field(default_factory=list, init=False, repr=False, compare=False)  # frame(), once built
+    _bars: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # bar(i), once made
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -121,6 +122,16 @@ class CandleColumns:
         high = len(self) if last is None else int(np.searchsorted(self.ts, last, "right"))
         floats = {name: values[low:high] for name, values in self.floats.items()}
         return replace(self, ts=self.ts[low:high], floats=floats, lines=self.lines[low:high])
+
+    def bar(self, index: int) -> Bar:
+        """Candle `index` with its exact prices, as a tick would have it; made once (the
+        backtests of an optimisation fill on the same candles thousands of times)."""
+        bar = self._bars.get(index)
+        if bar is None:
+            _, open_, high, low, close, volume = self.lines[index].split(",")
+            bar = Bar(int(self.ts[index]), Decimal(open_), Decimal(high), Decimal(low), Decimal(close), Decimal(volume))
+            self._bars[index] = bar
+        return bar
 
     def exact(self, index: int, column: str = "close") -> Decimal:
         return Decimal(self.lines[index].split(",")[HEADER.index(column)])

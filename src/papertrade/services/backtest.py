@@ -144,7 +144,7 @@ def _by_signals(candles: CandleColumns, series: SignalSeries, desk: Desk, first:
             desk.on_candle(_bar(candles, i), _previous_ts(candles, i))
             act = bool(acts[position.side][i])
         else:  # nothing rests: straight to the next candle whose signal can act
-            at = int(np.searchsorted(wanted[side], i))
+            at = int(wanted[side].searchsorted(i))
             if at == len(wanted[side]):
                 return
             i, act = int(wanted[side][at]), True
@@ -293,8 +293,7 @@ def _previous_ts(candles: CandleColumns, i: int) -> int | None:
 
 def _bar(candles: CandleColumns, i: int) -> Bar:
     """Candle i with its exact prices, as a tick would have it."""
-    _, open_, high, low, close, volume = candles.lines[i].split(",")
-    return Bar(int(candles.ts[i]), Decimal(open_), Decimal(high), Decimal(low), Decimal(close), Decimal(volume))
+    return candles.bar(i)
 
 
 def _step_by_step(
@@ -308,24 +307,27 @@ def _step_by_step(
 ) -> None:
     """For strategies without `decide_series`: `decide` on every candle's window, as a tick would.
     Before `first` a tick only warms up (a HOLD: no order rests, no position to liquidate); the
-    position's view is made again only after the desk did something, since nothing else
-    changes it. Each of `changes` takes over on its first candle, before anything happens on it."""
+    position's view, and whether a candle's prices could change something (`_watched`), are
+    worked out again only after the desk did something, since nothing else changes them. Each
+    of `changes` takes over on its first candle, before anything happens on it."""
     position, window, lookback = desk.book.positions[desk.symbol], _windows(source, strategy), strategy.lookback
-    view = None
+    view = watched = None
     for i in range(first, len(candles)):
         while changes and changes[0].from_ts <= candles.ts[i]:
             change = changes.pop(0)
             strategy, desk.fills, desk.exits = change.strategy, change.fills, change.exits
             window, lookback = _windows(source, strategy), strategy.lookback
-        if _watched(desk) and _resting_orders_on(candles, desk, i, funded):
-            view = None
+        if watched is None:
+            watched = _watched(desk)
+        if watched and _resting_orders_on(candles, desk, i, funded):
+            view = watched = None
         if view is None:
             view = PositionView(desk.symbol, position.quantity, position.avg_cost, tuple(desk.orders), desk.allow_short)
         start = 0 if lookback is None else max(0, i + 1 - lookback)
         decision = call_strategy(strategy, window(start, i + 1), view, int(candles.ts[i]))
         if decision.signal is not Signal.HOLD or decision.cancel:
             desk.act(decision, _bar(candles, i))
-            view = None
+            view = watched = None
 
 
 def _windows(source: CandleSource, strategy: Strategy):
