@@ -33,6 +33,7 @@ REVISIONS = (
     "0013_max_slippage",
     "0014_stale_events",
     "0015_maker_taker_fees",
+    "0016_leverage",
 )
 HEAD = REVISIONS[-1]
 

@@ -40,7 +40,7 @@ _SAVE_CASH = (
     .values(cash=bindparam("new_cash", type_=t.ExactDecimal()), version=t.portfolios.c.version + 1)
 )
 _TOUCH = update(t.portfolios).where(t.portfolios.c.id == bindparam("pid")).values(version=t.portfolios.c.version + 1)
-_POSITION_AMOUNTS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid", "funding_paid")
+_POSITION_AMOUNTS = ("quantity", "avg_cost", "cost_basis", "realized_pnl", "fees_paid", "funding_paid", "leverage")
 _UPDATE_POSITION = (
     update(t.positions)
     .where(t.positions.c.portfolio_id == bindparam("pid"), t.positions.c.symbol == bindparam("sym"))
@@ -83,6 +83,7 @@ class PortfolioRepository:
                 allow_short=config.allow_short,
                 maintenance_margin=config.margin.maintenance_rate,
                 liquidation_fee=config.margin.liquidation_fee_rate,
+                leverage=config.margin.leverage,
                 fill=config.fill,
                 max_slippage=config.max_slippage,
                 maker_fee=fills.maker_rate,
@@ -159,6 +160,7 @@ class PortfolioRepository:
                 max_slippage=config.max_slippage,
                 maker_fee=config.fills.maker_rate,
                 fees_from_exchange=config.fees_from_exchange,
+                leverage=config.margin.leverage,
                 archived_ts=archived_ts,
                 version=t.portfolios.c.version + 1,
             )
@@ -342,7 +344,7 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
         fills=FillModel(row["fee_rate"], row["slippage_bps"], row["stake_fraction"], row["maker_fee"]),
         exits=Exits.from_dict(_object(row["exits"])),
         allow_short=bool(row["allow_short"]),
-        margin=MarginRules(maintenance_rate=row["maintenance_margin"], liquidation_fee_rate=row["liquidation_fee"]),
+        margin=MarginRules(row["leverage"], row["maintenance_margin"], row["liquidation_fee"]),
         fill=row["fill"],
         max_slippage=row["max_slippage"],
         fees_from_exchange=bool(row["fees_from_exchange"]),
@@ -351,7 +353,7 @@ def _config(row: Mapping[str, Any]) -> PortfolioConfig:
 
 def _position(row: Mapping[str, Any]) -> Position:
     return Position(row["symbol"], row["quantity"], row["cost_basis"], row["realized_pnl"], row["fees_paid"],
-                    row["funding_paid"])  # fmt: skip
+                    row["funding_paid"], row["leverage"])  # fmt: skip
 
 
 _LATEST_TICK = DriverQuery(
@@ -468,6 +470,7 @@ class TradeRepository:
         cash_after: Decimal,
         now: int,
         kind: str = SIGNAL,
+        floored: Decimal = Decimal(0),
     ) -> int:
         row = {
             "portfolio_id": portfolio_id,
@@ -483,6 +486,7 @@ class TradeRepository:
             "realized_pnl": realized_pnl,
             "cash_after": cash_after,
             "executed_ts": now,
+            "floored": floored,
         }
         return self._c.execute(_INSERT_TRADE, row).inserted_primary_key[0]
 

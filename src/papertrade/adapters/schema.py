@@ -103,6 +103,8 @@ portfolios = Table(
     # rates (from ccxt) are charged instead, with fee_rate where a market's are not known.
     Column("maker_fee", ExactDecimal, nullable=True),
     Column("fees_from_exchange", Boolean, nullable=False, server_default=false()),
+    # The leverage of new entries (`--leverage`); each position keeps the one it opened at.
+    Column("leverage", ExactDecimal, nullable=False, server_default="1"),
 )
 
 positions = Table(
@@ -118,6 +120,8 @@ positions = Table(
     Column("updated_ts", BigInteger, nullable=False),
     # Net funding paid by the swap position (negative: received), `domain/funding.py`.
     Column("funding_paid", ExactDecimal, nullable=False, server_default="0"),
+    # The leverage the position was opened at: above 1, a margin position (`domain/ledger.py`).
+    Column("leverage", ExactDecimal, nullable=False, server_default="1"),
 )
 
 # One row per processed candle, neutral ones included. The unique key is the idempotency
@@ -163,6 +167,8 @@ trades = Table(
     Column("realized_pnl", ExactDecimal, nullable=False),
     Column("cash_after", ExactDecimal, nullable=False),
     Column("executed_ts", BigInteger, nullable=False),
+    # The loss the cash could not pay (it stopped at zero, or at the margin the position freed).
+    Column("floored", ExactDecimal, nullable=False, server_default="0"),
     CheckConstraint("side IN ('BUY', 'SELL')", name="side"),
     Index("ix_trades_portfolio_id_candle_ts", "portfolio_id", "candle_ts"),
 )

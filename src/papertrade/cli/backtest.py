@@ -13,6 +13,7 @@ from papertrade.cli.options import (
     FeeRateOption,
     FromOption,
     FundingOption,
+    LeverageOption,
     LiquidationFeeOption,
     MaintenanceMarginOption,
     MinNotionalOption,
@@ -51,6 +52,7 @@ def backtest(
     allow_short: AllowShortOption = False,
     maintenance_margin: MaintenanceMarginOption = "0.005",
     liquidation_fee: LiquidationFeeOption = "0.005",
+    leverage: LeverageOption = "1",
     amount_step: AmountStepOption = None,
     min_notional: MinNotionalOption = None,
     symbol: Annotated[
@@ -84,7 +86,7 @@ def backtest(
     chosen = registry.build(strategy, registry.parse_param_pairs(param or ()))
     fills = parse_fill_model(fee_rate, slippage_bps, stake_fraction)
     exits = parse_exits(stop_loss, take_profit, trailing_stop)
-    margin = parse_margin_rules(maintenance_margin, liquidation_fee)
+    margin = parse_margin_rules(maintenance_margin, liquidation_fee, leverage)
     starting_cash = parse_cash(cash)
     candles, name, first = backtest_history(ctx, data, exchange, symbol, timeframe, start, end)
     _, quote = parse_symbol(name)

@@ -9,6 +9,7 @@ from papertrade.cli.context import now_ms, state
 from papertrade.cli.options import (
     AllowShortOption,
     FillOption,
+    LeverageOption,
     LiquidationFeeOption,
     MaintenanceMarginOption,
     MakerFeeOption,
@@ -60,6 +61,7 @@ def create_portfolio(
     allow_short: AllowShortOption = False,
     maintenance_margin: MaintenanceMarginOption = "0.005",
     liquidation_fee: LiquidationFeeOption = "0.005",
+    leverage: LeverageOption = "1",
     fill: FillOption = "close",
     max_slippage: MaxSlippageOption = "0.05",
     notify: Annotated[
@@ -89,7 +91,7 @@ def create_portfolio(
         stake_fraction=stake_fraction,
         exits=(stop_loss, take_profit, trailing_stop),
         allow_short=allow_short,
-        margin=(maintenance_margin, liquidation_fee),
+        margin=(maintenance_margin, liquidation_fee, leverage),
         fill=fill,
         max_slippage=max_slippage,
     )

@@ -127,6 +127,14 @@ MaintenanceMarginOption = Annotated[
         "plus unrealized PnL falls to this (0 to below 0.5).",
     ),
 ]
+LeverageOption = Annotated[
+    str,
+    typer.Option(
+        metavar="X",
+        help="Leverage of new entries, 1 to 125 (1: spot). Above 1 an entry puts up notional / X as margin "
+        "and a fractional size applies to equity x X.",
+    ),
+]
 LiquidationFeeOption = Annotated[
     str,
     typer.Option(

@@ -121,10 +121,13 @@ def set_settings(
         str | None,
         typer.Option(metavar="FRACTION", help="How far from the close a book fill may walk (above 0, below 0.5)."),
     ] = None,
+    leverage: Annotated[
+        str | None, typer.Option(metavar="X", help="Leverage of new entries, 1 to 125 (open positions keep theirs).")
+    ] = None,
 ) -> None:
     """Change settings that are safe to change between ticks: the fee rate, slippage, stake
-    fraction, strategy parameters and the exits attached to new entries ("none" removes one;
-    exits already resting stay as placed). The change is journaled (before and after) and takes
+    fraction, leverage of new entries, strategy parameters and the exits attached to new entries
+    ("none" removes one; exits already resting stay as placed). The change is journaled (before and after) and takes
     effect from the next tick; the strategy, exchange, timeframe and quote stay as created."""
     from papertrade.services.portfolios import SettingsChange, change_settings, get_portfolio
 
@@ -132,7 +135,7 @@ def set_settings(
     before = get_portfolio(ledger, portfolio_id).config
     exits = (stop_loss, take_profit, trailing_stop)
     change = SettingsChange(fee_rate, slippage_bps, stake_fraction, tuple(param or ()), exits, fill, max_slippage,
-                            maker_fee, taker_fee)  # fmt: skip
+                            maker_fee, taker_fee, leverage)  # fmt: skip
     after = change_settings(ledger, portfolio_id, change, now_ms()).config
     typer.echo(f'Changed portfolio {portfolio_id} "{after.name}", from its next tick:')
     for label, old, new in _differences(before, after):
@@ -150,6 +153,7 @@ def _differences(before, after) -> list[tuple[str, str, str]]:
         ("stake fraction", output.amount(before.fills.stake_fraction), output.amount(after.fills.stake_fraction)),
         ("fill", before.fill, after.fill),
         ("max slippage", output.amount(before.max_slippage), output.amount(after.max_slippage)),
+        ("leverage", output.amount(before.margin.leverage), output.amount(after.margin.leverage)),
     ]
     for key in sorted(after.strategy_params):
         rows.append((key, str(before.strategy_params.get(key)), str(after.strategy_params[key])))

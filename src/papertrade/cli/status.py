@@ -95,7 +95,8 @@ def _summary(valuation, markets=()) -> list[tuple[str, str]]:
         ("shorts", "allowed (--allow-short)" if config.allow_short else "not allowed: long only"),
         (
             "margin",
-            f"isolated, leverage 1, maintenance {output.amount(config.margin.maintenance_rate)}, "
+            f"isolated, leverage {output.amount(config.margin.leverage)} for new entries, "
+            f"maintenance {output.amount(config.margin.maintenance_rate)}, "
             f"liquidation fee {output.amount(config.margin.liquidation_fee_rate)}",
         ),
     ]
@@ -105,7 +106,9 @@ def _marked_text(valuation) -> str:
     if not valuation.marks:
         return ""
     quote = valuation.portfolio.config.quote
-    value = f" = cash + {output.money(valuation.market_value, quote)} market value"
+    margined = any(m.margined for m in valuation.marks.values())
+    what = "market value and unrealized PnL of margin positions" if margined else "market value"
+    value = f" = cash + {output.money(valuation.in_equity, quote)} {what}"
     unmarked = [m.symbol for m in valuation.marks.values() if m.candle_ts is None]
     if valuation.marked_ts is not None:
         value += f", marked at the close of the {output.timestamp(valuation.marked_ts)} candle"
@@ -123,6 +126,7 @@ def _positions_table(valuation) -> str:
         [
             m.symbol,
             positions[m.symbol].side,
+            output.amount(positions[m.symbol].leverage),
             output.amount(m.quantity),
             output.price(positions[m.symbol].avg_cost),
             output.money(positions[m.symbol].cost_basis, quote),
@@ -135,9 +139,9 @@ def _positions_table(valuation) -> str:
         ]
         for m in valuation.marks.values()
     ]
-    headers = ["SYMBOL", "SIDE", "QUANTITY", "AVG COST", "COST BASIS", "MARK", "MARKED AT", "MARKET VALUE",
+    headers = ["SYMBOL", "SIDE", "LEVERAGE", "QUANTITY", "AVG COST", "COST BASIS", "MARK", "MARKED AT", "MARKET VALUE",
                "UNREALIZED", "MARGIN", "LIQUIDATION"]  # fmt: skip
-    return output.table(headers, rows, right=(2, 3, 4, 5, 7, 8, 9, 10))
+    return output.table(headers, rows, right=(2, 3, 4, 5, 6, 8, 9, 10, 11))
 
 
 def _liquidation_text(position, rules) -> str:

@@ -172,7 +172,8 @@ class Desk:
             if at is None:
                 continue
             enter = self.fills.short if order.side is Side.SELL else self.fills.buy
-            fill = enter(self.market, self.book.cash, at, order.size, slipped=order.kind.is_stop)
+            fill = enter(self.market, self.book.free_cash, at, order.size, slipped=order.kind.is_stop,
+                         **self._leverage())  # fmt: skip
             if fill is None:
                 self._remove(order, "cancelled", bar.ts, "not enough cash, or below the market's minimum")
                 continue
@@ -253,7 +254,7 @@ class Desk:
             return decision
         model = self.market_fills or self.fills
         enter = model.short if entry.short else model.buy
-        fill = enter(self.market, self.book.cash, bar.close, entry.size)
+        fill = enter(self.market, self.book.free_cash, bar.close, entry.size, **self._leverage())
         if fill is None:
             return _held(decision, self._beyond_cap() or "insufficient cash")
         booked = self._book(None, bar.ts, fill, cancelled=self._cancelled())
@@ -293,8 +294,12 @@ class Desk:
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
+    def _leverage(self) -> dict[str, Decimal]:
+        """The sizing argument of a new entry: none at leverage 1 (spot; `--fill book` has no other)."""
+        return {} if self.margin.leverage == 1 else {"leverage": self.margin.leverage}
+
     def _book(self, order: RestingOrder | None, candle_ts: int, fill, kind: str = SIGNAL, cancelled=None) -> FillResult:
-        booked = self.book.apply_fill(fill)
+        booked = self.book.apply_fill(fill, self.margin.leverage)
         if order is not None:
             self.orders.remove(order)
             self.log.append(OrderEvent("filled", order, candle_ts))

@@ -8,12 +8,21 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import TYPE_CHECKING
 
 from papertrade.domain.ledger import Fill, Position, Side
-from papertrade.domain.money import QUANTUM, ZERO, divide_down, exact, round_to_ledger, round_up_to_ledger
+from papertrade.domain.money import (
+    QUANTUM,
+    ZERO,
+    divide_down,
+    divide_to_ledger,
+    exact,
+    round_to_ledger,
+    round_up_to_ledger,
+)
 
 if TYPE_CHECKING:
     from papertrade.domain.orders import Size
 
 _BPS = Decimal(10_000)
+_ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +60,8 @@ class FillModel:
     - BUY spends `stake_fraction` of the cash including the fee (unless the decision sizes it),
       the quantity rounded down to the market's amount step; SELL sells the whole position
       (unless the decision sells a portion).
+    - At a leverage L > 1 an entry commits its margin (notional / L, rounded up) plus its fee
+      instead of its notional plus fee: a budget B buys B x L / (price x (1 + L x fee rate)).
     """
 
     fee_rate: Decimal
@@ -83,30 +94,54 @@ class FillModel:
         return round_to_ledger(price, _against_trader(side))
 
     def buy(
-        self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None, *, slipped: bool = True
+        self,
+        market: Market,
+        cash: Decimal,
+        reference: Decimal,
+        size: "Size | None" = None,
+        *,
+        slipped: bool = True,
+        leverage: Decimal = _ONE,
     ) -> Fill | None:
         """The BUY fill at `reference` (moved by slippage when `slipped`), sized by `size` (None:
         `stake_fraction` of the cash), or None when the cash cannot pay for it or it would fall
-        below the market's minimum. Never spends more than the cash, fee included."""
-        return self._charging(slipped)._entry(Side.BUY, market, cash, reference, size, slipped)
+        below the market's minimum. Never commits more than the cash, fee included (at
+        `leverage` > 1 what it commits is its margin, see the class)."""
+        return self._charging(slipped)._entry(Side.BUY, market, cash, reference, size, slipped, leverage)
 
     def short(
-        self, market: Market, cash: Decimal, reference: Decimal, size: "Size | None" = None, *, slipped: bool = True
+        self,
+        market: Market,
+        cash: Decimal,
+        reference: Decimal,
+        size: "Size | None" = None,
+        *,
+        slipped: bool = True,
+        leverage: Decimal = _ONE,
     ) -> Fill | None:
         """The SELL that opens (or adds to) a short, sized exactly as a `buy` of the same cash
         would be (its notional plus fee at most the budget), at `reference` moved down by
         slippage when `slipped`; None when the cash could not pay for a buy of that size."""
-        return self._charging(slipped)._entry(Side.SELL, market, cash, reference, size, slipped)
+        return self._charging(slipped)._entry(Side.SELL, market, cash, reference, size, slipped, leverage)
 
     def _entry(
-        self, side: Side, market: Market, cash: Decimal, reference: Decimal, size: "Size | None", slipped: bool
+        self,
+        side: Side,
+        market: Market,
+        cash: Decimal,
+        reference: Decimal,
+        size: "Size | None",
+        slipped: bool,
+        leverage: Decimal = _ONE,
     ) -> Fill | None:
         price = self.fill_price(reference, side) if slipped else reference
         if size is not None and size.unit == "base":
-            return self._entry_quantity(side, market, cash, price, size.value)
+            return self._entry_quantity(side, market, cash, price, size.value, leverage)
         budget = self.budget(cash, size)
         if budget is None or budget <= 0:
             return None
+        if leverage != 1:
+            return self._entry_budget(side, market, budget, price, price, leverage)
         with exact():
             unit_cost = price * (1 + self.fee_rate)
         return self._entry_budget(side, market, budget, unit_cost, price)
@@ -120,29 +155,45 @@ class FillModel:
             return cash * fraction
 
     def _entry_budget(
-        self, side: Side, market: Market, budget: Decimal, unit_cost: Decimal, price: Decimal
+        self,
+        side: Side,
+        market: Market,
+        budget: Decimal,
+        unit_cost: Decimal,
+        price: Decimal,
+        leverage: Decimal = _ONE,
     ) -> Fill | None:
-        # Rounding the notional and then the fee up adds at most 2.1 ledger quanta to the cost, so if
-        # the first sizing overshoots the budget, sizing for 3 quanta less always fits.
-        for headroom in (ZERO, 3 * QUANTUM):
+        # Rounding the notional (and the margin) and then the fee up adds at most 3.1 ledger quanta
+        # to the cost, so if the first sizing overshoots the budget, sizing for 4 quanta less fits.
+        for headroom in (ZERO, (3 if leverage == 1 else 4) * QUANTUM):
             with exact():
                 spendable = budget - headroom
+                if leverage != 1:  # notional / L + notional x fee <= spendable
+                    spendable, unit_cost = spendable * leverage, price * (1 + leverage * self.fee_rate)
             quantity = divide_down(spendable, unit_cost, market.amount_step)
             if quantity <= 0 or not _meets_minimums(market, quantity, price):
                 return None
             fill = self._fill(market.symbol, side, quantity, price)
-            with exact():
-                if fill.notional + fill.fee <= budget:
-                    return fill
+            if self.commitment(fill, leverage) <= budget:
+                return fill
         raise AssertionError(f"an entry of {quantity} at {price} overspends {budget}")
 
-    def _entry_quantity(self, side: Side, market: Market, cash: Decimal, price: Decimal, wanted: Decimal):
+    @staticmethod
+    def commitment(fill: Fill, leverage: Decimal = _ONE) -> Decimal:
+        """What an entry takes out of free cash: its notional (at leverage 1) or its margin
+        (notional / leverage, rounded up), plus its fee."""
+        committed = fill.notional if leverage == 1 else divide_to_ledger(fill.notional, leverage, ROUND_UP)
+        with exact():
+            return committed + fill.fee
+
+    def _entry_quantity(
+        self, side: Side, market: Market, cash: Decimal, price: Decimal, wanted: Decimal, leverage: Decimal = _ONE
+    ):
         quantity = divide_down(wanted, Decimal(1), market.amount_step)
         if quantity <= 0 or not _meets_minimums(market, quantity, price):
             return None
         fill = self._fill(market.symbol, side, quantity, price)
-        with exact():
-            return fill if fill.notional + fill.fee <= cash else None
+        return fill if self.commitment(fill, leverage) <= cash else None
 
     def close(
         self,

@@ -4,21 +4,37 @@ A position's quantity and cost basis are signed: above zero a long (base bought)
 short (base sold borrowed; the cost basis is minus the proceeds of the entry). A fill never
 carries a position through zero: a reversal is a close and then an entry.
 
+Two cash models, chosen per position by the leverage it was opened at (`apply_fill`'s
+`leverage`, the portfolio's setting for new entries):
+- leverage 1 (spot, and the shorts of a portfolio without leverage): cost accounting. A buy pays
+  its notional out of cash, a short's proceeds come into cash; equity = cash + signed quantity x
+  mark.
+- leverage > 1 (a margin position): cash is the wallet balance and moves only by fees and
+  realized PnL. An entry pays only its fee; an exit adds its realized PnL less its fee; the
+  margin the position puts up (|cost basis| / leverage, rounded up) stays in cash but is no
+  longer free (`free_cash`). Equity = cash + unrealized PnL (signed quantity x mark - cost basis).
+  Each position is margined on its own (isolated): an exit never loses more than the margin it
+  releases; a loss beyond it (a gap through the liquidation price) is floored.
+
 Invariants, checked by property tests:
-- cash stays >= 0: a buy to cover a short that would cost more than the cash leaves the cash at
-  zero and records what it could not pay as the fill's `floored` amount;
+- cash stays >= 0, and at least the margin in use: a buy to cover a short that would cost more
+  than the cash leaves the cash at zero (and a margin position's loss beyond its margin is not
+  taken) and records what it could not pay as the fill's `floored` amount;
 - every amount is a multiple of 10**-LEDGER_PLACES;
 - the books balance exactly:
-  initial cash + realized PnL - fees paid - funding paid + floored == cash + signed cost basis
-  (funding: the perpetual swaps' payments, `papertrade.domain.funding`, booked by `apply_funding`).
+  initial cash + realized PnL - fees paid - funding paid + floored == cash + the signed cost
+  basis of the leverage-1 positions (funding: the perpetual swaps' payments,
+  `papertrade.domain.funding`, booked by `apply_funding`).
 """
 
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from enum import StrEnum
 
 from papertrade.domain.money import ZERO, divide_to_ledger, exact, fits_ledger
 from papertrade.errors import LedgerError
+
+ONE = Decimal(1)
 
 
 class Side(StrEnum):
@@ -59,6 +75,17 @@ class Position:
     realized_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO
     funding_paid: Decimal = ZERO  # net funding paid (negative: received), see `domain.funding`
+    leverage: Decimal = ONE  # set when the position opens; above 1: a margin position
+
+    @property
+    def is_margined(self) -> bool:
+        """Whether cash moves by realized PnL and fees only (leverage > 1, see the module)."""
+        return self.leverage > 1
+
+    @property
+    def margin(self) -> Decimal:
+        """|cost basis| / leverage, rounded up: what the position has put up."""
+        return divide_to_ledger(self.cost_basis.copy_abs(), self.leverage, ROUND_UP)
 
     @property
     def is_open(self) -> bool:
@@ -100,6 +127,8 @@ class FillResult:
     cash_after: Decimal
     position_after: Decimal
     floored: Decimal = ZERO
+    leverage: Decimal = ONE  # the position's, after the fill
+    margined_basis: Decimal = ZERO  # a margin position's cost basis after the fill (equity subtracts it)
 
 
 @dataclass(slots=True)
@@ -116,6 +145,15 @@ class Book:
         """An independent copy: applying fills to it leaves this book as it is."""
         positions = {symbol: replace(p) for symbol, p in self.positions.items()}
         return Book(self.initial_cash, self.cash, positions, self.allow_short)
+
+    @property
+    def free_cash(self) -> Decimal:
+        """What a new entry may commit: the cash less the margin the margin positions hold."""
+        margins = [p.margin for p in self.positions.values() if p.is_margined]
+        if not margins:
+            return self.cash
+        with exact():
+            return self.cash - sum(margins, ZERO)
 
     def position(self, symbol: str) -> Position:
         if symbol not in self.positions:
@@ -142,15 +180,21 @@ class Book:
         with exact():
             return sum((getattr(p, attribute) for p in self.positions.values()), ZERO)
 
-    def apply_fill(self, fill: Fill) -> FillResult:
+    def apply_fill(self, fill: Fill, leverage: Decimal = ONE) -> FillResult:
         """Book `fill`, or raise `LedgerError` and change nothing if it would break the books.
 
         A BUY adds to a long (or opens one) when the position is not short, and covers a short
         otherwise; a SELL reduces a long when it is long, and opens or adds to a short otherwise.
+        A fill that opens a position opens it at `leverage` (a position keeps the leverage it
+        was opened at).
         """
         position = self.positions.get(fill.symbol) or Position(fill.symbol)
+        if not position.is_open:
+            position.leverage = leverage
         with exact():
-            if fill.side is Side.BUY:
+            if position.is_margined:
+                realized, floored = self._margin_fill(fill, position)
+            elif fill.side is Side.BUY:
                 realized, floored = (
                     self._cover(fill, position) if position.is_short else (self._buy(fill, position), ZERO)
                 )
@@ -159,7 +203,34 @@ class Book:
             else:
                 realized, floored = self._short(fill, position), ZERO
         self.positions[fill.symbol] = position
-        return FillResult(fill, realized, self.cash, position.quantity, floored)
+        basis = position.cost_basis if position.is_margined else ZERO
+        return FillResult(fill, realized, self.cash, position.quantity, floored, position.leverage, basis)
+
+    def _margin_fill(self, fill: Fill, position: Position) -> tuple[Decimal, Decimal]:
+        """A fill of a margin position: an entry pays its fee and must leave the margin in use
+        covered; an exit adds its realized PnL less its fee, losing at most the margin it frees."""
+        signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
+        if position.quantity == 0 or (position.quantity > 0) == (signed > 0):
+            if not self.allow_short and signed < 0:
+                raise LedgerError(f"cannot sell {fill.quantity} {fill.symbol}: nothing held")
+            if divide_to_ledger(fill.notional, position.leverage, ROUND_UP) + fill.fee > self.free_cash:
+                raise LedgerError(f"an entry of {fill.quantity} {fill.symbol} needs more margin than is free")
+            position.quantity += signed
+            position.cost_basis += fill.notional if signed > 0 else -fill.notional
+            self.cash -= fill.fee
+            position.fees_paid += fill.fee
+            return ZERO, ZERO
+        if fill.quantity > position.quantity.copy_abs():
+            raise LedgerError(f"cannot close {fill.quantity} {fill.symbol}: only {position.quantity} open")
+        before = position.margin
+        released = _released(position, signed * -1)
+        realized = fill.notional - released if signed < 0 else -released - fill.notional
+        _reduce(position, fill, released, realized, 1 if signed < 0 else -1)
+        change = realized - fill.fee
+        floor = max(-(before - position.margin), -self.cash)  # isolated: never more than it frees
+        floored = floor - change if change < floor else ZERO
+        self.cash += change + floored
+        return realized, floored
 
     def apply_funding(self, symbol: str, amount: Decimal) -> tuple[Decimal, Decimal]:
         """Book a funding payment of `symbol`'s position: `amount` received (negative: paid).

@@ -1,9 +1,9 @@
 """Margin and liquidation: the one rule, shared by ticks, replays and backtests, that closes a
 position whose losses have eaten its margin.
 
-Each position is margined on its own (isolated margin), at the portfolio's leverage L (1 today:
-papertrade does not lend yet, so only a short can lose more than it put up):
-- margin in use = |quantity| x average entry price / L;
+Each position is margined on its own (isolated margin), at the leverage L it was opened at (the
+portfolio's `--leverage` when it opened, 1 to MAX_LEVERAGE; see `ledger` for the cash model):
+- margin in use = |quantity| x average entry price / L (the ledger's `Position.margin`);
 - maintenance margin at a price P = |quantity| x P x MAINTENANCE_RATE;
 - the position is liquidated when its margin plus its unrealized PnL at P falls to the
   maintenance margin. Solved for P, the liquidation price is
@@ -29,13 +29,15 @@ from papertrade.domain.money import divide_to_ledger, exact, round_to_ledger, ro
 MAINTENANCE_RATE = Decimal("0.005")
 #: What a liquidation costs, as a fraction of its notional, paid instead of the trading fee.
 LIQUIDATION_FEE_RATE = Decimal("0.005")
+#: The highest leverage a portfolio may use (Binance's highest on BTCUSDT perpetuals).
+MAX_LEVERAGE = Decimal(125)
 
 
 @dataclass(frozen=True, slots=True)
 class MarginRules:
     """A portfolio's margin settings."""
 
-    leverage: Decimal = Decimal(1)
+    leverage: Decimal = Decimal(1)  # for new entries: a position keeps the one it opened at
     maintenance_rate: Decimal = MAINTENANCE_RATE
     liquidation_fee_rate: Decimal = LIQUIDATION_FEE_RATE
 
@@ -44,8 +46,8 @@ SPOT = MarginRules()
 
 
 def margin_in_use(position: Position, rules: MarginRules = SPOT) -> Decimal:
-    """|quantity| x average entry price / leverage: what the position has put up."""
-    return divide_to_ledger(position.cost_basis.copy_abs(), rules.leverage, ROUND_UP)
+    """|quantity| x average entry price / the position's leverage: what it has put up."""
+    return position.margin
 
 
 def liquidation_price(position: Position, rules: MarginRules = SPOT) -> Decimal | None:
@@ -53,7 +55,7 @@ def liquidation_price(position: Position, rules: MarginRules = SPOT) -> Decimal 
     leverage 1)."""
     if not position.is_open:
         return None
-    entry, lever, rate = position.avg_cost, rules.leverage, rules.maintenance_rate
+    entry, lever, rate = position.avg_cost, position.leverage, rules.maintenance_rate
     if position.is_long and lever <= 1:
         return None
     with exact():  # entry x (L -/+ 1) / (L x (1 -/+ rate)), exact until the one division

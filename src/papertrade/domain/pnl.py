@@ -135,18 +135,27 @@ class Mark:
     candle_ts: int | None
     market_value: Decimal
     unrealized_pnl: Decimal
+    margined: bool = False  # a margin position (leverage > 1): its cost never left the cash
+
+    @property
+    def in_equity(self) -> Decimal:
+        """What the position adds to the cash in equity: its market value, or for a margin
+        position its unrealized PnL (see `papertrade.domain.ledger`)."""
+        return self.unrealized_pnl if self.margined else self.market_value
 
 
-def mark(symbol: str, quantity: Decimal, cost_basis: Decimal, price: Decimal, candle_ts: int | None) -> Mark:
+def mark(
+    symbol: str, quantity: Decimal, cost_basis: Decimal, price: Decimal, candle_ts: int | None, margined: bool = False
+) -> Mark:
     """`quantity` held at `cost_basis`, marked at `price` (unrealized PnL before fees, as the
     ledger's realized PnL: the entry fees are already paid out of cash). Both are signed: a
     short's market value is negative (what buying it back would cost)."""
     with exact():
         value = quantity * price
-        return Mark(symbol, quantity, price, candle_ts, value, value - cost_basis)
+        return Mark(symbol, quantity, price, candle_ts, value, value - cost_basis, margined)
 
 
 def equity(cash: Decimal, marks: Mapping[str, Mark]) -> Decimal:
-    """Cash plus every open position at its mark."""
+    """Cash plus every open position at its mark (a margin position: plus its unrealized PnL)."""
     with exact():
-        return cash + sum((m.market_value for m in marks.values()), ZERO)
+        return cash + sum((m.in_equity for m in marks.values()), ZERO)

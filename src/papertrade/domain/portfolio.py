@@ -9,7 +9,7 @@ from typing import Any
 from papertrade.domain.book import DEFAULT_MAX_SLIPPAGE
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book
-from papertrade.domain.margin import SPOT, MarginRules
+from papertrade.domain.margin import MAX_LEVERAGE, SPOT, MarginRules
 from papertrade.domain.money import MAX_CASH, parse_amount, to_plain
 from papertrade.domain.orders import NO_EXITS, Exits, RestingOrder
 from papertrade.domain.timeframes import Timeframe
@@ -216,8 +216,23 @@ def parse_max_slippage(text: str) -> Decimal:
     return value
 
 
-def parse_margin_rules(maintenance_margin: str, liquidation_fee: str) -> MarginRules:
-    """The liquidation rules a user gives: rates of the notional, each at least 0 and below 0.5."""
+def parse_leverage(text: str) -> Decimal:
+    """`--leverage`: from 1 to MAX_LEVERAGE (125), at most two decimal places."""
+    leverage = parse_amount(text, "leverage", max_places=2)
+    if not 1 <= leverage <= MAX_LEVERAGE:
+        raise InputError(f"leverage must be from 1 to {MAX_LEVERAGE}, not {text.strip()}")
+    return leverage
+
+
+def check_leverage_fill(leverage: Decimal, fill: str) -> None:
+    """A `--fill book` portfolio walks the order book for a spot budget: it trades at leverage 1."""
+    if leverage != 1 and fill != "close":
+        raise InputError(f"--leverage {to_plain(leverage)} needs --fill close (the order book is walked at leverage 1)")
+
+
+def parse_margin_rules(maintenance_margin: str, liquidation_fee: str, leverage: str = "1") -> MarginRules:
+    """The margin rules a user gives: rates of the notional, each at least 0 and below 0.5, and
+    the leverage of new entries (`parse_leverage`)."""
     rates = []
     for name, text in (("maintenance margin", maintenance_margin), ("liquidation fee", liquidation_fee)):
         rate = parse_amount(text, name)
@@ -226,4 +241,4 @@ def parse_margin_rules(maintenance_margin: str, liquidation_fee: str) -> MarginR
                 f"{name} must be a rate of the notional from 0 to below {MAX_MARGIN_RATE}, not {text.strip()}"
             )
         rates.append(rate)
-    return MarginRules(maintenance_rate=rates[0], liquidation_fee_rate=rates[1])
+    return MarginRules(parse_leverage(leverage), maintenance_rate=rates[0], liquidation_fee_rate=rates[1])

@@ -48,6 +48,7 @@ class TradeRecord:
     cash_after: Decimal
     executed_ts: int
     kind: str = "signal"  # what made the fill: "signal" or a resting order's kind
+    floored: Decimal = Decimal(0)  # the loss the cash could not pay (see `domain.ledger`)
 
 
 #: A symbol is stale when this many candles closed after its last processed one.

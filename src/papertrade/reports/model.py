@@ -24,6 +24,7 @@ class FillRow:
     notional: Decimal
     realized_pnl: Decimal
     kind: str = "signal"  # what made the fill: "signal" or a resting order's kind
+    floored: Decimal = Decimal(0)  # the loss the cash could not pay (`domain.ledger`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,7 +143,7 @@ def _replay_fill(entry: JournalEntry, rebuilt: Book, report: AuditReport) -> Non
         Decimal(payload["fee"]),
         Decimal(payload["notional"]),
     )
-    result = rebuilt.apply_fill(fill)
+    result = rebuilt.apply_fill(fill, Decimal(payload.get("leverage", 1)))
     recorded = (Decimal(payload["cash_after"]), Decimal(payload["realized_pnl"]))
     if (result.cash_after, result.realized_pnl) != recorded:
         report.problems.append(f"journal entry {entry.id} records results its fill does not produce")

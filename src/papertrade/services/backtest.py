@@ -371,7 +371,7 @@ def _performance(candles, log: list, book, cash, symbol, quote, first) -> Perfor
     count, closes = len(candles), candles.floats["close"]
     indices = [int(i) for i in np.searchsorted(candles.ts, [f.candle_ts for f in changes])]
     starts = [0, *indices]
-    cash_after = [cash] + [_cash_after(f) for f in changes]
+    cash_after = [cash, *_equity_cash(changes)]  # equity = this + held x close
     held_after = [Decimal(0)] + [_held_after(f) for f in changes]
     lengths = np.diff(np.r_[starts, count])
     cash_f = np.repeat(np.array([float(c) for c in cash_after]), lengths)
@@ -406,8 +406,20 @@ def _performance(candles, log: list, book, cash, symbol, quote, first) -> Perfor
     return performance
 
 
-def _cash_after(change) -> Decimal:
-    return change.cash_after if isinstance(change, FundingPayment) else change.booked.cash_after
+def _equity_cash(changes: list) -> list[Decimal]:
+    """The cash after each change less the cost basis of the margin position then open (whose
+    notional never left the cash, see `domain.ledger`)."""
+    basis, cash = Decimal(0), []
+    for change in changes:
+        if isinstance(change, DeskFill):
+            basis = change.booked.margined_basis
+        after = change.cash_after if isinstance(change, FundingPayment) else change.booked.cash_after
+        if basis.is_zero():
+            cash.append(after)
+        else:
+            with exact():
+                cash.append(after - basis)
+    return cash
 
 
 def _held_after(change) -> Decimal:
@@ -426,4 +438,4 @@ def _segment_texts(candles, cash: Decimal, held: Decimal, start: int, stop: int)
 def _fill_row(filled: DeskFill, symbol: str) -> FillRow:
     fill, booked = filled.booked.fill, filled.booked
     return FillRow(filled.candle_ts, symbol, str(fill.side), fill.quantity, fill.price, fill.fee, fill.notional,
-                   booked.realized_pnl, filled.kind)  # fmt: skip
+                   booked.realized_pnl, filled.kind, booked.floored)  # fmt: skip

@@ -14,12 +14,14 @@ from papertrade.domain.portfolio import (
     PortfolioConfig,
     check_currency,
     check_exchange,
+    check_leverage_fill,
     check_name,
     parse_cash,
     parse_exits,
     parse_fee_rates,
     parse_fill_model,
     parse_fill_setting,
+    parse_leverage,
     parse_margin_rules,
     parse_max_slippage,
 )
@@ -51,7 +53,7 @@ def parse_new_portfolio(
     stake_fraction: str = "1",
     exits: tuple[str | None, str | None, str | None] = (None, None, None),
     allow_short: bool = False,
-    margin: tuple[str, str] = ("0.005", "0.005"),
+    margin: tuple[str, str] | tuple[str, str, str] = ("0.005", "0.005", "1"),
     fill: str = "close",
     max_slippage: str = "0.05",
     maker_taker: tuple[str | None, str | None] = (None, None),
@@ -61,7 +63,8 @@ def parse_new_portfolio(
     margin rate and liquidation fee rate, as typed; `fill` how its market orders fill in a tick
     ("close" or "book"), `max_slippage` how far from the close its book walks may go. Without
     `fee_rate` or `maker_taker` (its --maker-fee and --taker-fee), its fees are the exchange's
-    maker and taker rates of each market it trades."""
+    maker and taker rates of each market it trades. `margin` may add the leverage of new
+    entries (1 when left out)."""
     taker, maker, from_exchange = parse_fee_rates(fee_rate, *maker_taker)
     strategy_cls = registry.load_class(strategy)
     strategy_params = registry.parse_params(strategy_cls, registry.parse_param_pairs(params))
@@ -80,6 +83,7 @@ def parse_new_portfolio(
         max_slippage=parse_max_slippage(max_slippage),
         fees_from_exchange=from_exchange,
     )
+    check_leverage_fill(config.margin.leverage, config.fill)
     return NewPortfolio(config, parse_cash(cash))
 
 
@@ -233,6 +237,7 @@ class SettingsChange:
     max_slippage: str | None = None
     maker_fee: str | None = None
     taker_fee: str | None = None
+    leverage: str | None = None  # of new entries: open positions keep theirs
 
 
 def change_settings(ledger: Ledger | None, portfolio_id: int, change: SettingsChange, now: int) -> Portfolio:
@@ -261,7 +266,7 @@ def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
     fills = (("fee_rate", change.fee_rate), ("slippage_bps", change.slippage_bps),
              ("stake_fraction", change.stake_fraction), ("fill", change.fill),
              ("max_slippage", change.max_slippage), ("maker_fee", change.maker_fee),
-             ("taker_fee", change.taker_fee))  # fmt: skip
+             ("taker_fee", change.taker_fee), ("leverage", change.leverage))  # fmt: skip
     given = [(f"--{key.replace('_', '-')} ", key) for key, value in fills if value is not None]
     for pair in change.params:
         name = pair.partition("=")[0].strip()
@@ -271,7 +276,7 @@ def _unchanged(portfolio_id: int, change: SettingsChange, current: dict) -> str:
     if not given:
         return (
             "nothing to change: give --fee-rate, --maker-fee, --taker-fee, --slippage-bps, --stake-fraction, "
-            "--fill, --max-slippage, --param or an exit"
+            "--fill, --max-slippage, --leverage, --param or an exit"
         )
     values = ", ".join(f"{option}{current.get(key, 'none')}" for option, key in given)
     return f"nothing to change: portfolio {portfolio_id} already has {values}"
@@ -295,8 +300,12 @@ def changed_config(config: PortfolioConfig, change: SettingsChange) -> Portfolio
         params = registry.parse_params(strategy_cls, merged).model_dump(mode="json")
     fill = config.fill if change.fill is None else parse_fill_setting(change.fill)
     cap = config.max_slippage if change.max_slippage is None else parse_max_slippage(change.max_slippage)
+    margin = config.margin
+    if change.leverage is not None:
+        margin = replace(margin, leverage=parse_leverage(change.leverage))
+    check_leverage_fill(margin.leverage, fill)
     return replace(config, fills=new_fills, strategy_params=params, exits=_changed_exits(config.exits, change.exits),
-                   fill=fill, max_slippage=cap, fees_from_exchange=from_exchange)  # fmt: skip
+                   fill=fill, max_slippage=cap, fees_from_exchange=from_exchange, margin=margin)  # fmt: skip
 
 
 def _changed_fees(config: PortfolioConfig, change: SettingsChange) -> tuple[str, str | None, bool]:
@@ -334,7 +343,8 @@ def settings_of(config: PortfolioConfig) -> dict:
     """The settings `portfolio set` may change, as text keyed as its journal entries name them
     ("fee_rate", "fill", "params.NAME", "exits.NAME", ...)."""
     fills = config.fills
-    values = {"fee_rate": fills.fee_rate, "slippage_bps": fills.slippage_bps, "stake_fraction": fills.stake_fraction}
+    values = {"fee_rate": fills.fee_rate, "slippage_bps": fills.slippage_bps, "stake_fraction": fills.stake_fraction,
+              "leverage": config.margin.leverage}  # fmt: skip
     params = {f"params.{key}": value for key, value in config.strategy_params.items()}
     exits = {f"exits.{key}": value for key, value in config.exits.as_dict().items()}
     values["max_slippage"] = config.max_slippage

@@ -28,10 +28,7 @@ def from_ledger(ledger: Ledger | None, portfolio_id: int) -> Performance:
     columns = model.with_unticked_candles(columns, unticked)
     performance = Performance(stored.config.quote, stored.book.initial_cash, stored.book.cash, name=stored.config.name)
     performance.funding = funding
-    performance.fills = [
-        FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl, t.kind)
-        for t in trades
-    ]
+    performance.fills = [_fill_row(t) for t in trades]
     last_close = _mark_to_market(performance, *columns)
     performance.symbols = [
         _symbol_pnl(position, last_close.get(symbol)) for symbol, position in sorted(stored.book.positions.items())
@@ -107,3 +104,8 @@ def _symbol_pnl(position, last_price: Decimal | None) -> SymbolPnl:
         unrealized,
         position.fees_paid,
     )
+
+
+def _fill_row(t) -> FillRow:
+    return FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl, t.kind,
+                   t.floored)  # fmt: skip

@@ -27,6 +27,12 @@ class Valuation:
             return sum((m.market_value for m in self.marks.values()), ZERO)
 
     @property
+    def in_equity(self) -> Decimal:
+        """What the positions add to the cash in equity (`Mark.in_equity`)."""
+        with exact():
+            return sum((m.in_equity for m in self.marks.values()), ZERO)
+
+    @property
     def unrealized_pnl(self) -> Decimal:
         with exact():
             return sum((m.unrealized_pnl for m in self.marks.values()), ZERO)
@@ -53,7 +59,7 @@ def value(uow: UnitOfWork, stored: Portfolio, trades: Sequence[TradeRecord] | No
         ts = uow.candles.latest_ts(config.exchange, symbol, config.timeframe.name)
         bars = uow.candles.window(config.exchange, symbol, config.timeframe.name, ts, 1) if ts is not None else []
         price, candle_ts = (bars[-1].close, bars[-1].ts) if bars else (position.avg_cost, None)
-        marks[symbol] = mark(symbol, position.quantity, position.cost_basis, price, candle_ts)
+        marks[symbol] = mark(symbol, position.quantity, position.cost_basis, price, candle_ts, position.is_margined)
     return Valuation(stored, marks, net_realized(uow.trades.list(stored.id) if trades is None else trades))
 
 

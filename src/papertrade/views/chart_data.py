@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     import numpy as np
 
     from papertrade.reports.model import FillRow, Performance
@@ -67,6 +69,9 @@ class ChartData:
     orders: list = field(default_factory=list)
     #: the levels orders held before they filled, were cancelled or expired (`PastLevel`s)
     past_levels: list = field(default_factory=list)
+    #: symbol -> (liquidation price, open time of the candle of the position's last fill), drawn
+    #: as a level over the candles of each open position that can be liquidated
+    liquidations: dict[str, tuple["Decimal", int]] = field(default_factory=dict)
 
     def buy_and_hold(self) -> "np.ndarray":
         """The starting cash held in the traded symbols (equal parts) from the first candle the
@@ -211,6 +216,7 @@ def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str
         candles = _stored_candles(uow.connection, config, performance)
         orders = uow.orders.of(portfolio_id)
         history = order_history(uow.connection, portfolio_id)
+        liquidations = _liquidations(uow.portfolios.get(portfolio_id), performance)
     return from_performance(
         performance,
         title,
@@ -220,7 +226,21 @@ def for_ledger(ledger, portfolio_id: int, performance: "Performance", title: str
         timeframe_ms=config.timeframe.ms,
         orders=orders,
         past_levels=past_levels(history),
+        liquidations=liquidations,
     )
+
+
+def _liquidations(portfolio, performance: "Performance") -> dict[str, tuple["Decimal", int]]:
+    """Each open position's liquidation price (`domain.margin`), from the candle it last filled on."""
+    from papertrade.domain.margin import liquidation_price
+
+    levels = {}
+    for symbol, position in portfolio.book.positions.items():
+        level = liquidation_price(position, portfolio.config.margin)
+        if level is not None:
+            filled = [f.candle_ts for f in performance.fills if f.symbol == symbol]
+            levels[symbol] = (level, max(filled, default=0))
+    return levels
 
 
 def _stored_candles(connection, config, performance: "Performance") -> dict[str, Candles]:

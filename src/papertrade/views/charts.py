@@ -14,6 +14,7 @@ from papertrade.domain import numbers
 from papertrade.views.chart_data import ChartData
 
 UP, DOWN, EQUITY, HOLD = "#26a69a", "#ef5350", "#1f77b4", "#8c8c8c"
+LIQUIDATION = "#b45309"  # amber: a level the market must not reach
 _WEIGHTS = {"price": 3.0, "indicator": 1.1, "equity": 2.0, "drawdown": 1.0}
 _TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -78,6 +79,8 @@ def _price(fig, chart: ChartData, symbol: str, row: int) -> None:
         fig.add_trace(_resting(order, candles, chart.timeframe_ms or 0), row=row, col=1)
     for trace in _past(chart, symbol):
         fig.add_trace(trace, row=row, col=1)
+    if symbol in chart.liquidations:
+        fig.add_trace(_liquidation(*chart.liquidations[symbol], candles, chart.timeframe_ms or 0), row=row, col=1)
     fig.update_yaxes(title_text=f"{symbol} [{chart.quote}]", tickformat=",", row=row, col=1)
     merged = aggregation(candles.ts, chart.timeframe_ms)
     if merged:
@@ -154,6 +157,24 @@ def _past(chart: ChartData, symbol: str) -> list:
         name = f"{kind} (past)"
         traces.append(go.Scatter(x=x, y=y, mode="lines", name=name, hovertext=text, hoverinfo="text", **style))
     return traces
+
+
+def _liquidation(level, since_ts: int, candles, timeframe_ms: int):
+    """An open position's liquidation price as a dotted level from its last fill's candle to the
+    chart's right edge (`domain.margin`)."""
+    import plotly.graph_objects as go
+
+    start = max(since_ts, int(candles.ts[0])) if len(candles.ts) else since_ts
+    end = max(int(candles.ts[-1]) if len(candles.ts) else since_ts, since_ts) + timeframe_ms
+    return go.Scatter(
+        x=[start, end],
+        y=[float(level)] * 2,
+        mode="lines",
+        name=f"liquidation {numbers.price(level)}",
+        line={"dash": "dot", "width": 2, "color": LIQUIDATION},
+        hovertext=f"liquidation price {numbers.price(level)}: the position is closed if the price reaches it",
+        hoverinfo="text",
+    )
 
 
 def _markers(fills, side: str, marker: str, color: str, quote: str):

@@ -10,11 +10,12 @@ import math
 from decimal import Decimal
 from typing import Any
 
-FILL_FIELDS = ("candle_ts", "symbol", "side", "kind", "quantity", "price", "fee", "notional", "realized_pnl")
+FILL_FIELDS = ("candle_ts", "symbol", "side", "kind", "quantity", "price", "fee", "notional", "realized_pnl",
+               "floored")  # fmt: skip
 SYMBOL_FIELDS = ("symbol", "quantity", "avg_cost", "last_price", "realized_pnl", "unrealized_pnl", "fees_paid")
 TRADE_FIELDS = (
     "id", "candle_ts", "symbol", "side", "kind", "quantity", "price", "notional", "fee", "realized_pnl",
-    "cash_after", "executed_ts",
+    "cash_after", "executed_ts", "floored",
 )  # fmt: skip
 ROUND_TRIP_FIELDS = (
     "symbol", "side", "entry_ts", "exit_ts", "size", "entry_price", "exit_price", "commissions", "pnl", "exit_kind",
@@ -68,6 +69,7 @@ def portfolio_document(valuation) -> dict:
         "allow_short": config.allow_short,
         "maintenance_margin": config.margin.maintenance_rate,
         "liquidation_fee": config.margin.liquidation_fee_rate,
+        "leverage": config.margin.leverage,
         "fee_rate": config.fills.fee_rate,
         "slippage_bps": config.fills.slippage_bps,
         "stake_fraction": config.fills.stake_fraction,
@@ -89,6 +91,7 @@ def _position(p, valuation) -> dict:
     return {
         "symbol": p.symbol,
         "side": p.side,
+        "leverage": p.leverage,
         "quantity": p.quantity,
         "avg_cost": p.avg_cost,
         "cost_basis": p.cost_basis,

@@ -42,6 +42,7 @@ class Position(_Document):
 
     symbol: str
     side: str  # "long" or "short" (a short's quantity, cost basis and market value are negative)
+    leverage: Exact  # the one it was opened at: above 1 a margin position (equity counts its unrealized PnL)
     quantity: Exact
     avg_cost: Exact
     cost_basis: Exact
@@ -89,6 +90,7 @@ class Portfolio(_Document):
     allow_short: bool  # created with --allow-short: its strategy may go short
     maintenance_margin: Exact  # a position is liquidated when its margin + unrealized PnL falls to this x notional
     liquidation_fee: Exact  # what a liquidation pays instead of the trading fee, x its notional
+    leverage: Exact  # of new entries (`--leverage`, 1: spot)
     fee_rate: Exact
     slippage_bps: Exact
     stake_fraction: Exact
@@ -127,6 +129,7 @@ class Trade(_Document):
     realized_pnl: Exact
     cash_after: Exact
     executed_ts: int
+    floored: Exact  # the loss the cash could not pay: past a liquidation price, beyond the margin
     position: str  # the side of the position it opened or closed: long or short
     net_realized_pnl: Exact | None
 
@@ -141,6 +144,7 @@ class Fill(_Document):
     fee: Exact
     notional: Exact
     realized_pnl: Exact
+    floored: Exact  # the loss the cash could not pay: past a liquidation price, beyond the margin
     position: str  # long or short
     net_realized_pnl: Exact | None
 
