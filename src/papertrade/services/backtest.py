@@ -45,6 +45,7 @@ class SettingsFrom:
     strategy: Strategy
     fills: FillModel
     exits: Exits
+    margin: MarginRules | None = None  # None: unchanged (its leverage is that of new entries)
 
 
 def backtest(
@@ -316,6 +317,7 @@ def _step_by_step(
         while changes and changes[0].from_ts <= candles.ts[i]:
             change = changes.pop(0)
             strategy, desk.fills, desk.exits = change.strategy, change.fills, change.exits
+            desk.margin = change.margin or desk.margin
             window, lookback = _windows(source, strategy), strategy.lookback
         if watched is None:
             watched = _watched(desk)

@@ -78,12 +78,12 @@ def vs_backtest(ledger: Ledger | None, portfolio_id: int) -> Drift:
     strategy = registry.build(initial.strategy, initial.strategy_params)
     since = _warmup_start(strategy, first_ts, config.timeframe.ms)
     columns = candle_columns(ledger, Series(config.exchange, symbol, config.timeframe.name), since, last_ts)
-    changes = [SettingsFrom(event.from_ts, registry.build(c.strategy, c.strategy_params), c.fills, c.exits)
+    changes = [SettingsFrom(event.from_ts, registry.build(c.strategy, c.strategy_params), c.fills, c.exits, c.margin)
                for event, c in zip(events, configs[1:], strict=True)]  # fmt: skip
     funding = stored_funding(ledger, config.exchange, symbol) if is_swap(symbol) else NO_FUNDING
     tested = backtest(columns, strategy, initial.fills, history.portfolio.book.initial_cash, symbol, config.quote,
                       initial.exits, cached_market(ledger, config.exchange, symbol), config.allow_short,
-                      config.margin, start=first_ts, changes=changes, funding=funding)  # fmt: skip
+                      initial.margin, start=first_ts, changes=changes, funding=funding)  # fmt: skip
     paper = from_ledger(ledger, portfolio_id)
     ticked = {tick.key.candle_ts for tick in ticks}
     missed = [int(ts) for ts in columns.ts if first_ts < ts < last_ts and int(ts) not in ticked]

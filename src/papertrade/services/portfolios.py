@@ -362,9 +362,10 @@ def config_with_settings(config: PortfolioConfig, settings: dict) -> PortfolioCo
     params = {key.removeprefix("params."): value for key, value in settings.items() if key.startswith("params.")}
     exits = {key.removeprefix("exits."): value for key, value in settings.items() if key.startswith("exits.")}
     cap = parse_max_slippage(str(settings["max_slippage"])) if "max_slippage" in settings else config.max_slippage
+    margin = replace(config.margin, leverage=Decimal(str(settings.get("leverage", config.margin.leverage))))
     return replace(config, fills=fills, strategy_params=params, exits=Exits.from_dict(exits),
                    fill=str(settings.get("fill", "close")), max_slippage=cap,
-                   fees_from_exchange=settings.get("fees") == "exchange")  # fmt: skip
+                   fees_from_exchange=settings.get("fees") == "exchange", margin=margin)  # fmt: skip
 
 
 def _change(ledger: Ledger | None, portfolio_id: int, now: int, event: str, change) -> Portfolio:
