@@ -11,6 +11,7 @@ from tests.support.cli import run_inprocess
 from tests.support.paths import DATA
 
 BTC = str(DATA / "binance_BTC-USDT_1d.csv")
+IBM = str(DATA / "quandl-wiki_IBM_1d.csv")
 STRATEGY = "tests.support.strategies:AlwaysBuy"
 RANGE = ("--from", "2020-02-01", "--to", "2020-04-30")  # the March 2020 crash
 LEVER = ("--leverage", "10", "--fee-rate", "0.001", "--stake-fraction", "0.25")
@@ -79,3 +80,26 @@ def test_leverage_is_validated_and_portfolio_set_changes_it_for_new_entries(caps
     assert changed.code == 0 and "leverage: 125 -> 2.5" in changed.stdout, changed.stdout + changed.stderr
     assert run_inprocess(capsys, "--db", db, "portfolio", "set", "1", "--leverage", "0").code == 2
     assert [p["leverage"] for p in _json(capsys, db, "portfolios")] == ["2.5"]
+
+
+def test_gaps_through_the_liquidation_price_are_floored_alike_in_replay_and_backtest(capsys, tmp_path):
+    """A stock's daily candles open away from the last close: at 50x some open past the
+    liquidation price, and the loss beyond the margin is floored, the same in both."""
+    db, span = str(tmp_path / "ledger.db"), ("--from", "2008-09-01", "--to", "2008-12-31")
+    lever = ("--leverage", "50", "--stake-fraction", "0.2", "--fee-rate", "0.001")
+    created = run_inprocess(capsys, "--db", db, "create-portfolio", "gappy", "10000", "--strategy", STRATEGY,
+                            "--timeframe", "1d", "--quote", "USD", *lever)  # fmt: skip
+    assert created.code == 0, created.stderr
+    replayed = run_inprocess(capsys, "--db", db, "replay", "1", "IBM/USD", "--data", IBM, *span)
+    assert replayed.code == 0, replayed.stderr
+    trades = _json(capsys, db, "trades", "1")
+    floored = [t for t in trades if Decimal(t["floored"]) > 0]
+    assert floored and all(t["kind"] == "liquidation" for t in floored)
+    assert all(Decimal(t["cash_after"]) >= 0 for t in trades)
+    backtest = run_inprocess(capsys, "backtest", "--strategy", STRATEGY, "--data", IBM, *span, *lever, "--json")
+    assert backtest.code == 0, backtest.stderr
+    fields = ("candle_ts", "side", "kind", "quantity", "price", "fee", "realized_pnl", "floored")
+    assert [[t[f] for f in fields] for t in json.loads(backtest.stdout)["trades"]] == [
+        [t[f] for f in fields] for t in trades
+    ]
+    assert run_inprocess(capsys, "--db", db, "audit", "verify", "1").code == 0
