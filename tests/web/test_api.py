@@ -199,6 +199,25 @@ def test_resting_orders_are_served_and_drawn_as_levels_on_the_chart(client):
     assert len(past["x"]) > 30 and past["x"][2] is None  # one segment per level held, apart
 
 
+def test_a_zoomed_range_gets_its_real_candles_and_merged_ones_say_so(client, monkeypatch):
+    from papertrade.views import chart_data
+
+    def candles(first: int, last: int, symbol="BTC/USDT"):
+        params = {"symbol": symbol, "from": HOURS.bars[first].ts, "to": HOURS.bars[last].ts}
+        return client.get("/api/portfolios/1/candles", params=params).json()
+
+    days = candles(100, 172)  # three days
+    assert days["ts"] == [bar.ts for bar in HOURS.bars[100:173]] and days["note"] == "each bar is one 1h candle"
+    assert days["high"] == [float(bar.high) for bar in HOURS.bars[100:173]]
+    monkeypatch.setattr(chart_data, "MAX_CANDLES", 200)  # what a chart holds, made small for the test
+    whole = candles(0, LAST - 1)
+    assert whole["note"] == "each bar merges 4 candles (4h a bar) to keep the chart light"
+    assert whole["bar_ms"] == 4 * HOUR and len(whole["ts"]) <= 200
+    assert max(whole["high"]) == max(float(bar.high) for bar in HOURS.bars[:LAST])
+    assert candles(100, 172) == days  # zoomed in, the real candles again
+    assert candles(100, 172, symbol="ETH/USDT") is None
+
+
 def test_a_portfolio_page_lists_its_resting_orders_and_each_trades_kind(client):
     html = client.get("/portfolios/2").text
     section = html[html.index('<section id="orders"') :]

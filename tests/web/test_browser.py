@@ -370,3 +370,42 @@ def test_past_protective_levels_are_drawn_from_placement_to_where_they_ended(con
     page.locator("#chart").screenshot(path=screenshots / "past-levels.png")
     assert watched.problems == []
     page.close()
+
+
+def test_zooming_fits_the_price_axis_to_the_visible_candles_and_says_what_a_bar_is(browser, server, screenshots):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    watched = Watched(context)
+    page = watched.page
+    page.goto(f"{server.url}?token={TOKEN}")
+    page.goto(f"{server.url}portfolios/1")
+    page.wait_for_selector("#chart.js-plotly-plot[data-drawn] .main-svg", state="attached")
+    whole = page.evaluate("() => document.getElementById('chart')._fullLayout.yaxis.range.slice()")
+    days = page.evaluate("() => { const x = document.getElementById('chart').data[0].x; return [x[100], x[172]]; }")
+    page.evaluate(  # as a drag over three days of the price panel does
+        "days => Plotly.relayout(document.getElementById('chart'),"
+        " {'xaxis.range[0]': days[0], 'xaxis.range[1]': days[1]})",
+        days,
+    )
+    page.wait_for_function(
+        "() => (document.getElementById('chart').layout.annotations || [])"
+        ".some(a => a.text === 'each bar is one 1h candle')"
+    )
+    page.wait_for_function("() => document.getElementById('chart')._fullLayout.yaxis.autorange === false")
+    fitted = page.evaluate(
+        "days => { const gd = document.getElementById('chart'); const t = gd.data[0];"
+        " const from = Number(new Date(days[0])), to = Number(new Date(days[1]));"
+        " const shown = t.x.map((x, i) => [Number(new Date(x)), i]).filter(p => p[0] >= from && p[0] <= to);"
+        " return {range: gd._fullLayout.yaxis.range, low: Math.min(...shown.map(p => t.low[p[1]])),"
+        "         high: Math.max(...shown.map(p => t.high[p[1]])), bars: shown.length}; }",
+        days,
+    )
+    low, high = fitted["low"], fitted["high"]
+    assert fitted["bars"] == 73  # every real candle of the three days
+    assert fitted["range"][0] <= low < high <= fitted["range"][1]  # every candle on screen
+    assert fitted["range"][1] - fitted["range"][0] <= 1.2 * (high - low)  # and filling the panel
+    assert fitted["range"][1] - fitted["range"][0] < 0.5 * (whole[1] - whole[0])  # not squashed as before
+    page.locator("#chart").screenshot(path=screenshots / "zoomed.png")
+    page.evaluate("() => Plotly.relayout(document.getElementById('chart'), {'xaxis.autorange': true})")
+    page.wait_for_function("() => document.getElementById('chart')._fullLayout.yaxis.autorange === true")
+    assert watched.problems == []
+    context.close()

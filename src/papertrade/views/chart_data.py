@@ -292,3 +292,25 @@ def _levels(config) -> dict[str, tuple[float, ...]]:
         return registry.build(config.strategy, config.strategy_params).indicator_levels()
     except PapertradeError:
         return {}  # a plug-in that cannot be loaded here still has its chart, without levels
+
+
+def zoomed_candles(ledger, portfolio_id: int, symbol: str, first: int, last: int) -> dict | None:
+    """The stored candles of a portfolio's `symbol` opening in [first, last], as the dashboard
+    redraws a zoomed price panel: each real candle when at most `MAX_CANDLES` fit, merged ones
+    otherwise, and a note saying which; None when the store holds none there."""
+    from papertrade.adapters.read_models import thinned_candles
+    from papertrade.views.charts import merged_note, span
+
+    with ledger.unit_of_work() as uow:
+        config = uow.portfolios.get(portfolio_id, with_positions=False).config
+        step = config.timeframe.ms
+        first = first - first % step
+        width = step * max(1, -(-((last - first) // step + 1) // MAX_CANDLES))
+        series = (config.exchange, symbol, config.timeframe.name)
+        stored = thinned_candles(uow.connection, series, first, max(first, last), width)
+    if stored is None:
+        return None
+    ts, *ohlc = stored
+    note = merged_note(width, step) or f"each bar is one {span(step)} candle"
+    columns = dict(zip(("open", "high", "low", "close"), (column.tolist() for column in ohlc), strict=True))
+    return {"symbol": symbol, "ts": ts.tolist(), **columns, "bar_ms": width, "note": note}

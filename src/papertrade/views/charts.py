@@ -96,12 +96,17 @@ def aggregation(ts, timeframe_ms: int | None) -> str | None:
     if not timeframe_ms or len(ts) < 2:
         return None
     width = int(np.min(np.diff(np.asarray(ts, dtype=np.int64))))
+    return merged_note(width, timeframe_ms)
+
+
+def merged_note(width: int, timeframe_ms: int) -> str | None:
+    """What a bar `width` ms wide is, said for people when it merges candles; None otherwise."""
     if width <= timeframe_ms:
         return None
-    return f"each bar merges {width // timeframe_ms:,} candles ({_span(width)} a bar) to keep the chart light"
+    return f"each bar merges {width // timeframe_ms:,} candles ({span(width)} a bar) to keep the chart light"
 
 
-def _span(ms: int) -> str:
+def span(ms: int) -> str:
     for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
         if ms % size == 0:
             return f"{ms // size}{unit}"

@@ -265,6 +265,17 @@ def _dashboard_routes(app: FastAPI, data: DashboardData) -> None:
         """The portfolio's chart as a Plotly figure (null before its first processed candle)."""
         return Response(data.chart_json(portfolio_id), media_type="application/json")
 
+    @app.get("/api/portfolios/{portfolio_id}/candles", tags=["dashboard"])
+    def candles(
+        portfolio_id: PortfolioId,
+        symbol: str = Query(..., min_length=1, max_length=50),
+        start: int = Query(..., alias="from", ge=0, le=2**62),
+        end: int = Query(..., alias="to", ge=0, le=2**62),
+    ) -> Response:
+        """A symbol's stored candles from `from` to `to` (ms), as a zoomed price panel redraws
+        them: real candles when at most 1,500 fit, merged ones otherwise (`note` says which)."""
+        return _json(data.zoomed_candles(portfolio_id, symbol, start, end))
+
     @app.get("/api/portfolios/{portfolio_id}/drift-chart", tags=["dashboard"])
     def drift_chart(portfolio_id: PortfolioId) -> Response:
         """The paper equity beside its backtest's (`report --vs-backtest`) as a Plotly figure

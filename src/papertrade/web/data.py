@@ -168,6 +168,11 @@ class DashboardData:
     def journal(self, portfolio_id: int, page: int) -> dashboard.JournalPage:
         return dashboard.journal_page(self.ledger, portfolio_id, page)
 
+    def zoomed_candles(self, portfolio_id: int, symbol: str, first: int, last: int) -> dict | None:
+        from papertrade.views.chart_data import zoomed_candles
+
+        return zoomed_candles(self.ledger, portfolio_id, symbol, first, last)
+
     def chart_json(self, portfolio_id: int) -> str:
         """The portfolio's Plotly figure as JSON text."""
         from papertrade.views.chart_data import for_ledger

@@ -92,7 +92,98 @@
     const layout = Object.assign({}, figure.layout, {autosize: true});
     delete layout.width;
     await Plotly.react(target, figure.data, layout, chartConfig);
+    whole[target.id] = figure;
+    if (!target.dataset.zoomable) {
+      target.dataset.zoomable = "1";
+      target.on("plotly_relayout", function (change) { zoomed(target, change).catch(function () {}); });
+    }
+    if (target.zoom) await showRange(target, target.zoom);  // a refresh keeps the zoom: its candles too
     target.dataset.drawn = String(Number(target.dataset.drawn || 0) + 1);
+  }
+
+  // Zoom: the price panels show the visible range's real candles (merged ones only when more
+  // than the chart holds), with the price axis fitted to them; zooming out restores the whole.
+  const whole = {};
+
+  function rangeOf(change) {
+    for (const key of Object.keys(change)) {
+      if (/^xaxis\d*\.autorange$/.test(key)) return null;
+      let found = key.match(/^(xaxis\d*)\.range\[0\]$/);
+      if (found) return [change[key], change[found[1] + ".range[1]"]];
+      found = key.match(/^xaxis\d*\.range$/);
+      if (found) return change[key];
+    }
+    return undefined;  // not a change of the time axis (the price axis this code set, say)
+  }
+
+  function ms(value) {
+    return typeof value === "number" ? value : Date.parse(String(value).replace(" ", "T") + "Z");
+  }
+
+  async function zoomed(target, change) {
+    const range = rangeOf(change);
+    if (range === undefined) return;
+    target.zoom = range === null ? null : [ms(range[0]), ms(range[1])];
+    if (range === null) return restore(target);
+    await showRange(target, target.zoom);
+  }
+
+  function candleTraces(target) {
+    return target.data.map(function (trace, index) { return [trace, index]; })
+      .filter(function (pair) { return pair[0].type === "candlestick"; });
+  }
+
+  async function showRange(target, range) {
+    const [from, to] = range;
+    for (const [trace, index] of candleTraces(target)) {
+      const url = target.dataset.src.replace(/chart$/, "candles") + "?symbol=" + encodeURIComponent(trace.name) +
+        "&from=" + Math.max(0, Math.floor(from)) + "&to=" + Math.max(0, Math.ceil(to));
+      const found = await (await fetched(url)).json();
+      if (found) {
+        await Plotly.restyle(target, {x: [found.ts], open: [found.open], high: [found.high], low: [found.low],
+                                      close: [found.close]}, [index]);
+        note(target, trace, found.note);
+      }
+      await fitPrices(target, target.data[index], from, to);
+    }
+  }
+
+  async function fitPrices(target, trace, from, to) {
+    let low = Infinity, high = -Infinity;
+    for (let i = 0; i < trace.x.length; i++) {
+      const t = ms(trace.x[i]);
+      if (t < from || t > to) continue;
+      low = Math.min(low, trace.low[i]);
+      high = Math.max(high, trace.high[i]);
+    }
+    if (!(high >= low)) return;
+    const pad = (high - low) * 0.05 || Math.abs(high) * 0.01 || 1;
+    const axis = (trace.yaxis || "y").replace("y", "yaxis");
+    const update = {};
+    update[axis + ".range"] = [low - pad, high + pad];
+    await Plotly.relayout(target, update);
+  }
+
+  function note(target, trace, text) {
+    const domain = (trace.yaxis || "y") + " domain";
+    const annotations = target.layout.annotations || [];
+    const index = annotations.findIndex(function (a) { return a.yref === domain && a.x === 0 && a.y === 1; });
+    const update = {};
+    if (index >= 0) update["annotations[" + index + "].text"] = text;
+    else update["annotations[" + annotations.length + "]"] = {text: text, xref: (trace.xaxis || "x") + " domain",
+      yref: domain, x: 0, y: 1, xanchor: "left", yanchor: "top", showarrow: false, font: {size: 11, color: "#6b7280"}};
+    return Plotly.relayout(target, update);
+  }
+
+  async function restore(target) {
+    const figure = whole[target.id];
+    if (!figure) return;
+    const layout = Object.assign({}, figure.layout, {autosize: true});
+    delete layout.width;
+    await Plotly.react(target, figure.data, layout, chartConfig);
+    const update = {};
+    for (const [trace] of candleTraces(target)) update[(trace.yaxis || "y").replace("y", "yaxis") + ".autorange"] = true;
+    await Plotly.relayout(target, update);
   }
 
   function gone(error) {
