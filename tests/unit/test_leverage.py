@@ -128,7 +128,7 @@ amounts = st.decimals(min_value=D("0.0001"), max_value=D(100), places=4, allow_n
 prices = st.decimals(min_value=D("0.01"), max_value=D(10_000), places=2, allow_nan=False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     cash=st.decimals(min_value=D(1), max_value=D("1e7"), places=2, allow_nan=False),
     steps=st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), amounts, prices, st.booleans()), max_size=30),
