@@ -26,6 +26,7 @@ from papertrade.services.replay import replay
 from papertrade.services.reports import from_ledger
 from papertrade.settings import Settings
 from papertrade.strategies import registry
+from tests.support.databases import migrate
 from tests.support.paths import DATA
 
 pytestmark = pytest.mark.slow  # about 330,000 ticks replayed
@@ -64,6 +65,7 @@ def replayed(job: tuple[str, str, str], shorts: bool = False) -> tuple[list[tupl
     candles = CandleFile.load(source(filename, shorts))
     symbol = symbol_from_filename(DATA / filename)
     with tempfile.TemporaryDirectory() as directory:
+        migrate(f"{directory}/ledger.db")  # a copy of a ledger migrated once: Alembic is not on trial here
         ledger = open_ledger(Settings(database_url=f"{directory}/ledger.db"), create=True, durable=False)
         request = parse_new_portfolio(
             name="parity",
