@@ -68,10 +68,14 @@ def swap_portfolio(ledger):
     return create_portfolio(ledger, request, now=0).id
 
 
+@pytest.mark.parametrize("strategy_ticked", [True, False], ids=["strategy-ticked-first", "opened-by-hand-first"])
 def test_a_tick_after_cron_was_away_books_every_missed_funding_time_once(
-    ledger, market_data_for, clock, exchange, swap_portfolio
+    ledger, market_data_for, clock, exchange, swap_portfolio, strategy_ticked
 ):
-    run_tick(ledger, market_data_for, swap_portfolio, SWAP, Mode.LIVE, clock())
+    """Also when the trader opened the position by hand before the strategy ever ticked on the
+    swap: its funding runs from the candle it was opened on, not from the strategy's first tick."""
+    if strategy_ticked:
+        run_tick(ledger, market_data_for, swap_portfolio, SWAP, Mode.LIVE, clock())
     opened = run_manual(ledger, market_data_for, swap_portfolio, SWAP, Manual("open"), clock())
     quantity = opened.position
     assert quantity > 0

@@ -588,9 +588,15 @@ def _candles_since(restored: Restored, synced: Synced) -> list[Bar]:
 
 
 def _unprocessed(uow: UnitOfWork, portfolio: Portfolio, symbol: str, candle_ts: int) -> tuple[int | None, tuple]:
-    """The last candle the portfolio processed on `symbol`, and the stored candles since."""
+    """The last candle the portfolio processed on `symbol`, and the stored candles since.
+
+    A position a trader opened by hand (`papertrade open`) after the strategy's last tick, or
+    before it ever ticked, was opened at the close of that manual tick's candle: it is
+    processed from there, so the candles since meet its exits and book its funding."""
     config = portfolio.config
-    latest = uow.ticks.latest(portfolio.id, config.strategy, symbol)
+    keys = (config.strategy, Manual("open").key_strategy)
+    ticks = (uow.ticks.latest(portfolio.id, strategy, symbol) for strategy in keys)
+    latest = max((tick for tick in ticks if tick is not None), key=lambda tick: tick.key.candle_ts, default=None)
     if latest is None or latest.key.candle_ts >= candle_ts:
         return (latest.key.candle_ts if latest else None), ()
     after = latest.key.candle_ts
@@ -627,7 +633,7 @@ def _execute_live(
         if claim.duplicate is not None:
             book = portfolio.book if version == portfolio.version else uow.portfolios.get(portfolio.id).book
             return _duplicate_result(restored, synced, book, claim.duplicate, claim.signal)
-        if version != portfolio.version or (restored.watched and claim.latest_ts != restored.processed_ts):
+        if version != portfolio.version or (restored.watched and _processed_since(claim, restored)):
             return None  # decided on a portfolio another tick has changed since: decide again
         _store_market_data(uow, restored, synced, now)
         decision = desk.act(analysis.decision, synced.candle)
@@ -731,6 +737,13 @@ def _claim_state(uow: UnitOfWork, restored: Restored, synced: Synced) -> _Claim:
     stored = uow.candles.count_between(config.exchange, key.symbol, config.timeframe.name, latest_ts, key.candle_ts)
     fresh = sum(1 for bar in synced.fresh if latest_ts < bar.ts < key.candle_ts)
     return _Claim(skipped=stored + fresh, latest_ts=latest_ts)
+
+
+def _processed_since(claim: "_Claim", restored: Restored) -> bool:
+    """Whether another run processed a candle of the strategy since `restored` was read (its
+    processed candle may be a later manual open's, see `_unprocessed`)."""
+    latest = claim.latest_ts
+    return latest is not None and (restored.processed_ts is None or latest > restored.processed_ts)
 
 
 def _write_desk(uow: UnitOfWork, portfolio: Portfolio, desk: Desk, tick_id: int, now: int) -> None:
