@@ -9,7 +9,7 @@ from papertrade.adapters.studies import OptunaStudies, _attrs, _optuna_value
 from papertrade.domain.search import StudySpec, TrialOutcome
 from papertrade.services import optimize as service
 
-SPACE = service.parse_space("sma-cross", ["fast=5..9", "slow=20..40:10"], {}, ["fast < slow"])
+SPACE = service.parse_space("sma-cross", ["fast=5..7", "slow=20..40:10"], {}, ["fast < slow"])
 SPEC = StudySpec(("maximize", "minimize"), "grid", None, {"data": {}})
 
 
