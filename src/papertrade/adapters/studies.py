@@ -253,32 +253,18 @@ def _add_finished(study, storage, distributions: Mapping, finished: Sequence[tup
     against the one the study already has under that name, every trial numbered by the trials
     of the study before it (Optuna's `count_past_trials`)."""
     import datetime
-    import json
 
-    from optuna.distributions import check_distribution_compatibility, distribution_to_json, json_to_distribution
     from optuna.storages._rdb import models
     from optuna.trial import TrialState
     from sqlalchemy import bindparam, func, insert, select, update
 
-    trials, params, values = (
-        models.TrialModel.__table__,
-        models.TrialParamModel.__table__,
-        models.TrialValueModel.__table__,
-    )
-    attrs = models.TrialUserAttributeModel.__table__
+    trials = models.TrialModel.__table__
     study_id = storage.get_study_id_from_name(study.study_name)
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)  # Optuna keeps naive UTC
-    as_json = {name: distribution_to_json(d) for name, d in distributions.items()}
     with storage.engine.begin() as connection:
         connection.execute(select(models.StudyModel.study_id).where(models.StudyModel.study_id == study_id)
                            .with_for_update())  # fmt: skip
-        for name, distribution in distributions.items():
-            before = connection.execute(
-                select(params.c.distribution_json).join(trials, trials.c.trial_id == params.c.trial_id)
-                .where(trials.c.study_id == study_id, params.c.param_name == name).limit(1)
-            ).scalar()  # fmt: skip
-            if before is not None:
-                check_distribution_compatibility(json_to_distribution(before), distribution)
+        _check_distributions(connection, models, study_id, distributions)
         rows = [{"study_id": study_id, "datetime_start": now, "datetime_complete": now,
                  "state": TrialState.COMPLETE if outcome.values is not None else TrialState.PRUNED}
                 for _, outcome in finished]  # fmt: skip
@@ -289,23 +275,51 @@ def _add_finished(study, storage, distributions: Mapping, finished: Sequence[tup
         ).scalar()  # fmt: skip
         connection.execute(update(trials).where(trials.c.trial_id == bindparam("id")).values(number=bindparam("n")),
                            [{"id": trial_id, "n": first + k} for k, trial_id in enumerate(ids)])  # fmt: skip
-        connection.execute(insert(params), [
-            {"trial_id": trial_id, "param_name": name, "param_value": distributions[name].to_internal_repr(
-                _optuna_value(value)), "distribution_json": as_json[name]}
-            for trial_id, (chosen, _) in zip(ids, finished, strict=True) for name, value in chosen.items()
-        ])  # fmt: skip
-        stored = [
-            dict(zip(("value", "value_type"), models.TrialValueModel.value_to_stored_repr(value), strict=True),
-                 trial_id=trial_id, objective=objective)
-            for trial_id, (_, outcome) in zip(ids, finished, strict=True)
-            for objective, value in enumerate(outcome.values or ())
-        ]  # fmt: skip
-        if stored:
-            connection.execute(insert(values), stored)
-        connection.execute(insert(attrs), [
-            {"trial_id": trial_id, "key": "papertrade", "value_json": json.dumps(_attrs(chosen, outcome))}
-            for trial_id, (chosen, outcome) in zip(ids, finished, strict=True)
-        ])  # fmt: skip
+        _insert_trial_rows(connection, models, distributions, list(zip(ids, finished, strict=True)))
+
+
+def _check_distributions(connection, models, study_id: int, distributions: Mapping) -> None:
+    """Refuse a parameter whose distribution differs from the one the study already has under
+    its name (Optuna's `check_distribution_compatibility`)."""
+    from optuna.distributions import check_distribution_compatibility, json_to_distribution
+    from sqlalchemy import select
+
+    trials, params = models.TrialModel.__table__, models.TrialParamModel.__table__
+    for name, distribution in distributions.items():
+        before = connection.execute(
+            select(params.c.distribution_json).join(trials, trials.c.trial_id == params.c.trial_id)
+            .where(trials.c.study_id == study_id, params.c.param_name == name).limit(1)
+        ).scalar()  # fmt: skip
+        if before is not None:
+            check_distribution_compatibility(json_to_distribution(before), distribution)
+
+
+def _insert_trial_rows(connection, models, distributions: Mapping, numbered: Sequence) -> None:
+    """Each numbered trial's parameters, objective values and papertrade attributes, one batched
+    insert per table. `numbered` pairs a trial id with its (chosen parameters, outcome)."""
+    import json
+
+    from optuna.distributions import distribution_to_json
+    from sqlalchemy import insert
+
+    as_json = {name: distribution_to_json(d) for name, d in distributions.items()}
+    connection.execute(insert(models.TrialParamModel.__table__), [
+        {"trial_id": trial_id, "param_name": name, "param_value": distributions[name].to_internal_repr(
+            _optuna_value(value)), "distribution_json": as_json[name]}
+        for trial_id, (chosen, _) in numbered for name, value in chosen.items()
+    ])  # fmt: skip
+    stored = [
+        dict(zip(("value", "value_type"), models.TrialValueModel.value_to_stored_repr(value), strict=True),
+             trial_id=trial_id, objective=objective)
+        for trial_id, (_, outcome) in numbered
+        for objective, value in enumerate(outcome.values or ())
+    ]  # fmt: skip
+    if stored:
+        connection.execute(insert(models.TrialValueModel.__table__), stored)
+    connection.execute(insert(models.TrialUserAttributeModel.__table__), [
+        {"trial_id": trial_id, "key": "papertrade", "value_json": json.dumps(_attrs(chosen, outcome))}
+        for trial_id, (chosen, outcome) in numbered
+    ])  # fmt: skip
 
 
 def _distribution(dimension):
