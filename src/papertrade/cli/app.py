@@ -39,7 +39,7 @@ from papertrade.cli import (
     walk_forward,
 )
 from papertrade.cli.context import CliState
-from papertrade.cli.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, exit_code_for
+from papertrade.cli.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code_for
 
 app = typer.Typer(
     name="papertrade",
@@ -172,6 +172,14 @@ def spread_values(argv: list[str]) -> list[str]:
     return spread
 
 
+def _unquoted_urls(message: str, argv: list[str]) -> str:
+    """A bad-input message without the URLs it quotes (click echoes extra arguments and bad
+    values; a notification URL holds a bot token or password): each shown as SCHEME://****."""
+    from papertrade.domain.notifications import mask_urls
+
+    return mask_urls(message, [part for arg in argv for part in (arg, arg.partition("=")[2])])
+
+
 def _run(argv: list[str] | None) -> None:
     from papertrade.errors import PapertradeError
 
@@ -183,7 +191,7 @@ def _run(argv: list[str] | None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.format_message(), err=True)  # bare `papertrade`: the help, as click does
         else:
-            output.error_line(exc.format_message())
+            output.error_line(_unquoted_urls(exc.format_message(), argv))
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         output.error_line("interrupted")
@@ -191,8 +199,8 @@ def _run(argv: list[str] | None) -> None:
     except PapertradeError as exc:
         if debug:
             traceback.print_exc()
-        output.error_line(str(exc))
         code = exit_code_for(exc)
+        output.error_line(_unquoted_urls(str(exc), argv) if code == EXIT_USAGE else str(exc))
     except Exception as exc:
         if debug:
             raise

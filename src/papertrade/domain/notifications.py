@@ -6,6 +6,7 @@ Every message names its event id, so a receiver can drop a repeat after a crash 
 and marking it delivered.
 """
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -86,6 +87,22 @@ def mask_url_paths(redacted: str) -> str:
     if scheme.lower() in TOPIC_SCHEMES and not _is_host(address.rpartition("@")[2]):
         address = address.rpartition("@")[0] + ("@" if "@" in address else "") + MASK
     return f"{scheme}://{address}" + ("/" + "/".join(masked) if path else "")
+
+
+#: A URL inside a message: its scheme, then everything up to white space, a quote or a bracket
+#: (a scheme named alone, as in "use json://, xml:// or form://", is no URL).
+_URL_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31})://[^\s'\"()\[\]<>,;.][^\s'\"()\[\]<>]*")
+
+
+def mask_urls(text: str, typed: Iterable[str] = ()) -> str:
+    """`text` with every URL in it shown as SCHEME://**** alone: an error message that quotes what
+    was typed (click's usage errors, a bad argument's value) must not print a notification URL's
+    token, password or webhook path. `typed` are the words of the command line: each one holding a
+    URL is replaced whole first, so the text around it reads as before."""
+    for word in sorted({w for w in typed if "://" in w}, key=len, reverse=True):
+        scheme = _URL_IN_TEXT.match(word)
+        text = text.replace(word, f"{scheme.group(1)}://{MASK}" if scheme else MASK)
+    return _URL_IN_TEXT.sub(lambda found: f"{found.group(1)}://{MASK}", text)
 
 
 def _is_host(address: str) -> bool:
