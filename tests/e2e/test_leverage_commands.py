@@ -51,6 +51,12 @@ def test_a_10x_replay_is_liquidated_as_the_backtest_is_and_the_journal_rebuilds_
         [t[f] for f in fields] for t in trades
     ]
     assert all(Decimal(t["cash_after"]) >= 0 for t in trades)
+    # The report read from the ledger values the open margin position at its unrealized PnL,
+    # candle for candle as the backtest does (not at its notional, which never left the cash).
+    reported = _json(capsys, levered, "report", "1")
+    assert reported["equity_curve"]["candle_ts"] == json.loads(backtest.stdout)["equity_curve"]["candle_ts"]
+    assert reported["equity_curve"]["equity"] == json.loads(backtest.stdout)["equity_curve"]["equity"]
+    assert reported["stats"]["Equity Final [$]"] == json.loads(backtest.stdout)["stats"]["Equity Final [$]"]
     audited = run_inprocess(capsys, "--db", levered, "audit", "verify", "1")
     assert audited.code == 0, audited.stdout + audited.stderr
 

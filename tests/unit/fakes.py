@@ -126,7 +126,14 @@ class FakeTicks:
 
     def equity_columns(self, portfolio_id: int) -> tuple[list, ...]:
         rows = [
-            (r.key.symbol, r.key.candle_ts, r.close, r.cash_after, r.position_after, r.reason.startswith("warming up"))
+            (
+                r.key.symbol,
+                r.key.candle_ts,
+                r.close,
+                r.cash_after - r.margin_basis_after,
+                r.position_after,
+                r.reason.startswith("warming up"),
+            )
             for r in self.list(portfolio_id)
         ]
         return tuple(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6

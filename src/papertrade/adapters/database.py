@@ -34,6 +34,7 @@ REVISIONS = (
     "0014_stale_events",
     "0015_maker_taker_fees",
     "0016_leverage",
+    "0017_tick_margin_basis",
 )
 HEAD = REVISIONS[-1]
 

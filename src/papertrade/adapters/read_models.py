@@ -89,7 +89,8 @@ _JOINED_COLUMNS = (
     select(
         _k.symbol,
         *(func.aggregate_strings(cast(column, String), ",") for column in (_k.id, _k.candle_ts, _k.close,
-                                                                         _k.cash_after, _k.position_after)),
+                                                                         _k.cash_after, _k.position_after,
+                                                                         _k.margin_basis_after)),
         func.aggregate_strings(case((_k.reason.like("warming up%"), "1"), else_="0"), ","),
     )
     .where(_k.portfolio_id == bindparam("pid"))
@@ -99,7 +100,9 @@ _JOINED_COLUMNS = (
 
 def tick_columns(connection: Connection, portfolio_id: int):
     """Every processed candle of a portfolio in time order, as columns: symbols, candle times,
-    closes, cash after, position after, and whether it was still warming up.
+    closes, equity cash after, position after, and whether it was still warming up. The equity
+    cash is the cash less the cost basis of the margin positions then open (`margin_basis_after`;
+    0 at leverage 1), so that equity = it + Σ position x close, as in a backtest.
 
     The database joins each column into one text per (strategy, symbol), so 100,000 ticks come
     back as a few strings rather than 100,000 rows (each a Python tuple of Python values, most
@@ -111,12 +114,41 @@ def tick_columns(connection: Connection, portfolio_id: int):
     groups = connection.execute(_JOINED_COLUMNS, {"pid": portfolio_id}).all()
     if not groups:
         return [], [], [], [], [], []
-    parsed = [[_numbers(group[at], np.int64) for at in (1, 2, 6)] for group in groups]
+    parsed = [[_numbers(group[at], np.int64) for at in (1, 2, 7)] for group in groups]
     ids, times, warming = (np.concatenate(column) for column in zip(*parsed, strict=True))
     symbols = np.repeat(np.array([group[0] for group in groups], dtype=object), [len(p[0]) for p in parsed])
     order = np.lexsort((ids, times))  # by candle time, then as processed
-    amounts = (AmountColumn(",".join(group[at] for group in groups), order) for at in (3, 4, 5))
-    return symbols[order], times[order], *amounts, warming[order].astype(bool)
+    close, cash, held, basis = (AmountColumn(",".join(group[at] for group in groups), order) for at in (3, 4, 5, 6))
+    basis_f = np.asarray(basis, dtype=float)
+    if basis_f.any():
+        cash = _LessColumn(cash, basis, np.asarray(cash, dtype=float) - basis_f)
+    return symbols[order], times[order], close, cash, held, warming[order].astype(bool)
+
+
+class _LessColumn:
+    """`minuend` - `subtrahend`, two `AmountColumn`s: the floats given, row i's exact difference."""
+
+    def __init__(self, minuend, subtrahend, floats) -> None:
+        self._minuend, self._subtrahend, self._floats = minuend, subtrahend, floats
+
+    def __len__(self) -> int:
+        return len(self._floats)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        return np.asarray(self._floats, dtype=dtype)
+
+    def __getitem__(self, index: int) -> str:
+        from decimal import Decimal
+
+        from papertrade.domain.money import exact, to_plain
+
+        less = Decimal(self._subtrahend[index])
+        if less.is_zero():
+            return self._minuend[index]
+        with exact():
+            return to_plain(Decimal(self._minuend[index]) - less)
 
 
 def _numbers(text: str, dtype):
@@ -158,14 +190,15 @@ class AmountColumn:
 
 
 _ALL_EQUITY = select(
-    _k.portfolio_id, _k.symbol, _k.candle_ts, cast(_k.close, Float), cast(_k.cash_after, Float),
-    cast(_k.position_after, Float),
+    _k.portfolio_id, _k.symbol, _k.candle_ts, cast(_k.close, Float),
+    cast(_k.cash_after, Float) - cast(_k.margin_basis_after, Float), cast(_k.position_after, Float),
 ).order_by(_k.portfolio_id, _k.candle_ts, _k.id)  # fmt: skip
 
 
 def all_tick_floats(connection: Connection) -> dict[int, tuple]:
-    """Per portfolio, its ticks as columns (symbols, candle times, close, cash after, position
-    after; amounts as floats), in time order: what the overview's returns and drawdowns need."""
+    """Per portfolio, its ticks as columns (symbols, candle times, close, equity cash after (the
+    cash less the margin positions' cost basis), position after; amounts as floats), in time
+    order: what the overview's returns and drawdowns need."""
     grouped: dict[int, list] = {}
     for row in connection.execute(_ALL_EQUITY):
         grouped.setdefault(row[0], []).append(row[1:])

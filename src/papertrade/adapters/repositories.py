@@ -419,6 +419,7 @@ class TickRepository:
             "position_after": amount(record.position_after),
             "skipped": record.skipped,
             "processed_ts": record.processed_ts,
+            "margin_basis_after": amount(record.margin_basis_after),
         }
         try:
             return _CLAIM_TICK.scalar(self._c, row)
@@ -516,7 +517,7 @@ def _trade_record(row: Mapping[str, Any]) -> TradeRecord:
 
 
 _TICK_COLUMNS = tuple(column.name for column in t.ticks.columns)
-_TICK_AMOUNTS = ("close", "cash_after", "position_after")
+_TICK_AMOUNTS = ("close", "cash_after", "position_after", "margin_basis_after")
 _CLAIM_TICK = DriverQuery(
     insert(t.ticks).values({name: bindparam(name) for name in _TICK_COLUMNS if name != "id"}).returning(t.ticks.c.id)
 )
@@ -543,6 +544,7 @@ def _tick(row: Mapping[str, Any]) -> TickRecord:
         row["position_after"],
         row["skipped"],
         row["processed_ts"],
+        row["margin_basis_after"],
     )
 
 

@@ -143,6 +143,8 @@ ticks = Table(
     Column("position_after", ExactDecimal, nullable=False),
     Column("skipped", Integer, nullable=False),
     Column("processed_ts", BigInteger, nullable=False),
+    # Σ cost basis of the margin positions after the tick: equity = cash - this + Σ position x close.
+    Column("margin_basis_after", ExactDecimal, nullable=False, server_default="0"),
     UniqueConstraint("portfolio_id", "strategy", "symbol", "candle_ts", name="uq_ticks_key"),
     Index("ix_ticks_portfolio_id_id", "portfolio_id", "id"),  # a portfolio's ticks in the order processed
     CheckConstraint("signal IN ('BUY', 'SELL', 'HOLD')", name="signal"),

@@ -155,6 +155,13 @@ class Book:
         with exact():
             return self.cash - sum(margins, ZERO)
 
+    @property
+    def margined_basis(self) -> Decimal:
+        """Σ cost basis of the margin positions: notionals that never left the cash, which
+        equity = cash - this + Σ signed quantity x mark takes back out."""
+        with exact():
+            return sum((p.cost_basis for p in self.positions.values() if p.is_margined), ZERO)
+
     def position(self, symbol: str) -> Position:
         if symbol not in self.positions:
             self.positions[symbol] = Position(symbol)

@@ -30,6 +30,7 @@ class TickRecord:
     position_after: Decimal
     skipped: int
     processed_ts: int
+    margin_basis_after: Decimal = Decimal(0)  # the book's `margined_basis` after the tick
 
 
 @dataclass(frozen=True, slots=True)

@@ -856,6 +856,7 @@ def _tick_record(
         position_after=desk.book.position(restored.symbol).quantity,
         skipped=skipped,
         processed_ts=now,
+        margin_basis_after=desk.book.margined_basis,
     )
 
 
