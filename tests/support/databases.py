@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -50,9 +51,138 @@ class PostgresSchema:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        with self._admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {self.name} CASCADE")
+        if not _recycled(self._admin, self.name):
+            with self._admin.connect() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA {self.name} CASCADE")
         self._admin.dispose()
+
+
+# -- migrated schemas, used again ---------------------------------------------------------------
+#
+# Creating papertrade's tables, indexes, constraints and triggers is most of what a PostgreSQL test
+# costs the server (about ten times emptying them), and the suite migrates hundreds of schemas. A
+# schema a test is done with goes back to a pool of this process when its catalog is exactly what a
+# migration to head makes and its rows can be deleted; `migrate` hands the next empty schema one of
+# those, renamed to the name the test's URL gives. Anything else is dropped, as before.
+
+_POOL: list[str] = []
+_HEAD_CATALOG: dict[str, str] = {}  # server URL → the catalog of a schema freshly migrated to head
+
+_CATALOG = """
+SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), ''))
+FROM (SELECT replace(item, :schema || '.', '<schema>.') AS item FROM (
+    SELECT 'column ' || r.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+           || ' ' || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS item
+    FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE n.nspname = :schema AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+    FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+    WHERE n.nspname = :schema
+    UNION ALL
+    SELECT 'constraint ' || c.conname || ' ' || pg_get_constraintdef(c.oid)
+    FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = :schema
+    UNION ALL
+    SELECT 'trigger ' || pg_get_triggerdef(g.oid)
+    FROM pg_trigger g JOIN pg_class r ON r.oid = g.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+    WHERE n.nspname = :schema AND NOT g.tgisinternal
+    UNION ALL
+    SELECT 'routine ' || p.proname || ' ' || md5(p.prosrc)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :schema
+    UNION ALL
+    SELECT 'relation ' || relname || ' ' || relkind::text
+    FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = :schema
+) AS raw) AS catalog
+"""
+
+
+def _catalog(connection, schema: str) -> str:
+    return connection.execute(sa.text(_CATALOG), {"schema": schema}).scalar()
+
+
+def _recycled(admin, name: str) -> bool:
+    """Empty a schema that is exactly at head and put it in the pool; False when it is not."""
+    from papertrade.adapters.database import HEAD
+    from papertrade.adapters.schema import metadata
+
+    head = _HEAD_CATALOG.get(os.environ.get(POSTGRES_ENV, ""))
+    if head is None:
+        return False
+    pooled = f"pt_pool_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as autocommit, _transaction(autocommit) as connection:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            if _catalog(connection, name) != head:
+                return False
+            revision = connection.exec_driver_sql(f"SELECT version_num FROM {name}.alembic_version").all()
+            if revision != [(HEAD,)]:
+                return False
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")  # the journal's trigger
+            for table in reversed(metadata.sorted_tables):
+                connection.exec_driver_sql(f'DELETE FROM {name}."{table.name}"')
+            sequences = connection.execute(
+                sa.text("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = :s"),
+                {"s": name},
+            ).scalars()
+            for sequence in list(sequences):
+                connection.exec_driver_sql(f'ALTER SEQUENCE {name}."{sequence}" RESTART')
+            connection.exec_driver_sql(f"ALTER SCHEMA {name} RENAME TO {pooled}")
+    except sa.exc.DBAPIError:
+        return False  # not a superuser, a lock held by a connection left open: drop it instead
+    _POOL.append(pooled)
+    return True
+
+
+@contextmanager
+def _transaction(connection):
+    """A real transaction on a connection of an AUTOCOMMIT engine."""
+    connection = connection.execution_options(isolation_level="READ COMMITTED")
+    with connection.begin():
+        yield connection
+
+
+def _from_pool(url) -> bool:
+    """Give the empty schema `url` names a pooled schema's tables; False when the pool is empty."""
+    name = _schema_of(url)
+    if not _POOL or name is None:
+        return False
+    pooled = _POOL[-1]
+    admin = sa.create_engine(os.environ[POSTGRES_ENV])
+    try:
+        with admin.begin() as connection:
+            empty = connection.execute(
+                sa.text("SELECT count(*) FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace"
+                        " WHERE n.nspname = :s"), {"s": name}
+            ).scalar() == 0  # fmt: skip
+            if not empty:
+                return False
+            connection.exec_driver_sql(f"DROP SCHEMA {name}")
+            connection.exec_driver_sql(f"ALTER SCHEMA {pooled} RENAME TO {name}")
+    except sa.exc.DBAPIError:
+        return False
+    finally:
+        admin.dispose()
+    _POOL.remove(pooled)
+    return True
+
+
+def _schema_of(url) -> str | None:
+    options = url.query.get("options", "")
+    prefix = "-csearch_path="
+    return options.removeprefix(prefix) if isinstance(options, str) and options.startswith(prefix) else None
+
+
+@atexit.register
+def _drop_pool() -> None:
+    if not _POOL:
+        return
+    admin = sa.create_engine(os.environ[POSTGRES_ENV], isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in _POOL:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    admin.dispose()
+    _POOL.clear()
 
 
 def migrate(url: str) -> None:
@@ -69,8 +199,11 @@ def migrate(url: str) -> None:
 
     resolved = resolve_url(url)
     if resolved.get_backend_name() == "postgresql":
+        if _from_pool(resolved):
+            return
         statements = _head_statements(os.environ[POSTGRES_ENV])
         if statements and _replay_on_empty(resolved, statements):
+            _note_head_catalog(resolved)
             return
     elif not Path(resolved.database).exists():
         new_sqlite_ledger(Path(resolved.database))
@@ -108,6 +241,18 @@ def _head_statements(base: str) -> tuple:
     # Alembic's reads (is there a version table yet? which tables exist?) change nothing, and
     # its catalog queries were a third of the replay.
     return tuple(entry for entry in record if not entry[0].lstrip().upper().startswith("SELECT"))
+
+
+def _note_head_catalog(url) -> None:
+    """Remember, once per process, what the catalog of a schema just migrated to head is."""
+    base = os.environ[POSTGRES_ENV]
+    name = _schema_of(url)
+    if base in _HEAD_CATALOG or name is None:
+        return
+    engine = sa.create_engine(base)
+    with engine.connect() as connection:
+        _HEAD_CATALOG[base] = _catalog(connection, name)
+    engine.dispose()
 
 
 def _replay_on_empty(url, statements: tuple) -> bool:
