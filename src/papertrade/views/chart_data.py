@@ -299,7 +299,6 @@ def zoomed_candles(ledger, portfolio_id: int, symbol: str, first: int, last: int
     redraws a zoomed price panel: each real candle when at most `MAX_CANDLES` fit, merged ones
     otherwise, and a note saying which; None when the store holds none there."""
     from papertrade.adapters.read_models import thinned_candles
-    from papertrade.views.charts import merged_note, span
 
     with ledger.unit_of_work() as uow:
         config = uow.portfolios.get(portfolio_id, with_positions=False).config
@@ -314,3 +313,17 @@ def zoomed_candles(ledger, portfolio_id: int, symbol: str, first: int, last: int
     note = merged_note(width, step) or f"each bar is one {span(step)} candle"
     columns = dict(zip(("open", "high", "low", "close"), (column.tolist() for column in ohlc), strict=True))
     return {"symbol": symbol, "ts": ts.tolist(), **columns, "bar_ms": width, "note": note}
+
+
+def merged_note(width: int, timeframe_ms: int) -> str | None:
+    """What a bar `width` ms wide is, said for people when it merges candles; None otherwise."""
+    if width <= timeframe_ms:
+        return None
+    return f"each bar merges {width // timeframe_ms:,} candles ({span(width)} a bar) to keep the chart light"
+
+
+def span(ms: int) -> str:
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms // 1000}s"

@@ -11,7 +11,7 @@ JavaScript from the installed `plotly` package, so neither needs a network.
 import html
 
 from papertrade.domain import numbers
-from papertrade.views.chart_data import ChartData
+from papertrade.views.chart_data import ChartData, merged_note
 
 UP, DOWN, EQUITY, HOLD = "#26a69a", "#ef5350", "#1f77b4", "#8c8c8c"
 LIQUIDATION = "#b45309"  # amber: a level the market must not reach
@@ -97,20 +97,6 @@ def aggregation(ts, timeframe_ms: int | None) -> str | None:
         return None
     width = int(np.min(np.diff(np.asarray(ts, dtype=np.int64))))
     return merged_note(width, timeframe_ms)
-
-
-def merged_note(width: int, timeframe_ms: int) -> str | None:
-    """What a bar `width` ms wide is, said for people when it merges candles; None otherwise."""
-    if width <= timeframe_ms:
-        return None
-    return f"each bar merges {width // timeframe_ms:,} candles ({span(width)} a bar) to keep the chart light"
-
-
-def span(ms: int) -> str:
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
-        if ms % size == 0:
-            return f"{ms // size}{unit}"
-    return f"{ms // 1000}s"
 
 
 def _resting(order, candles, timeframe_ms: int):
