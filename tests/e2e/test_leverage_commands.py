@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from papertrade.bootstrap import open_ledger
+from papertrade.settings import Settings
 from tests.support.cli import run_inprocess
 from tests.support.paths import DATA
 
@@ -69,6 +71,11 @@ def test_status_shows_the_leverage_margin_liquidation_price_and_counts_unrealize
     level = Decimal(position["avg_cost"]) * Decimal("0.9") / Decimal("0.995")
     assert Decimal(position["liquidation_price"]) == pytest.approx(level)
     assert Decimal(status["equity"]) == Decimal(status["cash"]) + Decimal(position["unrealized_pnl"])
+    ledger = open_ledger(Settings(database_url=levered))
+    with ledger.unit_of_work() as uow:
+        _, summarized = uow.outbox.equity_at(1, before=2**62)  # the equity a daily summary reports
+    ledger.dispose()
+    assert summarized == Decimal(status["equity"])
     table = run_inprocess(capsys, "--db", levered, "status", "1").stdout
     assert "LEVERAGE" in table and "leverage 10 for new entries" in table and "unrealized PnL of margin" in table
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from papertrade.adapters import schema as t
 from papertrade.domain.ledger import FillResult
+from papertrade.domain.money import exact
 from papertrade.domain.notifications import SUBSCRIPTION, OutboxEvent, events_text, fill_payload, mask_url_paths
 from papertrade.domain.pnl import Closing
 
@@ -300,7 +301,8 @@ class OutboxRepository:
 
     def equity_at(self, portfolio_id: int, before: int) -> tuple[Decimal, Decimal] | None:
         """(cash, equity) as of the candles that opened before `before`: the last cash and each
-        symbol's last position marked at its candle's close. None when nothing ticked before."""
+        symbol's last position marked at its candle's close, less the cost basis of the margin
+        positions then open (which never left the cash). None when nothing ticked before."""
         k = t.ticks.c
         latest = (
             select(func.max(k.id))
@@ -309,12 +311,16 @@ class OutboxRepository:
             .scalar_subquery()
         )
         rows = self._c.execute(
-            select(k.id, k.candle_ts, k.cash_after, k.position_after, k.close).where(k.id.in_(latest))
+            select(k.id, k.candle_ts, k.cash_after, k.margin_basis_after, k.position_after, k.close).where(
+                k.id.in_(latest)
+            )
         ).all()
         if not rows:
             return None
-        cash = max(rows, key=lambda row: (row.candle_ts, row.id)).cash_after
-        return cash, cash + sum((row.position_after * row.close for row in rows), Decimal(0))
+        last = max(rows, key=lambda row: (row.candle_ts, row.id))
+        with exact():
+            marked = sum((row.position_after * row.close for row in rows), Decimal(0))
+            return last.cash_after, last.cash_after - last.margin_basis_after + marked
 
     def trades_between(self, portfolio_id: int, start: int, end: int) -> list[Mapping[str, Any]]:
         r = t.trades.c
