@@ -1,7 +1,9 @@
 """Crash consistency: SIGKILL a process replaying LIVE ticks at random moments, again and again.
 
-A worker process replays real hourly candles through the LIVE tick path, with a stop-loss, a
-take-profit and a trailing stop resting between ticks. It is killed with
+A worker process replays real hourly candles through the LIVE tick path on a perpetual swap,
+with shorts allowed (sma-cross stops and reverses), the synthetic funding series stored and paid
+or received by the open position every 8 hours, and a stop-loss, a take-profit and a trailing
+stop resting between ticks. It is killed with
 SIGKILL either after a random delay or at a random SQL statement of its own (through
 SQLAlchemy's event hooks: reads, BEGIN IMMEDIATE, the inserts and updates inside the tick's
 transaction, and the moment before COMMIT). After every kill the ledger must pass `audit verify`
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 
 from papertrade.adapters import schema as t
 from papertrade.adapters.csv_candles import CandleFile
+from papertrade.adapters.funding_file import load_funding
 from papertrade.bootstrap import open_ledger
 from papertrade.services.audit import verify
 from papertrade.services.portfolios import create_portfolio, parse_new_portfolio
@@ -28,6 +31,7 @@ from papertrade.services.replay import replay
 from papertrade.settings import Settings
 from tests.support.databases import migrate
 from tests.support.paths import DATA
+from tests.support.synthetic_funding import FILE as FUNDING_FILE
 
 pytestmark = pytest.mark.slow  # 110 SIGKILLs, an audit after each
 
@@ -35,6 +39,8 @@ FIRST, LAST = 300, 2300  # candles replayed (the file's earlier candles are the 
 KILLS = 110
 STRATEGY = ["fast=2", "slow=5"]
 EXITS = ("0.01", "0.02", "0.015")  # stop-loss, take-profit, trailing stop: resting orders fill often
+SWAP = "BTC/USDT:USDT"  # the spot candles as a swap's, with the synthetic funding series
+FUNDING = load_funding(FUNDING_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,8 @@ def candles():
 def new_ledger(url):
     migrate(url)
     ledger = open_ledger(Settings(database_url=url), create=True)
-    request = parse_new_portfolio(name="crash", cash="10000", strategy="sma-cross", params=STRATEGY, exits=EXITS)
+    request = parse_new_portfolio(name="crash", cash="10000", strategy="sma-cross", params=STRATEGY, exits=EXITS,
+                                  allow_short=True)  # fmt: skip
     create_portfolio(ledger, request, now=0)
     return ledger
 
@@ -74,10 +81,10 @@ def worker(url, candles, kill_at, kill_log):
         sa.event.listen(ledger.engine, "before_cursor_execute", maybe_die)
         sa.event.listen(ledger.engine, "commit", maybe_die)
     with ledger.unit_of_work() as uow:
-        latest = uow.ticks.latest(1, "sma-cross", "BTC/USDT")
+        latest = uow.ticks.latest(1, "sma-cross", SWAP)
         last = latest.key.candle_ts if latest else None
     start = last if last is not None else candles.bars[FIRST].ts
-    replay(ledger, candles, 1, "BTC/USDT", start=start, end=candles.bars[LAST].ts)
+    replay(ledger, candles, 1, SWAP, start=start, end=candles.bars[LAST].ts, funding=FUNDING)
 
 
 def run_worker(url, candles, kill_at, kill_log) -> int:
@@ -112,11 +119,14 @@ def contents(url) -> dict:
     ledger = open_ledger(Settings(database_url=url))
     tick, journal = t.ticks.c, t.journal.c
     trade_columns = [column for column in t.trades.c if column.name not in ("id", "tick_id")]
+    funding_columns = [column for column in t.funding_payments.c if column.name not in ("id", "tick_id")]
     queries = {
         "ticks": sa.select(
             tick.candle_ts, tick.signal, tick.status, tick.cash_after, tick.position_after, tick.skipped
         ).order_by(tick.candle_ts),
         "trades": sa.select(*trade_columns).order_by(t.trades.c.candle_ts),
+        "funding": sa.select(*funding_columns).order_by(t.funding_payments.c.funding_ts),
+        "rates": sa.select(sa.func.count()).select_from(t.funding_rates),
         "journal": sa.select(journal.event, journal.payload, journal.hash).order_by(journal.id),
         "positions": sa.select(t.positions),
         "orders": sa.select(t.orders).order_by(*t.orders.primary_key),
@@ -153,11 +163,16 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_candle(candles, data
 
     reference = str(tmp_path / "uninterrupted.db")
     ledger = new_ledger(reference)
-    replay(ledger, candles, 1, "BTC/USDT", start=candles.bars[FIRST].ts, end=candles.bars[LAST].ts)
+    replay(ledger, candles, 1, SWAP, start=candles.bars[FIRST].ts, end=candles.bars[LAST].ts, funding=FUNDING)
     ledger.dispose()
     crashed, clean = contents(database_url), contents(f"sqlite:///{reference}")
     assert len(clean["ticks"]) == LAST - FIRST + 1 and len(clean["trades"]) >= 20
     kind = [column.name for column in t.trades.c if column.name not in ("id", "tick_id")].index("kind")
     assert {"stop-loss", "take-profit", "trailing-stop"} <= {trade[kind] for trade in clean["trades"]}
+    signals = [trade[kind + 1] for trade in clean["trades"] if trade[kind] == "signal"]  # their candles
+    assert len(signals) > len(set(signals)), "sma-cross must stop and reverse: two fills on one candle"
+    quantity = [c.name for c in t.funding_payments.c if c.name not in ("id", "tick_id")].index("quantity")
+    held = {payment[quantity] > 0 for payment in clean["funding"]}
+    assert held == {True, False} and len(clean["funding"]) >= 20, "longs and shorts must be funded"
     print(f"{len(statements)} of {KILLS} kills at statements, {len(inside)} inside write transactions")
     assert crashed == clean
