@@ -2,6 +2,7 @@
 real ledger on SQLite and PostgreSQL. The fill is the walk of the served book to the last decimal;
 every unsound book exits 75 with the ledger untouched."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -139,3 +140,28 @@ def test_a_bad_max_slippage_exits_2_and_writes_nothing(here, cli_database, value
     refused = here("portfolio", "set", "1", "--max-slippage", value)
     assert refused.code == 2 and len(refused.error_lines) == 1
     assert ledger_state(cli_database) == before
+
+
+def test_each_fill_records_its_reference_and_trades_shows_its_slippage(here, live_exchange):
+    from papertrade.domain.fills import slippage_bps
+
+    assert here("create-portfolio", "bot", "10000", "--fill", "book", "--strategy",
+                "tests.support.strategies:AlwaysBuy").code == 0  # fmt: skip
+    assert here("trade", "1", "BTC/USDT", "LIVE").code == 0
+    (trade,) = json.loads(here("trades", "1", "--json").stdout)
+    price, reference = D(trade["price"]), D(trade["reference_price"])
+    assert reference == D(json.loads(here("trade", "1", "BTC/USDT", "DRY", "--json").stdout)["close"])
+    assert price > reference and D(trade["slippage_bps"]) == slippage_bps("BUY", price, reference) > 0
+    listed = here("trades", "1").stdout
+    assert "SLIPPAGE [bps]" in listed and f"{slippage_bps('BUY', price, reference):.2f}" in listed
+
+
+def test_report_shows_the_slippage_and_the_fees_by_liquidity(ledger, market_data_for, exchange, clock):
+    from papertrade.reports.statistics import statistics
+    from papertrade.services.reports import from_ledger
+
+    create(ledger, "book")
+    fill = run_tick(ledger, market_data_for, 1, "BTC/USDT", Mode.LIVE, clock()).fill
+    stats = statistics(from_ledger(ledger, 1))
+    assert stats["Slippage [$]"] == (fill.price - CLOSE) * fill.quantity > 0
+    assert (stats["Taker Fees [$]"], stats["Maker Fees [$]"]) == (fill.fee, 0)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from papertrade.errors import NotFound
 from papertrade.reports.model import Performance
-from papertrade.reports.statistics import SIDE_STAT_KINDS, SIDE_STAT_NAMES, STAT_KINDS, STAT_NAMES
+from papertrade.reports.statistics import SIDE_STAT_KINDS, SIDE_STAT_NAMES, STAT_KINDS, STAT_NAMES, cost_of_execution
 
 
 def side_statistics(performance: Performance) -> dict[str, dict[str, object]]:
@@ -60,6 +60,7 @@ def _pandas_statistics(performance: Performance) -> dict[str, object]:
         "Equity Final [$]": performance.equity[-1],
         "Equity Peak [$]": max(performance.initial_cash, performance.equity.peak()),
         "Commissions [$]": performance.fees,
+        **cost_of_execution(performance),
         "Funding [$]": performance.funding_paid,
         "Return [%]": (equity[-1] - initial) / initial * 100,
         "Buy & Hold Return [%]": _buy_and_hold(performance),

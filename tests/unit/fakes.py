@@ -144,11 +144,11 @@ class FakeTrades:
         self._s = state
 
     def add(self, portfolio_id, tick_id, candle_ts, fill, realized_pnl, cash_after, now, kind="signal",
-            floored=Decimal(0)) -> int:  # fmt: skip
+            floored=Decimal(0), reference=None) -> int:  # fmt: skip
         trade_id = len(self._s.trades) + 1
         self._s.trades.append(
             TradeRecord(trade_id, portfolio_id, tick_id, fill.symbol, str(fill.side), candle_ts, fill.quantity,
-                        fill.price, fill.notional, fill.fee, realized_pnl, cash_after, now, kind, floored)
+                        fill.price, fill.notional, fill.fee, realized_pnl, cash_after, now, kind, floored, reference)
         )  # fmt: skip
         return trade_id
 

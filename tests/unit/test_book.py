@@ -212,3 +212,14 @@ def test_an_order_the_book_fills_whole_cancels_nothing():
     desk, bar = book_desk(Position("BTC/USDT", D("0.5"), D(50)))
     desk.act(Decision.sell("out"), bar)
     assert desk.filled[0].cancelled is None
+
+
+def test_a_fill_s_reference_is_the_close_for_a_market_order_and_the_level_for_a_resting_one():
+    from papertrade.domain.fills import slippage_bps
+    from papertrade.domain.signals import Decision
+
+    desk, bar = book_desk()
+    desk.act(Decision.buy("in"), bar)
+    (filled,) = desk.filled
+    assert filled.reference == bar.close and slippage_bps("BUY", filled.booked.fill.price, bar.close) == D(100)
+    assert slippage_bps("SELL", D(99), D(100)) == D(100) and slippage_bps("SELL", D(101), D(100)) == D(-100)

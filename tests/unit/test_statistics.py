@@ -43,7 +43,7 @@ def one_round_trip():
 
 def test_the_names_and_order_are_backtesting_py_s(one_round_trip):
     assert list(statistics(one_round_trip)) == list(STAT_NAMES)
-    assert len(STAT_NAMES) == 30
+    assert len(STAT_NAMES) == 34
 
 
 def test_a_round_trip(one_round_trip):
@@ -152,3 +152,19 @@ def test_an_unticked_candle_carries_the_cash_and_its_own_symbols_position_at_its
     assert [cash[i] for i in range(6)] == [D("50"), D("40"), D("30"), D("30"), D("30"), D("30")]
     assert [held[i] for i in range(6)] == [D("0.5"), D("1"), D("2"), D("0.5"), D("0.5"), D("0.5")]
     assert list(warming) == [False, False, False, True, True, False]
+
+
+def test_the_cost_of_execution_splits_fees_by_liquidity_and_measures_slippage_against_each_reference():
+    from papertrade.reports.statistics import cost_of_execution
+
+    performance = Performance("USDT", Decimal(1000), Decimal(1000))
+    performance.fills = [
+        FillRow(0, "BTC/USDT", "BUY", Decimal(2), Decimal(101), Decimal("0.2"), Decimal(202), Decimal(0), "signal",
+                reference=Decimal(100)),
+        FillRow(1, "BTC/USDT", "SELL", Decimal(2), Decimal(110), Decimal("0.05"), Decimal(220), Decimal(18),
+                "take-profit", reference=Decimal(110)),
+        FillRow(2, "BTC/USDT", "BUY", Decimal(1), Decimal(90), Decimal("0.1"), Decimal(90), Decimal(0), "liquidation"),
+    ]  # fmt: skip
+    cost = cost_of_execution(performance)
+    assert (cost["Maker Fees [$]"], cost["Taker Fees [$]"]) == (Decimal("0.05"), Decimal("0.3"))
+    assert cost["Slippage [$]"] == Decimal(2) and cost["Avg. Slippage [bps]"] == 2 / 420 * 10_000

@@ -35,6 +35,7 @@ REVISIONS = (
     "0015_maker_taker_fees",
     "0016_leverage",
     "0017_tick_margin_basis",
+    "0018_reference_price",
 )
 HEAD = REVISIONS[-1]
 

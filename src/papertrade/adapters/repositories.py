@@ -472,6 +472,7 @@ class TradeRepository:
         now: int,
         kind: str = SIGNAL,
         floored: Decimal = Decimal(0),
+        reference: Decimal | None = None,
     ) -> int:
         row = {
             "portfolio_id": portfolio_id,
@@ -488,6 +489,7 @@ class TradeRepository:
             "cash_after": cash_after,
             "executed_ts": now,
             "floored": floored,
+            "reference_price": reference,
         }
         return self._c.execute(_INSERT_TRADE, row).inserted_primary_key[0]
 

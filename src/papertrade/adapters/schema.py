@@ -171,6 +171,9 @@ trades = Table(
     Column("executed_ts", BigInteger, nullable=False),
     # The loss the cash could not pay (it stopped at zero, or at the margin the position freed).
     Column("floored", ExactDecimal, nullable=False, server_default="0"),
+    # What the fill is measured against: the decided candle's close, or the resting order's level
+    # (NULL: a liquidation, or a trade booked before papertrade kept it).
+    Column("reference_price", ExactDecimal, nullable=True),
     CheckConstraint("side IN ('BUY', 'SELL')", name="side"),
     Index("ix_trades_portfolio_id_candle_ts", "portfolio_id", "candle_ts"),
 )

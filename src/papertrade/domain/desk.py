@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 def _relabelled(entry, kind: str):
     """A decision's fill (not a resting order's) as made by `kind`."""
     if isinstance(entry, DeskFill) and entry.order is None:
-        return DeskFill(kind, entry.candle_ts, entry.booked, cancelled=entry.cancelled)
+        return DeskFill(kind, entry.candle_ts, entry.booked, cancelled=entry.cancelled, reference=entry.reference)
     return entry
 
 
@@ -64,6 +64,9 @@ class DeskFill:
     booked: FillResult
     order: RestingOrder | None = None
     cancelled: "Cancelled | None" = None
+    #: What the fill is measured against: the decided candle's close (a market fill) or the resting
+    #: order's level (None: a liquidation, which has no price asked for).
+    reference: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +260,7 @@ class Desk:
         fill = enter(self.market, self.book.free_cash, bar.close, entry.size, **self._leverage())
         if fill is None:
             return _held(decision, self._beyond_cap() or "insufficient cash")
-        booked = self._book(None, bar.ts, fill, cancelled=self._cancelled())
+        booked = self._book(None, bar.ts, fill, cancelled=self._cancelled(), reference=bar.close)
         self._cancel_entries(bar.ts, "a market entry filled")
         anchor = booked.fill.price if booked.position_after.copy_abs() == fill.quantity else position.avg_cost
         self._protect(entry.exits, anchor, bar.ts, entry.short)
@@ -286,7 +289,7 @@ class Desk:
         fill = (self.market_fills or self.fills).close(self.market, position, bar.close, quantity)
         if fill is None:
             return False
-        self._book(None, bar.ts, fill, cancelled=self._cancelled())
+        self._book(None, bar.ts, fill, cancelled=self._cancelled(), reference=bar.close)
         if not position.is_open:
             for order in [o for o in self.orders if o.kind.is_exit]:
                 self._remove(order, "cancelled", bar.ts, "the position was closed")
@@ -298,12 +301,15 @@ class Desk:
         """The sizing argument of a new entry: none at leverage 1 (spot; `--fill book` has no other)."""
         return {} if self.margin.leverage == 1 else {"leverage": self.margin.leverage}
 
-    def _book(self, order: RestingOrder | None, candle_ts: int, fill, kind: str = SIGNAL, cancelled=None) -> FillResult:
+    def _book(
+        self, order: RestingOrder | None, candle_ts: int, fill, kind: str = SIGNAL, cancelled=None, reference=None
+    ) -> FillResult:
         booked = self.book.apply_fill(fill, self.margin.leverage)
         if order is not None:
             self.orders.remove(order)
             self.log.append(OrderEvent("filled", order, candle_ts))
-        self.log.append(DeskFill(str(order.kind) if order else kind, candle_ts, booked, order, cancelled))
+            reference = order.price  # the level it rested at
+        self.log.append(DeskFill(str(order.kind) if order else kind, candle_ts, booked, order, cancelled, reference))
         return booked
 
     def _cancelled(self) -> "Cancelled | None":

@@ -226,6 +226,17 @@ class FillModel:
         return Fill(symbol, side, quantity, price, round_up_to_ledger(raw_fee), notional)
 
 
+def slippage_bps(side: Side | str, price: Decimal, reference: Decimal | None) -> Decimal | None:
+    """How far `price` lies from `reference` against the trader, in basis points of the reference
+    (above it for a BUY, below it for a SELL; negative when the fill was better), to the ledger's
+    places; None without a reference."""
+    if reference is None or reference <= 0:
+        return None
+    with exact():
+        moved = price - reference if str(side) == "BUY" else reference - price
+    return divide_to_ledger(moved * _BPS, reference)
+
+
 def _against_trader(side: Side) -> str:
     """Buys round prices and amounts up, sells down: the paper trader never gets the better hair."""
     return ROUND_UP if side is Side.BUY else ROUND_DOWN

@@ -50,6 +50,7 @@ class TradeRecord:
     executed_ts: int
     kind: str = "signal"  # what made the fill: "signal" or a resting order's kind
     floored: Decimal = Decimal(0)  # the loss the cash could not pay (see `domain.ledger`)
+    reference_price: Decimal | None = None  # the close decided on, or the resting order's level
 
 
 #: A symbol is stale when this many candles closed after its last processed one.

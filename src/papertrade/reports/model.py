@@ -25,6 +25,11 @@ class FillRow:
     realized_pnl: Decimal
     kind: str = "signal"  # what made the fill: "signal" or a resting order's kind
     floored: Decimal = Decimal(0)  # the loss the cash could not pay (`domain.ledger`)
+    reference: Decimal | None = None  # the close decided on, or the resting order's level
+
+
+#: The fills that rest on the book at their own level and pay the maker's rate; all others take.
+MAKER_KINDS = ("limit", "take-profit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +172,26 @@ class Performance:
     def fees(self) -> Decimal:
         with exact():
             return sum((f.fee for f in self.fills), ZERO)
+
+    def fees_by_liquidity(self) -> tuple[Decimal, Decimal]:
+        """The fees of maker fills (resting limits, take-profits) and of taker fills (the rest)."""
+        with exact():
+            maker = sum((f.fee for f in self.fills if f.kind in MAKER_KINDS), ZERO)
+            return maker, self.fees - maker
+
+    def slippage(self) -> tuple[Decimal, Decimal | None]:
+        """What the fills paid against their reference prices (the close decided on, a resting
+        order's level), in the quote currency (positive: a cost), and on average in basis points
+        of their notional at the reference (None without a fill that has a reference)."""
+        cost = at_reference = ZERO
+        with exact():
+            for fill in self.fills:
+                if fill.reference is None:
+                    continue
+                moved = fill.price - fill.reference if fill.side == "BUY" else fill.reference - fill.price
+                cost += moved * fill.quantity
+                at_reference += fill.reference * fill.quantity
+        return cost, (divide_to_ledger(cost * 10_000, at_reference) if at_reference else None)
 
     @property
     def funding_paid(self) -> Decimal:

@@ -14,7 +14,8 @@ from papertrade.reports.model import Performance
 #: The statistics a report shows, in backtesting.py's order and with its names.
 STAT_NAMES = (
     "Start", "End", "Duration", "Exposure Time [%]", "Equity Final [$]", "Equity Peak [$]", "Commissions [$]",
-    "Funding [$]", "Return [%]", "Buy & Hold Return [%]", "Return (Ann.) [%]", "Volatility (Ann.) [%]", "CAGR [%]",
+    "Maker Fees [$]", "Taker Fees [$]", "Slippage [$]", "Avg. Slippage [bps]", "Funding [$]", "Return [%]",
+    "Buy & Hold Return [%]", "Return (Ann.) [%]", "Volatility (Ann.) [%]", "CAGR [%]",
     "Sharpe Ratio", "Sortino Ratio", "Calmar Ratio", "Max. Drawdown [%]", "Avg. Drawdown [%]",
     "Max. Drawdown Duration", "Avg. Drawdown Duration", "# Trades", "Win Rate [%]", "Best Trade [%]",
     "Worst Trade [%]", "Avg. Trade [%]", "Max. Trade Duration", "Avg. Trade Duration", "Profit Factor",
@@ -27,8 +28,8 @@ STAT_NAMES = (
 STAT_KINDS = {
     **dict.fromkeys(STAT_NAMES, "number"),
     **dict.fromkeys(("Start", "End"), "time"),
-    **dict.fromkeys(("Equity Final [$]", "Equity Peak [$]", "Funding [$]"), "money"),
-    "Commissions [$]": "cost",
+    **dict.fromkeys(("Equity Final [$]", "Equity Peak [$]", "Funding [$]", "Slippage [$]"), "money"),
+    **dict.fromkeys(("Commissions [$]", "Maker Fees [$]", "Taker Fees [$]"), "cost"),
     "# Trades": "count",
     **dict.fromkeys(
         ("Duration", "Max. Drawdown Duration", "Avg. Drawdown Duration", "Max. Trade Duration", "Avg. Trade Duration"),
@@ -60,6 +61,16 @@ def side_statistics(performance: Performance) -> dict[str, dict[str, object]]:
     return split
 
 
+def cost_of_execution(performance: Performance) -> dict[str, object]:
+    """The fees split by liquidity (maker: resting limits and take-profits; taker: the rest) and
+    the slippage against each fill's reference price: in money, and on average in basis points
+    (NaN when no fill has a reference)."""
+    maker, taker = performance.fees_by_liquidity()
+    cost, bps = performance.slippage()
+    return {"Maker Fees [$]": maker, "Taker Fees [$]": taker, "Slippage [$]": cost,
+            "Avg. Slippage [bps]": float("nan") if bps is None else float(bps)}  # fmt: skip
+
+
 def statistics(performance: Performance) -> dict[str, object]:
     """backtesting.py's statistics of a performance (risk-free rate 0), as plain values (see the
     module). Annualized figures use 365 days a year when the candles include weekends, 252 when
@@ -86,6 +97,7 @@ def statistics(performance: Performance) -> dict[str, object]:
         "Equity Final [$]": performance.equity[-1],
         "Equity Peak [$]": max(performance.initial_cash, performance.equity.peak()),
         "Commissions [$]": performance.fees,
+        **cost_of_execution(performance),
         "Funding [$]": performance.funding_paid,  # net paid by swap positions; negative: received
         "Return [%]": float((equity[-1] - initial) / initial * 100),
         "Buy & Hold Return [%]": _buy_and_hold(performance),

@@ -440,4 +440,4 @@ def _segment_texts(candles, cash: Decimal, held: Decimal, start: int, stop: int)
 def _fill_row(filled: DeskFill, symbol: str) -> FillRow:
     fill, booked = filled.booked.fill, filled.booked
     return FillRow(filled.candle_ts, symbol, str(fill.side), fill.quantity, fill.price, fill.fee, fill.notional,
-                   booked.realized_pnl, filled.kind, booked.floored)  # fmt: skip
+                   booked.realized_pnl, filled.kind, booked.floored, filled.reference)  # fmt: skip

@@ -108,4 +108,4 @@ def _symbol_pnl(position, last_price: Decimal | None) -> SymbolPnl:
 
 def _fill_row(t) -> FillRow:
     return FillRow(t.candle_ts, t.symbol, t.side, t.quantity, t.price, t.fee, t.notional, t.realized_pnl, t.kind,
-                   t.floored)  # fmt: skip
+                   t.floored, t.reference_price)  # fmt: skip

@@ -755,7 +755,7 @@ def _write_desk(uow: UnitOfWork, portfolio: Portfolio, desk: Desk, tick_id: int,
         if isinstance(entry, DeskFill):
             booked = entry.booked
             uow.trades.add(portfolio.id, tick_id, entry.candle_ts, booked.fill, booked.realized_pnl,
-                           booked.cash_after, now, entry.kind, booked.floored)  # fmt: skip
+                           booked.cash_after, now, entry.kind, booked.floored, entry.reference)  # fmt: skip
             uow.journal.append(portfolio.id, "fill", fill_entry(entry), now, tick_id=tick_id)
             uow.outbox.record_fill(portfolio.id, config.name, config.quote, entry.candle_ts, booked, now, entry.kind,
                                    functools.partial(_closing, uow, portfolio.id, booked.fill.symbol))  # fmt: skip
@@ -830,6 +830,7 @@ def fill_entry(filled: DeskFill) -> dict[str, Any]:
         **({"floored": booked.floored} if booked.floored else {}),
         **({"cancelled": cancelled_fields(filled.cancelled)} if filled.cancelled else {}),
         **({"leverage": booked.leverage} if booked.leverage != 1 else {}),
+        **({"reference": filled.reference} if filled.reference is not None else {}),
     }
 
 

@@ -15,7 +15,7 @@ FILL_FIELDS = ("candle_ts", "symbol", "side", "kind", "quantity", "price", "fee"
 SYMBOL_FIELDS = ("symbol", "quantity", "avg_cost", "last_price", "realized_pnl", "unrealized_pnl", "fees_paid")
 TRADE_FIELDS = (
     "id", "candle_ts", "symbol", "side", "kind", "quantity", "price", "notional", "fee", "realized_pnl",
-    "cash_after", "executed_ts", "floored",
+    "cash_after", "executed_ts", "floored", "reference_price",
 )  # fmt: skip
 ROUND_TRIP_FIELDS = (
     "symbol", "side", "entry_ts", "exit_ts", "size", "entry_price", "exit_price", "commissions", "pnl", "exit_kind",
@@ -170,13 +170,21 @@ def trade_documents(records, payments=()) -> list[dict]:
     """A portfolio's executed trades in order (`trades --json`), each with the side of the
     position it opened or closed (`position`: long or short) and each exit with its realized PnL
     before fees (`realized_pnl`) and after them (`net_realized_pnl`; null for an entry); and the
-    funding payments of its swap positions among them, in the order booked (`funding_document`)."""
+    funding payments of its swap positions among them, in the order booked (`funding_document`).
+    `reference_price` is the close decided on or the resting order's level, `slippage_bps` the
+    fill's distance from it against the trader (null without a reference)."""
+    from papertrade.domain.fills import slippage_bps
     from papertrade.domain.pnl import net_realized, position_sides
 
     nets = net_realized(records).by_trade
     sides = position_sides(records)
     documents = {
-        id(r): {**fields(r, TRADE_FIELDS), "position": side, "net_realized_pnl": net}
+        id(r): {
+            **fields(r, TRADE_FIELDS),
+            "position": side,
+            "net_realized_pnl": net,
+            "slippage_bps": slippage_bps(r.side, r.price, r.reference_price),
+        }
         for r, side, net in zip(records, sides, nets, strict=True)
     }
     return [documents[id(e)] if id(e) in documents else funding_document(e) for e in ledger_order(records, payments)]

@@ -130,8 +130,10 @@ class Trade(_Document):
     cash_after: Exact
     executed_ts: int
     floored: Exact  # the loss the cash could not pay: past a liquidation price, beyond the margin
+    reference_price: Exact | None  # the close decided on, or the resting order's level (null: none kept)
     position: str  # the side of the position it opened or closed: long or short
     net_realized_pnl: Exact | None
+    slippage_bps: Exact | None  # the price's distance from the reference against the trader
 
 
 class Fill(_Document):
