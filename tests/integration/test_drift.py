@@ -12,6 +12,7 @@ from papertrade.domain.drift import BOOK_FILL, MISSED_CANDLE, PARTIAL_FILL
 from papertrade.services.drift import vs_backtest
 from papertrade.services.portfolios import SettingsChange, change_settings, create_portfolio, parse_new_portfolio
 from papertrade.services.tick import Mode, TickRunner
+from papertrade.settings import Settings
 from tests.support.cli import run_inprocess
 from tests.support.fake_binance import BookSpec
 from tests.support.live import HOUR
@@ -45,6 +46,21 @@ def test_a_close_portfolio_ticked_every_hour_does_not_diverge(ledger, market_dat
     assert drift.divergence is None and drift.differing == [] and drift.missed == []
     assert drift.backtest.performance.equity.texts() == drift.paper.performance.equity.texts()
     assert drift.paper.slippage == drift.backtest.slippage > 0  # 5 bps, then 1 bps, on both
+
+
+def test_a_close_portfolio_on_the_exchange_s_fees_does_not_diverge(ledger, exchange, clock):
+    from papertrade.bootstrap import market_data_factory
+
+    exchange.trading_fees = ("0.0002", "0.0007")  # maker and taker, neither the stored 0.001
+    priced = market_data_factory(Settings(ccxt_config=exchange.ccxt_config(timeout_ms=3000), exchange_backoff=0))
+    request = parse_new_portfolio(name="bot", cash="10000", strategy=ALTERNATE, exits=("0.002", "0.002", None))
+    assert create_portfolio(ledger, request, now=0).config.fees_from_exchange
+    tick_hours(ledger, priced, clock, 4)
+    drift = vs_backtest(ledger, 1)
+    rates = {fill.kind: round(fill.fee / fill.notional, 4) for fill in drift.backtest.performance.fills}
+    assert rates.get("signal") == Decimal("0.0007") and rates.get("take-profit", Decimal("0.0002")) == Decimal("0.0002")
+    assert drift.divergence is None and drift.differing == [] and drift.missed == []
+    assert drift.backtest.performance.equity.texts() == drift.paper.performance.equity.texts()
 
 
 def test_a_book_portfolio_parts_at_its_first_book_fill_and_shows_the_cost(ledger, market_data_for, clock):

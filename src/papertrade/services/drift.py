@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from papertrade.domain.coverage import Series
 from papertrade.domain.drift import FillPair, SettingsEvent, first_divergence, paired_fills, settings_history, slippage
+from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.funding import NO_FUNDING, is_swap
 from papertrade.errors import InputError, NotFound
 from papertrade.reports.model import Performance
@@ -78,12 +79,13 @@ def vs_backtest(ledger: Ledger | None, portfolio_id: int) -> Drift:
     strategy = registry.build(initial.strategy, initial.strategy_params)
     since = _warmup_start(strategy, first_ts, config.timeframe.ms)
     columns = candle_columns(ledger, Series(config.exchange, symbol, config.timeframe.name), since, last_ts)
-    changes = [SettingsFrom(event.from_ts, registry.build(c.strategy, c.strategy_params), c.fills, c.exits, c.margin)
-               for event, c in zip(events, configs[1:], strict=True)]  # fmt: skip
+    market = cached_market(ledger, config.exchange, symbol)
+    changes = [SettingsFrom(event.from_ts, registry.build(c.strategy, c.strategy_params), _fills(c, market), c.exits,
+                            c.margin) for event, c in zip(events, configs[1:], strict=True)]  # fmt: skip
     funding = stored_funding(ledger, config.exchange, symbol) if is_swap(symbol) else NO_FUNDING
-    tested = backtest(columns, strategy, initial.fills, history.portfolio.book.initial_cash, symbol, config.quote,
-                      initial.exits, cached_market(ledger, config.exchange, symbol), config.allow_short,
-                      initial.margin, start=first_ts, changes=changes, funding=funding)  # fmt: skip
+    tested = backtest(columns, strategy, _fills(initial, market), history.portfolio.book.initial_cash, symbol,
+                      config.quote, initial.exits, market, config.allow_short, initial.margin, start=first_ts,
+                      changes=changes, funding=funding)  # fmt: skip
     paper = from_ledger(ledger, portfolio_id)
     ticked = {tick.key.candle_ts for tick in ticks}
     missed = [int(ts) for ts in columns.ts if first_ts < ts < last_ts and int(ts) not in ticked]
@@ -97,6 +99,12 @@ def vs_backtest(ledger: Ledger | None, portfolio_id: int) -> Drift:
     divergence = first_divergence(pairs, missed, fill_setting_at, history.partial, events)
     return Drift(portfolio_id, config.name, symbol, Side(paper, *slippage(paper.fills, closes)),
                  Side(tested, *slippage(tested.fills, closes)), pairs, divergence, missed, events)  # fmt: skip
+
+
+def _fills(config, market: Market | None) -> FillModel:
+    """The fill model the tick charged under `config`: the market's own maker and taker rates when
+    the portfolio's fees come from the exchange (the market cached when it last ticked)."""
+    return config.fills if market is None else config.fills_for(market)
 
 
 def _warmup_start(strategy, first_ts: int, step_ms: int) -> int | None:
