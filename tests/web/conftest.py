@@ -1,5 +1,7 @@
 """A ledger worth looking at, on SQLite and PostgreSQL: two bots replayed through the tick path."""
 
+import atexit
+
 import pytest
 
 from papertrade.adapters.csv_candles import CandleFile
@@ -57,21 +59,30 @@ def build_failing_ledger(url: str, last_error: str) -> int:
         ledger.dispose()
 
 
+#: The built ledgers' URLs by database, kept for the whole run: the tests that use them only read,
+#: and pytest sets a parametrized module fixture up again each time the order of the parameters
+#: of the module's tests switches databases (three times over in test_api.py).
+_BUILT: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def served_url(request, tmp_path_factory):
-    """The ledger's URL, on SQLite and then on PostgreSQL (built once per module and database)."""
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path_factory.mktemp("web") / "ledger.db")
+    """The ledger's URL, on SQLite and then on PostgreSQL (built once per run and database)."""
+    if request.param == "postgresql":
+        reason = postgres_unavailable()
+        if reason:
+            pytest.skip(reason)
+    if request.param not in _BUILT:
+        if request.param == "sqlite":
+            url = sqlite_url(tmp_path_factory.mktemp("web") / "ledger.db")
+        else:
+            schema = PostgresSchema().__enter__()
+            atexit.register(schema.__exit__, None, None, None)
+            url = schema.url
+            migrate(url)
         build_ledger(url)
-        yield url
-        return
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with PostgresSchema() as schema:
-        migrate(schema.url)
-        build_ledger(schema.url)
-        yield schema.url
+        _BUILT[request.param] = url
+    return _BUILT[request.param]
 
 
 @pytest.fixture(scope="module")
