@@ -4,6 +4,7 @@ once, and the requests a hostile page or link would send it (other Host names, o
 redirects, ids out of range)."""
 
 import asyncio
+import html
 import http.client
 import json
 import socket
@@ -239,8 +240,10 @@ def failing_bot(database_url, ledger):
     return database_url, build_failing_ledger(database_url, LAST_ERROR)
 
 
-def test_a_stale_symbol_shows_the_last_error_the_ledger_knows(failing_bot):
+def test_a_stale_symbol_shows_the_last_error_the_ledger_knows(failing_bot, capsys):
     url, now = failing_bot
+    flushed = run_inprocess(capsys, "--db", url, "notify", "flush")  # nothing answers on port 9
+    assert flushed.code == 75, flushed.stdout + flushed.stderr
     ledger = open_readonly(url, 5)
     with TestClient(create_app(ledger, token=None, now=lambda: now), base_url="http://localhost") as client:
         (row,) = schemas.Overview.model_validate(client.get("/api/overview").json()).portfolios
@@ -250,7 +253,15 @@ def test_a_stale_symbol_shows_the_last_error_the_ledger_knows(failing_bot):
             f"the last with: {LAST_ERROR}"
         )
         assert f"last error: {LAST_ERROR}" in client.get("/").text
-        assert f"the last with: {LAST_ERROR}" in client.get("/portfolios/1").text
+        page = client.get("/portfolios/1").text
+        assert f"the last with: {LAST_ERROR}" in page
+        # The page says what `status` says of the undelivered events and each URL's last error.
+        channels = client.get("/api/portfolios/1").json()["notifications"]
+        (channel,) = channels["urls"]
+        assert channels["undelivered"] >= 1 and channel["last_error"]
+        section = page[page.index('<section id="notifications"') :].split("</section>")[0]
+        assert f"1 URL,\n  {channels['undelivered']:,} undelivered" in section, section
+        assert channel["url"] in section and html.escape(channel["last_error"]) in section
     ledger.dispose()
 
 
