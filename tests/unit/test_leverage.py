@@ -7,27 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk
-from papertrade.domain.fills import FillModel, Market
+from papertrade.domain.fills import FillModel
 from papertrade.domain.ledger import Book, Fill, Position, Side
 from papertrade.domain.margin import MarginRules, liquidation_price
 from papertrade.domain.money import exact, round_up_to_ledger
 from papertrade.domain.pnl import equity, mark
 from papertrade.domain.signals import Decision
 from papertrade.errors import LedgerError
+from tests.unit.builders import BTC, HOUR, bar, fill
 
 D = Decimal
-HOUR = 3_600_000
-BTC = Market("BTC/USDT", "BTC", "USDT", amount_step=D("0.0001"))
-
-
-def fill(side: str, quantity, at, fee="0") -> Fill:
-    return Fill("BTC/USDT", Side(side), D(quantity), D(at), D(fee), D(quantity) * D(at))
-
-
-def bar(i: int, o, h, low, c) -> Bar:
-    return Bar(i * HOUR, D(str(o)), D(str(h)), D(str(low)), D(str(c)), D(1))
 
 
 def desk(leverage="10", cash="1000", fee="0", stake="1") -> Desk:

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papertrade.domain.bars import Bar
 from papertrade.domain.desk import Desk
 from papertrade.domain.fills import FillModel, Market
 from papertrade.domain.ledger import Book, Side
@@ -24,14 +23,9 @@ from papertrade.domain.orders import (
 )
 from papertrade.domain.signals import Decision, Signal
 from papertrade.errors import InputError
+from tests.unit.builders import BTC, HOUR, bar
 
 D = Decimal
-HOUR = 3_600_000
-BTC = Market("BTC/USDT", "BTC", "USDT", amount_step=D("0.0001"))
-
-
-def bar(i: int, o, h, low, c) -> Bar:
-    return Bar(i * HOUR, D(str(o)), D(str(h)), D(str(low)), D(str(c)), D(1))
 
 
 def order(kind: OrderKind, level, side=None, placed=0, **extra) -> RestingOrder:

@@ -18,18 +18,9 @@ from papertrade.domain.money import exact, round_up_to_ledger
 from papertrade.domain.orders import Exits, Level, OrderKind, RestingOrder, first_exit, ratchet, touch_price
 from papertrade.domain.signals import Decision, PositionView, Signal
 from papertrade.errors import LedgerError
+from tests.unit.builders import BTC, HOUR, bar, fill
 
 D = Decimal
-HOUR = 3_600_000
-BTC = Market("BTC/USDT", "BTC", "USDT", amount_step=D("0.0001"))
-
-
-def fill(side: str, quantity, at, fee="0") -> Fill:
-    return Fill("BTC/USDT", Side(side), D(quantity), D(at), D(fee), D(quantity) * D(at))
-
-
-def bar(i: int, o, h, low, c) -> Bar:
-    return Bar(i * HOUR, D(str(o)), D(str(h)), D(str(low)), D(str(c)), D(1))
 
 
 def short_order(kind: OrderKind, level, side=None, **extra) -> RestingOrder:
