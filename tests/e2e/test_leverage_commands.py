@@ -9,7 +9,7 @@ import pytest
 
 from papertrade.bootstrap import open_ledger
 from papertrade.settings import Settings
-from tests.support.cli import run_inprocess
+from tests.support.cli import run_inprocess, run_json
 from tests.support.paths import DATA
 
 BTC = str(DATA / "binance_BTC-USDT_1d.csv")
@@ -17,12 +17,6 @@ IBM = str(DATA / "quandl-wiki_IBM_1d.csv")
 STRATEGY = "tests.support.strategies:AlwaysBuy"
 RANGE = ("--from", "2020-02-01", "--to", "2020-04-30")  # the March 2020 crash
 LEVER = ("--leverage", "10", "--fee-rate", "0.001", "--stake-fraction", "0.25")
-
-
-def _json(capsys, db, *args):
-    result = run_inprocess(capsys, "--db", db, *args, "--json")
-    assert result.code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture
@@ -38,7 +32,7 @@ def levered(capsys, tmp_path):
 
 
 def test_a_10x_replay_is_liquidated_as_the_backtest_is_and_the_journal_rebuilds_it(capsys, levered):
-    trades = _json(capsys, levered, "trades", "1")
+    trades = run_json(capsys, levered, "trades", "1")
     liquidations = [t for t in trades if t["kind"] == "liquidation"]
     assert liquidations and all(t["side"] == "SELL" for t in liquidations)
     entry = trades[trades.index(liquidations[0]) - 1]
@@ -55,7 +49,7 @@ def test_a_10x_replay_is_liquidated_as_the_backtest_is_and_the_journal_rebuilds_
     assert all(Decimal(t["cash_after"]) >= 0 for t in trades)
     # The report read from the ledger values the open margin position at its unrealized PnL,
     # candle for candle as the backtest does (not at its notional, which never left the cash).
-    reported = _json(capsys, levered, "report", "1")
+    reported = run_json(capsys, levered, "report", "1")
     assert reported["equity_curve"]["candle_ts"] == json.loads(backtest.stdout)["equity_curve"]["candle_ts"]
     assert reported["equity_curve"]["equity"] == json.loads(backtest.stdout)["equity_curve"]["equity"]
     assert reported["stats"]["Equity Final [$]"] == json.loads(backtest.stdout)["stats"]["Equity Final [$]"]
@@ -64,7 +58,7 @@ def test_a_10x_replay_is_liquidated_as_the_backtest_is_and_the_journal_rebuilds_
 
 
 def test_status_shows_the_leverage_margin_liquidation_price_and_counts_unrealized_pnl_in_equity(capsys, levered):
-    status = _json(capsys, levered, "status", "1")
+    status = run_json(capsys, levered, "status", "1")
     (position,) = status["positions"]
     assert position["leverage"] == "10" and position["side"] == "long"
     assert Decimal(position["margin"]) == pytest.approx(Decimal(position["cost_basis"]) / 10)
@@ -92,7 +86,7 @@ def test_leverage_is_validated_and_portfolio_set_changes_it_for_new_entries(caps
     changed = run_inprocess(capsys, "--db", db, "portfolio", "set", "1", "--leverage", "2.5")
     assert changed.code == 0 and "leverage: 125 -> 2.5" in changed.stdout, changed.stdout + changed.stderr
     assert run_inprocess(capsys, "--db", db, "portfolio", "set", "1", "--leverage", "0").code == 2
-    assert [p["leverage"] for p in _json(capsys, db, "portfolios")] == ["2.5"]
+    assert [p["leverage"] for p in run_json(capsys, db, "portfolios")] == ["2.5"]
 
 
 def test_gaps_through_the_liquidation_price_are_floored_alike_in_replay_and_backtest(capsys, tmp_path):
@@ -105,7 +99,7 @@ def test_gaps_through_the_liquidation_price_are_floored_alike_in_replay_and_back
     assert created.code == 0, created.stderr
     replayed = run_inprocess(capsys, "--db", db, "replay", "1", "IBM/USD", "--data", IBM, *span)
     assert replayed.code == 0, replayed.stderr
-    trades = _json(capsys, db, "trades", "1")
+    trades = run_json(capsys, db, "trades", "1")
     floored = [t for t in trades if Decimal(t["floored"]) > 0]
     assert floored and all(t["kind"] == "liquidation" for t in floored)
     assert all(Decimal(t["cash_after"]) >= 0 for t in trades)

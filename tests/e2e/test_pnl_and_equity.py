@@ -1,13 +1,12 @@
 """Realized PnL after fees and equity marked at the latest stored close, alike in every output."""
 
-import json
 from decimal import Decimal
 
 import pytest
 
 from papertrade.adapters.csv_candles import CandleFile
 from papertrade.cli.output import money
-from tests.support.cli import run_inprocess
+from tests.support.cli import run_inprocess, run_json
 from tests.support.paths import DATA
 
 BTC = DATA / "binance_BTC-USDT_1h.csv"
@@ -30,14 +29,8 @@ def traded(capsys, tmp_path):
     return db
 
 
-def _json(capsys, db, *args):
-    result = run_inprocess(capsys, "--db", db, *args, "--json")
-    assert result.code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def test_a_sale_shows_its_pnl_after_the_fees_of_both_legs_in_every_output(capsys, traded):
-    trades = _json(capsys, traded, "trades", "1")
+    trades = run_json(capsys, traded, "trades", "1")
     nets = []
     for buy, sell in zip(trades[::2], trades[1::2], strict=False):
         net = Decimal(sell["realized_pnl"]) - Decimal(sell["fee"]) - Decimal(buy["fee"])
@@ -45,10 +38,10 @@ def test_a_sale_shows_its_pnl_after_the_fees_of_both_legs_in_every_output(capsys
         nets.append(net)
     assert len(nets) == 5
     total = sum(nets)
-    report = _json(capsys, traded, "report", "1")
+    report = run_json(capsys, traded, "report", "1")
     assert [t["net_realized_pnl"] for t in report["trades"]] == [t["net_realized_pnl"] for t in trades]
     assert Decimal(report["symbols"][0]["net_realized_pnl"]) == total
-    status = _json(capsys, traded, "status", "1")
+    status = run_json(capsys, traded, "status", "1")
     assert Decimal(status["net_realized_pnl"]) == total
     assert Decimal(status["positions"][0]["net_realized_pnl"]) == total
     shown = run_inprocess(capsys, "--db", traded, "trades", "1").stdout
@@ -58,14 +51,14 @@ def test_a_sale_shows_its_pnl_after_the_fees_of_both_legs_in_every_output(capsys
 
 def test_status_and_portfolios_value_positions_at_the_latest_stored_close(capsys, traded):
     close = next(b.close for b in CandleFile.load(BTC).bars if b.ts == 1609632000000)  # 2021-01-03 00:00Z
-    status = _json(capsys, traded, "status", "1")
+    status = run_json(capsys, traded, "status", "1")
     (position,) = status["positions"]
     assert Decimal(position["mark_price"]) == close and position["marked_ts"] == 1609632000000
     assert Decimal(position["market_value"]) == Decimal(position["quantity"]) * close
     assert Decimal(position["unrealized_pnl"]) == Decimal(position["market_value"]) - Decimal(position["cost_basis"])
     assert Decimal(status["equity"]) == Decimal(status["cash"]) + Decimal(position["market_value"])
     assert Decimal(status["equity"]) > 4000 > Decimal(status["cash"])
-    (listed,) = _json(capsys, traded, "portfolios")
+    (listed,) = run_json(capsys, traded, "portfolios")
     assert listed["equity"] == status["equity"]
     shown = run_inprocess(capsys, "--db", traded, "status", "1").stdout
     assert f"equity      {money(Decimal(status['equity']), 'USDT')} USDT" in shown

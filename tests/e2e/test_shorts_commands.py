@@ -7,18 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.cli import run_inprocess
+from tests.support.cli import run_inprocess, run_json
 from tests.support.paths import DATA
 
 BTC = str(DATA / "binance_BTC-USDT_1d.csv")
 STRATEGY = "tests.support.strategies:ShortAndCover"
 RANGE = ("--to", "2020-04-30")
-
-
-def _json(capsys, db, *args):
-    result = run_inprocess(capsys, "--db", db, *args, "--json")
-    assert result.code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture
@@ -34,7 +28,7 @@ def shorted(capsys, tmp_path):
 
 
 def test_a_replay_shorts_covers_and_stops_out_and_the_backtest_makes_the_same_trades(capsys, shorted):
-    trades = _json(capsys, shorted, "trades", "1")
+    trades = run_json(capsys, shorted, "trades", "1")
     held, kinds = Decimal(0), set()
     for trade in trades:
         opening = held == 0
@@ -49,7 +43,7 @@ def test_a_replay_shorts_covers_and_stops_out_and_the_backtest_makes_the_same_tr
     tested = json.loads(backtest.stdout)
     fields = ("candle_ts", "side", "kind", "quantity", "price", "fee")
     assert [[t[f] for f in fields] for t in tested["trades"]] == [[t[f] for f in fields] for t in trades]
-    report = _json(capsys, shorted, "report", "1")
+    report = run_json(capsys, shorted, "report", "1")
     assert report["exits_by_kind"] == {"signal": sum(1 for t in trades if t["side"] == "BUY" and t["kind"] == "signal"),
                                        "stop-loss": sum(1 for t in trades if t["kind"] == "stop-loss")}  # fmt: skip
     covers = [t for t in trades if t["side"] == "BUY"]
@@ -64,8 +58,8 @@ def test_a_replay_shorts_covers_and_stops_out_and_the_backtest_makes_the_same_tr
 
 
 def test_status_says_the_side_of_an_open_short(capsys, shorted):
-    status = _json(capsys, shorted, "status", "1")
-    trades = _json(capsys, shorted, "trades", "1")
+    status = run_json(capsys, shorted, "status", "1")
+    trades = run_json(capsys, shorted, "trades", "1")
     held = sum(Decimal(t["quantity"]) * (1 if t["side"] == "BUY" else -1) for t in trades)
     assert held < 0, "the fixture's replay ends short"
     (position,) = status["positions"]
@@ -87,8 +81,8 @@ def test_without_allow_short_the_same_strategy_never_trades(capsys, tmp_path):
     )
     replayed = run_inprocess(capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", BTC, *RANGE)
     assert replayed.code == 0, replayed.stderr
-    assert _json(capsys, db, "trades", "1") == []
-    ticks = _json(capsys, db, "ticks", "1")
+    assert run_json(capsys, db, "trades", "1") == []
+    ticks = run_json(capsys, db, "ticks", "1")
     assert any("--allow-short" in tick["reason"] for tick in ticks)
     backtest = run_inprocess(capsys, "backtest", "--strategy", STRATEGY, "--data", BTC, *RANGE, "--json")
     assert json.loads(backtest.stdout)["trades"] == []
@@ -100,7 +94,7 @@ def test_a_short_through_a_rally_is_liquidated_alike_in_replay_backtest_and_audi
                             "--allow-short", "--timeframe", "1d")  # fmt: skip
     assert created.code == 0, created.stderr
     assert run_inprocess(capsys, "--db", db, "replay", "1", "BTC/USDT", "--data", BTC, *span).code == 0
-    trades = _json(capsys, db, "trades", "1")
+    trades = run_json(capsys, db, "trades", "1")
     liquidations = [t for t in trades if t["kind"] == "liquidation"]
     assert liquidations and all(t["side"] == "BUY" for t in liquidations)
     first = liquidations[0]
@@ -134,4 +128,4 @@ def test_the_maintenance_margin_and_liquidation_fee_are_the_portfolios_and_the_b
     for bad in (("--maintenance-margin", "0.5"), ("--liquidation-fee", "-0.01"), ("--maintenance-margin", "x")):
         refused = run_inprocess(capsys, "--db", db, "create-portfolio", "q", "10000", *bad)
         assert refused.code == 2 and refused.error_lines[0].startswith("papertrade: error:"), refused.stderr
-    assert [p["name"] for p in _json(capsys, db, "portfolios")] == ["p"]
+    assert [p["name"] for p in run_json(capsys, db, "portfolios")] == ["p"]

@@ -1,6 +1,7 @@
 """Running papertrade: in-process through the real entry point, or as the installed command."""
 
 import io
+import json
 import os
 import subprocess
 from contextlib import redirect_stderr, redirect_stdout
@@ -33,6 +34,13 @@ def run_inprocess(capsys: pytest.CaptureFixture, *args: str) -> Result:
         code = exc.code if isinstance(exc.code, int) else 1
     captured = capsys.readouterr()
     return Result(code, captured.out, captured.err)
+
+
+def run_json(capsys: pytest.CaptureFixture, db, *args: str):
+    """`papertrade --db DB ARGS --json` in process, which must succeed: its document."""
+    result = run_inprocess(capsys, "--db", str(db), *args, "--json")
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def run_captured(*args: str) -> Result:

@@ -6,7 +6,6 @@ redirects, ids out of range)."""
 import asyncio
 import html
 import http.client
-import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ from fastapi.testclient import TestClient
 from papertrade.adapters.readonly import open_readonly
 from papertrade.web import schemas
 from papertrade.web.app import create_app
-from tests.support.cli import run_inprocess
+from tests.support.cli import run_inprocess, run_json
 from tests.support.databases import ledger_state
 from tests.web.conftest import BEHIND, HOSTILE, HOUR, HOURS, LAST, NOW, build_failing_ledger
 
@@ -38,12 +37,6 @@ def client(served):
         yield test_client
 
 
-def cli_json(capsys, url, *args):
-    result = run_inprocess(capsys, "--db", url, *args, "--json")
-    assert result.code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 @pytest.mark.parametrize(
     ("path", "command", "model"),
     [
@@ -57,7 +50,7 @@ def cli_json(capsys, url, *args):
 )
 def test_each_document_is_what_the_cli_prints_and_fits_its_schema(client, served, capsys, path, command, model):
     served_document = client.get(path).json()
-    assert served_document == cli_json(capsys, served[0], *command)
+    assert served_document == run_json(capsys, served[0], *command)
     for item in served_document if isinstance(served_document, list) else [served_document]:
         model.model_validate(item)
 
@@ -72,7 +65,7 @@ def test_the_overview_has_every_portfolio_with_the_reports_numbers(client, serve
     overview = schemas.Overview.model_validate(client.get("/api/overview").json())
     rsi, hostile, fresh = overview.portfolios
     assert (rsi.name, hostile.name, fresh.name) == ("RSI bot", HOSTILE, "fresh")
-    stats = cli_json(capsys, served[0], "report", "1")["stats"]
+    stats = run_json(capsys, served[0], "report", "1")["stats"]
     assert rsi.equity == stats["Equity Final [$]"]
     assert rsi.return_pct == pytest.approx(stats["Return [%]"], rel=1e-9)
     assert rsi.max_drawdown_pct == pytest.approx(stats["Max. Drawdown [%]"], rel=1e-9)
@@ -83,7 +76,7 @@ def test_the_overview_values_every_portfolio_as_status_does(client, served, caps
     # The stale bot's position is marked at the latest stored close, as `status` marks it,
     # not at the last candle it processed.
     for row in client.get("/api/overview").json()["portfolios"]:
-        status = cli_json(capsys, served[0], "status", str(row["id"]))
+        status = run_json(capsys, served[0], "status", str(row["id"]))
         assert (row["equity"], row["marked_ts"]) == (status["equity"], status["marked_ts"])
         page = client.get(f"/api/portfolios/{row['id']}").json()
         assert page["equity"] == status["equity"]
@@ -120,7 +113,7 @@ def test_the_drift_chart_draws_paper_and_backtest_equity_together(client, served
         figure = client.get(f"/api/portfolios/{portfolio}/drift-chart").json()
         assert [trace["name"] for trace in figure["data"]] == ["paper equity", "backtest equity"]
         assert figure["layout"]["title"]["text"].endswith("paper and backtest agree fill for fill")
-        drift = cli_json(capsys, served[0], "report", portfolio, "--vs-backtest")
+        drift = run_json(capsys, served[0], "report", portfolio, "--vs-backtest")
         assert drift["divergence"] is None and drift["differing_trades"] == [] and drift["missed_candles"] == []
         assert drift["paper"]["equity_curve"] == drift["backtest"]["equity_curve"] and drift["paper"]["fills"] > 0
     assert client.get("/api/portfolios/3/drift-chart").json() is None

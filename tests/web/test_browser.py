@@ -4,7 +4,6 @@ One server process (the installed command, with a token) and one browser for the
 Every page is screenshotted into a temporary folder, printed at the end of the run.
 """
 
-import json
 import os
 import re
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_inprocess
+from tests.support.cli import run_inprocess, run_json
 from tests.support.paths import DATA, REPO, VENV_BIN
 from tests.web.conftest import HOSTILE, build_failing_ledger, build_ledger
 
@@ -110,12 +109,6 @@ def context(browser, server):
     signed_in.close()
 
 
-def cli_json(capsys, db: Path, *args):
-    result = run_inprocess(capsys, "--db", str(db), *args, "--json")
-    assert result.code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def shown(text: str) -> Decimal:
     return Decimal(text.split()[0].replace(",", ""))
 
@@ -134,8 +127,8 @@ def test_the_overview_shows_every_bot_with_the_clis_numbers(context, server, led
     page.screenshot(path=screenshots / "overview.png", full_page=True)
     for pid in (1, 2):
         row = page.locator(f"tr[data-portfolio='{pid}']")
-        status = cli_json(capsys, ledger_file, "status", str(pid))
-        stats = cli_json(capsys, ledger_file, "report", str(pid))["stats"]
+        status = run_json(capsys, ledger_file, "status", str(pid))
+        stats = run_json(capsys, ledger_file, "report", str(pid))["stats"]
         assert shown(row.locator("[data-field=cash]").inner_text()) == cents(status["cash"])
         assert shown(row.locator("[data-field=equity]").inner_text()) == cents(status["equity"])
         assert row.locator("[data-field=return]").inner_text() == f"{stats['Return [%]']:+,.2f} %"
@@ -155,7 +148,7 @@ def test_a_portfolio_page_draws_its_chart_and_shows_the_report(context, server, 
     assert page.locator("#drift-chart .scatterlayer .trace").count() == 2
     assert page.locator("#drift-chart .legendtext").all_text_contents() == ["paper equity", "backtest equity"]
     assert "agree fill for fill" in page.locator("#drift-chart .gtitle").text_content()
-    report = cli_json(capsys, ledger_file, "report", "1")
+    report = run_json(capsys, ledger_file, "report", "1")
     buys = [t for t in report["trades"] if t["side"] == "BUY"]
     assert page.locator("#chart .scatterlayer .trace .points path").count() >= len(buys) > 0
     assert page.locator("#chart g.trace.boxes path").count() > 100  # a candle each
@@ -264,7 +257,7 @@ def test_pages_update_on_their_own_when_the_ledger_moves(browser, tmp_path, caps
         page.goto(f"{live.url}portfolios/1")
         page.evaluate("window.notReloaded = true")
         assert "No candle processed yet" in page.locator("#journal").inner_text()
-        replayed = cli_json(capsys, db, "replay", "1", "BTC/USDT", "--data", str(DATA / "binance_BTC-USDT_1h.csv"),
+        replayed = run_json(capsys, db, "replay", "1", "BTC/USDT", "--data", str(DATA / "binance_BTC-USDT_1h.csv"),
                             "--to", "2020-12-02")  # fmt: skip
         page.wait_for_selector("#journal table", timeout=10_000)
         assert page.evaluate("window.notReloaded") is True
